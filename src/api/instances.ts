@@ -1,0 +1,512 @@
+/**
+ * Instances: RunInstances, DescribeInstances, DescribeInstanceStatus, Start/Stop/Reboot/Terminate,
+ * ModifyInstanceCpuOptions and GetConsoleOutput. Handlers validate in EC2's order (syntax, existence,
+ * DryRun, state, capability), commit once, then hand the VM work to the reconciler.
+ */
+import type {
+  DescribeInstanceStatusRequest,
+  DescribeInstanceStatusResult,
+  DescribeInstancesRequest,
+  DescribeInstancesResult,
+  GetConsoleOutputRequest,
+  GetConsoleOutputResult,
+  Instance,
+  InstanceStateChange,
+  InstanceStatus,
+  ModifyInstanceCpuOptionsRequest,
+  ModifyInstanceCpuOptionsResult,
+  RebootInstancesRequest,
+  Reservation,
+  RunInstancesRequest,
+  StartInstancesRequest,
+  StartInstancesResult,
+  StopInstancesRequest,
+  StopInstancesResult,
+  TerminateInstancesRequest,
+  TerminateInstancesResult,
+} from '@aws-sdk/client-ec2';
+import { createHash } from 'node:crypto';
+import { applyTrigger } from '../compute/reconciler.js';
+import { type CpuSettings, parseToggle, resolveCpuSettings } from '../domain/cpu-options.js';
+import { Errors } from '../domain/errors.js';
+import { type FilterTable, compileFilters } from '../domain/filters.js';
+import { isWellFormedId, newId } from '../domain/ids.js';
+import { findImage } from '../domain/images.js';
+import { type InstanceRecord, type Scope, privateDnsName, privateIpFor } from '../domain/instance.js';
+import type { InstanceTypeFacts } from '../domain/instance-types.js';
+import { ACTION_PARTICIPLE, STATE_CODES, STATE_REASONS, type UserAction, userInitiated } from '../domain/lifecycle.js';
+import { paginate } from '../domain/paging.js';
+import type { TagRecord } from '../store/store.js';
+import { type Handler, type RequestContext, type Services, checkDryRun, required, zonesOf } from './context.js';
+import { defaultNetwork } from './network.js';
+import { tagList, tagsFromSpecifications } from './tags.js';
+
+// --- lookups ----------------------------------------------------------------------------------------
+
+const inScope = (rec: InstanceRecord, scope: Scope) => rec.account === scope.account && rec.region === scope.region;
+
+/** Instances that are visible: in scope, and terminated ones only within the retention window. */
+function visibleInstances(s: Services, scope: Scope): InstanceRecord[] {
+  const cutoff = s.now().getTime() - s.terminatedRetentionMs;
+  const out: InstanceRecord[] = [];
+  for (const rec of s.store.allInstances()) {
+    if (!inScope(rec, scope)) continue;
+    if (rec.terminatedAt !== undefined && Date.parse(rec.terminatedAt) < cutoff) continue;
+    out.push(rec);
+  }
+  return out;
+}
+
+/** Every ID well-formed, then every ID found — or the EC2 error naming the offenders. */
+export function findInstances(s: Services, scope: Scope, ids: readonly string[]): InstanceRecord[] {
+  for (const id of ids) if (!isWellFormedId('instance', id)) throw Errors.instanceIdMalformed(id);
+  const found: InstanceRecord[] = [];
+  const missing: string[] = [];
+  for (const id of new Set(ids)) {
+    const rec = s.store.instance(id);
+    if (rec && inScope(rec, scope)) found.push(rec);
+    else missing.push(id);
+  }
+  if (missing.length > 0) throw Errors.instanceIdNotFound(missing);
+  return found;
+}
+
+function typeFacts(s: Services, type: string): InstanceTypeFacts {
+  const facts = s.catalog.facts(type);
+  if (!facts) throw Errors.invalidInstanceType(type);
+  return facts;
+}
+
+// --- the API's view of an instance ------------------------------------------------------------------
+
+export function toInstance(rec: InstanceRecord, s: Services): Instance {
+  const tags = s.store.tagsOf(rec.id);
+  const net = defaultNetwork(rec.region, rec.availabilityZone);
+  const windows = rec.platform === 'windows';
+  const rootDevice = windows ? '/dev/sda1' : '/dev/xvda';
+  const cpu = rec.cpu;
+  return {
+    InstanceId: rec.id,
+    ImageId: rec.imageId,
+    State: { Code: STATE_CODES[rec.state], Name: rec.state },
+    PrivateDnsName: rec.state === 'terminated' ? '' : privateDnsName(rec.privateIpAddress, rec.region),
+    PublicDnsName: '',
+    StateTransitionReason: rec.stateTransitionReason,
+    ...(rec.keyName !== undefined ? { KeyName: rec.keyName } : {}),
+    AmiLaunchIndex: rec.amiLaunchIndex,
+    ProductCodes: [],
+    InstanceType: rec.instanceType as Instance['InstanceType'],
+    LaunchTime: new Date(rec.launchTime),
+    Placement: { AvailabilityZone: rec.availabilityZone, GroupName: '', Tenancy: rec.tenancy as 'default' },
+    // EC2 writes the platform in lower case on the wire, though the SDK's enum says 'Windows'.
+    ...(windows ? { Platform: 'windows' as Instance['Platform'] } : {}),
+    Monitoring: { State: 'disabled' },
+    ...(rec.state === 'terminated'
+      ? {}
+      : { SubnetId: net.subnetId, VpcId: net.vpcId, PrivateIpAddress: rec.privateIpAddress }),
+    Architecture: rec.architecture,
+    RootDeviceType: 'ebs',
+    RootDeviceName: rootDevice,
+    BlockDeviceMappings:
+      rec.state === 'terminated'
+        ? []
+        : [
+            {
+              DeviceName: rootDevice,
+              Ebs: {
+                AttachTime: new Date(rec.launchTime),
+                DeleteOnTermination: true,
+                Status: 'attached',
+                VolumeId: `vol-${rec.id.slice(2)}`,
+              },
+            },
+          ],
+    VirtualizationType: 'hvm',
+    ...(rec.clientToken !== undefined ? { ClientToken: rec.clientToken } : {}),
+    ...(tags && tags.size > 0 ? { Tags: tagList(tags) } : {}),
+    SecurityGroups: [],
+    SourceDestCheck: true,
+    Hypervisor: 'xen',
+    EbsOptimized: true,
+    EnaSupport: true,
+    ...(rec.stateReason ? { StateReason: { Code: rec.stateReason.code, Message: rec.stateReason.message } } : {}),
+    CpuOptions: {
+      CoreCount: cpu.coreCount,
+      ThreadsPerCore: cpu.threadsPerCore,
+      ...(cpu.amdSevSnp ? { AmdSevSnp: cpu.amdSevSnp } : {}),
+      ...(cpu.nestedVirtualization ? { NestedVirtualization: cpu.nestedVirtualization } : {}),
+    },
+    HibernationOptions: { Configured: rec.hibernationConfigured },
+    MetadataOptions: {
+      State: 'applied',
+      HttpTokens: 'required',
+      HttpPutResponseHopLimit: 2,
+      HttpEndpoint: 'enabled',
+      HttpProtocolIpv6: 'disabled',
+      InstanceMetadataTags: 'disabled',
+    },
+    EnclaveOptions: { Enabled: false },
+    PlatformDetails: windows ? 'Windows' : 'Linux/UNIX',
+    UsageOperation: windows ? 'RunInstances:0002' : 'RunInstances',
+    UsageOperationUpdateTime: new Date(rec.launchTime),
+    BootMode: 'uefi-preferred',
+    CurrentInstanceBootMode: 'uefi',
+    PrivateDnsNameOptions: { HostnameType: 'ip-name', EnableResourceNameDnsARecord: false, EnableResourceNameDnsAAAARecord: false },
+    MaintenanceOptions: { AutoRecovery: 'default' },
+  };
+}
+
+// --- filters ----------------------------------------------------------------------------------------
+
+export function instanceFilterTable(s: Services): FilterTable<InstanceRecord> {
+  return {
+    tags: (r) => s.store.tagsOf(r.id),
+    fields: {
+      'instance-id': (r) => r.id,
+      'instance-state-name': (r) => r.state,
+      'instance-state-code': (r) => STATE_CODES[r.state],
+      'instance-type': (r) => r.instanceType,
+      'image-id': (r) => r.imageId,
+      'availability-zone': (r) => r.availabilityZone,
+      'reservation-id': (r) => r.reservationId,
+      'owner-id': (r) => r.account,
+      'architecture': (r) => r.architecture,
+      'platform': (r) => (r.platform === 'windows' ? 'windows' : undefined),
+      'platform-details': (r) => (r.platform === 'windows' ? 'Windows' : 'Linux/UNIX'),
+      'key-name': (r) => r.keyName,
+      'launch-time': (r) => r.launchTime,
+      'private-ip-address': (r) => (r.state === 'terminated' ? undefined : r.privateIpAddress),
+      'private-dns-name': (r) => privateDnsName(r.privateIpAddress, r.region),
+      'client-token': (r) => r.clientToken,
+      'tenancy': (r) => r.tenancy,
+      'placement-group-name': () => undefined,
+      'vpc-id': (r) => defaultNetwork(r.region, r.availabilityZone).vpcId,
+      'subnet-id': (r) => defaultNetwork(r.region, r.availabilityZone).subnetId,
+      'root-device-type': () => 'ebs',
+      'virtualization-type': () => 'hvm',
+      'hypervisor': () => 'xen',
+      'hibernation-options.configured': (r) => r.hibernationConfigured,
+      'state-reason-code': (r) => r.stateReason?.code,
+      'state-reason-message': (r) => r.stateReason?.message,
+      'ami-launch-index': (r) => r.amiLaunchIndex,
+    },
+  };
+}
+
+// --- RunInstances -----------------------------------------------------------------------------------
+
+const MAX_USER_DATA_BYTES = 16 * 1024;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** The request as it matters for idempotency: everything but the token itself and DryRun. */
+function fingerprint(input: RunInstancesRequest): string {
+  const { ClientToken: _token, DryRun: _dryRun, ...rest } = input;
+  return createHash('sha256').update(JSON.stringify(rest)).digest('hex');
+}
+
+function reservationOf(s: Services, reservationId: string, recs: readonly InstanceRecord[], account: string): Reservation {
+  return {
+    ReservationId: reservationId,
+    OwnerId: account,
+    Groups: [],
+    Instances: recs.map((r) => toInstance(r, s)),
+  };
+}
+
+export const runInstances: Handler<RunInstancesRequest, Reservation> = (input, ctx, s) => {
+  const imageId = required(input.ImageId, 'ImageId');
+  const minCount = required(input.MinCount, 'MinCount');
+  const maxCount = required(input.MaxCount, 'MaxCount');
+  if (!Number.isInteger(minCount) || minCount < 1) throw Errors.invalidValueFor('MinCount', minCount, 'MinCount must be at least 1.');
+  if (!Number.isInteger(maxCount) || maxCount < minCount) {
+    throw Errors.invalidValueFor('MaxCount', maxCount, `MaxCount must be at least MinCount (${minCount}).`);
+  }
+  if (!isWellFormedId('image', imageId)) throw Errors.amiIdMalformed(imageId);
+  const image = findImage(imageId);
+  if (!image) throw Errors.amiIdNotFound([imageId]);
+  const facts = typeFacts(s, input.InstanceType ?? 't3.micro');
+  if (facts.architecture !== image.architecture) {
+    throw Errors.invalidParameterValue(
+      `The architecture '${facts.architecture}' of the specified instance type does not match the architecture '${image.architecture}' of the specified AMI.`,
+    );
+  }
+  const zone = input.Placement?.AvailabilityZone ?? zonesOf(ctx.region)[0]!;
+  if (!zonesOf(ctx.region).includes(zone)) throw Errors.invalidAvailabilityZone(zone);
+  const tenancy = input.Placement?.Tenancy ?? 'default';
+  if (tenancy !== 'default' && tenancy !== 'dedicated') {
+    throw Errors.invalidValueFor('placement.tenancy', tenancy, 'Valid values: default, dedicated.');
+  }
+  const hibernation = input.HibernationOptions?.Configured === true;
+  if (hibernation && !facts.hibernationSupported) throw Errors.hibernationNotSupported(facts.type);
+  const cpu: CpuSettings = resolveCpuSettings(
+    { facts, platform: image.platform, hibernationConfigured: hibernation },
+    input.CpuOptions,
+  );
+  const tags = tagsFromSpecifications(input.TagSpecifications, 'instance');
+  const userData = input.UserData;
+  if (userData !== undefined) {
+    const compact = userData.replace(/\s+/g, '');
+    if (!BASE64.test(compact) || compact.length % 4 === 1) throw Errors.invalidParameterValue('Invalid BASE64 encoding of user data.');
+    if (Buffer.byteLength(compact, 'base64') > MAX_USER_DATA_BYTES) {
+      throw Errors.invalidParameterValue(`User data is limited to ${MAX_USER_DATA_BYTES} bytes.`);
+    }
+  }
+  const token = input.ClientToken;
+  if (token !== undefined && token.length > 64) {
+    throw Errors.invalidValueFor('clientToken', token, 'The client token must be at most 64 ASCII characters.');
+  }
+  const print = fingerprint(input);
+  if (token !== undefined) {
+    const previous = s.store.clientToken(ctx.account, ctx.region, token);
+    if (previous) {
+      if (previous.fingerprint !== print) throw Errors.idempotentParameterMismatch(token);
+      checkDryRun(input);
+      const recs = [...s.store.allInstances()].filter((r) => r.reservationId === previous.reservationId);
+      return reservationOf(s, previous.reservationId, recs, ctx.account);
+    }
+  }
+  checkDryRun(input);
+
+  const now = s.now();
+  const reservationId = newId('reservation');
+  const recs: InstanceRecord[] = [];
+  for (let i = 0; i < maxCount; i++) {
+    const seq = s.nextSeq();
+    recs.push({
+      id: newId('instance'),
+      account: ctx.account,
+      region: ctx.region,
+      reservationId,
+      seq,
+      imageId,
+      instanceType: facts.type,
+      platform: image.platform,
+      architecture: image.architecture,
+      state: 'pending',
+      stateReason: STATE_REASONS.pending,
+      stateTransitionReason: '',
+      launchTime: now.toISOString(),
+      amiLaunchIndex: i,
+      keyName: input.KeyName,
+      availabilityZone: zone,
+      tenancy,
+      cpu,
+      hibernationConfigured: hibernation,
+      userData: userData?.replace(/\s+/g, ''),
+      clientToken: token,
+      privateIpAddress: privateIpFor(seq),
+    });
+  }
+  const tagRecords: TagRecord[] = recs.flatMap((r) =>
+    tags.map((t) => ({ resourceId: r.id, resourceType: 'instance', key: t.key, value: t.value })),
+  );
+  s.store.commit({
+    instances: recs,
+    putTags: tagRecords,
+    ...(token !== undefined
+      ? { clientToken: { account: ctx.account, region: ctx.region, token, fingerprint: print, reservationId } }
+      : {}),
+  });
+  s.reconciler.boot(recs, true);
+  return reservationOf(s, reservationId, recs, ctx.account);
+};
+
+// --- DescribeInstances ------------------------------------------------------------------------------
+
+export const describeInstances: Handler<DescribeInstancesRequest, DescribeInstancesResult> = (input, ctx, s) => {
+  const ids = input.InstanceIds ?? [];
+  if (ids.length > 0 && input.MaxResults !== undefined) {
+    throw Errors.invalidParameterCombination('The parameter instancesSet cannot be used with the parameter maxResults');
+  }
+  const predicate = compileFilters(instanceFilterTable(s), input.Filters);
+  checkDryRun(input);
+  const candidates = ids.length > 0 ? findInstances(s, ctx, ids) : visibleInstances(s, ctx);
+  const matching = candidates.filter(predicate);
+  const page = paginate(matching, input, { min: 5, max: 1000 }, { f: input.Filters, ids });
+  // Instances are paged; the page is grouped into its reservations, in order of first appearance.
+  const reservations = new Map<string, InstanceRecord[]>();
+  for (const rec of page.items) {
+    const group = reservations.get(rec.reservationId);
+    if (group) group.push(rec);
+    else reservations.set(rec.reservationId, [rec]);
+  }
+  return {
+    Reservations: [...reservations].map(([id, recs]) => reservationOf(s, id, recs, ctx.account)),
+    ...(page.nextToken ? { NextToken: page.nextToken } : {}),
+  };
+};
+
+// --- DescribeInstanceStatus -------------------------------------------------------------------------
+
+function statusOf(rec: InstanceRecord): InstanceStatus {
+  const check = rec.state === 'running' ? 'ok' : rec.state === 'pending' ? 'initializing' : 'not-applicable';
+  const detail = rec.state === 'running' ? [{ Name: 'reachability' as const, Status: 'passed' as const }] : [];
+  return {
+    InstanceId: rec.id,
+    AvailabilityZone: rec.availabilityZone,
+    InstanceState: { Code: STATE_CODES[rec.state], Name: rec.state },
+    InstanceStatus: { Status: check, Details: detail },
+    SystemStatus: { Status: check, Details: detail },
+    AttachedEbsStatus: { Status: check, Details: [] },
+    Events: [],
+  };
+}
+
+const statusFilters: FilterTable<InstanceStatus> = {
+  fields: {
+    'availability-zone': (x) => x.AvailabilityZone,
+    'instance-state-name': (x) => x.InstanceState?.Name,
+    'instance-state-code': (x) => x.InstanceState?.Code,
+    'instance-status.status': (x) => x.InstanceStatus?.Status,
+    'instance-status.reachability': (x) => x.InstanceStatus?.Details?.[0]?.Status,
+    'system-status.status': (x) => x.SystemStatus?.Status,
+    'system-status.reachability': (x) => x.SystemStatus?.Details?.[0]?.Status,
+  },
+};
+
+export const describeInstanceStatus: Handler<DescribeInstanceStatusRequest, DescribeInstanceStatusResult> = (
+  input,
+  ctx,
+  s,
+) => {
+  const ids = input.InstanceIds ?? [];
+  if (ids.length > 0 && input.MaxResults !== undefined) {
+    throw Errors.invalidParameterCombination('The parameter instancesSet cannot be used with the parameter maxResults');
+  }
+  const predicate = compileFilters(statusFilters, input.Filters);
+  checkDryRun(input);
+  const recs = ids.length > 0 ? findInstances(s, ctx, ids) : visibleInstances(s, ctx);
+  const statuses = recs
+    .filter((r) => input.IncludeAllInstances === true || r.state === 'running')
+    .map(statusOf)
+    .filter(predicate);
+  const page = paginate(statuses, input, { min: 5, max: 1000 }, { f: input.Filters, ids, all: input.IncludeAllInstances });
+  return { InstanceStatuses: page.items, ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
+};
+
+// --- state changes ----------------------------------------------------------------------------------
+
+interface StateChangeOptions {
+  readonly action: UserAction;
+  readonly reason?: Pick<InstanceRecord, 'stateReason' | 'stateTransitionReason'>;
+  /** extra per-instance checks after the state check (hibernation) */
+  readonly check?: (rec: InstanceRecord) => void;
+}
+
+/**
+ * The shared core of Start/Stop/Reboot/Terminate: all instances must exist and allow the action, or
+ * nothing changes. One commit for all of them, then the VM work.
+ */
+function changeStates(
+  ids: readonly string[],
+  ctx: RequestContext,
+  s: Services,
+  dryRun: boolean | undefined,
+  opts: StateChangeOptions,
+): { changes: InstanceStateChange[]; changed: InstanceRecord[]; previous: InstanceRecord[] } {
+  const recs = findInstances(s, ctx, required(ids, 'InstanceId'));
+  checkDryRun({ DryRun: dryRun });
+  const now = s.now();
+  const next: InstanceRecord[] = [];
+  for (const rec of recs) {
+    const after = applyTrigger(rec, opts.action, now, opts.reason);
+    if (!after) throw Errors.incorrectInstanceState(rec.id, ACTION_PARTICIPLE[opts.action], rec.state);
+    opts.check?.(rec);
+    next.push(after);
+  }
+  const changed = next.filter((r, i) => r !== recs[i]);
+  if (changed.length > 0) s.store.commit({ instances: changed });
+  return {
+    changes: recs.map((rec, i) => ({
+      InstanceId: rec.id,
+      PreviousState: { Code: STATE_CODES[rec.state], Name: rec.state },
+      CurrentState: { Code: STATE_CODES[next[i]!.state], Name: next[i]!.state },
+    })),
+    changed,
+    previous: recs,
+  };
+}
+
+export const startInstances: Handler<StartInstancesRequest, StartInstancesResult> = (input, ctx, s) => {
+  const { changes, changed } = changeStates(input.InstanceIds ?? [], ctx, s, input.DryRun, {
+    action: 'start',
+    reason: { stateReason: STATE_REASONS.pending, stateTransitionReason: '' },
+  });
+  s.reconciler.boot(changed, false);
+  return { StartingInstances: changes };
+};
+
+export const stopInstances: Handler<StopInstancesRequest, StopInstancesResult> = (input, ctx, s) => {
+  const hibernate = input.Hibernate === true;
+  const reason = hibernate ? STATE_REASONS.userHibernate : STATE_REASONS.userStop;
+  const { changes, changed } = changeStates(input.InstanceIds ?? [], ctx, s, input.DryRun, {
+    action: 'stop',
+    reason: { stateReason: reason, stateTransitionReason: userInitiated(s.now()) },
+    check: hibernate
+      ? (rec) => {
+          if (rec.cpu.nestedVirtualization === 'enabled') throw Errors.nestedVirtualizationHibernation();
+          if (!rec.hibernationConfigured) throw Errors.unsupportedHibernationStop(rec.id);
+        }
+      : undefined,
+  });
+  for (const rec of changed) s.reconciler.stop(rec, input.Force === true);
+  return { StoppingInstances: changes };
+};
+
+export const rebootInstances: Handler<RebootInstancesRequest, Record<string, never>> = (input, ctx, s) => {
+  const { previous } = changeStates(input.InstanceIds ?? [], ctx, s, input.DryRun, { action: 'reboot' });
+  for (const rec of previous) s.reconciler.reboot(rec);
+  return {};
+};
+
+export const terminateInstances: Handler<TerminateInstancesRequest, TerminateInstancesResult> = (input, ctx, s) => {
+  const { changes, changed } = changeStates(input.InstanceIds ?? [], ctx, s, input.DryRun, {
+    action: 'terminate',
+    reason: { stateReason: STATE_REASONS.userTerminate, stateTransitionReason: userInitiated(s.now()) },
+  });
+  for (const rec of changed) s.reconciler.terminate(rec);
+  return { TerminatingInstances: changes };
+};
+
+// --- ModifyInstanceCpuOptions -----------------------------------------------------------------------
+
+export const modifyInstanceCpuOptions: Handler<ModifyInstanceCpuOptionsRequest, ModifyInstanceCpuOptionsResult> = (
+  input,
+  ctx,
+  s,
+) => {
+  const id = required(input.InstanceId, 'InstanceId');
+  parseToggle(input.NestedVirtualization, 'NestedVirtualization');
+  const [rec] = findInstances(s, ctx, [id]) as [InstanceRecord];
+  checkDryRun(input);
+  if (rec.state !== 'stopped') throw Errors.notInStoppedState(rec.id);
+  const cpu = resolveCpuSettings(
+    { facts: typeFacts(s, rec.instanceType), platform: rec.platform, hibernationConfigured: rec.hibernationConfigured },
+    { CoreCount: input.CoreCount, ThreadsPerCore: input.ThreadsPerCore, NestedVirtualization: input.NestedVirtualization },
+    rec.cpu,
+    '',
+  );
+  if (cpu !== rec.cpu) s.store.commit({ instances: [{ ...rec, cpu }] });
+  return {
+    InstanceId: rec.id,
+    CoreCount: cpu.coreCount,
+    ThreadsPerCore: cpu.threadsPerCore,
+    ...(cpu.nestedVirtualization ? { NestedVirtualization: cpu.nestedVirtualization } : {}),
+  };
+};
+
+// --- GetConsoleOutput -------------------------------------------------------------------------------
+
+export const getConsoleOutput: Handler<GetConsoleOutputRequest, GetConsoleOutputResult> = async (input, ctx, s) => {
+  const id = required(input.InstanceId, 'InstanceId');
+  const [rec] = findInstances(s, ctx, [id]) as [InstanceRecord];
+  checkDryRun(input);
+  const output = (await s.reconciler.consoleOutput(rec.id)) ?? '';
+  // EC2 keeps the most recent 64 KB; `Latest` asks for the newest output only, which is the same here.
+  const tail = Buffer.from(output).subarray(-64 * 1024);
+  return {
+    InstanceId: rec.id,
+    Timestamp: s.now(),
+    ...(tail.length > 0 ? { Output: tail.toString('base64') } : {}),
+  };
+};

@@ -1,0 +1,132 @@
+/** Tags: CreateTags, DeleteTags, DescribeTags, and the tag rules every resource shares. */
+import type {
+  CreateTagsRequest,
+  DeleteTagsRequest,
+  DescribeTagsRequest,
+  DescribeTagsResult,
+  Tag,
+  TagDescription,
+  TagSpecification,
+} from '@aws-sdk/client-ec2';
+import { Errors } from '../domain/errors.js';
+import { type FilterTable, compileFilters } from '../domain/filters.js';
+import { kindOfId } from '../domain/ids.js';
+import { paginate } from '../domain/paging.js';
+import type { TagRecord } from '../store/store.js';
+import { type Handler, type RequestContext, type Services, checkDryRun, required } from './context.js';
+import { findInstances } from './instances.js';
+
+export const MAX_TAGS_PER_RESOURCE = 50;
+
+export interface KeyValue {
+  readonly key: string;
+  readonly value: string;
+}
+
+export const tagList = (tags: ReadonlyMap<string, string>): Tag[] =>
+  [...tags].map(([Key, Value]) => ({ Key, Value }));
+
+/** EC2's tag rules: key 1–128 characters and not `aws:`, value up to 256, at most 50 per resource. */
+export function checkTags(tags: readonly Tag[]): KeyValue[] {
+  if (tags.length > MAX_TAGS_PER_RESOURCE) throw Errors.tagLimitExceeded(MAX_TAGS_PER_RESOURCE);
+  return tags.map((t) => {
+    const key = t.Key;
+    if (key === undefined || key.length === 0) throw Errors.invalidParameterValue('Tag key must not be empty.');
+    if (key.length > 128) throw Errors.invalidValueFor('tag key', key, 'Tag keys are at most 128 characters.');
+    if (key.toLowerCase().startsWith('aws:')) throw Errors.invalidTagKey(key);
+    const value = t.Value ?? '';
+    if (value.length > 256) throw Errors.invalidValueFor('tag value', value, 'Tag values are at most 256 characters.');
+    return { key, value };
+  });
+}
+
+/** Tags a launch request asks for on one resource type; other resource types are accepted and kept apart. */
+export function tagsFromSpecifications(specs: readonly TagSpecification[] | undefined, resourceType: string): KeyValue[] {
+  const out: KeyValue[] = [];
+  for (const spec of specs ?? []) {
+    const type = required(spec.ResourceType, 'TagSpecification.N.ResourceType');
+    if (!TAGGABLE_AT_LAUNCH.includes(type)) {
+      throw Errors.invalidParameterValue(`'${type}' is not a valid taggable resource type for this operation.`);
+    }
+    const tags = checkTags(spec.Tags ?? []);
+    if (type === resourceType) out.push(...tags);
+  }
+  if (out.length > MAX_TAGS_PER_RESOURCE) throw Errors.tagLimitExceeded(MAX_TAGS_PER_RESOURCE);
+  return out;
+}
+
+const TAGGABLE_AT_LAUNCH: readonly string[] = ['instance', 'volume', 'network-interface', 'spot-instances-request'];
+
+/** The resources a tag call names, each checked to exist in the caller's scope; returns their types. */
+function resolveResources(ids: readonly string[], ctx: RequestContext, s: Services): Map<string, string> {
+  const types = new Map<string, string>();
+  const instanceIds: string[] = [];
+  for (const id of ids) {
+    const kind = kindOfId(id);
+    if (kind === 'instance') instanceIds.push(id);
+    else throw Errors.invalidResourceId(id);
+    types.set(id, 'instance');
+  }
+  findInstances(s, ctx, instanceIds);
+  return types;
+}
+
+export const createTags: Handler<CreateTagsRequest, Record<string, never>> = (input, ctx, s) => {
+  const ids = required(input.Resources, 'ResourceId');
+  const tags = checkTags(required(input.Tags, 'Tag'));
+  const types = resolveResources(ids, ctx, s);
+  checkDryRun(input);
+  for (const id of ids) {
+    const existing = s.store.tagsOf(id);
+    const keys = new Set([...(existing?.keys() ?? []), ...tags.map((t) => t.key)]);
+    if (keys.size > MAX_TAGS_PER_RESOURCE) throw Errors.tagLimitExceeded(MAX_TAGS_PER_RESOURCE);
+  }
+  const putTags: TagRecord[] = ids.flatMap((id) =>
+    tags.map((t) => ({ resourceId: id, resourceType: types.get(id)!, key: t.key, value: t.value })),
+  );
+  s.store.commit({ putTags });
+  return {};
+};
+
+export const deleteTags: Handler<DeleteTagsRequest, Record<string, never>> = (input, ctx, s) => {
+  const ids = required(input.Resources, 'ResourceId');
+  resolveResources(ids, ctx, s);
+  checkDryRun(input);
+  const deleteTags: { resourceId: string; key: string }[] = [];
+  for (const id of ids) {
+    const existing = s.store.tagsOf(id);
+    if (!existing) continue;
+    // No tags named: every tag goes. A tag with a value: only when the value matches.
+    const wanted = input.Tags ?? [...existing.keys()].map((Key) => ({ Key, Value: undefined }));
+    for (const t of wanted) {
+      if (t.Key === undefined || !existing.has(t.Key)) continue;
+      if (t.Value !== undefined && existing.get(t.Key) !== t.Value) continue;
+      deleteTags.push({ resourceId: id, key: t.Key });
+    }
+  }
+  if (deleteTags.length > 0) s.store.commit({ deleteTags });
+  return {};
+};
+
+const tagFilters: FilterTable<TagDescription> = {
+  fields: {
+    key: (t) => t.Key,
+    value: (t) => t.Value,
+    'resource-id': (t) => t.ResourceId,
+    'resource-type': (t) => t.ResourceType,
+  },
+};
+
+export const describeTags: Handler<DescribeTagsRequest, DescribeTagsResult> = (input, ctx, s) => {
+  const predicate = compileFilters(tagFilters, input.Filters);
+  checkDryRun(input);
+  const all: TagDescription[] = [];
+  for (const [resourceId, { type, tags }] of s.store.taggedResources()) {
+    const rec = type === 'instance' ? s.store.instance(resourceId) : undefined;
+    if (!rec || rec.account !== ctx.account || rec.region !== ctx.region) continue;
+    for (const [Key, Value] of tags) all.push({ ResourceId: resourceId, ResourceType: type as 'instance', Key, Value });
+  }
+  const matching = all.filter(predicate);
+  const page = paginate(matching, input, { min: 5, max: 1000 }, { f: input.Filters });
+  return { Tags: page.items, ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
+};

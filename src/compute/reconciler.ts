@@ -1,0 +1,194 @@
+/**
+ * The reconciler connects the recorded instances to the VMs: it asks the driver to boot, stop, reset
+ * and destroy, turns the driver's reports into lifecycle transitions, and after a nestbox restart
+ * brings every VM back in line with what was recorded (running ones running, none orphaned).
+ */
+import type { Catalog } from '../domain/instance-types.js';
+import type { InstanceRecord } from '../domain/instance.js';
+import { STATE_REASONS, type StateReason, type Trigger, transition } from '../domain/lifecycle.js';
+import type { Logger } from '../logger.js';
+import type { Store } from '../store/store.js';
+import type { VmDriver, VmEvent, VmSpec } from './driver.js';
+
+export interface ReconcilerOptions {
+  /** terminated instances stay visible this long (EC2: about an hour) */
+  readonly terminatedRetentionMs: number;
+  readonly now: () => Date;
+}
+
+/**
+ * The record after `trigger`, or undefined when the lifecycle table does not allow it. The one place
+ * where an instance's state changes, for API actions and driver reports alike.
+ */
+export function applyTrigger(
+  rec: InstanceRecord,
+  trigger: Trigger,
+  at: Date,
+  patch: Partial<Pick<InstanceRecord, 'stateReason' | 'stateTransitionReason' | 'runtime'>> = {},
+): InstanceRecord | undefined {
+  const t = transition(rec.state, trigger);
+  if (!t) return undefined;
+  if (!t.changed) return rec;
+  return {
+    ...rec,
+    ...patch,
+    state: t.to,
+    ...(t.to === 'terminated' ? { terminatedAt: at.toISOString() } : {}),
+  };
+}
+
+export class Reconciler {
+  private driver!: VmDriver;
+  private purgeTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly catalog: Catalog,
+    private readonly log: Logger,
+    private readonly opts: ReconcilerOptions,
+  ) {}
+
+  /** The driver is created with this reconciler's event sink, then attached. */
+  attach(driver: VmDriver): void {
+    this.driver = driver;
+  }
+
+  get driverName(): string {
+    return this.driver.name;
+  }
+
+  readonly onEvent = (id: string, event: VmEvent): void => {
+    const rec = this.store.instance(id);
+    if (!rec) return;
+    const now = this.opts.now();
+    let next: InstanceRecord | undefined;
+    switch (event.kind) {
+      case 'booted':
+        next = applyTrigger(rec, 'booted', now, { stateReason: undefined, stateTransitionReason: '', runtime: event.runtime });
+        break;
+      case 'halted':
+        next = event.requested
+          ? applyTrigger(rec, 'halted', now)
+          : applyTrigger(rec, 'halted', now, {
+              stateReason: STATE_REASONS.instanceShutdown,
+              stateTransitionReason: STATE_REASONS.instanceShutdown.message,
+            });
+        break;
+      case 'crashed':
+      case 'launch-failed':
+        this.log.warn(`instance ${id}: ${event.kind}: ${event.detail}`);
+        next = applyTrigger(rec, event.kind, now, {
+          stateReason: event.kind === 'crashed' ? STATE_REASONS.crashed : STATE_REASONS.internalError,
+          stateTransitionReason: `Server.InternalError (${now.toISOString().slice(0, 19).replace('T', ' ')} GMT)`,
+        });
+        break;
+      case 'destroyed':
+        next = applyTrigger(rec, 'destroyed', now);
+        break;
+    }
+    if (next && next !== rec) this.store.commit({ instances: [next] });
+  };
+
+  specOf(rec: InstanceRecord): VmSpec {
+    const facts = this.catalog.facts(rec.instanceType);
+    return {
+      instanceId: rec.id,
+      imageId: rec.imageId,
+      instanceType: rec.instanceType,
+      platform: rec.platform,
+      architecture: rec.architecture,
+      vcpus: rec.cpu.coreCount * rec.cpu.threadsPerCore,
+      memoryMiB: facts?.memoryMiB ?? 1024,
+      coreCount: rec.cpu.coreCount,
+      threadsPerCore: rec.cpu.threadsPerCore,
+      nestedVirtualization: rec.cpu.nestedVirtualization === 'enabled',
+      userData: rec.userData === undefined ? undefined : Buffer.from(rec.userData, 'base64').toString('utf8'),
+    };
+  }
+
+  /** Boots instances that were just recorded as pending. `firstLaunch` failures terminate them. */
+  boot(recs: readonly InstanceRecord[], firstLaunch: boolean): void {
+    for (const rec of recs) {
+      this.driver.start(this.specOf(rec)).catch((err: unknown) => {
+        this.onEvent(rec.id, { kind: firstLaunch ? 'launch-failed' : 'crashed', detail: errorText(err) });
+      });
+    }
+  }
+
+  stop(rec: InstanceRecord, force: boolean): void {
+    this.driver.stop(rec.id, { force }).catch((err: unknown) => {
+      this.log.warn(`instance ${rec.id}: stop failed: ${errorText(err)}`);
+      this.onEvent(rec.id, { kind: 'crashed', detail: errorText(err) });
+    });
+  }
+
+  reboot(rec: InstanceRecord): void {
+    this.driver.reboot(rec.id).catch((err: unknown) => this.log.warn(`instance ${rec.id}: reboot failed: ${errorText(err)}`));
+  }
+
+  terminate(rec: InstanceRecord): void {
+    this.driver.destroy(rec.id).catch((err: unknown) => {
+      this.log.warn(`instance ${rec.id}: destroy failed: ${errorText(err)}`);
+      this.onEvent(rec.id, { kind: 'destroyed' });
+    });
+  }
+
+  consoleOutput(id: string): Promise<string | undefined> {
+    return this.driver.consoleOutput(id);
+  }
+
+  /**
+   * After a restart: every instance's VM is brought in line with its recorded state. Running VMs are
+   * adopted (or booted again, staying `running` as EC2 would show them), unfinished transitions finish.
+   */
+  async recover(): Promise<void> {
+    const now = this.opts.now();
+    for (const rec of [...this.store.allInstances()]) {
+      switch (rec.state) {
+        case 'pending':
+          this.boot([rec], false);
+          break;
+        case 'running':
+          if (!(await this.driver.adopt(this.specOf(rec)))) {
+            this.log.info(`instance ${rec.id}: VM is gone after restart; booting it again`);
+            await this.driver.start(this.specOf(rec)).catch((err: unknown) =>
+              this.onEvent(rec.id, { kind: 'crashed', detail: errorText(err) }),
+            );
+          }
+          break;
+        case 'stopping':
+          this.stop(rec, true);
+          break;
+        case 'shutting-down':
+          this.terminate(rec);
+          break;
+        case 'stopped':
+        case 'terminated':
+          break;
+      }
+    }
+    this.purge(now);
+    this.purgeTimer = setInterval(() => this.purge(this.opts.now()), 60_000);
+    this.purgeTimer.unref();
+  }
+
+  /** Terminated instances disappear once the retention has passed. */
+  purge(now: Date): void {
+    const cutoff = now.getTime() - this.opts.terminatedRetentionMs;
+    const expired = [...this.store.allInstances()]
+      .filter((r) => r.state === 'terminated' && r.terminatedAt !== undefined && Date.parse(r.terminatedAt) < cutoff)
+      .map((r) => r.id);
+    if (expired.length > 0) this.store.commit({ deleteInstances: expired });
+  }
+
+  async close(): Promise<void> {
+    if (this.purgeTimer) clearInterval(this.purgeTimer);
+    await this.driver.close();
+  }
+}
+
+export function reasonFor(trigger: 'stop' | 'hibernate' | 'terminate'): StateReason {
+  return trigger === 'hibernate' ? STATE_REASONS.userHibernate : STATE_REASONS.userStop;
+}
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));

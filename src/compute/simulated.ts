@@ -1,0 +1,95 @@
+/**
+ * The simulated driver: no VM, only timing. Boots, stops and terminations complete after a
+ * configurable delay, and the console shows what a guest would print — including what `l2-smoke`
+ * would report, which follows the nested-virtualization setting exactly as a real L1 would.
+ */
+import type { VmDriver, VmEventSink, VmSpec } from './driver.js';
+
+export interface SimulatedOptions {
+  /** pending → running, and stopping → stopped, after this long */
+  readonly delayMs: number;
+}
+
+interface SimVm {
+  spec: VmSpec;
+  timer?: NodeJS.Timeout | undefined;
+  log: string;
+}
+
+export function createSimulatedDriver(events: VmEventSink, opts: SimulatedOptions): VmDriver {
+  const vms = new Map<string, SimVm>();
+  const destroying = new Set<NodeJS.Timeout>();
+
+  const later = (vm: SimVm, fn: () => void) => {
+    if (vm.timer) clearTimeout(vm.timer);
+    vm.timer = setTimeout(() => {
+      vm.timer = undefined;
+      fn();
+    }, opts.delayMs);
+  };
+
+  const bootLog = (spec: VmSpec) => {
+    const ext = spec.nestedVirtualization ? 'svm' : 'none';
+    let log =
+      `[    0.000000] nestbox simulated driver: no VM is running for ${spec.instanceId}\n` +
+      `[    0.000000] CPU topology: ${spec.coreCount} cores x ${spec.threadsPerCore} threads, virtualization extension: ${ext}\n`;
+    if (spec.platform === 'linux' && spec.userData?.startsWith('#!') && /\bl2-smoke\b/.test(spec.userData)) {
+      log += spec.nestedVirtualization
+        ? 'L2 OK (simulated: nested virtualization is enabled, /dev/kvm would be present)\n'
+        : 'L2 FAIL: no /dev/kvm (simulated: nested virtualization is disabled)\n';
+    }
+    return `${log}nestbox: booted\n`;
+  };
+
+  return {
+    name: 'simulated',
+    async start(spec) {
+      const vm = vms.get(spec.instanceId) ?? { spec, log: '' };
+      vm.spec = spec;
+      vms.set(spec.instanceId, vm);
+      later(vm, () => {
+        vm.log += bootLog(spec);
+        events(spec.instanceId, { kind: 'booted', runtime: { driver: 'simulated' } });
+      });
+    },
+    async stop(id) {
+      const vm = vms.get(id);
+      if (!vm) {
+        events(id, { kind: 'halted', requested: true });
+        return;
+      }
+      later(vm, () => {
+        vm.log += 'nestbox: power down\n';
+        events(id, { kind: 'halted', requested: true });
+      });
+    },
+    async reboot(id) {
+      const vm = vms.get(id);
+      if (vm) vm.log += `nestbox: reset\n${bootLog(vm.spec)}`;
+    },
+    async destroy(id) {
+      const vm = vms.get(id);
+      if (vm?.timer) clearTimeout(vm.timer);
+      vms.delete(id);
+      const timer = setTimeout(() => {
+        destroying.delete(timer);
+        events(id, { kind: 'destroyed' });
+      }, opts.delayMs);
+      destroying.add(timer);
+    },
+    async adopt(spec) {
+      // Nothing survives a restart of the simulated driver: the VM comes back as if it had kept running.
+      vms.set(spec.instanceId, { spec, log: bootLog(spec) });
+      return true;
+    },
+    async consoleOutput(id) {
+      return vms.get(id)?.log;
+    },
+    async close() {
+      for (const vm of vms.values()) if (vm.timer) clearTimeout(vm.timer);
+      for (const timer of destroying) clearTimeout(timer);
+      vms.clear();
+      destroying.clear();
+    },
+  };
+}

@@ -1,0 +1,126 @@
+/** Flags and environment → one frozen, typed Config. */
+import { resolve } from 'node:path';
+import { CATALOG_PROFILES, type CatalogProfile, isCatalogProfile } from './domain/instance-types.js';
+import type { Credentials } from './http/sigv4.js';
+
+export type DriverChoice = 'auto' | 'simulated';
+const DRIVERS: readonly DriverChoice[] = ['auto', 'simulated'];
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  /** ':memory:' keeps no state on disk */
+  readonly dataDir: string;
+  readonly driver: DriverChoice;
+  readonly catalog: CatalogProfile;
+  /** undefined when authentication is off */
+  readonly credentials: readonly Credentials[] | undefined;
+  readonly defaultRegion: string;
+  readonly defaultAccount: string;
+  /** how long the simulated driver takes to boot or stop a VM */
+  readonly simulatedDelayMs: number;
+  readonly terminatedRetentionMs: number;
+  readonly fsync: boolean;
+  readonly quiet: boolean;
+}
+
+export const DEFAULT_CREDENTIALS: Credentials = { accessKeyId: 'test', secretAccessKey: 'test', accountId: '000000000000' };
+
+export const DEFAULTS: Config = {
+  host: '127.0.0.1',
+  port: 4599,
+  dataDir: '.nestbox',
+  driver: 'auto',
+  catalog: 'launch-2026-02',
+  credentials: [DEFAULT_CREDENTIALS],
+  defaultRegion: 'us-east-1',
+  defaultAccount: DEFAULT_CREDENTIALS.accountId,
+  simulatedDelayMs: 2000,
+  terminatedRetentionMs: 60 * 60 * 1000,
+  fsync: false,
+  quiet: false,
+};
+
+export const USAGE = `Usage: nestbox serve [options]
+
+  --host HOST              listen address (default 127.0.0.1)
+  --port N                 listen port (default 4599)
+  --data-dir DIR           where state is kept (default ./.nestbox)
+  --driver auto|simulated  how instances run (default auto)
+  --catalog PROFILE        instance-type catalog: ${CATALOG_PROFILES.join(' | ')} (default launch-2026-02)
+  --no-auth                accept requests without checking signatures
+  --sim-delay-ms N         simulated boot/stop time (default 2000)
+  --fsync                  fsync every commit (slower; survives power loss, not just crashes)
+  --quiet                  no per-request log lines
+
+Environment: NESTBOX_ACCESS_KEY_ID, NESTBOX_SECRET_ACCESS_KEY, NESTBOX_ACCOUNT_ID set the credentials
+(default test / test, account 000000000000).`;
+
+export class UsageError extends Error {}
+
+function intFlag(name: string, value: string | undefined, min: number, max: number): number {
+  const n = Number(value);
+  if (value === undefined || !Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(`${name} needs a whole number from ${min} to ${max}, got ${value ?? 'nothing'}`);
+  }
+  return n;
+}
+
+export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Config {
+  const c: { -readonly [K in keyof Config]: Config[K] } = { ...DEFAULTS };
+  const creds: Credentials = {
+    accessKeyId: env.NESTBOX_ACCESS_KEY_ID ?? DEFAULT_CREDENTIALS.accessKeyId,
+    secretAccessKey: env.NESTBOX_SECRET_ACCESS_KEY ?? DEFAULT_CREDENTIALS.secretAccessKey,
+    accountId: env.NESTBOX_ACCOUNT_ID ?? DEFAULT_CREDENTIALS.accountId,
+  };
+  c.credentials = [creds];
+  c.defaultAccount = creds.accountId;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const [flag, inline] = arg.includes('=') ? (arg.split(/=(.*)/s, 2) as [string, string]) : [arg, undefined];
+    const value = () => inline ?? argv[++i];
+    switch (flag) {
+      case '--host':
+        c.host = value() ?? '';
+        if (!c.host) throw new UsageError('--host needs an address');
+        break;
+      case '--port':
+        c.port = intFlag('--port', value(), 0, 65535);
+        break;
+      case '--data-dir': {
+        const dir = value();
+        if (!dir) throw new UsageError('--data-dir needs a directory');
+        c.dataDir = dir === ':memory:' ? dir : resolve(dir);
+        break;
+      }
+      case '--driver': {
+        const d = value() ?? '';
+        if (!(DRIVERS as readonly string[]).includes(d)) throw new UsageError(`--driver must be one of ${DRIVERS.join(', ')}, got '${d}'`);
+        c.driver = d as DriverChoice;
+        break;
+      }
+      case '--catalog': {
+        const p = value() ?? '';
+        if (!isCatalogProfile(p)) throw new UsageError(`--catalog must be one of ${CATALOG_PROFILES.join(', ')}, got '${p}'`);
+        c.catalog = p;
+        break;
+      }
+      case '--no-auth':
+        c.credentials = undefined;
+        break;
+      case '--sim-delay-ms':
+        c.simulatedDelayMs = intFlag('--sim-delay-ms', value(), 0, 600_000);
+        break;
+      case '--fsync':
+        c.fsync = true;
+        break;
+      case '--quiet':
+        c.quiet = true;
+        break;
+      default:
+        throw new UsageError(`unknown option '${arg}'`);
+    }
+  }
+  if (c.dataDir === DEFAULTS.dataDir) c.dataDir = resolve(DEFAULTS.dataDir);
+  return Object.freeze(c);
+}

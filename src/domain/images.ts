@@ -1,0 +1,78 @@
+/**
+ * The built-in machine images. IDs are fixed so scripts and templates can name them across restarts.
+ * `bootable` images are what the qemu driver can really boot; the others run on the simulated driver.
+ */
+import type { Image } from '@aws-sdk/client-ec2';
+
+export interface ImageFacts {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+  readonly architecture: 'x86_64' | 'arm64';
+  readonly platform: 'linux' | 'windows';
+  readonly creationDate: string;
+}
+
+export const IMAGES: readonly ImageFacts[] = [
+  {
+    id: 'ami-0b5e4a1f2c3d40001',
+    name: 'nestbox/debian-12-amd64-kvm',
+    description: 'Debian 12 (bookworm) x86_64 with KVM modules and the l2-smoke program, built by nestbox',
+    architecture: 'x86_64',
+    platform: 'linux',
+    creationDate: '2026-02-16T00:00:00.000Z',
+  },
+  {
+    id: 'ami-0b5e4a1f2c3d40002',
+    name: 'nestbox/debian-12-arm64',
+    description: 'Debian 12 (bookworm) arm64',
+    architecture: 'arm64',
+    platform: 'linux',
+    creationDate: '2026-02-16T00:00:00.000Z',
+  },
+  {
+    id: 'ami-0b5e4a1f2c3d40003',
+    name: 'Windows_Server-2022-English-Full-Base',
+    description: 'Microsoft Windows Server 2022 Full Locale English AMI (simulated: Hyper-V capable when nested virtualization is enabled)',
+    architecture: 'x86_64',
+    platform: 'windows',
+    creationDate: '2026-02-16T00:00:00.000Z',
+  },
+];
+
+const byId = new Map(IMAGES.map((i) => [i.id, i]));
+export const findImage = (id: string): ImageFacts | undefined => byId.get(id);
+
+/** The SDK-shaped DescribeImages entry. */
+export function imageInfo(i: ImageFacts): Image {
+  const windows = i.platform === 'windows';
+  return {
+    ImageId: i.id,
+    Name: i.name,
+    Description: i.description,
+    Architecture: i.architecture,
+    ...(windows ? { Platform: 'windows' as Image['Platform'] } : {}),
+    PlatformDetails: windows ? 'Windows' : 'Linux/UNIX',
+    UsageOperation: windows ? 'RunInstances:0002' : 'RunInstances',
+    State: 'available',
+    OwnerId: '136693071363',
+    ImageOwnerAlias: 'amazon',
+    Public: true,
+    ImageType: 'machine',
+    ImageLocation: `amazon/${i.name}`,
+    CreationDate: i.creationDate,
+    RootDeviceName: windows ? '/dev/sda1' : '/dev/xvda',
+    RootDeviceType: 'ebs',
+    VirtualizationType: 'hvm',
+    Hypervisor: 'xen',
+    EnaSupport: true,
+    SriovNetSupport: 'simple',
+    BootMode: i.architecture === 'arm64' ? 'uefi' : 'uefi-preferred',
+    BlockDeviceMappings: [
+      {
+        DeviceName: windows ? '/dev/sda1' : '/dev/xvda',
+        Ebs: { DeleteOnTermination: true, VolumeSize: windows ? 30 : 8, VolumeType: 'gp3', Encrypted: false },
+      },
+    ],
+  };
+}

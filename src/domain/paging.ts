@@ -1,0 +1,50 @@
+/**
+ * MaxResults / NextToken paging, shared by every Describe* call. The token is opaque to callers: it
+ * carries the position and a fingerprint of the query, so a token from another query is refused.
+ */
+import { createHash } from 'node:crypto';
+import { Errors } from './errors.js';
+
+export interface PageRequest {
+  readonly MaxResults?: number | undefined;
+  readonly NextToken?: string | undefined;
+}
+
+export interface PageLimits {
+  readonly min: number;
+  readonly max: number;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly nextToken: string | undefined;
+}
+
+function fingerprint(query: unknown): string {
+  return createHash('sha1').update(JSON.stringify(query ?? null)).digest('base64url').slice(0, 10);
+}
+
+/**
+ * Cuts one page out of `items`. Without MaxResults everything is returned (as EC2 does for most
+ * Describe calls); `query` is whatever identifies the listing (filters, ids) apart from the paging.
+ */
+export function paginate<T>(items: readonly T[], req: PageRequest, limits: PageLimits, query: unknown): Page<T> {
+  const max = req.MaxResults;
+  if (max !== undefined && (!Number.isInteger(max) || max < limits.min || max > limits.max)) {
+    throw Errors.invalidParameterValue(
+      `Value (${max}) for parameter maxResults is invalid. Expecting a value between ${limits.min} and ${limits.max}.`,
+    );
+  }
+  const print = fingerprint(query);
+  let start = 0;
+  if (req.NextToken !== undefined) {
+    const m = /^([0-9]+)\.([A-Za-z0-9_-]{10})$/.exec(Buffer.from(req.NextToken, 'base64url').toString());
+    if (!m || m[2] !== print || Number(m[1]) > items.length) throw Errors.invalidNextToken(req.NextToken);
+    start = Number(m[1]);
+  }
+  if (max === undefined && req.NextToken === undefined) return { items: items.slice(), nextToken: undefined };
+  const size = max ?? limits.max;
+  const end = Math.min(items.length, start + size);
+  const nextToken = end < items.length ? Buffer.from(`${end}.${print}`).toString('base64url') : undefined;
+  return { items: items.slice(start, end), nextToken };
+}

@@ -1,0 +1,213 @@
+/**
+ * Durable state: SQLite (better-sqlite3, WAL) with an in-memory mirror for reads.
+ *
+ * Every change goes through `commit()`, one SQLite transaction; the mirror is updated only after the
+ * transaction committed, so a failed write leaves nothing half-applied and an acknowledged change is
+ * always on disk first. better-sqlite3 is synchronous, so a read-decide-commit sequence without an
+ * `await` in between is atomic (compare-and-set for free).
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { InstanceRecord } from '../domain/instance.js';
+
+export interface TagRecord {
+  readonly resourceId: string;
+  readonly resourceType: string;
+  readonly key: string;
+  readonly value: string;
+}
+
+export interface ClientTokenRecord {
+  readonly account: string;
+  readonly region: string;
+  readonly token: string;
+  readonly fingerprint: string;
+  readonly reservationId: string;
+}
+
+export interface Changes {
+  readonly instances?: readonly InstanceRecord[];
+  readonly deleteInstances?: readonly string[];
+  readonly putTags?: readonly TagRecord[];
+  readonly deleteTags?: readonly { readonly resourceId: string; readonly key: string }[];
+  readonly clientToken?: ClientTokenRecord;
+}
+
+export interface StoreOptions {
+  /** directory for nestbox.db; ':memory:' keeps nothing on disk (tests) */
+  readonly dataDir: string;
+  /** fsync every commit (synchronous=FULL) instead of at WAL checkpoints (NORMAL) */
+  readonly fsync?: boolean;
+}
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE instances (
+     id TEXT PRIMARY KEY,
+     account TEXT NOT NULL,
+     region TEXT NOT NULL,
+     doc TEXT NOT NULL
+   );
+   CREATE TABLE tags (
+     resource_id TEXT NOT NULL,
+     key TEXT NOT NULL,
+     resource_type TEXT NOT NULL,
+     value TEXT NOT NULL,
+     PRIMARY KEY (resource_id, key)
+   );
+   CREATE TABLE client_tokens (
+     account TEXT NOT NULL,
+     region TEXT NOT NULL,
+     token TEXT NOT NULL,
+     fingerprint TEXT NOT NULL,
+     reservation_id TEXT NOT NULL,
+     PRIMARY KEY (account, region, token)
+   );`,
+];
+
+type TagMap = Map<string, string>;
+
+export class Store {
+  private readonly db: Database.Database;
+  private readonly instanceById = new Map<string, InstanceRecord>();
+  private readonly tagsById = new Map<string, { type: string; tags: TagMap }>();
+  private readonly tokens = new Map<string, ClientTokenRecord>();
+  private readonly statements;
+
+  constructor(opts: StoreOptions) {
+    const file = opts.dataDir === ':memory:' ? ':memory:' : join(mkdirOrThrow(opts.dataDir), 'nestbox.db');
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${opts.fsync ? 'FULL' : 'NORMAL'}`);
+    this.db.pragma('foreign_keys = ON');
+    this.migrate();
+    this.statements = {
+      putInstance: this.db.prepare('INSERT OR REPLACE INTO instances (id, account, region, doc) VALUES (?, ?, ?, ?)'),
+      deleteInstance: this.db.prepare('DELETE FROM instances WHERE id = ?'),
+      deleteResourceTags: this.db.prepare('DELETE FROM tags WHERE resource_id = ?'),
+      putTag: this.db.prepare('INSERT OR REPLACE INTO tags (resource_id, key, resource_type, value) VALUES (?, ?, ?, ?)'),
+      deleteTag: this.db.prepare('DELETE FROM tags WHERE resource_id = ? AND key = ?'),
+      putToken: this.db.prepare(
+        'INSERT INTO client_tokens (account, region, token, fingerprint, reservation_id) VALUES (?, ?, ?, ?, ?)',
+      ),
+    };
+    this.load();
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v] as string);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  private load(): void {
+    for (const row of this.db.prepare('SELECT doc FROM instances').all() as { doc: string }[]) {
+      const rec = JSON.parse(row.doc) as InstanceRecord;
+      this.instanceById.set(rec.id, rec);
+    }
+    // Listings follow creation order.
+    const sorted = [...this.instanceById.values()].sort((a, b) => a.seq - b.seq);
+    this.instanceById.clear();
+    for (const rec of sorted) this.instanceById.set(rec.id, rec);
+    for (const row of this.db.prepare('SELECT resource_id, key, resource_type, value FROM tags ORDER BY rowid').all() as {
+      resource_id: string;
+      key: string;
+      resource_type: string;
+      value: string;
+    }[]) {
+      this.tagEntry(row.resource_id, row.resource_type).tags.set(row.key, row.value);
+    }
+    for (const row of this.db.prepare('SELECT * FROM client_tokens').all() as {
+      account: string;
+      region: string;
+      token: string;
+      fingerprint: string;
+      reservation_id: string;
+    }[]) {
+      const rec = { ...row, reservationId: row.reservation_id };
+      this.tokens.set(tokenKey(rec), rec);
+    }
+  }
+
+  private tagEntry(resourceId: string, type: string): { type: string; tags: TagMap } {
+    let entry = this.tagsById.get(resourceId);
+    if (!entry) {
+      entry = { type, tags: new Map() };
+      this.tagsById.set(resourceId, entry);
+    }
+    return entry;
+  }
+
+  /** Applies all changes in one transaction; the in-memory view changes only once it has committed. */
+  commit(changes: Changes): void {
+    const s = this.statements;
+    this.db.transaction(() => {
+      for (const rec of changes.instances ?? []) s.putInstance.run(rec.id, rec.account, rec.region, JSON.stringify(rec));
+      for (const id of changes.deleteInstances ?? []) {
+        s.deleteInstance.run(id);
+        s.deleteResourceTags.run(id);
+      }
+      for (const t of changes.putTags ?? []) s.putTag.run(t.resourceId, t.key, t.resourceType, t.value);
+      for (const t of changes.deleteTags ?? []) s.deleteTag.run(t.resourceId, t.key);
+      const ct = changes.clientToken;
+      if (ct) s.putToken.run(ct.account, ct.region, ct.token, ct.fingerprint, ct.reservationId);
+    })();
+
+    for (const rec of changes.instances ?? []) this.instanceById.set(rec.id, rec);
+    for (const id of changes.deleteInstances ?? []) {
+      this.instanceById.delete(id);
+      this.tagsById.delete(id);
+    }
+    for (const t of changes.putTags ?? []) this.tagEntry(t.resourceId, t.resourceType).tags.set(t.key, t.value);
+    for (const t of changes.deleteTags ?? []) {
+      const entry = this.tagsById.get(t.resourceId);
+      entry?.tags.delete(t.key);
+      if (entry?.tags.size === 0) this.tagsById.delete(t.resourceId);
+    }
+    if (changes.clientToken) this.tokens.set(tokenKey(changes.clientToken), changes.clientToken);
+  }
+
+  instance(id: string): InstanceRecord | undefined {
+    return this.instanceById.get(id);
+  }
+
+  /** All instances, in creation order. */
+  allInstances(): IterableIterator<InstanceRecord> {
+    return this.instanceById.values();
+  }
+
+  tagsOf(resourceId: string): ReadonlyMap<string, string> | undefined {
+    return this.tagsById.get(resourceId)?.tags;
+  }
+
+  /** Every tagged resource, for DescribeTags. */
+  taggedResources(): IterableIterator<[string, { readonly type: string; readonly tags: ReadonlyMap<string, string> }]> {
+    return this.tagsById.entries();
+  }
+
+  clientToken(account: string, region: string, token: string): ClientTokenRecord | undefined {
+    return this.tokens.get(tokenKey({ account, region, token }));
+  }
+
+  /** The largest creation sequence number in use, so new records continue after a restart. */
+  maxSeq(): number {
+    let max = 0;
+    for (const rec of this.instanceById.values()) max = Math.max(max, rec.seq);
+    return max;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+const tokenKey = (t: { account: string; region: string; token: string }) => `${t.account}\u0000${t.region}\u0000${t.token}`;
+
+function mkdirOrThrow(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}

@@ -1,0 +1,75 @@
+/** Shared test fixtures: an in-process nestbox on a free loopback port, and SDK clients for it. */
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Config, DEFAULTS } from '../src/config.js';
+import { silentLogger } from '../src/logger.js';
+import { type Nestbox, startNestbox } from '../src/main.js';
+
+export const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+export interface TestServer {
+  readonly nestbox: Nestbox;
+  readonly endpoint: string;
+  readonly dataDir: string;
+  client(region?: string, credentials?: { accessKeyId: string; secretAccessKey: string }): EC2Client;
+  /** stops the server; the data dir stays for a restart */
+  stop(): Promise<void>;
+  /** starts a new server on the same data dir */
+  restart(): Promise<TestServer>;
+  /** stops the server and removes the data dir */
+  close(): Promise<void>;
+}
+
+export async function startTestServer(overrides: Partial<Config> = {}, dataDir?: string): Promise<TestServer> {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'nestbox-test-'));
+  const config: Config = { ...DEFAULTS, port: 0, dataDir: dir, simulatedDelayMs: 50, quiet: true, ...overrides };
+  const nestbox = await startNestbox(config, silentLogger);
+  const clients: EC2Client[] = [];
+  const server: TestServer = {
+    nestbox,
+    endpoint: nestbox.endpoint,
+    dataDir: dir,
+    client(region = 'us-east-1', credentials = CREDENTIALS) {
+      const c = new EC2Client({ endpoint: nestbox.endpoint, region, credentials, maxAttempts: 1 });
+      clients.push(c);
+      return c;
+    },
+    async stop() {
+      for (const c of clients) c.destroy();
+      await nestbox.close();
+    },
+    async restart() {
+      await server.stop();
+      return startTestServer(overrides, dir);
+    },
+    async close() {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return server;
+}
+
+/** Polls until `check` returns a value, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 5000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The EC2 error code of a rejected promise (the SDK's `name`), with its HTTP status. */
+export async function errorOf(p: Promise<unknown>): Promise<{ code: string; status: number | undefined; message: string }> {
+  try {
+    await p;
+  } catch (err) {
+    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
+    return { code: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
+  }
+  throw new Error('expected the call to fail, but it succeeded');
+}
