@@ -1,4 +1,7 @@
 /** Shared test fixtures: an in-process nestbox on a free loopback port, and SDK clients for it. */
+
+// The SDK warns that releases after January 2027 need Node 22; nestbox pins its SDK version, so the notice is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -170,7 +170,7 @@ const FAMILIES: readonly FamilyRow[] = [
   { family: 'c7i-flex', platform: GEN7, gibPerVcpu: 2, sizes: UP_TO_16XL, nestedFrom: EXPANSION, kind: 'flex' },
   {
     family: 'm7i-flex', platform: GEN7, gibPerVcpu: 4, sizes: UP_TO_16XL, nestedFrom: EXPANSION, kind: 'flex',
-    hibernation: 'any-memory',
+    hibernation: 'any-memory', // m7i-flex.12xlarge and .16xlarge (192 and 256 GiB) report it too
   },
   {
     family: 'r7iz', gibPerVcpu: 8, sizes: [...UP_TO_16XL, '32xlarge', 'metal-16xl', 'metal-32xl'], nestedFrom: EXPANSION,
@@ -200,7 +200,7 @@ const FAMILIES: readonly FamilyRow[] = [
   },
   {
     family: 'm6a', gibPerVcpu: 4, sizes: [...UP_TO_16XL, '24xlarge', '32xlarge', '48xlarge', 'metal'],
-    amdSevSnpMaxVcpus: 32,
+    amdSevSnpMaxVcpus: 32, // SEV-SNP on large..8xlarge only
     platform: { ...GEN7, manufacturer: 'AMD', clockGhz: 3.6, coreChoices: everyCount, phc: false },
   },
   {
