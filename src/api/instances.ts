@@ -45,14 +45,15 @@ import { tagList, tagsFromSpecifications } from './tags.js';
 
 const inScope = (rec: InstanceRecord, scope: Scope) => rec.account === scope.account && rec.region === scope.region;
 
+/** A terminated instance exists only within the retention window, even before the periodic purge removes it. */
+export const withinRetention = (s: Services, rec: InstanceRecord): boolean =>
+  rec.terminatedAt === undefined || Date.parse(rec.terminatedAt) >= s.now().getTime() - s.terminatedRetentionMs;
+
 /** Instances that are visible: in scope, and terminated ones only within the retention window. */
 function visibleInstances(s: Services, scope: Scope): InstanceRecord[] {
-  const cutoff = s.now().getTime() - s.terminatedRetentionMs;
   const out: InstanceRecord[] = [];
   for (const rec of s.store.allInstances()) {
-    if (!inScope(rec, scope)) continue;
-    if (rec.terminatedAt !== undefined && Date.parse(rec.terminatedAt) < cutoff) continue;
-    out.push(rec);
+    if (inScope(rec, scope) && withinRetention(s, rec)) out.push(rec);
   }
   return out;
 }
@@ -64,7 +65,7 @@ export function findInstances(s: Services, scope: Scope, ids: readonly string[])
   const missing: string[] = [];
   for (const id of new Set(ids)) {
     const rec = s.store.instance(id);
-    if (rec && inScope(rec, scope)) found.push(rec);
+    if (rec && inScope(rec, scope) && withinRetention(s, rec)) found.push(rec);
     else missing.push(id);
   }
   if (missing.length > 0) throw Errors.instanceIdNotFound(missing);

@@ -14,7 +14,7 @@ import { kindOfId } from '../domain/ids.js';
 import { paginate } from '../domain/paging.js';
 import type { TagRecord } from '../store/store.js';
 import { type Handler, type RequestContext, type Services, checkDryRun, required } from './context.js';
-import { findInstances } from './instances.js';
+import { findInstances, withinRetention } from './instances.js';
 
 export const MAX_TAGS_PER_RESOURCE = 50;
 
@@ -123,7 +123,7 @@ export const describeTags: Handler<DescribeTagsRequest, DescribeTagsResult> = (i
   const all: TagDescription[] = [];
   for (const [resourceId, { type, tags }] of s.store.taggedResources()) {
     const rec = type === 'instance' ? s.store.instance(resourceId) : undefined;
-    if (!rec || rec.account !== ctx.account || rec.region !== ctx.region) continue;
+    if (!rec || rec.account !== ctx.account || rec.region !== ctx.region || !withinRetention(s, rec)) continue;
     for (const [Key, Value] of tags) all.push({ ResourceId: resourceId, ResourceType: type as 'instance', Key, Value });
   }
   const matching = all.filter(predicate);
