@@ -87,7 +87,8 @@ export function compileFilters<T>(table: FilterTable<T>, filters: readonly Filte
         return false;
       };
     }
-    const accessor = table.fields[name];
+    // hasOwn: '__proto__', 'constructor' … are unknown filters, not Object.prototype members.
+    const accessor = Object.hasOwn(table.fields, name) ? table.fields[name] : undefined;
     if (!accessor) throw Errors.invalidFilter(name);
     return (item) => {
       for (const v of valuesOf(accessor(item))) if (matchesAny(v, matchers)) return true;

@@ -116,7 +116,8 @@ export function foldParameters(params: Iterable<readonly [string, string]>): Bra
 }
 
 const NUMBER = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/;
-const BOOLEAN: Record<string, boolean> = { true: true, false: false };
+// No prototype: 'constructor' or '__proto__' must not read as a boolean.
+const BOOLEAN: Readonly<Record<string, boolean>> = Object.assign(Object.create(null), { true: true, false: false });
 
 function readScalar(kind: ScalarKind, raw: string, path: string): unknown {
   switch (kind) {
