@@ -156,8 +156,9 @@ test('an unknown filter name is refused, naming it — at compile time, even wit
   assertEc2Error(() => compileFilters(TABLE, [by('colour', 'red')]), 'InvalidParameterValue', /^The filter 'colour' is invalid$/);
   // the unknown one is found after a valid one too
   assertEc2Error(() => compileFilters(TABLE, [by('name', 'x'), by('nope', 'y')]), 'InvalidParameterValue', /'nope'/);
-  assertEc2Error(() => compileFilters(TABLE, [{ Values: ['x'] }]), 'InvalidParameterValue', /filter name/);
-  assertEc2Error(() => compileFilters(TABLE, [by('', 'x')]), 'InvalidParameterValue', /filter name/);
+  // a filter without a name: EC2's own wording
+  assertEc2Error(() => compileFilters(TABLE, [{ Values: ['x'] }]), 'InvalidParameterValue', /^The filter 'null' is invalid$/);
+  assertEc2Error(() => compileFilters(TABLE, [by('', 'x')]), 'InvalidParameterValue', /^The filter 'null' is invalid$/);
 });
 
 test('Object.prototype names are unknown filters, not fields', () => {
@@ -272,9 +273,14 @@ test('forged, garbled and out-of-range tokens are refused', () => {
   // a forged position within range is accepted (the token is a cursor, not a secret) …
   assert.deepEqual(paginate(items, { MaxResults: 5, NextToken: forge(`15.${print}`) }, LIMITS, query).items, [15, 16, 17, 18, 19]);
   // … but not past the end, nor with a wrong fingerprint, nor garbage
-  for (const bad of [forge(`21.${print}`), forge(`5.${'x'.repeat(10)}`), forge(`-1.${print}`), forge(`5.${print}.x`), 'garbage', '', '%%%']) {
+  for (const bad of [forge(`21.${print}`), forge(`5.${'x'.repeat(10)}`), forge(`-1.${print}`), forge(`5.${print}.x`), 'garbage', '%%%']) {
     assertEc2Error(() => paginate(items, { MaxResults: 5, NextToken: bad }, LIMITS, query), 'InvalidNextToken', /is invalid or has expired/);
   }
+});
+
+test('an empty NextToken is no token: the first page', () => {
+  const items = numbers(20);
+  assert.deepEqual(paginate(items, { MaxResults: 5, NextToken: '' }, LIMITS, { f: 'q' }).items, [0, 1, 2, 3, 4]);
 });
 
 test('a token stays valid when items are removed before it is used (the page may be shorter, never wrong)', () => {

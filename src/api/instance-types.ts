@@ -41,7 +41,7 @@ const typeFilters: FilterTable<InstanceTypeInfo> = {
 };
 
 export const describeInstanceTypes: Handler<DescribeInstanceTypesRequest, DescribeInstanceTypesResult> = (input, _ctx, s) => {
-  const names = input.InstanceTypes ?? [];
+  const names = [...new Set(input.InstanceTypes ?? [])];
   const unknown = names.filter((n) => !s.catalog.facts(n));
   if (unknown.length > 0) throw Errors.invalidInstanceTypes(unknown);
   const predicate = compileFilters(typeFilters, input.Filters);

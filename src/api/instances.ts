@@ -389,7 +389,7 @@ export const describeInstanceStatus: Handler<DescribeInstanceStatusRequest, Desc
 
 interface StateChangeOptions {
   readonly action: UserAction;
-  readonly reason?: Pick<InstanceRecord, 'stateReason' | 'stateTransitionReason'>;
+  readonly reason?: Partial<Pick<InstanceRecord, 'stateReason' | 'stateTransitionReason' | 'launchTime'>>;
   /** extra per-instance checks after the state check (hibernation) */
   readonly check?: (rec: InstanceRecord) => void;
 }
@@ -431,7 +431,8 @@ function changeStates(
 export const startInstances: Handler<StartInstancesRequest, StartInstancesResult> = (input, ctx, s) => {
   const { changes, changed } = changeStates(input.InstanceIds ?? [], ctx, s, input.DryRun, {
     action: 'start',
-    reason: { stateReason: STATE_REASONS.pending, stateTransitionReason: '' },
+    // EC2 reports the time of the latest start as LaunchTime.
+    reason: { stateReason: STATE_REASONS.pending, stateTransitionReason: '', launchTime: s.now().toISOString() },
   });
   s.reconciler.boot(changed, false);
   return { StartingInstances: changes };
@@ -440,7 +441,8 @@ export const startInstances: Handler<StartInstancesRequest, StartInstancesResult
 export const stopInstances: Handler<StopInstancesRequest, StopInstancesResult> = (input, ctx, s) => {
   const hibernate = input.Hibernate === true;
   const reason = hibernate ? STATE_REASONS.userHibernate : STATE_REASONS.userStop;
-  const { changes, changed } = changeStates(input.InstanceIds ?? [], ctx, s, input.DryRun, {
+  const force = input.Force === true;
+  const { changes, changed, previous } = changeStates(input.InstanceIds ?? [], ctx, s, input.DryRun, {
     action: 'stop',
     reason: { stateReason: reason, stateTransitionReason: userInitiated(s.now()) },
     check: hibernate
@@ -450,7 +452,9 @@ export const stopInstances: Handler<StopInstancesRequest, StopInstancesResult> =
         }
       : undefined,
   });
-  for (const rec of changed) s.reconciler.stop(rec, input.Force === true);
+  for (const rec of changed) s.reconciler.stop(rec, force);
+  // Force on an instance that is already stopping cuts a slow shutdown short.
+  if (force) for (const rec of previous) if (rec.state === 'stopping') s.reconciler.stop(rec, true);
   return { StoppingInstances: changes };
 };
 

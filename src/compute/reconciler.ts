@@ -5,7 +5,7 @@
  */
 import type { Catalog } from '../domain/instance-types.js';
 import type { InstanceRecord } from '../domain/instance.js';
-import { STATE_REASONS, type StateReason, type Trigger, transition } from '../domain/lifecycle.js';
+import { STATE_REASONS, type Trigger, transition } from '../domain/lifecycle.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
 import type { VmDriver, VmEvent, VmSpec } from './driver.js';
@@ -24,7 +24,7 @@ export function applyTrigger(
   rec: InstanceRecord,
   trigger: Trigger,
   at: Date,
-  patch: Partial<Pick<InstanceRecord, 'stateReason' | 'stateTransitionReason' | 'runtime'>> = {},
+  patch: Partial<Pick<InstanceRecord, 'stateReason' | 'stateTransitionReason' | 'runtime' | 'launchTime'>> = {},
 ): InstanceRecord | undefined {
   const t = transition(rec.state, trigger);
   if (!t) return undefined;
@@ -185,10 +185,6 @@ export class Reconciler {
     if (this.purgeTimer) clearInterval(this.purgeTimer);
     await this.driver.close();
   }
-}
-
-export function reasonFor(trigger: 'stop' | 'hibernate' | 'terminate'): StateReason {
-  return trigger === 'hibernate' ? STATE_REASONS.userHibernate : STATE_REASONS.userStop;
 }
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));

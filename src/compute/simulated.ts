@@ -3,6 +3,7 @@
  * configurable delay, and the console shows what a guest would print — including what `l2-smoke`
  * would report, which follows the nested-virtualization setting exactly as a real L1 would.
  */
+import { virtualSecureMode } from '../domain/instance.js';
 import type { VmDriver, VmEventSink, VmSpec } from './driver.js';
 
 export interface SimulatedOptions {
@@ -33,6 +34,10 @@ export function createSimulatedDriver(events: VmEventSink, opts: SimulatedOption
     let log =
       `[    0.000000] nestbox simulated driver: no VM is running for ${spec.instanceId}\n` +
       `[    0.000000] CPU topology: ${spec.coreCount} cores x ${spec.threadsPerCore} threads, virtualization extension: ${ext}\n`;
+    if (spec.platform === 'windows') {
+      const vsm = virtualSecureMode({ platform: spec.platform, nestedVirtualization: spec.nestedVirtualization ? 'enabled' : undefined });
+      log += `Virtual Secure Mode: ${vsm}${vsm === 'disabled' ? ' (nested virtualization is enabled; Credential Guard is unavailable)' : ''}\n`;
+    }
     if (spec.platform === 'linux' && spec.userData?.startsWith('#!') && /\bl2-smoke\b/.test(spec.userData)) {
       log += spec.nestedVirtualization
         ? 'L2 OK (simulated: nested virtualization is enabled, /dev/kvm would be present)\n'
@@ -79,7 +84,9 @@ export function createSimulatedDriver(events: VmEventSink, opts: SimulatedOption
     },
     async adopt(spec) {
       // Nothing survives a restart of the simulated driver: the VM comes back as if it had kept running.
-      vms.set(spec.instanceId, { spec, log: bootLog(spec) });
+      const existing = vms.get(spec.instanceId);
+      if (existing?.timer) clearTimeout(existing.timer);
+      vms.set(spec.instanceId, { spec, log: existing?.log ?? bootLog(spec) });
       return true;
     },
     async consoleOutput(id) {

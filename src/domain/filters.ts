@@ -67,7 +67,8 @@ export function compileFilters<T>(table: FilterTable<T>, filters: readonly Filte
   if (!filters || filters.length === 0) return () => true;
   const tests: Predicate<T>[] = filters.map((f) => {
     const name = f.Name;
-    if (!name) throw Errors.invalidParameterValue('The filter name must not be empty');
+    // EC2's own wording for a filter without a name.
+    if (!name) throw Errors.invalidFilter('null');
     const matchers = (f.Values ?? []).map(matcherOf);
     if (name.startsWith('tag:') && table.tags) {
       const key = name.slice(4);

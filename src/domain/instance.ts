@@ -39,9 +39,12 @@ export interface InstanceRecord extends Scope {
  * Virtual Secure Mode on a Windows instance: EC2 turns it off whenever nested virtualization is
  * enabled, which makes Credential Guard unavailable (spec R9). Not meaningful on Linux.
  */
-export function virtualSecureMode(i: Pick<InstanceRecord, 'platform' | 'cpu'>): 'enabled' | 'disabled' | undefined {
+export function virtualSecureMode(i: {
+  readonly platform: 'linux' | 'windows';
+  readonly nestedVirtualization?: CpuSettings['nestedVirtualization'];
+}): 'enabled' | 'disabled' | undefined {
   if (i.platform !== 'windows') return undefined;
-  return i.cpu.nestedVirtualization === 'enabled' ? 'disabled' : 'enabled';
+  return i.nestedVirtualization === 'enabled' ? 'disabled' : 'enabled';
 }
 
 export function privateIpFor(seq: number): string {

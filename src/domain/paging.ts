@@ -37,12 +37,14 @@ export function paginate<T>(items: readonly T[], req: PageRequest, limits: PageL
   }
   const print = fingerprint(query);
   let start = 0;
-  if (req.NextToken !== undefined) {
-    const m = /^([0-9]+)\.([A-Za-z0-9_-]{10})$/.exec(Buffer.from(req.NextToken, 'base64url').toString());
-    if (!m || m[2] !== print || Number(m[1]) > items.length) throw Errors.invalidNextToken(req.NextToken);
+  // An empty token is no token: the first page.
+  const token = req.NextToken === '' ? undefined : req.NextToken;
+  if (token !== undefined) {
+    const m = /^([0-9]+)\.([A-Za-z0-9_-]{10})$/.exec(Buffer.from(token, 'base64url').toString());
+    if (!m || m[2] !== print || Number(m[1]) > items.length) throw Errors.invalidNextToken(token);
     start = Number(m[1]);
   }
-  if (max === undefined && req.NextToken === undefined) return { items: items.slice(), nextToken: undefined };
+  if (max === undefined && token === undefined) return { items: items.slice(), nextToken: undefined };
   const size = max ?? limits.max;
   const end = Math.min(items.length, start + size);
   const nextToken = end < items.length ? Buffer.from(`${end}.${print}`).toString('base64url') : undefined;

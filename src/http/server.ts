@@ -91,23 +91,26 @@ async function handle(
   }
 
   const body = await readBody(req);
+  // The signature is checked on the raw request, before its parameters are even decoded.
+  const caller = opts.credentials
+    ? verifySigV4({ method: req.method, path, rawQuery, headers: req.headers, body }, { lookup })
+    : undefined;
+
   const params = parseForm(rawQuery);
   if (req.method === 'POST') {
-    const type = String(req.headers['content-type'] ?? '');
+    const type = String(req.headers['content-type'] ?? '').toLowerCase();
     if (body.length > 0 && !type.startsWith('application/x-www-form-urlencoded')) {
       throw new Ec2Error('InvalidHttpRequest', `The Content-Type ${type || '(none)'} is not supported; use application/x-www-form-urlencoded.`, 415);
     }
     params.push(...parseForm(body.toString('utf8')));
   }
   if (params.length > MAX_PARAMETERS) throw Errors.invalidParameter(`The request has more than ${MAX_PARAMETERS} parameters.`);
-
-  const scope = opts.credentials
-    ? verifySigV4({ method: req.method, path, rawQuery, headers: req.headers, body }, { lookup })
-    : { accountId: opts.defaultAccount, region: regionFromHeaders(req, params) ?? opts.defaultRegion };
+  const scope = caller ?? { accountId: opts.defaultAccount, region: regionFromHeaders(req, params) ?? opts.defaultRegion };
 
   const action = single(params, 'Action');
   if (!action) throw Errors.missingAction();
-  setAction(action);
+  // Logged as given only when it looks like an action name: no control characters reach the log.
+  setAction(/^[A-Za-z0-9]{1,64}$/.test(action) ? action : JSON.stringify(action.slice(0, 64)));
   const version = single(params, 'Version');
   if (version !== undefined && version !== API_VERSION) throw Errors.invalidVersion(version);
   const schema = operationSchema(action);
