@@ -749,3 +749,15 @@ test('per-region isolation: an instance in us-east-1 is invisible from eu-west-1
   assert.match(euInstance?.PrivateDnsName ?? '', /\.eu-west-1\.compute\.internal$/);
   assert.ok(!(await listIds(ec2)).includes(euInstance!.InstanceId!));
 });
+
+test('the instance quota: MinCount above it is refused and creates nothing; MaxCount is trimmed to what fits', async () => {
+  const client = server.client('ap-south-1');
+  const e = await errorOf(launch(client, { MinCount: 5001, MaxCount: 5001 }));
+  assert.equal(e.code, 'InstanceLimitExceeded');
+  assert.equal(e.status, 400);
+  assert.match(e.message, /\(5001\).*limit of 5000/);
+  const after = await client.send(new DescribeInstancesCommand({}));
+  assert.equal(after.Reservations?.length ?? 0, 0);
+  const many = await launch(client, { MinCount: 2, MaxCount: 7 });
+  assert.equal(many.length, 7);
+});

@@ -197,6 +197,17 @@ export function instanceFilterTable(s: Services): FilterTable<InstanceRecord> {
 // --- RunInstances -----------------------------------------------------------------------------------
 
 const MAX_USER_DATA_BYTES = 16 * 1024;
+/** Instances (not terminated) one account may have in one region, like EC2's instance quota. */
+export const INSTANCE_LIMIT = 5000;
+
+/** How many of MinCount..MaxCount fit under the quota: as many as possible, at least MinCount, or the error. */
+function launchCount(s: Services, scope: Scope, minCount: number, maxCount: number): number {
+  let live = 0;
+  for (const rec of s.store.allInstances()) if (inScope(rec, scope) && rec.state !== 'terminated') live++;
+  const room = INSTANCE_LIMIT - live;
+  if (room < minCount) throw Errors.instanceLimitExceeded(live + minCount, INSTANCE_LIMIT);
+  return Math.min(maxCount, room);
+}
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** The request as it matters for idempotency: everything but the token itself and DryRun. */
@@ -266,12 +277,13 @@ export const runInstances: Handler<RunInstancesRequest, Reservation> = (input, c
       return reservationOf(s, previous.reservationId, recs, ctx.account);
     }
   }
+  const count = launchCount(s, ctx, minCount, maxCount);
   checkDryRun(input);
 
   const now = s.now();
   const reservationId = newId('reservation');
   const recs: InstanceRecord[] = [];
-  for (let i = 0; i < maxCount; i++) {
+  for (let i = 0; i < count; i++) {
     const seq = s.nextSeq();
     recs.push({
       id: newId('instance'),

@@ -102,6 +102,11 @@ export const Errors = {
       `We currently do not have sufficient ${type} capacity in the Availability Zone you requested.${detail ? ` ${detail}` : ''}`,
       500,
     ),
+  instanceLimitExceeded: (requested: number, limit: number) =>
+    new Ec2Error(
+      'InstanceLimitExceeded',
+      `You have requested more instances (${requested}) than your current instance limit of ${limit} allows.`,
+    ),
   invalidAvailabilityZone: (zone: string) =>
     new Ec2Error('InvalidParameterValue', `Invalid availability zone: [${zone}]`),
 
