@@ -1,0 +1,728 @@
+/**
+ * The qemu driver: every instance is a real QEMU process (L1) booting the built-in image, supervised
+ * from real events only.
+ *
+ *   booted   the guest printed `nestbox: booted` on its serial console (serial.log, tailed)
+ *   halted   QEMU exited after a requested stop (requested: true), or after the guest powered itself
+ *            off (QMP SHUTDOWN guest=true, requested: false)
+ *   crashed  QEMU exited without being asked and without a guest power-off (kill -9, a QEMU abort)
+ *   launch-failed  QEMU exited with an error before the guest booted (bad image, bad argv)
+ *
+ * stop = QMP system_powerdown (the guest's ACPI power button; re-pressed every few seconds) with a
+ * deadline, then SIGKILL; a VM that has not booted yet has nothing to shut down and is killed at once.
+ * reboot = QMP system_reset. destroy = SIGKILL + delete the instance directory.
+ *
+ * QEMU runs detached in its own session, with the instance directory <dataDir>/vms/<id>/ as its
+ * working directory (serial.log, qmp.sock, pid, qemu.log, vm.json), so it outlives a nestbox restart;
+ * adopt() finds it again by its pid file (checked against /proc/<pid>/cwd) and reconnects to QMP.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import {
+  appendFileSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { Errors } from '../../domain/errors.js';
+import type { VmDriver, VmEventSink, VmSpec } from '../driver.js';
+import { type Accel, type HostFacts, type QemuPlan, VM_FILES, type VmLimits, buildQemuPlan, scaleMemory } from './argv.js';
+import { cpioArchive } from './cpio.js';
+import { lastLines } from './exec.js';
+import type { ImageInfo } from './image.js';
+import { type AccelChoice, hostFacts, memAvailableMiB, probeAccel, qemuVersion } from './probe.js';
+import { QmpClient, type QmpEvent } from './qmp.js';
+
+export interface QemuDriverOptions {
+  /** VMs live in <dataDir>/vms/<instanceId>/ */
+  readonly dataDir: string;
+  readonly image: ImageInfo;
+  /** the qemu-system-x86_64 binary (see probe.ts findQemu) */
+  readonly qemu: string;
+  /** auto (default): KVM when a probe boot under KVM works, else TCG */
+  readonly accel?: 'auto' | Accel;
+  /** vCPUs of one VM at most (default: the host's CPU count) */
+  readonly maxVcpus?: number;
+  /** guest memory of one VM at most, MiB (default 256) */
+  readonly maxMemoryMiB?: number;
+  /** guest memory + QEMU overhead of all VMs together, MiB (default 75% of the host's memory) */
+  readonly memoryBudgetMiB?: number;
+  /** VMs at once at most (default: no limit beyond the memory budget) */
+  readonly maxVms?: number;
+  /** how long a guest gets to power off after the power button before it is killed (default 30 s) */
+  readonly stopTimeoutMs?: number;
+  /** the KVM probe's deadline (default 10 s) */
+  readonly probeTimeoutMs?: number;
+  /** where the KVM probe's result is cached (default: kvm-probe.json beside the image's directory) */
+  readonly probeCacheFile?: string;
+  /** TCG translation cache per VM, MiB (default 64) */
+  readonly tcgTbSizeMiB?: number;
+  /** host facts (tests) */
+  readonly host?: HostFacts;
+  readonly log?: { info(line: string): void; warn(line: string): void };
+}
+
+/** The qemu driver: a VmDriver plus the admission check the API runs before it records a launch. */
+export interface QemuDriver extends VmDriver {
+  /**
+   * Throws InsufficientInstanceCapacity when the host cannot take these VMs on top of the ones it runs
+   * (memory budget, VM count, host memory available now, or an architecture it cannot run). Synchronous.
+   */
+  admit(specs: readonly VmSpec[]): void;
+  capacity(): { readonly vms: number; readonly reservedMiB: number; readonly budgetMiB: number; readonly maxVms: number | undefined };
+}
+
+/** QEMU's own memory beyond the guest's (TCG translation cache, device state, the binary itself). */
+const OVERHEAD_MIB = 64;
+/** admit() leaves at least this much of the host's available memory to everything else */
+const HOST_RESERVE_MIB = 256;
+const MIN_GUEST_MIB = 128;
+const BOOT_MARKER = /(?:^|\n)nestbox: booted/;
+const SERIAL_POLL_MS = 100;
+const ALIVE_POLL_MS = 1000;
+const POWER_BUTTON_REPEAT_MS = 3000;
+const QMP_CONNECT_MS = 10_000;
+/** consoleOutput returns at most this much of the end of the serial log */
+const CONSOLE_MAX_BYTES = 1024 * 1024;
+
+type Phase = 'launching' | 'running' | 'gone';
+
+interface Vm {
+  readonly id: string;
+  readonly dir: string;
+  spec: VmSpec;
+  phase: Phase;
+  pid?: number;
+  child?: ChildProcess;
+  qmp?: QmpClient;
+  plan?: QemuPlan;
+  accel?: AccelChoice;
+  /** the boot marker was seen since the last (re)boot */
+  guestReady: boolean;
+  bootedReported: boolean;
+  stopRequested: boolean;
+  destroyRequested: boolean;
+  /** QMP SHUTDOWN's data, when QEMU said why it is going down */
+  shutdown?: { guest: boolean; reason: string };
+  spawnedAt: number;
+  serialOffset: number;
+  serialCarry: string;
+  readonly timers: Set<NodeJS.Timeout>;
+  reservedMiB: number;
+  exited: Promise<void>;
+  markExited: () => void;
+}
+
+interface VmState {
+  readonly instanceId: string;
+  readonly pid: number;
+  readonly startedAt: string;
+  readonly runtime: Readonly<Record<string, string>>;
+}
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** A function, not an inline comparison: the phase changes behind TypeScript's back across awaits. */
+const gone = (vm: { phase: Phase }) => vm.phase === 'gone';
+
+/** 'alive', 'zombie' (exited, not yet reaped) or 'gone'. */
+function procState(pid: number): 'alive' | 'zombie' | 'gone' {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'Z' || state === 'X' ? 'zombie' : 'alive';
+  } catch {
+    return 'gone';
+  }
+}
+
+/** The live QEMU of instance directory `dir`, from its pid file, checked against /proc (a pid may be reused). */
+function livePidOf(dir: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number.parseInt(readFileSync(join(dir, VM_FILES.pid), 'utf8').trim(), 10);
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 1) return undefined;
+  if (procState(pid) !== 'alive') return undefined;
+  try {
+    if (readlinkSync(`/proc/${pid}/cwd`) !== dir) return undefined;
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('qemu-system')) return undefined;
+  } catch {
+    return undefined;
+  }
+  return pid;
+}
+
+/** A unix socket path must fit in 108 bytes; /proc/<pid>/cwd/ reaches the same file by a short path. */
+function qmpPath(vm: Vm): string {
+  const full = join(vm.dir, VM_FILES.qmp);
+  return full.length < 100 || vm.pid === undefined ? full : `/proc/${vm.pid}/cwd/${VM_FILES.qmp}`;
+}
+
+export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): QemuDriver {
+  const dataDir = resolve(opts.dataDir);
+  const vmsDir = join(dataDir, 'vms');
+  const host = opts.host ?? hostFacts();
+  const limits: VmLimits = {
+    maxVcpus: Math.max(1, opts.maxVcpus ?? host.cpus),
+    maxMemoryMiB: Math.max(MIN_GUEST_MIB, opts.maxMemoryMiB ?? 256),
+    minMemoryMiB: MIN_GUEST_MIB,
+  };
+  const budgetMiB = opts.memoryBudgetMiB ?? Math.floor(host.memTotalMiB * 0.75);
+  const stopTimeoutMs = opts.stopTimeoutMs ?? 30_000;
+  const log = opts.log ?? { info: () => undefined, warn: () => undefined };
+  const vms = new Map<string, Vm>();
+  /** timers not tied to one VM (destroy of a VM this driver does not track) */
+  const looseTimers = new Set<NodeJS.Timeout>();
+  let closed = false;
+  /** aborts QMP connections in progress at close() */
+  const closing = new AbortController();
+  let accelChoice: Promise<AccelChoice> | undefined;
+
+  const emit: VmEventSink = (id, event) => {
+    if (!closed) events(id, event);
+  };
+
+  const chooseAccel = (): Promise<AccelChoice> => {
+    if (opts.accel === 'tcg') return Promise.resolve({ accel: 'tcg', reason: 'TCG was chosen in the configuration' });
+    if (opts.accel === 'kvm') return Promise.resolve({ accel: 'kvm', reason: 'KVM was chosen in the configuration' });
+    accelChoice ??= probeAccel({
+      qemu: opts.qemu,
+      image: opts.image,
+      cacheFile: opts.probeCacheFile ?? join(dirname(opts.image.dir), 'kvm-probe.json'),
+      timeoutMs: opts.probeTimeoutMs,
+    }).then((choice) => {
+      log.info(`qemu driver: ${choice.accel.toUpperCase()} (${choice.reason})`);
+      return choice;
+    });
+    return accelChoice;
+  };
+
+  const costOf = (spec: VmSpec) => scaleMemory(spec.memoryMiB, limits) + OVERHEAD_MIB;
+  const reservedMiB = () => [...vms.values()].reduce((sum, vm) => sum + vm.reservedMiB, 0);
+  const liveCount = () => [...vms.values()].filter((vm) => !gone(vm)).length;
+
+  function admit(specs: readonly VmSpec[]): void {
+    if (specs.length === 0) return;
+    const type = specs[0]?.instanceType ?? 'this';
+    const arm = specs.find((s) => s.architecture !== 'x86_64');
+    if (arm) throw Errors.insufficientCapacity(arm.instanceType, `This nestbox host runs x86_64 VMs only (QEMU driver).`);
+    const need = specs.reduce((sum, s) => sum + costOf(s), 0);
+    const reserved = reservedMiB();
+    if (opts.maxVms !== undefined && liveCount() + specs.length > opts.maxVms) {
+      throw Errors.insufficientCapacity(type, `This nestbox host runs at most ${opts.maxVms} VMs (${liveCount()} running).`);
+    }
+    if (reserved + need > budgetMiB) {
+      throw Errors.insufficientCapacity(
+        type,
+        `This nestbox host's VM memory budget is ${budgetMiB} MiB; ${reserved} MiB are in use and ${need} MiB more were asked for.`,
+      );
+    }
+    const available = memAvailableMiB();
+    if (available - need < HOST_RESERVE_MIB) {
+      throw Errors.insufficientCapacity(type, `This nestbox host has ${available} MiB of memory available; ${need} MiB were asked for.`);
+    }
+  }
+
+  function newVm(spec: VmSpec): Vm {
+    let markExited!: () => void;
+    const exited = new Promise<void>((r) => (markExited = r));
+    return {
+      id: spec.instanceId,
+      dir: join(vmsDir, safeDirName(spec.instanceId)),
+      spec,
+      phase: 'launching',
+      guestReady: false,
+      bootedReported: false,
+      stopRequested: false,
+      destroyRequested: false,
+      spawnedAt: Date.now(),
+      serialOffset: 0,
+      serialCarry: '',
+      timers: new Set(),
+      reservedMiB: 0,
+      exited,
+      markExited,
+    };
+  }
+
+  function every(vm: Vm, ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms);
+    vm.timers.add(t);
+  }
+
+  function after(vm: Vm, ms: number, fn: () => void): NodeJS.Timeout {
+    const t = setTimeout(() => {
+      vm.timers.delete(t);
+      fn();
+    }, ms);
+    vm.timers.add(t);
+    return t;
+  }
+
+  function clearTimers(vm: Vm): void {
+    for (const t of vm.timers) {
+      clearTimeout(t);
+      clearInterval(t);
+    }
+    vm.timers.clear();
+  }
+
+  /** Reads new serial output; reports 'booted' at the first boot marker. */
+  function readSerial(vm: Vm): void {
+    let fd: number;
+    try {
+      fd = openSync(join(vm.dir, VM_FILES.serial), 'r');
+    } catch {
+      return;
+    }
+    try {
+      const size = fstatSync(fd).size;
+      if (size < vm.serialOffset) vm.serialOffset = 0;
+      while (vm.serialOffset < size) {
+        const buf = Buffer.alloc(Math.min(65536, size - vm.serialOffset));
+        const n = readSync(fd, buf, 0, buf.length, vm.serialOffset);
+        if (n <= 0) break;
+        vm.serialOffset += n;
+        const text = vm.serialCarry + buf.subarray(0, n).toString('latin1');
+        if (!vm.guestReady && BOOT_MARKER.test(text)) onGuestReady(vm);
+        vm.serialCarry = text.slice(-64);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  function onGuestReady(vm: Vm): void {
+    vm.guestReady = true;
+    if (vm.bootedReported || vm.stopRequested || vm.destroyRequested || gone(vm)) return;
+    vm.bootedReported = true;
+    vm.phase = 'running';
+    const runtime = { ...(vm.plan?.runtime ?? {}), bootMs: String(Date.now() - vm.spawnedAt), pid: String(vm.pid ?? '') };
+    emit(vm.id, { kind: 'booted', runtime });
+  }
+
+  /** Tails the serial log until the guest is up (again, after a reset). */
+  function watchSerial(vm: Vm): void {
+    every(vm, SERIAL_POLL_MS, () => {
+      if (vm.guestReady) return;
+      readSerial(vm);
+    });
+  }
+
+  function onQmpEvent(vm: Vm, e: QmpEvent): void {
+    if (e.event === 'SHUTDOWN') {
+      vm.shutdown = { guest: e.data?.guest === true, reason: String(e.data?.reason ?? 'unknown') };
+    } else if (e.event === 'RESET') {
+      // a new boot: what the console printed so far belongs to the old one
+      readSerial(vm);
+      vm.serialCarry = '';
+      vm.guestReady = false;
+    }
+  }
+
+  /** Connects to the VM's QMP socket, retrying while QEMU starts; undefined when it never answered. */
+  async function connectQmp(vm: Vm, deadlineMs: number): Promise<QmpClient | undefined> {
+    const deadline = Date.now() + deadlineMs;
+    while (!closed && !gone(vm) && Date.now() < deadline) {
+      if (existsSync(join(vm.dir, VM_FILES.qmp))) {
+        try {
+          const client = await QmpClient.connect(qmpPath(vm), Math.max(500, deadline - Date.now()), closing.signal);
+          if (closed || gone(vm)) {
+            client.close();
+            return undefined;
+          }
+          return client;
+        } catch {
+          // not listening yet
+        }
+      }
+      await new Promise<void>((r) => after(vm, 50, r));
+    }
+    return undefined;
+  }
+
+  function attachQmp(vm: Vm, client: QmpClient): void {
+    vm.qmp = client;
+    client.onEvent((e) => onQmpEvent(vm, e));
+    client.onClose(() => {
+      if (vm.qmp === client) vm.qmp = undefined;
+      // our own child reports its exit (with its code or signal); an adopted QEMU is checked here
+      if (!vm.child) checkAlive(vm);
+    });
+  }
+
+  function checkAlive(vm: Vm): void {
+    if (gone(vm) || vm.pid === undefined) return;
+    if (procState(vm.pid) !== 'alive') onExit(vm, { code: null, signal: null });
+  }
+
+  /** QEMU is gone: report what that means, once. */
+  function onExit(vm: Vm, how: { code: number | null; signal: NodeJS.Signals | null }): void {
+    if (gone(vm)) return;
+    const wasBooted = vm.bootedReported;
+    vm.phase = 'gone';
+    clearTimers(vm);
+    vm.qmp?.close();
+    vm.qmp = undefined;
+    vm.reservedMiB = 0;
+    vm.guestReady = false;
+    rmSync(join(vm.dir, VM_FILES.qmp), { force: true });
+    rmSync(join(vm.dir, VM_FILES.pid), { force: true });
+    vm.markExited();
+    if (closed || vm.destroyRequested) return;
+    if (vm.stopRequested) {
+      emit(vm.id, { kind: 'halted', requested: true });
+    } else if (vm.shutdown?.guest) {
+      emit(vm.id, { kind: 'halted', requested: false });
+    } else if (!wasBooted && how.signal === null && how.code !== null && how.code !== 0) {
+      emit(vm.id, { kind: 'launch-failed', detail: `QEMU exited with code ${how.code} before the guest booted: ${qemuLogTail(vm)}` });
+    } else {
+      const why = how.signal
+        ? `QEMU was killed by ${how.signal}`
+        : vm.shutdown
+          ? `QEMU shut down (${vm.shutdown.reason}) without being asked`
+          : how.code !== null
+            ? `QEMU exited with code ${how.code} without being asked`
+            : 'the QEMU process disappeared';
+      emit(vm.id, { kind: 'crashed', detail: `${why}${how.code ? `: ${qemuLogTail(vm)}` : ''}` });
+    }
+  }
+
+  function qemuLogTail(vm: Vm): string {
+    try {
+      const text = readFileSync(join(vm.dir, VM_FILES.qemuLog), 'utf8')
+        .split('\n')
+        .filter((l) => !/warning: TCG doesn't support requested feature/.test(l))
+        .join('\n');
+      return lastLines(text, 3) || '(no output)';
+    } catch {
+      return '(no output)';
+    }
+  }
+
+  function kill(vm: Vm): void {
+    if (gone(vm)) return;
+    try {
+      if (vm.child && vm.child.exitCode === null && vm.child.signalCode === null) vm.child.kill('SIGKILL');
+      else if (vm.pid !== undefined && livePidOf(vm.dir) === vm.pid) process.kill(vm.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    // an adopted QEMU is not our child: no 'exit' event, so look
+    if (!vm.child) after(vm, 50, () => checkAlive(vm));
+  }
+
+  /** Writes the per-instance initramfs: the image's, followed by a second archive carrying the user data. */
+  function prepareDir(vm: Vm): string {
+    // 0700: the QMP socket in it controls the VM
+    mkdirSync(vm.dir, { recursive: true, mode: 0o700 });
+    for (const f of [VM_FILES.serial, VM_FILES.qmp, VM_FILES.pid, VM_FILES.qemuLog, VM_FILES.initrd, VM_FILES.state]) {
+      rmSync(join(vm.dir, f), { force: true });
+    }
+    if (vm.spec.userData === undefined || vm.spec.userData === '') return opts.image.initramfs;
+    const initrd = join(vm.dir, VM_FILES.initrd);
+    copyFileSync(opts.image.initramfs, initrd);
+    appendFileSync(
+      initrd,
+      cpioArchive([
+        { kind: 'dir', path: 'nestbox' },
+        { kind: 'file', path: 'nestbox/user-data', data: vm.spec.userData, mode: 0o600 },
+      ]),
+    );
+    return initrd;
+  }
+
+  async function launch(vm: Vm): Promise<void> {
+    const [accel, version] = await Promise.all([chooseAccel(), qemuVersion(opts.qemu)]);
+    vm.accel = accel;
+    if (closed || vm.destroyRequested || vm.stopRequested) {
+      // stopped or destroyed before QEMU was started: nothing to kill
+      vm.phase = 'gone';
+      vm.reservedMiB = 0;
+      vm.markExited();
+      if (!closed && !vm.destroyRequested) emit(vm.id, { kind: 'halted', requested: true });
+      return;
+    }
+    const initrd = prepareDir(vm);
+    const plan = buildQemuPlan({
+      spec: vm.spec,
+      accel: accel.accel,
+      host,
+      limits,
+      image: { vmlinux: opts.image.vmlinux, initrd, hash: opts.image.hash, kernelRelease: opts.image.manifest.kernel.release },
+      tcgTbSizeMiB: opts.tcgTbSizeMiB,
+    });
+    vm.plan = { ...plan, runtime: { ...plan.runtime, accelReason: accel.reason, qemu: version } };
+    const out = openSync(join(vm.dir, VM_FILES.qemuLog), 'w');
+    let child: ChildProcess;
+    try {
+      // detached: its own session, so it outlives nestbox (adopt) and a Ctrl-C at nestbox's terminal
+      child = spawn(opts.qemu, plan.argv, { cwd: vm.dir, detached: true, stdio: ['ignore', out, out] });
+    } finally {
+      closeSync(out);
+    }
+    child.unref();
+    vm.child = child;
+    vm.pid = child.pid;
+    vm.spawnedAt = Date.now();
+    child.on('error', (err) => {
+      // the process could not be started at all (no 'exit' follows)
+      if (gone(vm) || vm.pid !== undefined) return;
+      vm.phase = 'gone';
+      clearTimers(vm);
+      vm.reservedMiB = 0;
+      vm.markExited();
+      if (vm.destroyRequested) return;
+      if (vm.stopRequested) emit(vm.id, { kind: 'halted', requested: true });
+      else emit(vm.id, { kind: 'launch-failed', detail: `cannot run ${opts.qemu}: ${err.message}` });
+    });
+    child.on('exit', (code, signal) => {
+      if (closed) return;
+      readSerial(vm);
+      onExit(vm, { code, signal });
+    });
+    if (vm.pid === undefined) return; // 'error' follows
+    const state: VmState = { instanceId: vm.id, pid: vm.pid, startedAt: new Date().toISOString(), runtime: vm.plan.runtime };
+    writeFileSync(join(vm.dir, VM_FILES.state), `${JSON.stringify(state, null, 2)}\n`);
+    watchSerial(vm);
+    const client = await connectQmp(vm, QMP_CONNECT_MS);
+    if (client) attachQmp(vm, client);
+    else if (!gone(vm) && !closed) log.warn(`instance ${vm.id}: no QMP connection to QEMU (pid ${vm.pid})`);
+  }
+
+  async function start(spec: VmSpec): Promise<void> {
+    if (closed) throw new Error('the qemu driver is closed');
+    const existing = vms.get(spec.instanceId);
+    if (existing && !gone(existing)) {
+      if (!existing.stopRequested && !existing.destroyRequested) return; // already up
+      await existing.exited;
+    }
+    if (spec.architecture !== 'x86_64') {
+      throw Errors.insufficientCapacity(spec.instanceType, 'This nestbox host runs x86_64 VMs only (QEMU driver).');
+    }
+    if (spec.platform !== 'linux') log.warn(`instance ${spec.instanceId}: a ${spec.platform} AMI boots the built-in Linux image`);
+    const vm = newVm(spec);
+    const cost = costOf(spec);
+    // admission and reservation happen before the first await, so concurrent starts cannot overbook
+    if (opts.maxVms !== undefined && liveCount() + 1 > opts.maxVms) {
+      throw Errors.insufficientCapacity(spec.instanceType, `This nestbox host runs at most ${opts.maxVms} VMs.`);
+    }
+    if (reservedMiB() + cost > budgetMiB) {
+      throw Errors.insufficientCapacity(spec.instanceType, `This nestbox host's VM memory budget of ${budgetMiB} MiB is used up.`);
+    }
+    vm.reservedMiB = cost;
+    vms.set(spec.instanceId, vm);
+    // A QEMU an earlier nestbox left for this instance (one that never finished booting: a running
+    // one is adopted instead) goes first.
+    const leftover = livePidOf(vm.dir);
+    if (leftover !== undefined) {
+      log.warn(`instance ${spec.instanceId}: killing the QEMU (pid ${leftover}) an earlier nestbox left behind`);
+      await killPid(leftover);
+    }
+    // The launch goes on in the background; its failures are reported as events.
+    launch(vm).catch((err: unknown) => {
+      if (gone(vm)) return;
+      vm.phase = 'gone';
+      clearTimers(vm);
+      vm.reservedMiB = 0;
+      vm.markExited();
+      if (vm.child && vm.child.exitCode === null) vm.child.kill('SIGKILL');
+      if (!vm.destroyRequested) emit(vm.id, { kind: 'launch-failed', detail: errorText(err) });
+    });
+  }
+
+  async function stop(id: string, { force }: { readonly force: boolean }): Promise<void> {
+    const vm = vms.get(id);
+    if (!vm || gone(vm)) {
+      // not ours: a QEMU left behind by an earlier nestbox is stopped too
+      const pid = livePidOf(join(vmsDir, safeDirName(id)));
+      if (pid !== undefined) await killPid(pid);
+      emit(id, { kind: 'halted', requested: true });
+      return;
+    }
+    vm.stopRequested = true;
+    if (vm.pid === undefined) return; // still launching: launch() sees the request and never spawns
+    if (force || !vm.guestReady || !vm.qmp) {
+      kill(vm);
+      return;
+    }
+    const press = () => {
+      vm.qmp?.execute('system_powerdown').catch(() => undefined);
+    };
+    press();
+    every(vm, POWER_BUTTON_REPEAT_MS, press);
+    after(vm, stopTimeoutMs, () => {
+      log.warn(`instance ${id}: the guest did not power off within ${stopTimeoutMs} ms; killing it`);
+      kill(vm);
+    });
+  }
+
+  async function reboot(id: string): Promise<void> {
+    const vm = vms.get(id);
+    if (!vm || gone(vm)) throw new Error(`instance ${id} has no running VM`);
+    if (!vm.qmp) throw new Error(`instance ${id}: no QMP connection to its QEMU`);
+    await vm.qmp.execute('system_reset');
+  }
+
+  /** `p`, or nothing after `ms` — without leaving a timer behind. */
+  function within(p: Promise<void>, ms: number): Promise<void> {
+    let t: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((r) => {
+      t = setTimeout(r, ms);
+      looseTimers.add(t);
+    });
+    return Promise.race([p, timeout]).finally(() => {
+      if (t) {
+        clearTimeout(t);
+        looseTimers.delete(t);
+      }
+    });
+  }
+
+  /** Kills a QEMU this driver does not track and waits (up to 5 s) until it is gone. */
+  async function killPid(pid: number): Promise<void> {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      return;
+    }
+    for (let i = 0; i < 100 && procState(pid) === 'alive'; i++) {
+      await new Promise<void>((r) => {
+        const t = setTimeout(() => {
+          looseTimers.delete(t);
+          r();
+        }, 50);
+        looseTimers.add(t);
+      });
+    }
+  }
+
+  async function destroy(id: string): Promise<void> {
+    const vm = vms.get(id);
+    const dir = join(vmsDir, safeDirName(id));
+    if (vm && !gone(vm)) {
+      vm.destroyRequested = true;
+      if (vm.pid !== undefined) {
+        kill(vm);
+        await within(vm.exited, 5000);
+      } else {
+        await vm.exited;
+      }
+    } else {
+      const pid = livePidOf(dir);
+      if (pid !== undefined) await killPid(pid);
+    }
+    if (vm) clearTimers(vm);
+    if (vms.get(id) === vm) vms.delete(id);
+    rmSync(dir, { recursive: true, force: true });
+    emit(id, { kind: 'destroyed' });
+  }
+
+  async function adopt(spec: VmSpec): Promise<boolean> {
+    if (closed) return false;
+    const existing = vms.get(spec.instanceId);
+    if (existing && !gone(existing)) return !existing.stopRequested && !existing.destroyRequested;
+    const vm = newVm(spec);
+    const pid = livePidOf(vm.dir);
+    if (pid === undefined) {
+      rmSync(join(vm.dir, VM_FILES.qmp), { force: true });
+      rmSync(join(vm.dir, VM_FILES.pid), { force: true });
+      return false;
+    }
+    vm.pid = pid;
+    vm.phase = 'running';
+    vm.guestReady = true;
+    vm.bootedReported = true;
+    vm.reservedMiB = costOf(spec);
+    try {
+      const state = JSON.parse(readFileSync(join(vm.dir, VM_FILES.state), 'utf8')) as VmState;
+      vm.plan = { argv: [], cpuModel: '', topology: { cores: 1, threads: 1 }, vcpus: 0, memoryMiB: 0, runtime: state.runtime };
+      vm.reservedMiB = Number(state.runtime.memoryMiB ?? vm.reservedMiB - OVERHEAD_MIB) + OVERHEAD_MIB;
+    } catch {
+      // vm.json is informational
+    }
+    vms.set(spec.instanceId, vm);
+    const client = await connectQmp(vm, 3000);
+    if (!client) {
+      // alive but unreachable: it cannot be controlled, so it is ended and booted anew
+      log.warn(`instance ${spec.instanceId}: QEMU (pid ${pid}) does not answer on QMP; killing it`);
+      vms.delete(spec.instanceId);
+      clearTimers(vm);
+      await killPid(pid);
+      return false;
+    }
+    attachQmp(vm, client);
+    // the console so far is an earlier boot's; the watch only matters after a reset
+    try {
+      vm.serialOffset = statSync(join(vm.dir, VM_FILES.serial)).size;
+    } catch {
+      vm.serialOffset = 0;
+    }
+    watchSerial(vm);
+    every(vm, ALIVE_POLL_MS, () => checkAlive(vm));
+    checkAlive(vm);
+    return !gone(vm);
+  }
+
+  async function consoleOutput(id: string): Promise<string | undefined> {
+    const file = join(vmsDir, safeDirName(id), VM_FILES.serial);
+    let fd: number;
+    try {
+      fd = openSync(file, 'r');
+    } catch {
+      return vms.has(id) ? '' : undefined;
+    }
+    try {
+      const size = fstatSync(fd).size;
+      const from = Math.max(0, size - CONSOLE_MAX_BYTES);
+      const buf = Buffer.alloc(size - from);
+      const n = readSync(fd, buf, 0, buf.length, from);
+      return buf.subarray(0, n).toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  async function close(): Promise<void> {
+    closed = true;
+    closing.abort();
+    for (const vm of vms.values()) {
+      clearTimers(vm);
+      vm.qmp?.close();
+      vm.qmp = undefined;
+      // the child keeps running; Node still reaps it when it exits, and nothing more is reported
+      vm.child?.removeAllListeners('exit');
+    }
+    for (const t of looseTimers) clearTimeout(t);
+    looseTimers.clear();
+    vms.clear();
+  }
+
+  return {
+    name: 'qemu',
+    start,
+    stop,
+    reboot,
+    destroy,
+    adopt,
+    consoleOutput,
+    close,
+    admit,
+    capacity: () => ({ vms: liveCount(), reservedMiB: reservedMiB(), budgetMiB, maxVms: opts.maxVms }),
+  };
+}
+
+/** Instance IDs are i-<hex>; anything else is made safe for a directory name. */
+const safeDirName = (id: string) => id.replace(/[^A-Za-z0-9_-]/g, '_');

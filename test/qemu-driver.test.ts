@@ -1,0 +1,240 @@
+/**
+ * The qemu driver with real VMs: the VmDriver contract, then what only real VMs show — an L2 guest
+ * that runs (or cannot) inside L1, a guest that powers itself off, and a QEMU killed with SIGKILL.
+ *
+ * Needs qemu-system-x86_64 and the built-in image (`nestbox images build`, in <NESTBOX_IMAGE_DATA_DIR
+ * or ./.nestbox>/images); skipped with the reason otherwise, or failed when NESTBOX_QEMU_TESTS=require.
+ * Under TCG on 2 cores a boot takes ~4–8 s; at most 2 VMs run at once.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, describe, test } from 'node:test';
+import type { VmDriver, VmEvent, VmEventSink, VmSpec } from '../src/compute/driver.js';
+import { type QemuDriverOptions, createQemuDriver } from '../src/compute/qemu/driver.js';
+import { type ImageInfo, buildImage, findImage, imageStatus } from '../src/compute/qemu/image.js';
+import { findQemu } from '../src/compute/qemu/probe.js';
+import { Ec2Error } from '../src/domain/errors.js';
+import { driverContract } from './driver-contract.js';
+
+const imageDataDir = resolve(process.env.NESTBOX_IMAGE_DATA_DIR ?? '.nestbox');
+const qemu = findQemu();
+const image = findImage(imageDataDir);
+const unavailable = !qemu
+  ? 'qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)'
+  : !image
+    ? `no built-in image in ${imageDataDir}/images (build it with: nestbox images build --data-dir ${imageDataDir})`
+    : undefined;
+if (unavailable && process.env.NESTBOX_QEMU_TESTS === 'require') {
+  throw new Error(`NESTBOX_QEMU_TESTS=require, but ${unavailable}`);
+}
+
+const BOOT_TIMEOUT_MS = 45_000;
+const vmsDir = mkdtempSync(join(tmpdir(), 'nestbox-qemu-test-'));
+after(() => rmSync(vmsDir, { recursive: true, force: true }));
+
+/** 1 vCPU per VM keeps TCG boots fast on a small host; the scaling shows in the runtime info. */
+const driverOptions = (): QemuDriverOptions => ({
+  dataDir: vmsDir,
+  image: image as ImageInfo,
+  qemu: qemu as string,
+  maxVcpus: 1,
+  maxMemoryMiB: 256,
+  stopTimeoutMs: 20_000,
+});
+const makeDriver = (events: VmEventSink) => createQemuDriver(events, driverOptions());
+
+const spec = (overrides: Partial<VmSpec> = {}): VmSpec => ({
+  instanceId: `i-${randomBytes(9).toString('hex').slice(0, 17)}`,
+  imageId: 'ami-0b5e4a1f2c3d40001',
+  instanceType: 'c8i.large',
+  platform: 'linux',
+  architecture: 'x86_64',
+  vcpus: 2,
+  memoryMiB: 4096,
+  coreCount: 1,
+  threadsPerCore: 2,
+  nestedVirtualization: false,
+  ...overrides,
+});
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Events in order, and a way to wait for one. */
+function recorder() {
+  const seen: { id: string; event: VmEvent; at: number }[] = [];
+  const sink: VmEventSink = (id, event) => seen.push({ id, event, at: Date.now() });
+  const next = async (id: string, kind: VmEvent['kind'], timeoutMs: number, from = 0): Promise<VmEvent & { at: number }> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = seen.slice(from).find((e) => e.id === id && e.event.kind === kind);
+      if (hit) return { ...hit.event, at: hit.at };
+      if (Date.now() > deadline) {
+        throw new Error(`no '${kind}' for ${id} within ${timeoutMs} ms; saw ${JSON.stringify(seen.filter((e) => e.id === id).map((e) => e.event))}`);
+      }
+      await sleep(25);
+    }
+  };
+  return { seen, sink, next };
+}
+
+async function consoleShows(driver: VmDriver, id: string, pattern: RegExp, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const out = (await driver.consoleOutput(id)) ?? '';
+    if (pattern.test(out)) return out;
+    if (Date.now() > deadline) assert.fail(`console of ${id} never showed ${pattern}; it had:\n${out}`);
+    await sleep(100);
+  }
+}
+
+describe('qemu driver', { skip: unavailable }, () => {
+  driverContract('qemu', makeDriver, { bootTimeoutMs: BOOT_TIMEOUT_MS });
+
+  test('real nested virtualization, a guest power-off, an adopted QEMU killed with SIGKILL (2 VMs at once)', async () => {
+    const first = recorder();
+    const d1 = createQemuDriver(first.sink, driverOptions());
+    const second = recorder();
+    let d2: ReturnType<typeof createQemuDriver> | undefined;
+    // A: nested virtualization on; l2-smoke runs an L2 guest through /dev/kvm inside the L1 VM
+    const a = spec({ nestedVirtualization: true, userData: '#!/bin/sh\nl2-smoke' });
+    // B: off; l2-smoke cannot, and then the guest powers itself off
+    const b = spec({ nestedVirtualization: false, userData: '#!/bin/sh\nl2-smoke\npoweroff' });
+    try {
+      await d1.start(a);
+      await d1.start(b);
+      const [bootedA, bootedB] = await Promise.all([
+        first.next(a.instanceId, 'booted', BOOT_TIMEOUT_MS),
+        first.next(b.instanceId, 'booted', BOOT_TIMEOUT_MS),
+      ]);
+      // the runtime info tells what each VM really got
+      assert.ok(bootedA.kind === 'booted' && bootedB.kind === 'booted');
+      const ra = bootedA.runtime ?? {};
+      const rb = bootedB.runtime ?? {};
+      assert.ok(ra.accel === 'tcg' || ra.accel === 'kvm', `accel ${ra.accel}`);
+      assert.equal(ra.cpuModel, ra.accel === 'kvm' ? 'host' : 'EPYC');
+      assert.equal(rb.cpuModel, rb.accel === 'kvm' ? 'host,-vmx,-svm' : 'EPYC,-svm');
+      assert.equal(ra.vcpus, '1');
+      assert.equal(ra.requestedVcpus, '2');
+      assert.equal(ra.memoryMiB, '256');
+      assert.match(ra.scaling ?? '', /vCPUs 2 .*-> 1/);
+      assert.ok(Number(ra.bootMs) > 0);
+
+      const outA = await consoleShows(d1, a.instanceId, /L2 (OK|FAIL)/, BOOT_TIMEOUT_MS);
+      assert.match(outA, /^L2 OK/m);
+      assert.match(outA, /\/dev\/kvm is present/);
+
+      // B: the specific failure — the L1 CPU has no svm, kvm_amd refuses, there is no /dev/kvm
+      const outB = await consoleShows(d1, b.instanceId, /L2 (OK|FAIL)/, BOOT_TIMEOUT_MS);
+      assert.match(outB, /^L2 FAIL: no \/dev\/kvm/m);
+      assert.match(outB, /virtualization extension: none/);
+      assert.match(outB, /no \/dev\/kvm \(nested virtualization is not available\)/);
+      // ... and B powered itself off: QEMU exits on its own (ACPI power-off), a halt nobody asked for
+      const { at: _haltedAt, ...haltedB } = await first.next(b.instanceId, 'halted', BOOT_TIMEOUT_MS);
+      assert.deepEqual(haltedB, { kind: 'halted', requested: false });
+
+      // A survives a nestbox restart: a new driver adopts it ...
+      await d1.close();
+      d2 = createQemuDriver(second.sink, driverOptions());
+      assert.equal(await d2.adopt(a), true);
+      // ... and notices at once when its QEMU is killed behind its back
+      const pid = Number(ra.pid);
+      assert.ok(pid > 1);
+      const killedAt = Date.now();
+      process.kill(pid, 'SIGKILL');
+      const crashed = await second.next(a.instanceId, 'crashed', 5000);
+      assert.ok(crashed.kind === 'crashed');
+      assert.ok(crashed.at - killedAt < 5000, `crashed after ${crashed.at - killedAt} ms`);
+      assert.match(crashed.detail, /QEMU/);
+      assert.deepEqual(first.seen.filter((e) => e.id === a.instanceId).map((e) => e.event.kind), ['booted']);
+    } finally {
+      const janitor = d2 ?? createQemuDriver(() => undefined, driverOptions());
+      await janitor.destroy(a.instanceId).catch(() => undefined);
+      await janitor.destroy(b.instanceId).catch(() => undefined);
+      await janitor.close();
+      await d1.close();
+    }
+  });
+
+  test('the image is rebuilt only when its inputs change: an up-to-date image is reused as it is', async () => {
+    const st = await imageStatus(imageDataDir);
+    if (st.upToDate !== true) {
+      // apt knows newer packages (or cannot be asked): a build would rebuild, which this test does not do
+      assert.ok(st.problem !== undefined || st.inputs?.hash !== image?.hash);
+      return;
+    }
+    const again = await buildImage({ dataDir: imageDataDir });
+    assert.equal(again.hash, image?.hash);
+    assert.equal(again.manifest.builtAt, image?.manifest.builtAt, 'the image was built again');
+  });
+
+  test("a QEMU that exits with an error before booting reports 'launch-failed'", async () => {
+    const r = recorder();
+    const broken = { ...(image as ImageInfo), vmlinux: join(vmsDir, 'no-such-vmlinux') };
+    const d = createQemuDriver(r.sink, { ...driverOptions(), image: broken });
+    const s = spec();
+    try {
+      await d.start(s);
+      const failed = await r.next(s.instanceId, 'launch-failed', 10_000);
+      assert.ok(failed.kind === 'launch-failed');
+      assert.match(failed.detail, /no-such-vmlinux/);
+    } finally {
+      await d.destroy(s.instanceId);
+      await d.close();
+    }
+  });
+});
+
+describe('qemu driver admission (no VM needed)', () => {
+  const fakeImage: ImageInfo = {
+    hash: '0000000000000000',
+    dir: join(vmsDir, 'images', '0000000000000000'),
+    vmlinux: '/nonexistent/vmlinux',
+    initramfs: '/nonexistent/initramfs.cpio',
+    manifest: {
+      format: 1,
+      hash: '0000000000000000',
+      builtAt: new Date(0).toISOString(),
+      kernel: { package: 'linux-image', version: '0', release: '0' },
+      busybox: { package: 'busybox-static', version: '0' },
+      compiler: 'gcc',
+      files: { vmlinux: { bytes: 0, sha256: '' }, initramfs: { bytes: 0, sha256: '' } },
+    },
+  };
+  // a stand-in for QEMU that just stays up until it is killed
+  const fakeQemu = join(vmsDir, 'qemu-system-standin');
+  writeFileSync(fakeQemu, '#!/bin/sh\n[ "$1" = --version ] && echo "QEMU emulator version 0 (stand-in)" && exit 0\nexec sleep 60\n', { mode: 0o755 });
+  const driver = (o: Partial<QemuDriverOptions>) =>
+    createQemuDriver(() => undefined, { dataDir: vmsDir, image: fakeImage, qemu: fakeQemu, accel: 'tcg', ...o });
+
+  const isCapacityError = (err: unknown) => err instanceof Ec2Error && err.code === 'InsufficientInstanceCapacity';
+
+  test('admit() refuses what does not fit the memory budget, with InsufficientInstanceCapacity', async () => {
+    const d = driver({ memoryBudgetMiB: 700, maxMemoryMiB: 256 });
+    // each VM costs 256 MiB of guest memory + 64 MiB of QEMU overhead: two fit in 700 MiB, three do not
+    assert.doesNotThrow(() => d.admit([spec(), spec()]));
+    assert.throws(() => d.admit([spec(), spec(), spec()]), (err: unknown) => isCapacityError(err) && /budget is 700 MiB/.test((err as Error).message));
+    assert.deepEqual(d.capacity(), { vms: 0, reservedMiB: 0, budgetMiB: 700, maxVms: undefined });
+    await d.close();
+  });
+
+  test('admit() counts VMs already started; start() refuses too when the host is full', async () => {
+    const d = driver({ memoryBudgetMiB: 10_000, maxVms: 1 });
+    const s = spec();
+    await d.start(s); // the reservation counts from start()
+    assert.equal(d.capacity().vms, 1);
+    assert.throws(() => d.admit([spec()]), isCapacityError);
+    await assert.rejects(d.start(spec()), isCapacityError);
+    await d.destroy(s.instanceId);
+    assert.doesNotThrow(() => d.admit([spec()]));
+    await d.close();
+  });
+
+  test('admit() refuses architectures this host cannot run', async () => {
+    const d = driver({});
+    assert.throws(() => d.admit([spec({ architecture: 'arm64', instanceType: 'c8g.large' })]), (err: unknown) => isCapacityError(err) && /c8g\.large/.test((err as Error).message));
+    await d.close();
+  });
+});
