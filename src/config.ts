@@ -3,8 +3,10 @@ import { resolve } from 'node:path';
 import { CATALOG_PROFILES, type CatalogProfile, isCatalogProfile } from './domain/instance-types.js';
 import type { Credentials } from './http/sigv4.js';
 
-export type DriverChoice = 'auto' | 'simulated';
-const DRIVERS: readonly DriverChoice[] = ['auto', 'simulated'];
+export type DriverChoice = 'auto' | 'simulated' | 'qemu';
+const DRIVERS: readonly DriverChoice[] = ['auto', 'simulated', 'qemu'];
+export type AccelChoice = 'auto' | 'kvm' | 'tcg';
+const ACCELS: readonly AccelChoice[] = ['auto', 'kvm', 'tcg'];
 
 export interface Config {
   readonly host: string;
@@ -12,6 +14,20 @@ export interface Config {
   /** ':memory:' keeps no state on disk */
   readonly dataDir: string;
   readonly driver: DriverChoice;
+  /** where built images are looked for (<dir>/images); default: the data dir */
+  readonly imagesDir: string | undefined;
+  /** qemu driver: hardware acceleration */
+  readonly accel: AccelChoice;
+  /** qemu driver: guest memory of one VM at most (MiB); an instance type's memory is scaled down to it */
+  readonly vmMemoryMiB: number;
+  /** qemu driver: vCPUs of one VM at most (default: the host's CPU count) */
+  readonly vmMaxVcpus: number | undefined;
+  /** qemu driver: memory all VMs may use together (MiB; default 75% of the host's) */
+  readonly vmMemoryBudgetMiB: number | undefined;
+  /** qemu driver: VMs at once at most */
+  readonly maxVms: number | undefined;
+  /** qemu driver: how long a guest gets to power off before it is killed */
+  readonly stopTimeoutMs: number;
   readonly catalog: CatalogProfile;
   /** undefined when authentication is off */
   readonly credentials: readonly Credentials[] | undefined;
@@ -31,6 +47,13 @@ export const DEFAULTS: Config = {
   port: 4599,
   dataDir: '.nestbox',
   driver: 'auto',
+  imagesDir: undefined,
+  accel: 'auto',
+  vmMemoryMiB: 256,
+  vmMaxVcpus: undefined,
+  vmMemoryBudgetMiB: undefined,
+  maxVms: undefined,
+  stopTimeoutMs: 30_000,
   catalog: 'launch-2026-02',
   credentials: [DEFAULT_CREDENTIALS],
   defaultRegion: 'us-east-1',
@@ -46,9 +69,18 @@ export const USAGE = `Usage: nestbox serve [options]
   --host HOST              listen address (default 127.0.0.1)
   --port N                 listen port (default 4599)
   --data-dir DIR           where state is kept (default ./.nestbox)
-  --driver auto|simulated  how instances run (default auto)
+  --driver auto|qemu|simulated
+                           how instances run: qemu = real VMs; auto = qemu when QEMU and a built
+                           image are here, else simulated (default auto)
   --catalog PROFILE        instance-type catalog: ${CATALOG_PROFILES.join(' | ')} (default launch-2026-02)
   --no-auth                accept requests without checking signatures
+  --accel auto|kvm|tcg     qemu: acceleration (default auto: KVM when a probe boot works, else TCG)
+  --vm-memory-mib N        qemu: guest memory cap per VM (default 256)
+  --vm-max-vcpus N         qemu: vCPU cap per VM (default: the host's CPU count)
+  --vm-memory-budget-mib N qemu: memory for all VMs together (default 75% of the host's)
+  --max-vms N              qemu: VMs at once at most (default: no limit but memory)
+  --stop-timeout-ms N      qemu: ACPI power-down deadline before a kill (default 30000)
+  --images-dir DIR         where built images are found (default: the data dir)
   --sim-delay-ms N         simulated boot/stop time (default 2000)
   --fsync                  fsync every commit (slower; survives power loss, not just crashes)
   --quiet                  no per-request log lines
@@ -97,6 +129,33 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
         const d = value() ?? '';
         if (!(DRIVERS as readonly string[]).includes(d)) throw new UsageError(`--driver must be one of ${DRIVERS.join(', ')}, got '${d}'`);
         c.driver = d as DriverChoice;
+        break;
+      }
+      case '--accel': {
+        const a = value() ?? '';
+        if (!(ACCELS as readonly string[]).includes(a)) throw new UsageError(`--accel must be one of ${ACCELS.join(', ')}, got '${a}'`);
+        c.accel = a as AccelChoice;
+        break;
+      }
+      case '--vm-memory-mib':
+        c.vmMemoryMiB = intFlag('--vm-memory-mib', value(), 64, 1_048_576);
+        break;
+      case '--vm-max-vcpus':
+        c.vmMaxVcpus = intFlag('--vm-max-vcpus', value(), 1, 1024);
+        break;
+      case '--vm-memory-budget-mib':
+        c.vmMemoryBudgetMiB = intFlag('--vm-memory-budget-mib', value(), 64, 16_777_216);
+        break;
+      case '--max-vms':
+        c.maxVms = intFlag('--max-vms', value(), 1, 100_000);
+        break;
+      case '--stop-timeout-ms':
+        c.stopTimeoutMs = intFlag('--stop-timeout-ms', value(), 0, 3_600_000);
+        break;
+      case '--images-dir': {
+        const dir = value();
+        if (!dir) throw new UsageError('--images-dir needs a directory');
+        c.imagesDir = resolve(dir);
         break;
       }
       case '--catalog': {

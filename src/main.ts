@@ -2,6 +2,8 @@
 import type { AddressInfo } from 'node:net';
 import type { Services } from './api/context.js';
 import { Reconciler } from './compute/reconciler.js';
+import type { VmDriver } from './compute/driver.js';
+import { createQemuDriver, qemuAvailability } from './compute/qemu/index.js';
 import { createSimulatedDriver } from './compute/simulated.js';
 import type { Config } from './config.js';
 import { loadCatalog } from './domain/instance-types.js';
@@ -18,13 +20,39 @@ export interface Nestbox {
   close(): Promise<void>;
 }
 
+/** `qemu` runs real VMs; `auto` does so when QEMU and a built image are here, else simulates them. */
+function chooseDriver(config: Config, reconciler: Reconciler, log: Logger): VmDriver {
+  const simulated = () => createSimulatedDriver(reconciler.onEvent, { delayMs: config.simulatedDelayMs });
+  if (config.driver === 'simulated') return simulated();
+  const q = qemuAvailability(config.imagesDir ?? config.dataDir);
+  if (!q.available) {
+    if (config.driver === 'qemu') throw new StartupError(`--driver qemu: ${q.reason}`);
+    log.info(`driver auto: using the simulated driver because ${q.reason}`);
+    return simulated();
+  }
+  return createQemuDriver(reconciler.onEvent, {
+    dataDir: config.dataDir,
+    image: q.image,
+    qemu: q.qemu,
+    accel: config.accel,
+    maxMemoryMiB: config.vmMemoryMiB,
+    ...(config.vmMaxVcpus !== undefined ? { maxVcpus: config.vmMaxVcpus } : {}),
+    ...(config.vmMemoryBudgetMiB !== undefined ? { memoryBudgetMiB: config.vmMemoryBudgetMiB } : {}),
+    ...(config.maxVms !== undefined ? { maxVms: config.maxVms } : {}),
+    stopTimeoutMs: config.stopTimeoutMs,
+    log,
+  });
+}
+
+/** A start-up problem a person can act on (printed without a stack trace). */
+export class StartupError extends Error {}
+
 export async function startNestbox(config: Config, log: Logger = createLogger({ quiet: config.quiet })): Promise<Nestbox> {
   const store = new Store({ dataDir: config.dataDir, fsync: config.fsync });
   const catalog = loadCatalog(config.catalog);
   const now = () => new Date();
   const reconciler = new Reconciler(store, catalog, log, { terminatedRetentionMs: config.terminatedRetentionMs, now });
-  // `auto` picks the best driver this machine can run; until the qemu driver exists that is the simulated one.
-  const driver = createSimulatedDriver(reconciler.onEvent, { delayMs: config.simulatedDelayMs });
+  const driver = chooseDriver(config, reconciler, log);
   reconciler.attach(driver);
 
   let seq = store.maxSeq();

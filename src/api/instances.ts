@@ -202,6 +202,8 @@ export const INSTANCE_LIMIT = 5000;
 
 /** How many of MinCount..MaxCount fit under the quota: as many as possible, at least MinCount, or the error. */
 function launchCount(s: Services, scope: Scope, minCount: number, maxCount: number): number {
+  // Fast path: when even every record there is leaves room, counting the live ones (O(n)) is not needed.
+  if (INSTANCE_LIMIT - s.store.instanceCount() >= maxCount) return maxCount;
   let live = 0;
   for (const rec of s.store.allInstances()) if (inScope(rec, scope) && rec.state !== 'terminated') live++;
   const room = INSTANCE_LIMIT - live;
@@ -310,6 +312,7 @@ export const runInstances: Handler<RunInstancesRequest, Reservation> = (input, c
       privateIpAddress: privateIpFor(seq),
     });
   }
+  s.reconciler.admit(recs);
   const tagRecords: TagRecord[] = recs.flatMap((r) =>
     tags.map((t) => ({ resourceId: r.id, resourceType: 'instance', key: t.key, value: t.value })),
   );
@@ -404,6 +407,8 @@ interface StateChangeOptions {
   readonly reason?: Partial<Pick<InstanceRecord, 'stateReason' | 'stateTransitionReason' | 'launchTime'>>;
   /** extra per-instance checks after the state check (hibernation) */
   readonly check?: (rec: InstanceRecord) => void;
+  /** a last check over the instances that will change, before anything is recorded (capacity) */
+  readonly admit?: (changed: readonly InstanceRecord[]) => void;
 }
 
 /**
@@ -428,6 +433,7 @@ function changeStates(
     next.push(after);
   }
   const changed = next.filter((r, i) => r !== recs[i]);
+  opts.admit?.(changed);
   if (changed.length > 0) s.store.commit({ instances: changed });
   return {
     changes: recs.map((rec, i) => ({
@@ -445,6 +451,7 @@ export const startInstances: Handler<StartInstancesRequest, StartInstancesResult
     action: 'start',
     // EC2 reports the time of the latest start as LaunchTime.
     reason: { stateReason: STATE_REASONS.pending, stateTransitionReason: '', launchTime: s.now().toISOString() },
+    admit: (starting) => s.reconciler.admit(starting),
   });
   s.reconciler.boot(changed, false);
   return { StartingInstances: changes };

@@ -2,7 +2,9 @@
 /** `nestbox serve [options]`: the command-line entry point. */
 import { USAGE, UsageError, parseArgs } from '../config.js';
 import { createLogger } from '../logger.js';
-import { startNestbox } from '../main.js';
+import { resolve } from 'node:path';
+import { IMAGES_USAGE, imagesCommand } from '../compute/qemu/index.js';
+import { StartupError, startNestbox } from '../main.js';
 
 async function serve(argv: readonly string[]): Promise<void> {
   const config = parseArgs(argv);
@@ -41,10 +43,17 @@ async function main(argv: readonly string[]): Promise<void> {
   switch (command) {
     case 'serve':
       return serve(rest);
+    case 'images':
+      process.exitCode = await imagesCommand(rest, {
+        dataDir: resolve('.nestbox'),
+        out: (line) => process.stdout.write(`${line}\n`),
+        err: (line) => process.stderr.write(`${line}\n`),
+      });
+      return;
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(`${USAGE}\n`);
+      process.stdout.write(`${USAGE}\n\n${IMAGES_USAGE}\n`);
       return;
     default:
       // `nestbox --port 4600` is `nestbox serve --port 4600`.
@@ -54,6 +63,10 @@ async function main(argv: readonly string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof StartupError) {
+    process.stderr.write(`nestbox: ${err.message}\n`);
+    process.exit(1);
+  }
   if (err instanceof UsageError) {
     process.stderr.write(`nestbox: ${err.message}\n\n${USAGE}\n`);
     process.exit(2);

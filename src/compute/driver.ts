@@ -33,6 +33,12 @@ export type VmEventSink = (instanceId: string, event: VmEvent) => void;
 
 export interface VmDriver {
   readonly name: string;
+  /**
+   * Throws InsufficientInstanceCapacity when the host cannot take these VMs on top of the ones it
+   * runs. Synchronous, so the API can refuse a launch before it records anything. Optional: a driver
+   * without limits (simulated) admits everything.
+   */
+  admit?(specs: readonly VmSpec[]): void;
   /** Starts booting the VM; resolves once the launch is under way. Reports `booted` when the guest is up. */
   start(spec: VmSpec): Promise<void>;
   /** ACPI power-down with a deadline, then kill; `force` kills at once. Reports `halted` (requested). */

@@ -106,6 +106,11 @@ export class Reconciler {
     };
   }
 
+  /** Throws InsufficientInstanceCapacity when the driver cannot take these instances' VMs. */
+  admit(recs: readonly InstanceRecord[]): void {
+    this.driver.admit?.(recs.map((r) => this.specOf(r)));
+  }
+
   /** Boots instances that were just recorded as pending. `firstLaunch` failures terminate them. */
   boot(recs: readonly InstanceRecord[], firstLaunch: boolean): void {
     for (const rec of recs) {

@@ -180,6 +180,11 @@ export class Store {
     return this.instanceById.values();
   }
 
+  /** How many instance records there are, in every account and region and state. */
+  instanceCount(): number {
+    return this.instanceById.size;
+  }
+
   tagsOf(resourceId: string): ReadonlyMap<string, string> | undefined {
     return this.tagsById.get(resourceId)?.tags;
   }
