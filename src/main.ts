@@ -4,7 +4,9 @@ import type { Services } from './api/context.js';
 import { Reconciler } from './compute/reconciler.js';
 import type { VmDriver } from './compute/driver.js';
 import { createQemuDriver, qemuAvailability } from './compute/qemu/index.js';
+import { createRoutingDriver } from './compute/routing.js';
 import { createSimulatedDriver } from './compute/simulated.js';
+import { findImage } from './domain/images.js';
 import type { Config } from './config.js';
 import { loadCatalog } from './domain/instance-types.js';
 import { createApiServer } from './http/server.js';
@@ -30,7 +32,7 @@ function chooseDriver(config: Config, reconciler: Reconciler, log: Logger): VmDr
     log.info(`driver auto: using the simulated driver because ${q.reason}`);
     return simulated();
   }
-  return createQemuDriver(reconciler.onEvent, {
+  const qemu = createQemuDriver(reconciler.onEvent, {
     dataDir: config.dataDir,
     image: q.image,
     qemu: q.qemu,
@@ -42,6 +44,7 @@ function chooseDriver(config: Config, reconciler: Reconciler, log: Logger): VmDr
     stopTimeoutMs: config.stopTimeoutMs,
     log,
   });
+  return createRoutingDriver(qemu, simulated(), (spec) => findImage(spec.imageId)?.bootable === true);
 }
 
 /** A start-up problem a person can act on (printed without a stack trace). */

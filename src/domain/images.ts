@@ -11,6 +11,8 @@ export interface ImageFacts {
   readonly architecture: 'x86_64' | 'arm64';
   readonly platform: 'linux' | 'windows';
   readonly creationDate: string;
+  /** the qemu driver boots it for real (the image `nestbox images build` makes); others are simulated */
+  readonly bootable: boolean;
 }
 
 export const IMAGES: readonly ImageFacts[] = [
@@ -21,6 +23,7 @@ export const IMAGES: readonly ImageFacts[] = [
     architecture: 'x86_64',
     platform: 'linux',
     creationDate: '2026-02-16T00:00:00.000Z',
+    bootable: true,
   },
   {
     id: 'ami-0b5e4a1f2c3d40002',
@@ -29,6 +32,7 @@ export const IMAGES: readonly ImageFacts[] = [
     architecture: 'arm64',
     platform: 'linux',
     creationDate: '2026-02-16T00:00:00.000Z',
+    bootable: false,
   },
   {
     id: 'ami-0b5e4a1f2c3d40003',
@@ -37,6 +41,7 @@ export const IMAGES: readonly ImageFacts[] = [
     architecture: 'x86_64',
     platform: 'windows',
     creationDate: '2026-02-16T00:00:00.000Z',
+    bootable: false,
   },
 ];
 

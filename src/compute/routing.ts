@@ -1,0 +1,38 @@
+/**
+ * Runs each instance on the driver that can run its image: the built-in Debian image boots for real
+ * under QEMU; images nestbox cannot boot (Windows, arm64) are simulated, which the instance's console
+ * output says. Both drivers report through the same event sink.
+ */
+import type { VmDriver, VmSpec } from './driver.js';
+
+export function createRoutingDriver(real: VmDriver, simulated: VmDriver, runsForReal: (spec: VmSpec) => boolean): VmDriver {
+  const owner = new Map<string, VmDriver>();
+  const pick = (spec: VmSpec) => {
+    const driver = runsForReal(spec) ? real : simulated;
+    owner.set(spec.instanceId, driver);
+    return driver;
+  };
+  // An instance not seen since a restart (stopped ones) belongs to the real driver unless it was simulated.
+  const of = (id: string) => owner.get(id) ?? real;
+
+  return {
+    name: real.name,
+    admit(specs) {
+      real.admit?.(specs.filter(runsForReal));
+    },
+    start: (spec) => pick(spec).start(spec),
+    adopt: (spec) => pick(spec).adopt(spec),
+    stop: (id, opts) => of(id).stop(id, opts),
+    reboot: (id) => of(id).reboot(id),
+    async destroy(id) {
+      await of(id).destroy(id);
+      owner.delete(id);
+    },
+    async consoleOutput(id) {
+      return (await of(id).consoleOutput(id)) ?? (await simulated.consoleOutput(id));
+    },
+    async close() {
+      await Promise.all([real.close(), simulated.close()]);
+    },
+  };
+}
