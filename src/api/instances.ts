@@ -86,6 +86,7 @@ export function toInstance(rec: InstanceRecord, s: Services): Instance {
   const windows = rec.platform === 'windows';
   const rootDevice = windows ? '/dev/sda1' : '/dev/xvda';
   const cpu = rec.cpu;
+  const launched = new Date(rec.launchTime);
   return {
     InstanceId: rec.id,
     ImageId: rec.imageId,
@@ -97,7 +98,7 @@ export function toInstance(rec: InstanceRecord, s: Services): Instance {
     AmiLaunchIndex: rec.amiLaunchIndex,
     ProductCodes: [],
     InstanceType: rec.instanceType as Instance['InstanceType'],
-    LaunchTime: new Date(rec.launchTime),
+    LaunchTime: launched,
     Placement: { AvailabilityZone: rec.availabilityZone, GroupName: '', Tenancy: rec.tenancy as 'default' },
     // EC2 writes the platform in lower case on the wire, though the SDK's enum says 'Windows'.
     ...(windows ? { Platform: 'windows' as Instance['Platform'] } : {}),
@@ -115,7 +116,7 @@ export function toInstance(rec: InstanceRecord, s: Services): Instance {
             {
               DeviceName: rootDevice,
               Ebs: {
-                AttachTime: new Date(rec.launchTime),
+                AttachTime: launched,
                 DeleteOnTermination: true,
                 Status: 'attached',
                 VolumeId: `vol-${rec.id.slice(2)}`,
@@ -149,7 +150,7 @@ export function toInstance(rec: InstanceRecord, s: Services): Instance {
     EnclaveOptions: { Enabled: false },
     PlatformDetails: windows ? 'Windows' : 'Linux/UNIX',
     UsageOperation: windows ? 'RunInstances:0002' : 'RunInstances',
-    UsageOperationUpdateTime: new Date(rec.launchTime),
+    UsageOperationUpdateTime: launched,
     BootMode: 'uefi-preferred',
     CurrentInstanceBootMode: 'uefi',
     PrivateDnsNameOptions: { HostnameType: 'ip-name', EnableResourceNameDnsARecord: false, EnableResourceNameDnsAAAARecord: false },

@@ -39,10 +39,12 @@ export function createApiServer(opts: HttpOptions): Server {
     const started = process.hrtime.bigint();
     const requestId = randomUUID();
     let action = '-';
-    const finish = (status: number, body: string, contentType = 'text/xml;charset=UTF-8') => {
+    const finish = (status: number, text: string, contentType = 'text/xml;charset=UTF-8') => {
+      // Encoded once: the length and the bytes written come from the same buffer.
+      const body = Buffer.from(text);
       res.writeHead(status, {
         'Content-Type': contentType,
-        'Content-Length': Buffer.byteLength(body),
+        'Content-Length': body.length,
         'x-amzn-RequestId': requestId,
       });
       res.end(body);
