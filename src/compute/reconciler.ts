@@ -86,7 +86,13 @@ export class Reconciler {
         next = applyTrigger(rec, 'destroyed', now);
         break;
     }
-    if (next && next !== rec) this.store.commit({ instances: [next] });
+    if (next && next !== rec) {
+      const summary = event.kind === 'booted' ? vmSummary(event.runtime) : undefined;
+      this.store.commit({
+        instances: [next],
+        ...(summary ? { putTags: [{ resourceId: id, resourceType: 'instance', key: VM_TAG, value: summary }] } : {}),
+      });
+    }
   };
 
   specOf(rec: InstanceRecord): VmSpec {
@@ -190,6 +196,18 @@ export class Reconciler {
     if (this.purgeTimer) clearInterval(this.purgeTimer);
     await this.driver.close();
   }
+}
+
+/** The tag that shows what a real VM got: acceleration, CPU model, and any scaling to fit this host. */
+export const VM_TAG = 'nestbox:vm';
+
+/** e.g. `qemu tcg -cpu EPYC (svm): 1 vCPU, 256 MiB; scaled: vCPUs 2 (1 core x 2 threads) -> 1 …` */
+export function vmSummary(runtime: Readonly<Record<string, string>> | undefined): string | undefined {
+  if (!runtime || runtime.driver !== 'qemu') return undefined;
+  const ext = runtime.virtualizationExtension && runtime.virtualizationExtension !== 'none' ? ` (${runtime.virtualizationExtension})` : '';
+  const base = `qemu ${runtime.accel ?? '?'} -cpu ${runtime.cpuModel ?? '?'}${ext}: ${runtime.vcpus ?? '?'} vCPU, ${runtime.memoryMiB ?? '?'} MiB`;
+  const text = runtime.scaling && runtime.scaling !== 'none' ? `${base}; scaled: ${runtime.scaling}` : base;
+  return text.slice(0, 256);
 }
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));

@@ -1,0 +1,71 @@
+/** The reconciler turns driver reports into lifecycle transitions, and shows what a real VM got. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Reconciler, VM_TAG, vmSummary } from '../src/compute/reconciler.js';
+import { loadCatalog } from '../src/domain/instance-types.js';
+import type { InstanceRecord } from '../src/domain/instance.js';
+import { silentLogger } from '../src/logger.js';
+import { Store } from '../src/store/store.js';
+
+const RUNTIME = {
+  driver: 'qemu',
+  accel: 'tcg',
+  cpuModel: 'EPYC',
+  virtualizationExtension: 'svm',
+  vcpus: '1',
+  memoryMiB: '256',
+  scaling: 'vCPUs 2 (1 core x 2 threads) -> 1 (1 core x 1 thread); memory 4096 MiB -> 256 MiB',
+};
+
+function pending(id: string): InstanceRecord {
+  return {
+    id,
+    account: '000000000000',
+    region: 'us-east-1',
+    reservationId: 'r-0123456789abcdef0',
+    seq: 1,
+    imageId: 'ami-0b5e4a1f2c3d40001',
+    instanceType: 'c8i.large',
+    platform: 'linux',
+    architecture: 'x86_64',
+    state: 'pending',
+    stateTransitionReason: '',
+    launchTime: new Date().toISOString(),
+    amiLaunchIndex: 0,
+    availabilityZone: 'us-east-1a',
+    tenancy: 'default',
+    cpu: { coreCount: 1, threadsPerCore: 2, nestedVirtualization: 'enabled' },
+    hibernationConfigured: false,
+    privateIpAddress: '172.31.0.5',
+  };
+}
+
+test('booted on a real VM: running, and the nestbox:vm tag says what the VM got', () => {
+  const store = new Store({ dataDir: ':memory:' });
+  const reconciler = new Reconciler(store, loadCatalog(), silentLogger, { terminatedRetentionMs: 1000, now: () => new Date() });
+  store.commit({ instances: [pending('i-0123456789abcdef0')] });
+  reconciler.onEvent('i-0123456789abcdef0', { kind: 'booted', runtime: RUNTIME });
+  assert.equal(store.instance('i-0123456789abcdef0')?.state, 'running');
+  assert.equal(
+    store.tagsOf('i-0123456789abcdef0')?.get(VM_TAG),
+    'qemu tcg -cpu EPYC (svm): 1 vCPU, 256 MiB; scaled: vCPUs 2 (1 core x 2 threads) -> 1 (1 core x 1 thread); memory 4096 MiB -> 256 MiB',
+  );
+  // a stale report (booted again while running) changes nothing
+  reconciler.onEvent('i-0123456789abcdef0', { kind: 'booted', runtime: { ...RUNTIME, accel: 'kvm' } });
+  assert.match(store.tagsOf('i-0123456789abcdef0')?.get(VM_TAG) ?? '', /^qemu tcg/);
+  store.close();
+});
+
+test('simulated VMs get no tag; a crash leaves running with Server.InternalError', () => {
+  assert.equal(vmSummary({ driver: 'simulated' }), undefined);
+  assert.equal(vmSummary(undefined), undefined);
+  assert.equal(vmSummary({ ...RUNTIME, scaling: 'none', virtualizationExtension: 'none' }), 'qemu tcg -cpu EPYC: 1 vCPU, 256 MiB');
+  const store = new Store({ dataDir: ':memory:' });
+  const reconciler = new Reconciler(store, loadCatalog(), silentLogger, { terminatedRetentionMs: 1000, now: () => new Date() });
+  store.commit({ instances: [{ ...pending('i-0123456789abcdef1'), state: 'running' }] });
+  reconciler.onEvent('i-0123456789abcdef1', { kind: 'crashed', detail: 'qemu exited with signal SIGKILL' });
+  const rec = store.instance('i-0123456789abcdef1');
+  assert.equal(rec?.state, 'stopped');
+  assert.equal(rec?.stateReason?.code, 'Server.InternalError');
+  store.close();
+});
