@@ -28,6 +28,7 @@ import {
   readFileSync,
   readSync,
   readlinkSync,
+  realpathSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -156,7 +157,9 @@ function livePidOf(dir: string): number | undefined {
   if (!Number.isInteger(pid) || pid <= 1) return undefined;
   if (procState(pid) !== 'alive') return undefined;
   try {
-    if (readlinkSync(`/proc/${pid}/cwd`) !== dir) return undefined;
+    // /proc shows the canonical path: a data dir reached through a symlink must still match
+    const cwd = readlinkSync(`/proc/${pid}/cwd`);
+    if (cwd !== dir && cwd !== realpathSync(dir)) return undefined;
     if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('qemu-system')) return undefined;
   } catch {
     return undefined;
