@@ -761,3 +761,24 @@ test('the instance quota: MinCount above it is refused and creates nothing; MaxC
   const many = await launch(client, { MinCount: 2, MaxCount: 7 });
   assert.equal(many.length, 7);
 });
+
+test('a pending instance that never ran cannot be stopped; one starting again can (as EC2)', async () => {
+  const slow = await startTestServer({ simulatedDelayMs: 400 });
+  try {
+    const c = slow.client('us-east-1');
+    const id = await launchOne(c);
+    const e = await errorOf(c.send(new StopInstancesCommand({ InstanceIds: [id] })));
+    assert.equal(e.code, 'IncorrectInstanceState');
+    assert.equal(e.message, `Instance '${id}' cannot be stopped as it has never reached the 'running' state.`);
+    await waitUntilInstanceRunning(waiter(c), { InstanceIds: [id] });
+    await c.send(new StopInstancesCommand({ InstanceIds: [id] }));
+    await waitUntilInstanceStopped(waiter(c), { InstanceIds: [id] });
+    const start = await c.send(new StartInstancesCommand({ InstanceIds: [id] }));
+    assert.equal(start.StartingInstances?.[0]?.CurrentState?.Name, 'pending');
+    const stop = await c.send(new StopInstancesCommand({ InstanceIds: [id] }));
+    assert.equal(stop.StoppingInstances?.[0]?.PreviousState?.Name, 'pending');
+    assert.equal(stop.StoppingInstances?.[0]?.CurrentState?.Name, 'stopping');
+  } finally {
+    await slow.close();
+  }
+});

@@ -465,12 +465,13 @@ export const stopInstances: Handler<StopInstancesRequest, StopInstancesResult> =
   const { changes, changed, previous } = changeStates(input.InstanceIds ?? [], ctx, s, input.DryRun, {
     action: 'stop',
     reason: { stateReason: reason, stateTransitionReason: userInitiated(s.now()) },
-    check: hibernate
-      ? (rec) => {
-          if (rec.cpu.nestedVirtualization === 'enabled') throw Errors.nestedVirtualizationHibernation();
-          if (!rec.hibernationConfigured) throw Errors.unsupportedHibernationStop(rec.id);
-        }
-      : undefined,
+    check: (rec) => {
+      // A pending instance may be stopped only when it has been running before (a restart, not a launch).
+      if (rec.state === 'pending' && !rec.hasRun) throw Errors.neverRan(rec.id);
+      if (!hibernate) return;
+      if (rec.cpu.nestedVirtualization === 'enabled') throw Errors.nestedVirtualizationHibernation();
+      if (!rec.hibernationConfigured) throw Errors.unsupportedHibernationStop(rec.id);
+    },
   });
   for (const rec of changed) s.reconciler.stop(rec, force);
   // Force on an instance that is already stopping cuts a slow shutdown short.

@@ -24,7 +24,7 @@ export function applyTrigger(
   rec: InstanceRecord,
   trigger: Trigger,
   at: Date,
-  patch: Partial<Pick<InstanceRecord, 'stateReason' | 'stateTransitionReason' | 'runtime' | 'launchTime'>> = {},
+  patch: Partial<Pick<InstanceRecord, 'stateReason' | 'stateTransitionReason' | 'runtime' | 'launchTime' | 'hasRun'>> = {},
 ): InstanceRecord | undefined {
   const t = transition(rec.state, trigger);
   if (!t) return undefined;
@@ -64,7 +64,12 @@ export class Reconciler {
     let next: InstanceRecord | undefined;
     switch (event.kind) {
       case 'booted':
-        next = applyTrigger(rec, 'booted', now, { stateReason: undefined, stateTransitionReason: '', runtime: event.runtime });
+        next = applyTrigger(rec, 'booted', now, {
+          stateReason: undefined,
+          stateTransitionReason: '',
+          runtime: event.runtime,
+          hasRun: true,
+        });
         break;
       case 'halted':
         next = event.requested

@@ -90,6 +90,11 @@ export const Errors = {
       'IncorrectInstanceState',
       `The instance '${id}' is not in a state from which it can be ${action}. Its current state is '${state}'.`,
     ),
+  neverRan: (id: string) =>
+    new Ec2Error(
+      'IncorrectInstanceState',
+      `Instance '${id}' cannot be stopped as it has never reached the 'running' state.`,
+    ),
   notInStoppedState: (id: string) =>
     new Ec2Error('IncorrectInstanceState', `The instance '${id}' is not in the 'stopped' state.`),
   invalidInstanceType: (type: string) =>

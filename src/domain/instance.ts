@@ -31,6 +31,8 @@ export interface InstanceRecord extends Scope {
   readonly clientToken?: string | undefined;
   readonly privateIpAddress: string;
   readonly terminatedAt?: string | undefined;
+  /** the instance has reached `running` at least once (EC2 will not stop one that never has) */
+  readonly hasRun?: boolean | undefined;
   /** what the driver last said about the VM (acceleration, scaling), shown by the console */
   readonly runtime?: Readonly<Record<string, string>> | undefined;
 }
