@@ -68,8 +68,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 const newInstanceId = () => `i-${randomBytes(9).toString('hex').slice(0, 17)}`;
 
-/** A small Linux x86_64 VM on the built-in image that carries l2-smoke. */
-function specFor(overrides: Partial<VmSpec> = {}): VmSpec {
+/** A small Linux x86_64 VM on the built-in image that carries l2-smoke (shared by every driver test). */
+export function specFor(overrides: Partial<VmSpec> = {}): VmSpec {
   return {
     instanceId: newInstanceId(),
     imageId: 'ami-0b5e4a1f2c3d40001',

@@ -11,20 +11,10 @@ import {
   scaleTopology,
 } from '../src/compute/qemu/argv.js';
 import { cpioArchive } from '../src/compute/qemu/cpio.js';
+import { specFor } from './driver-contract.js';
 
-const spec = (overrides: Partial<VmSpec> = {}): VmSpec => ({
-  instanceId: 'i-0123456789abcdef0',
-  imageId: 'ami-0b5e4a1f2c3d40001',
-  instanceType: 'c8i.large',
-  platform: 'linux',
-  architecture: 'x86_64',
-  vcpus: 2,
-  memoryMiB: 4096,
-  coreCount: 1,
-  threadsPerCore: 2,
-  nestedVirtualization: true,
-  ...overrides,
-});
+const spec = (overrides: Partial<VmSpec> = {}): VmSpec =>
+  specFor({ instanceId: 'i-0123456789abcdef0', nestedVirtualization: true, ...overrides });
 
 const smallHost: HostFacts = { cpus: 2, memTotalMiB: 24576, virtExtension: 'svm' };
 const bigIntelHost: HostFacts = { cpus: 64, memTotalMiB: 262144, virtExtension: 'vmx' };

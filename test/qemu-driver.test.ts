@@ -7,17 +7,16 @@
  * Under TCG on 2 cores a boot takes ~4–8 s; at most 2 VMs run at once.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { VmDriver, VmEvent, VmEventSink, VmSpec } from '../src/compute/driver.js';
+import type { VmDriver, VmEvent, VmEventSink } from '../src/compute/driver.js';
 import { type QemuDriverOptions, createQemuDriver } from '../src/compute/qemu/driver.js';
 import { type ImageInfo, buildImage, findImage, imageStatus } from '../src/compute/qemu/image.js';
 import { findQemu } from '../src/compute/qemu/probe.js';
 import { Ec2Error } from '../src/domain/errors.js';
-import { driverContract } from './driver-contract.js';
+import { driverContract, specFor } from './driver-contract.js';
 
 const imageDataDir = resolve(process.env.NESTBOX_IMAGE_DATA_DIR ?? '.nestbox');
 const qemu = findQemu();
@@ -46,19 +45,7 @@ const driverOptions = (): QemuDriverOptions => ({
 });
 const makeDriver = (events: VmEventSink) => createQemuDriver(events, driverOptions());
 
-const spec = (overrides: Partial<VmSpec> = {}): VmSpec => ({
-  instanceId: `i-${randomBytes(9).toString('hex').slice(0, 17)}`,
-  imageId: 'ami-0b5e4a1f2c3d40001',
-  instanceType: 'c8i.large',
-  platform: 'linux',
-  architecture: 'x86_64',
-  vcpus: 2,
-  memoryMiB: 4096,
-  coreCount: 1,
-  threadsPerCore: 2,
-  nestedVirtualization: false,
-  ...overrides,
-});
+const spec = specFor;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

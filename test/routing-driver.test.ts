@@ -5,19 +5,10 @@ import type { VmDriver, VmEvent, VmSpec } from '../src/compute/driver.js';
 import { createRoutingDriver } from '../src/compute/routing.js';
 import { createSimulatedDriver } from '../src/compute/simulated.js';
 import { Errors } from '../src/domain/errors.js';
+import { specFor } from './driver-contract.js';
 
-const spec = (instanceId: string, platform: 'linux' | 'windows'): VmSpec => ({
-  instanceId,
-  imageId: platform === 'linux' ? 'ami-0b5e4a1f2c3d40001' : 'ami-0b5e4a1f2c3d40003',
-  instanceType: 'c8i.large',
-  platform,
-  architecture: 'x86_64',
-  vcpus: 2,
-  memoryMiB: 4096,
-  coreCount: 1,
-  threadsPerCore: 2,
-  nestedVirtualization: true,
-});
+const spec = (instanceId: string, platform: 'linux' | 'windows'): VmSpec =>
+  specFor({ instanceId, platform, imageId: platform === 'linux' ? 'ami-0b5e4a1f2c3d40001' : 'ami-0b5e4a1f2c3d40003', nestedVirtualization: true });
 
 /** A driver that records which calls reached it, on top of a simulated one. */
 function recording(name: string, sink: (id: string, e: VmEvent) => void) {
