@@ -323,3 +323,30 @@ describe('qemu end to end through the AWS SDK (issue #4)', { skip: unavailable }
     assert.deepEqual(ourQemus(s.dataDir), []);
   });
 });
+
+describe('a host without room for another VM', { skip: unavailable }, () => {
+  test('RunInstances answers InsufficientInstanceCapacity and records nothing', async () => {
+    // A memory budget below one VM's cost (256 MiB guest + QEMU's overhead): nothing fits.
+    const full = await startTestServer({ driver: 'qemu', imagesDir: imageDataDir, vmMemoryMiB: 256, vmMemoryBudgetMiB: 64 });
+    try {
+      const c = full.client('us-east-1');
+      let error: { name?: string; $metadata?: { httpStatusCode?: number } } | undefined;
+      try {
+        await c.send(new RunInstancesCommand({ ImageId: LINUX, InstanceType: 'c8i.large', MinCount: 1, MaxCount: 1 }));
+      } catch (e) {
+        error = e as typeof error;
+      }
+      assert.equal(error?.name, 'InsufficientInstanceCapacity');
+      assert.equal(error?.$metadata?.httpStatusCode, 500);
+      const after = await c.send(new DescribeInstancesCommand({}));
+      assert.equal(after.Reservations?.length ?? 0, 0, 'a refused launch records no instance');
+      // Images nestbox cannot boot are simulated, so the host's VM budget does not apply to them.
+      const windows = await c.send(
+        new RunInstancesCommand({ ImageId: 'ami-0b5e4a1f2c3d40003', InstanceType: 'c8i.large', MinCount: 1, MaxCount: 1 }),
+      );
+      assert.equal(windows.Instances?.length, 1);
+    } finally {
+      await full.close();
+    }
+  });
+});
