@@ -31,15 +31,14 @@ import { type CpuSettings, parseToggle, resolveCpuSettings } from '../domain/cpu
 import { Errors } from '../domain/errors.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
 import { isWellFormedId, newId } from '../domain/ids.js';
-import { findImage } from '../domain/images.js';
+import { type ImageFacts, findImage } from '../domain/images.js';
 import { type InstanceRecord, type Scope, privateDnsName, privateIpFor } from '../domain/instance.js';
 import type { InstanceTypeFacts } from '../domain/instance-types.js';
 import { ACTION_PARTICIPLE, STATE_CODES, STATE_REASONS, type UserAction, userInitiated } from '../domain/lifecycle.js';
 import { paginate } from '../domain/paging.js';
-import type { TagRecord } from '../store/store.js';
 import { type Handler, type RequestContext, type Services, checkDryRun, required, zonesOf } from './context.js';
 import { defaultNetwork } from './network.js';
-import { tagList, tagsFromSpecifications } from './tags.js';
+import { type KeyValue, tagList, tagsFromSpecifications } from './tags.js';
 
 // --- lookups ----------------------------------------------------------------------------------------
 
@@ -198,6 +197,7 @@ export function instanceFilterTable(s: Services): FilterTable<InstanceRecord> {
 // --- RunInstances -----------------------------------------------------------------------------------
 
 const MAX_USER_DATA_BYTES = 16 * 1024;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /** Instances (not terminated) one account may have in one region, like EC2's instance quota. */
 export const INSTANCE_LIMIT = 5000;
 
@@ -211,7 +211,6 @@ function launchCount(s: Services, scope: Scope, minCount: number, maxCount: numb
   if (room < minCount) throw Errors.instanceLimitExceeded(live + minCount, INSTANCE_LIMIT);
   return Math.min(maxCount, room);
 }
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** The request as it matters for idempotency: everything but the token itself and DryRun. */
 function fingerprint(input: RunInstancesRequest): string {
@@ -228,7 +227,23 @@ function reservationOf(s: Services, reservationId: string, recs: readonly Instan
   };
 }
 
-export const runInstances: Handler<RunInstancesRequest, Reservation> = (input, ctx, s) => {
+/** What a valid launch request asks for, once every rule has been checked. */
+interface LaunchPlan {
+  readonly minCount: number;
+  readonly maxCount: number;
+  readonly image: ImageFacts;
+  readonly facts: InstanceTypeFacts;
+  readonly zone: string;
+  readonly tenancy: string;
+  readonly hibernation: boolean;
+  readonly cpu: CpuSettings;
+  readonly tags: readonly KeyValue[];
+  /** base64 without whitespace */
+  readonly userData: string | undefined;
+}
+
+/** Checks a RunInstances request against every rule, in EC2's order; changes nothing. */
+function planLaunch(input: RunInstancesRequest, ctx: RequestContext, s: Services): LaunchPlan {
   const imageId = required(input.ImageId, 'ImageId');
   const minCount = required(input.MinCount, 'MinCount');
   const maxCount = required(input.MaxCount, 'MaxCount');
@@ -253,19 +268,20 @@ export const runInstances: Handler<RunInstancesRequest, Reservation> = (input, c
   }
   const hibernation = input.HibernationOptions?.Configured === true;
   if (hibernation && !facts.hibernationSupported) throw Errors.hibernationNotSupported(facts.type);
-  const cpu: CpuSettings = resolveCpuSettings(
-    { facts, platform: image.platform, hibernationConfigured: hibernation },
-    input.CpuOptions,
-  );
+  const cpu = resolveCpuSettings({ facts, platform: image.platform, hibernationConfigured: hibernation }, input.CpuOptions);
   const tags = tagsFromSpecifications(input.TagSpecifications, 'instance');
-  const userData = input.UserData;
+  const userData = input.UserData?.replace(/\s+/g, '');
   if (userData !== undefined) {
-    const compact = userData.replace(/\s+/g, '');
-    if (!BASE64.test(compact) || compact.length % 4 === 1) throw Errors.invalidParameterValue('Invalid BASE64 encoding of user data.');
-    if (Buffer.byteLength(compact, 'base64') > MAX_USER_DATA_BYTES) {
+    if (!BASE64.test(userData) || userData.length % 4 === 1) throw Errors.invalidParameterValue('Invalid BASE64 encoding of user data.');
+    if (Buffer.byteLength(userData, 'base64') > MAX_USER_DATA_BYTES) {
       throw Errors.invalidParameterValue(`User data is limited to ${MAX_USER_DATA_BYTES} bytes.`);
     }
   }
+  return { minCount, maxCount, image, facts, zone, tenancy, hibernation, cpu, tags, userData };
+}
+
+export const runInstances: Handler<RunInstancesRequest, Reservation> = (input, ctx, s) => {
+  const plan = planLaunch(input, ctx, s);
   const token = input.ClientToken;
   if (token !== undefined && token.length > 64) {
     throw Errors.invalidValueFor('clientToken', token, 'The client token must be at most 64 ASCII characters.');
@@ -280,10 +296,10 @@ export const runInstances: Handler<RunInstancesRequest, Reservation> = (input, c
       return reservationOf(s, previous.reservationId, recs, ctx.account);
     }
   }
-  const count = launchCount(s, ctx, minCount, maxCount);
+  const count = launchCount(s, ctx, plan.minCount, plan.maxCount);
   checkDryRun(input);
 
-  const now = s.now();
+  const launchTime = s.now().toISOString();
   const reservationId = newId('reservation');
   const recs: InstanceRecord[] = [];
   for (let i = 0; i < count; i++) {
@@ -294,32 +310,29 @@ export const runInstances: Handler<RunInstancesRequest, Reservation> = (input, c
       region: ctx.region,
       reservationId,
       seq,
-      imageId,
-      instanceType: facts.type,
-      platform: image.platform,
-      architecture: image.architecture,
+      imageId: plan.image.id,
+      instanceType: plan.facts.type,
+      platform: plan.image.platform,
+      architecture: plan.image.architecture,
       state: 'pending',
       stateReason: STATE_REASONS.pending,
       stateTransitionReason: '',
-      launchTime: now.toISOString(),
+      launchTime,
       amiLaunchIndex: i,
       keyName: input.KeyName,
-      availabilityZone: zone,
-      tenancy,
-      cpu,
-      hibernationConfigured: hibernation,
-      userData: userData?.replace(/\s+/g, ''),
+      availabilityZone: plan.zone,
+      tenancy: plan.tenancy,
+      cpu: plan.cpu,
+      hibernationConfigured: plan.hibernation,
+      userData: plan.userData,
       clientToken: token,
       privateIpAddress: privateIpFor(seq),
     });
   }
   s.reconciler.admit(recs);
-  const tagRecords: TagRecord[] = recs.flatMap((r) =>
-    tags.map((t) => ({ resourceId: r.id, resourceType: 'instance', key: t.key, value: t.value })),
-  );
   s.store.commit({
     instances: recs,
-    putTags: tagRecords,
+    putTags: recs.flatMap((r) => plan.tags.map((t) => ({ resourceId: r.id, resourceType: 'instance', key: t.key, value: t.value }))),
     ...(token !== undefined
       ? { clientToken: { account: ctx.account, region: ctx.region, token, fingerprint: print, reservationId } }
       : {}),
