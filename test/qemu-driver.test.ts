@@ -7,7 +7,8 @@
  * Under TCG on 2 cores a boot takes ~4–8 s; at most 2 VMs run at once.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -216,6 +217,24 @@ describe('qemu driver admission (no VM needed)', () => {
     await assert.rejects(d.start(spec()), isCapacityError);
     await d.destroy(s.instanceId);
     assert.doesNotThrow(() => d.admit([spec()]));
+    await d.close();
+  });
+
+  test('sweep() after a restart: a QEMU no running instance accounts for is stopped; files of unknown instances go', async () => {
+    const d = driver({});
+    const vms = join(vmsDir, 'vms');
+    const [unknown, stopped, running] = ['i-00000000000000001', 'i-00000000000000002', 'i-00000000000000003'];
+    for (const id of [unknown, stopped, running]) mkdirSync(join(vms, id), { recursive: true });
+    // a QEMU left running for an instance recorded as stopped (found by its pid file and working directory)
+    const left = spawn('bash', ['-c', 'exec -a qemu-system-x86_64 sleep 60'], { cwd: join(vms, stopped), stdio: 'ignore' });
+    const exited = new Promise<NodeJS.Signals | null>((r) => left.once('exit', (_code, signal) => r(signal)));
+    writeFileSync(join(vms, stopped, 'pid'), `${left.pid}\n`);
+    await new Promise((r) => setTimeout(r, 100)); // until bash has exec'd
+    await d.sweep(new Set([running]), new Set([stopped, running]));
+    assert.equal(await exited, 'SIGKILL');
+    assert.equal(existsSync(join(vms, unknown)), false, 'an instance nestbox does not know leaves nothing behind');
+    assert.equal(existsSync(join(vms, stopped)), true, "a stopped instance keeps its files (its console output)");
+    assert.equal(existsSync(join(vms, running)), true);
     await d.close();
   });
 

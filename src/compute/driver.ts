@@ -52,6 +52,12 @@ export interface VmDriver {
    * driver watches it again), false when it is gone and must be started anew.
    */
   adopt(spec: VmSpec): Promise<boolean>;
+  /**
+   * After a restart, once every recorded VM was adopted or started: stops any VM of this driver whose
+   * instance is not in `live`, and deletes what is left of instances not in `known` at all, so no VM
+   * is left orphaned. Optional: a driver that keeps nothing across restarts has nothing to sweep.
+   */
+  sweep?(live: ReadonlySet<string>, known: ReadonlySet<string>): Promise<void>;
   /** The VM's serial console output so far, or undefined when the driver has none for it. */
   consoleOutput(instanceId: string): Promise<string | undefined>;
   /** Stops watching; VMs are left as they are so a restart can adopt them. */

@@ -183,6 +183,9 @@ export class Reconciler {
           break;
       }
     }
+    const records = [...this.store.allInstances()];
+    const live = new Set(records.filter((r) => r.state !== 'stopped' && r.state !== 'terminated').map((r) => r.id));
+    await this.driver.sweep?.(live, new Set(records.map((r) => r.id)));
     this.purge(now);
     this.purgeTimer = setInterval(() => this.purge(this.opts.now()), 60_000);
     this.purgeTimer.unref();

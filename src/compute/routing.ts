@@ -28,6 +28,9 @@ export function createRoutingDriver(real: VmDriver, simulated: VmDriver, runsFor
       await of(id).destroy(id);
       owner.delete(id);
     },
+    async sweep(live, known) {
+      await real.sweep?.(live, known);
+    },
     async consoleOutput(id) {
       return (await of(id).consoleOutput(id)) ?? (await simulated.consoleOutput(id));
     },

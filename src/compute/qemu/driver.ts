@@ -27,6 +27,7 @@ import {
   openSync,
   readFileSync,
   readSync,
+  readdirSync,
   readlinkSync,
   realpathSync,
   rmSync,
@@ -79,6 +80,7 @@ export interface QemuDriver extends VmDriver {
    * (memory budget, VM count, host memory available now, or an architecture it cannot run). Synchronous.
    */
   admit(specs: readonly VmSpec[]): void;
+  sweep(live: ReadonlySet<string>, known: ReadonlySet<string>): Promise<void>;
   capacity(): { readonly vms: number; readonly reservedMiB: number; readonly budgetMiB: number; readonly maxVms: number | undefined };
 }
 
@@ -633,6 +635,26 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
     emit(id, { kind: 'destroyed' });
   }
 
+  /** VMs left behind by an earlier nestbox that no instance accounts for: stopped, and removed when unknown. */
+  async function sweep(live: ReadonlySet<string>, known: ReadonlySet<string>): Promise<void> {
+    let names: string[];
+    try {
+      names = readdirSync(vmsDir);
+    } catch {
+      return; // no VM was ever started here
+    }
+    for (const id of names) {
+      if (live.has(id)) continue;
+      const dir = join(vmsDir, id);
+      const pid = livePidOf(dir);
+      if (pid !== undefined) {
+        log.warn(`instance ${id}: a QEMU (pid ${pid}) was left running for an instance that is not running; stopping it`);
+        await killPid(pid);
+      }
+      if (!known.has(id)) rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
   async function adopt(spec: VmSpec): Promise<boolean> {
     if (closed) return false;
     const existing = vms.get(spec.instanceId);
@@ -721,6 +743,7 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
     destroy,
     adopt,
     consoleOutput,
+    sweep,
     close,
     admit,
     capacity: () => ({ vms: liveCount(), reservedMiB: reservedMiB(), budgetMiB, maxVms: opts.maxVms }),
