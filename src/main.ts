@@ -75,7 +75,7 @@ export async function startNestbox(config: Config, log: Logger = createLogger({ 
     credentials: config.credentials,
     defaultRegion: config.defaultRegion,
     defaultAccount: config.defaultAccount,
-    health: () => ({ driver: driver.name, catalog: catalog.profile, instances: seq }),
+    health: () => ({ driver: driver.name, catalog: catalog.profile, instances: store.instanceCount() }),
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

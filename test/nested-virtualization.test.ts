@@ -645,3 +645,15 @@ test('DescribeImages: the Windows image has Platform windows; unknown and malfor
   assert.equal(d.Platform, 'windows');
   assert.equal(d.PlatformDetails, 'Windows');
 });
+
+test('Windows with nested virtualization: Virtual Secure Mode is off (Credential Guard unavailable); without it, on', async () => {
+  const vsm = async (nested: 'enabled' | undefined) => {
+    const i = await launchOne(ec2, { ImageId: WINDOWS, InstanceType: 'r8i.4xlarge', ...(nested ? { CpuOptions: nv(nested) } : {}) });
+    await waitForState(ec2, i.InstanceId!, 'running');
+    const out = await ec2.send(new GetConsoleOutputCommand({ InstanceId: i.InstanceId! }));
+    return Buffer.from(out.Output ?? '', 'base64').toString();
+  };
+  const [withNested, without] = await Promise.all([vsm('enabled'), vsm(undefined)]);
+  assert.match(withNested, /^Virtual Secure Mode: disabled \(nested virtualization is enabled; Credential Guard is unavailable\)$/m);
+  assert.match(without, /^Virtual Secure Mode: enabled$/m);
+});

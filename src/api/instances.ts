@@ -73,7 +73,7 @@ export function findInstances(s: Services, scope: Scope, ids: readonly string[])
 
 function typeFacts(s: Services, type: string): InstanceTypeFacts {
   const facts = s.catalog.facts(type);
-  if (!facts) throw Errors.invalidInstanceType(type);
+  if (!facts) throw Errors.invalidInstanceTypeValue(type);
   return facts;
 }
 

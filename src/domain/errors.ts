@@ -97,8 +97,9 @@ export const Errors = {
     ),
   notInStoppedState: (id: string) =>
     new Ec2Error('IncorrectInstanceState', `The instance '${id}' is not in the 'stopped' state.`),
-  invalidInstanceType: (type: string) =>
-    new Ec2Error('InvalidInstanceType', `The following supplied instance types do not exist: [${type}]`),
+  /** RunInstances names an unknown type this way (DescribeInstanceTypes uses InvalidInstanceType). */
+  invalidInstanceTypeValue: (type: string) =>
+    new Ec2Error('InvalidParameterValue', `Invalid value '${type}' for InstanceType.`),
   invalidInstanceTypes: (types: readonly string[]) =>
     new Ec2Error('InvalidInstanceType', `The following supplied instance types do not exist: [${types.join(', ')}]`),
   insufficientCapacity: (type: string, detail?: string) =>
