@@ -51,7 +51,7 @@ function chooseDriver(config: Config, reconciler: Reconciler, log: Logger): VmDr
 export class StartupError extends Error {}
 
 export async function startNestbox(config: Config, log: Logger = createLogger({ quiet: config.quiet })): Promise<Nestbox> {
-  const store = new Store({ dataDir: config.dataDir, fsync: config.fsync });
+  const store = new Store({ dataDir: config.dataDir, fsync: config.fsync, warn: log.warn });
   const catalog = loadCatalog(config.catalog);
   const now = () => new Date();
   const reconciler = new Reconciler(store, catalog, log, { terminatedRetentionMs: config.terminatedRetentionMs, now });
@@ -98,7 +98,7 @@ export async function startNestbox(config: Config, log: Logger = createLogger({ 
           server.closeAllConnections();
         });
         await reconciler.close();
-        store.close();
+        await store.close();
       })()),
   };
 }

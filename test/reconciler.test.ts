@@ -40,7 +40,7 @@ function pending(id: string): InstanceRecord {
   };
 }
 
-test('booted on a real VM: running, and the nestbox:vm tag says what the VM got', () => {
+test('booted on a real VM: running, and the nestbox:vm tag says what the VM got', async () => {
   const store = new Store({ dataDir: ':memory:' });
   const reconciler = new Reconciler(store, loadCatalog(), silentLogger, { terminatedRetentionMs: 1000, now: () => new Date() });
   store.commit({ instances: [pending('i-0123456789abcdef0')] });
@@ -53,10 +53,10 @@ test('booted on a real VM: running, and the nestbox:vm tag says what the VM got'
   // a stale report (booted again while running) changes nothing
   reconciler.onEvent('i-0123456789abcdef0', { kind: 'booted', runtime: { ...RUNTIME, accel: 'kvm' } });
   assert.match(store.tagsOf('i-0123456789abcdef0')?.get(VM_TAG) ?? '', /^qemu tcg/);
-  store.close();
+  await store.close();
 });
 
-test('simulated VMs get no tag; a crash leaves running with Server.InternalError', () => {
+test('simulated VMs get no tag; a crash leaves running with Server.InternalError', async () => {
   assert.equal(vmSummary({ driver: 'simulated' }), undefined);
   assert.equal(vmSummary(undefined), undefined);
   assert.equal(vmSummary({ ...RUNTIME, scaling: 'none', virtualizationExtension: 'none' }), 'qemu tcg -cpu EPYC: 1 vCPU, 256 MiB');
@@ -67,5 +67,5 @@ test('simulated VMs get no tag; a crash leaves running with Server.InternalError
   const rec = store.instance('i-0123456789abcdef1');
   assert.equal(rec?.state, 'stopped');
   assert.equal(rec?.stateReason?.code, 'Server.InternalError');
-  store.close();
+  await store.close();
 });

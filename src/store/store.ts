@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InstanceRecord } from '../domain/instance.js';
+import { type Checkpointer, startCheckpointer } from './checkpointer.js';
 
 export interface TagRecord {
   readonly resourceId: string;
@@ -39,6 +40,9 @@ export interface StoreOptions {
   readonly dataDir: string;
   /** fsync every commit (synchronous=FULL) instead of at WAL checkpoints (NORMAL) */
   readonly fsync?: boolean;
+  /** how often the WAL is checkpointed, off the request path (default 1000 ms) */
+  readonly checkpointIntervalMs?: number;
+  readonly warn?: (line: string) => void;
 }
 
 const MIGRATIONS: readonly string[] = [
@@ -73,6 +77,7 @@ export class Store {
   private readonly tagsById = new Map<string, { type: string; tags: TagMap }>();
   private readonly tokens = new Map<string, ClientTokenRecord>();
   private readonly statements;
+  private readonly checkpointer: Checkpointer | undefined;
 
   constructor(opts: StoreOptions) {
     const file = opts.dataDir === ':memory:' ? ':memory:' : join(mkdirOrThrow(opts.dataDir), 'nestbox.db');
@@ -81,6 +86,10 @@ export class Store {
     this.db.pragma(`synchronous = ${opts.fsync ? 'FULL' : 'NORMAL'}`);
     this.db.pragma('foreign_keys = ON');
     this.migrate();
+    if (file !== ':memory:') {
+      this.db.pragma('wal_autocheckpoint = 0');
+      this.checkpointer = startCheckpointer(file, opts.checkpointIntervalMs ?? 1000, opts.warn ?? (() => {}));
+    }
     this.statements = {
       putInstance: this.db.prepare('INSERT OR REPLACE INTO instances (id, account, region, doc) VALUES (?, ?, ?, ?)'),
       deleteInstance: this.db.prepare('DELETE FROM instances WHERE id = ?'),
@@ -205,8 +214,12 @@ export class Store {
     return max;
   }
 
-  close(): void {
-    if (this.db.open) this.db.close();
+  /** Folds the WAL into the database file and closes. */
+  async close(): Promise<void> {
+    await this.checkpointer?.close();
+    if (!this.db.open) return;
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.db.close();
   }
 }
 

@@ -1,0 +1,63 @@
+/** The store: commits are durable and all-or-nothing; the WAL is checkpointed off the request path. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import type { InstanceRecord } from '../src/domain/instance.js';
+import { Store } from '../src/store/store.js';
+
+const record = (i: number): InstanceRecord => ({
+  id: `i-${i.toString(16).padStart(17, '0')}`,
+  account: '000000000000',
+  region: 'us-east-1',
+  reservationId: 'r-0123456789abcdef0',
+  seq: i,
+  imageId: 'ami-0b5e4a1f2c3d40001',
+  instanceType: 'c8i.large',
+  platform: 'linux',
+  architecture: 'x86_64',
+  state: 'pending',
+  stateTransitionReason: '',
+  launchTime: new Date(0).toISOString(),
+  amiLaunchIndex: 0,
+  availabilityZone: 'us-east-1a',
+  tenancy: 'default',
+  cpu: { coreCount: 1, threadsPerCore: 2 },
+  hibernationConfigured: false,
+  userData: 'A'.repeat(2000),
+  privateIpAddress: '172.31.0.4',
+});
+
+test('the WAL is checkpointed by the background worker, not by commits', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nestbox-store-'));
+  try {
+    const store = new Store({ dataDir: dir, checkpointIntervalMs: 50 });
+    const dbFile = join(dir, 'nestbox.db');
+    const before = statSync(dbFile).size;
+    for (let i = 1; i <= 400; i++) store.commit({ instances: [record(i)] });
+    // Commits only append to the WAL: the database file grows only when a checkpoint copies pages in.
+    assert.equal(statSync(dbFile).size, before, 'a commit must not checkpoint on the request path');
+    const deadline = Date.now() + 5000;
+    while (statSync(dbFile).size === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(statSync(dbFile).size > before, 'the background checkpoint copied the WAL into the database file');
+    await store.close();
+    assert.equal(statSync(`${dbFile}-wal`, { throwIfNoEntry: false })?.size ?? 0, 0, 'close() folds the WAL in');
+    const db = new Database(dbFile, { readonly: true });
+    assert.equal((db.prepare('SELECT count(*) AS n FROM instances').get() as { n: number }).n, 400);
+    db.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a failed commit changes neither the database nor the in-memory view', async () => {
+  const store = new Store({ dataDir: ':memory:' });
+  store.commit({ instances: [record(1)] });
+  const bad = { ...record(2), account: null as unknown as string }; // NOT NULL refuses it
+  assert.throws(() => store.commit({ instances: [record(3), bad] }));
+  assert.equal(store.instance(record(3).id), undefined, 'the whole commit is rolled back');
+  assert.equal(store.instanceCount(), 1);
+  await store.close();
+});
