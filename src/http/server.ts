@@ -1,12 +1,12 @@
 /**
  * The HTTP front: one ordered pipeline per request —
- *   request id → health → body (size-limited) → parameters → SigV4 → action → input → handler → XML.
+ *   request id → health → body (size-limited) → SigV4 → parameters → action → input → handler → XML.
  * Every failure becomes the EC2 error envelope; anything unexpected is logged here and answered as
  * InternalError, with no internals on the wire.
  */
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, createServer } from 'node:http';
-import { type RequestContext, type Services } from '../api/context.js';
+import type { RequestContext, Services } from '../api/context.js';
 import { OPERATIONS } from '../api/operations.js';
 import { Ec2Error, Errors } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
