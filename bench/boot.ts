@@ -30,6 +30,7 @@ import { findQemu, hostFacts, probeAccel } from '../src/compute/qemu/probe.js';
 import { loadCatalog } from '../src/domain/instance-types.js';
 import { Ec2QueryClient } from './http.js';
 import { ensureBuilt, freePort } from './servers.js';
+import { median, readFlags } from './options.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const NESTBOX_AMI = 'ami-0b5e4a1f2c3d40001';
@@ -58,38 +59,21 @@ function parseOptions(argv: readonly string[]): Options {
     pollMs: 50,
     vmMaxVcpus: 1,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    const int = (min: number) => {
-      const n = Number(value());
-      if (!Number.isInteger(n) || n < min) throw new Error(`${flag} needs a whole number of at least ${min}`);
-      return n;
-    };
-    switch (flag) {
-      case '--runs': o.runs = int(1); break;
-      case '--warmup': o.warmup = int(0); break;
-      case '--images-dir': o.imagesDir = resolve(value()); break;
-      case '--poll-ms': o.pollMs = int(1); break;
-      case '--vm-max-vcpus': o.vmMaxVcpus = int(1); break;
+  readFlags(argv, (r) => {
+    switch (r.flag) {
+      case '--runs': o.runs = r.int(1); break;
+      case '--warmup': o.warmup = r.int(0); break;
+      case '--images-dir': o.imagesDir = resolve(r.value()); break;
+      case '--poll-ms': o.pollMs = r.int(1); break;
+      case '--vm-max-vcpus': o.vmMaxVcpus = r.int(1); break;
       default:
-        throw new Error(`unknown option ${flag}`);
+        throw new Error(`unknown option ${r.flag}`);
     }
-  }
+  });
   return o;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const median = (v: readonly number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 /** Resolves with the time (Date.now()) `nestbox: booted` was first seen in `file`, polled every 5 ms. */
 async function watchForMarker(file: string, timeoutMs: number, alive: () => boolean = () => true): Promise<number> {

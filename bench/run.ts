@@ -18,6 +18,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type QueryParams, Ec2QueryClient, countElements } from './http.js';
 import { type RunningServer, ensureBuilt, startMotoServer, startNestboxServer } from './servers.js';
+import { median, quantile, readFlags } from './options.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const NESTBOX_AMI = 'ami-0b5e4a1f2c3d40001';
@@ -33,46 +34,24 @@ interface Options {
 
 function parseOptions(argv: readonly string[]): Options {
   const o: Options = { instances: 1000, repeats: 20, simDelayMs: 100, only: undefined, cpuProfDir: undefined };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    const int = () => {
-      const n = Number(value());
-      if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive whole number`);
-      return n;
-    };
-    switch (flag) {
-      case '--instances': o.instances = int(); break;
-      case '--repeats': o.repeats = int(); break;
-      case '--sim-delay-ms': o.simDelayMs = int(); break;
-      case '--cpu-prof-dir': o.cpuProfDir = resolve(value()); break;
+  readFlags(argv, (r) => {
+    switch (r.flag) {
+      case '--instances': o.instances = r.int(); break;
+      case '--repeats': o.repeats = r.int(); break;
+      case '--sim-delay-ms': o.simDelayMs = r.int(); break;
+      case '--cpu-prof-dir': o.cpuProfDir = resolve(r.value()); break;
       case '--only': {
-        const v = value();
+        const v = r.value();
         if (v !== 'nestbox' && v !== 'moto') throw new Error('--only takes nestbox or moto');
         o.only = v;
         break;
       }
       default:
-        throw new Error(`unknown option ${flag}`);
+        throw new Error(`unknown option ${r.flag}`);
     }
-  }
+  });
   return o;
 }
-
-// --- statistics -------------------------------------------------------------------------------------
-
-function quantile(values: readonly number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  // nearest-rank
-  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length)));
-  return sorted[rank - 1] as number;
-}
-const median = (v: readonly number[]) => quantile(v, 0.5);
 
 // --- the workload -----------------------------------------------------------------------------------
 

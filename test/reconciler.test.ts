@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Reconciler, VM_TAG, vmSummary } from '../src/compute/reconciler.js';
 import { loadCatalog } from '../src/domain/instance-types.js';
-import type { InstanceRecord } from '../src/domain/instance.js';
 import { silentLogger } from '../src/logger.js';
 import { Store } from '../src/store/store.js';
+import { instanceRecord } from './fixtures.js';
 
 const RUNTIME = {
   driver: 'qemu',
@@ -17,28 +17,8 @@ const RUNTIME = {
   scaling: 'vCPUs 2 (1 core x 2 threads) -> 1 (1 core x 1 thread); memory 4096 MiB -> 256 MiB',
 };
 
-function pending(id: string): InstanceRecord {
-  return {
-    id,
-    account: '000000000000',
-    region: 'us-east-1',
-    reservationId: 'r-0123456789abcdef0',
-    seq: 1,
-    imageId: 'ami-0b5e4a1f2c3d40001',
-    instanceType: 'c8i.large',
-    platform: 'linux',
-    architecture: 'x86_64',
-    state: 'pending',
-    stateTransitionReason: '',
-    launchTime: new Date().toISOString(),
-    amiLaunchIndex: 0,
-    availabilityZone: 'us-east-1a',
-    tenancy: 'default',
-    cpu: { coreCount: 1, threadsPerCore: 2, nestedVirtualization: 'enabled' },
-    hibernationConfigured: false,
-    privateIpAddress: '172.31.0.5',
-  };
-}
+const pending = (id: string) =>
+  instanceRecord({ id, cpu: { coreCount: 1, threadsPerCore: 2, nestedVirtualization: 'enabled' } });
 
 test('booted on a real VM: running, and the nestbox:vm tag says what the VM got', async () => {
   const store = new Store({ dataDir: ':memory:' });

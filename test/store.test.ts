@@ -5,30 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import type { InstanceRecord } from '../src/domain/instance.js';
 import { Store } from '../src/store/store.js';
+import { instanceRecord } from './fixtures.js';
 
-const record = (i: number): InstanceRecord => ({
-  id: `i-${i.toString(16).padStart(17, '0')}`,
-  account: '000000000000',
-  region: 'us-east-1',
-  reservationId: 'r-0123456789abcdef0',
-  seq: i,
-  imageId: 'ami-0b5e4a1f2c3d40001',
-  instanceType: 'c8i.large',
-  platform: 'linux',
-  architecture: 'x86_64',
-  state: 'pending',
-  stateTransitionReason: '',
-  launchTime: new Date(0).toISOString(),
-  amiLaunchIndex: 0,
-  availabilityZone: 'us-east-1a',
-  tenancy: 'default',
-  cpu: { coreCount: 1, threadsPerCore: 2 },
-  hibernationConfigured: false,
-  userData: 'A'.repeat(2000),
-  privateIpAddress: '172.31.0.4',
-});
+const record = (i: number) =>
+  instanceRecord({ id: `i-${i.toString(16).padStart(17, '0')}`, seq: i, userData: 'A'.repeat(2000) });
 
 test('the WAL is checkpointed by the background worker, not by commits', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'nestbox-store-'));
