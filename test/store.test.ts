@@ -42,3 +42,21 @@ test('a failed commit changes neither the database nor the in-memory view', asyn
   assert.equal(store.instanceCount(), 1);
   await store.close();
 });
+
+test('tags keep the order they were first set in across a restart, even when a value changes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nestbox-store-'));
+  try {
+    const id = instanceRecord().id;
+    const tag = (key: string, value: string) => ({ resourceId: id, resourceType: 'instance', key, value });
+    const first = new Store({ dataDir: dir });
+    first.commit({ instances: [instanceRecord()], putTags: [tag('a', '1'), tag('b', '2'), tag('c', '3')] });
+    first.commit({ putTags: [tag('a', 'changed')] });
+    assert.deepEqual([...(first.tagsOf(id) ?? [])], [['a', 'changed'], ['b', '2'], ['c', '3']]);
+    await first.close();
+    const second = new Store({ dataDir: dir });
+    assert.deepEqual([...(second.tagsOf(id) ?? [])], [['a', 'changed'], ['b', '2'], ['c', '3']]);
+    await second.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -94,7 +94,10 @@ export class Store {
       putInstance: this.db.prepare('INSERT OR REPLACE INTO instances (id, account, region, doc) VALUES (?, ?, ?, ?)'),
       deleteInstance: this.db.prepare('DELETE FROM instances WHERE id = ?'),
       deleteResourceTags: this.db.prepare('DELETE FROM tags WHERE resource_id = ?'),
-      putTag: this.db.prepare('INSERT OR REPLACE INTO tags (resource_id, key, resource_type, value) VALUES (?, ?, ?, ?)'),
+      // An upsert keeps the row (and so the tag's place in the order tags were first set).
+      putTag: this.db.prepare(
+        'INSERT INTO tags (resource_id, key, resource_type, value) VALUES (?, ?, ?, ?) ON CONFLICT (resource_id, key) DO UPDATE SET value = excluded.value',
+      ),
       deleteTag: this.db.prepare('DELETE FROM tags WHERE resource_id = ? AND key = ?'),
       putToken: this.db.prepare(
         'INSERT INTO client_tokens (account, region, token, fingerprint, reservation_id) VALUES (?, ?, ?, ?, ?)',
