@@ -32,7 +32,7 @@ import { Errors } from '../domain/errors.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
 import { isWellFormedId, newId } from '../domain/ids.js';
 import { type ImageFacts, findImage } from '../domain/images.js';
-import { type InstanceRecord, type Scope, privateDnsName, privateIpFor } from '../domain/instance.js';
+import { type InstanceRecord, type Scope, expired, privateDnsName, privateIpFor } from '../domain/instance.js';
 import type { InstanceTypeFacts } from '../domain/instance-types.js';
 import { ACTION_PARTICIPLE, STATE_CODES, STATE_REASONS, type UserAction, userInitiated } from '../domain/lifecycle.js';
 import { paginate } from '../domain/paging.js';
@@ -44,15 +44,15 @@ import { type KeyValue, tagList, tagsFromSpecifications } from './tags.js';
 
 const inScope = (rec: InstanceRecord, scope: Scope) => rec.account === scope.account && rec.region === scope.region;
 
-/** A terminated instance exists only within the retention window, even before the periodic purge removes it. */
-export const withinRetention = (s: Services, rec: InstanceRecord): boolean =>
-  rec.terminatedAt === undefined || Date.parse(rec.terminatedAt) >= s.now().getTime() - s.terminatedRetentionMs;
+/** Now minus the retention: terminated instances that ended before it no longer exist. */
+export const retentionCutoff = (s: Services): number => s.now().getTime() - s.terminatedRetentionMs;
 
 /** Instances that are visible: in scope, and terminated ones only within the retention window. */
 function visibleInstances(s: Services, scope: Scope): InstanceRecord[] {
+  const cutoff = retentionCutoff(s);
   const out: InstanceRecord[] = [];
   for (const rec of s.store.allInstances()) {
-    if (inScope(rec, scope) && withinRetention(s, rec)) out.push(rec);
+    if (inScope(rec, scope) && !expired(rec, cutoff)) out.push(rec);
   }
   return out;
 }
@@ -60,11 +60,12 @@ function visibleInstances(s: Services, scope: Scope): InstanceRecord[] {
 /** Every ID well-formed, then every ID found — or the EC2 error naming the offenders. */
 export function findInstances(s: Services, scope: Scope, ids: readonly string[]): InstanceRecord[] {
   for (const id of ids) if (!isWellFormedId('instance', id)) throw Errors.instanceIdMalformed(id);
+  const cutoff = retentionCutoff(s);
   const found: InstanceRecord[] = [];
   const missing: string[] = [];
   for (const id of new Set(ids)) {
     const rec = s.store.instance(id);
-    if (rec && inScope(rec, scope) && withinRetention(s, rec)) found.push(rec);
+    if (rec && inScope(rec, scope) && !expired(rec, cutoff)) found.push(rec);
     else missing.push(id);
   }
   if (missing.length > 0) throw Errors.instanceIdNotFound(missing);

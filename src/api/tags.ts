@@ -14,7 +14,8 @@ import { kindOfId } from '../domain/ids.js';
 import { paginate } from '../domain/paging.js';
 import type { TagRecord } from '../store/store.js';
 import { type Handler, type RequestContext, type Services, checkDryRun, required } from './context.js';
-import { findInstances, withinRetention } from './instances.js';
+import { expired } from '../domain/instance.js';
+import { findInstances, retentionCutoff } from './instances.js';
 
 export const MAX_TAGS_PER_RESOURCE = 50;
 
@@ -120,10 +121,11 @@ const tagFilters: FilterTable<TagDescription> = {
 export const describeTags: Handler<DescribeTagsRequest, DescribeTagsResult> = (input, ctx, s) => {
   const predicate = compileFilters(tagFilters, input.Filters);
   checkDryRun(input);
+  const cutoff = retentionCutoff(s);
   const all: TagDescription[] = [];
   for (const [resourceId, { type, tags }] of s.store.taggedResources()) {
     const rec = type === 'instance' ? s.store.instance(resourceId) : undefined;
-    if (!rec || rec.account !== ctx.account || rec.region !== ctx.region || !withinRetention(s, rec)) continue;
+    if (!rec || rec.account !== ctx.account || rec.region !== ctx.region || expired(rec, cutoff)) continue;
     for (const [Key, Value] of tags) all.push({ ResourceId: resourceId, ResourceType: type as 'instance', Key, Value });
   }
   const matching = all.filter(predicate);

@@ -4,7 +4,7 @@
  * brings every VM back in line with what was recorded (running ones running, none orphaned).
  */
 import type { Catalog } from '../domain/instance-types.js';
-import type { InstanceRecord } from '../domain/instance.js';
+import { type InstanceRecord, expired } from '../domain/instance.js';
 import { STATE_REASONS, type Trigger, transition } from '../domain/lifecycle.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
@@ -194,10 +194,8 @@ export class Reconciler {
   /** Terminated instances disappear once the retention has passed. */
   purge(now: Date): void {
     const cutoff = now.getTime() - this.opts.terminatedRetentionMs;
-    const expired = [...this.store.allInstances()]
-      .filter((r) => r.state === 'terminated' && r.terminatedAt !== undefined && Date.parse(r.terminatedAt) < cutoff)
-      .map((r) => r.id);
-    if (expired.length > 0) this.store.commit({ deleteInstances: expired });
+    const gone = [...this.store.allInstances()].filter((r) => expired(r, cutoff)).map((r) => r.id);
+    if (gone.length > 0) this.store.commit({ deleteInstances: gone });
   }
 
   async close(): Promise<void> {

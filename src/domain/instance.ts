@@ -49,6 +49,13 @@ export function virtualSecureMode(i: {
   return i.nestedVirtualization === 'enabled' ? 'disabled' : 'enabled';
 }
 
+/**
+ * A terminated instance is gone once its retention has passed (EC2: about an hour), whether or not the
+ * periodic purge has removed its record yet. `cutoffMs` is now minus the retention.
+ */
+export const expired = (i: Pick<InstanceRecord, 'terminatedAt'>, cutoffMs: number): boolean =>
+  i.terminatedAt !== undefined && Date.parse(i.terminatedAt) < cutoffMs;
+
 export function privateIpFor(seq: number): string {
   return `172.31.${Math.floor(seq / 250) % 250}.${(seq % 250) + 4}`;
 }
