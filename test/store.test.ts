@@ -60,3 +60,40 @@ test('tags keep the order they were first set in across a restart, even when a v
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('resources other than instances persist in creation order, and deleting one deletes its tags', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nestbox-store-'));
+  try {
+    const key = (n: number) => ({
+      id: `key-${n.toString(16).padStart(17, '0')}`,
+      account: '000000000000',
+      region: 'us-east-1',
+      name: `k${n}`,
+      keyType: 'ed25519' as const,
+      fingerprint: `fp${n}`,
+      publicKey: `ssh-ed25519 AAAA k${n}`,
+      createTime: '2026-11-26T00:00:00.000Z',
+    });
+    let store = new Store({ dataDir: dir });
+    store.commit({ putResources: [{ kind: 'key-pair', doc: key(2) }, { kind: 'key-pair', doc: key(1) }] });
+    store.commit({ putTags: [{ resourceId: key(1).id, resourceType: 'key-pair', key: 'team', value: 'ci' }] });
+    // An update keeps the resource's place in the listing.
+    store.commit({ putResources: [{ kind: 'key-pair', doc: { ...key(2), fingerprint: 'changed' } }] });
+    await store.close();
+
+    store = new Store({ dataDir: dir });
+    assert.deepEqual([...store.resources('key-pair')].map((k) => [k.name, k.fingerprint]), [['k2', 'changed'], ['k1', 'fp1']]);
+    assert.equal(store.resource('key-pair', key(1).id)?.name, 'k1');
+    assert.equal(store.resource('dedicated-host', key(1).id), undefined, 'kinds are kept apart');
+    assert.equal(store.tagsOf(key(1).id)?.get('team'), 'ci');
+    store.commit({ deleteResources: [{ kind: 'key-pair', id: key(1).id }] });
+    await store.close();
+
+    store = new Store({ dataDir: dir });
+    assert.deepEqual([...store.resources('key-pair')].map((k) => k.name), ['k2']);
+    assert.equal(store.tagsOf(key(1).id), undefined);
+    await store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -9,7 +9,10 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { HostRecord } from '../domain/host.js';
 import type { InstanceRecord } from '../domain/instance.js';
+import type { KeyPairRecord } from '../domain/key-pair.js';
+import type { LaunchTemplateRecord } from '../domain/launch-template.js';
 import { type Checkpointer, startCheckpointer } from './checkpointer.js';
 
 export interface TagRecord {
@@ -27,9 +30,22 @@ export interface ClientTokenRecord {
   readonly reservationId: string;
 }
 
+/** The resources other than instances, each kept as one JSON document under its kind and ID. */
+export interface ResourceDocs {
+  'launch-template': LaunchTemplateRecord;
+  'key-pair': KeyPairRecord;
+  'dedicated-host': HostRecord;
+}
+export type StoredKind = keyof ResourceDocs;
+/** One resource to write: its kind and its whole document. */
+export type ResourcePut = { [K in StoredKind]: { readonly kind: K; readonly doc: ResourceDocs[K] } }[StoredKind];
+
 export interface Changes {
   readonly instances?: readonly InstanceRecord[];
   readonly deleteInstances?: readonly string[];
+  readonly putResources?: readonly ResourcePut[];
+  /** deleting a resource deletes its tags too */
+  readonly deleteResources?: readonly { readonly kind: StoredKind; readonly id: string }[];
   readonly putTags?: readonly TagRecord[];
   readonly deleteTags?: readonly { readonly resourceId: string; readonly key: string }[];
   readonly clientToken?: ClientTokenRecord;
@@ -67,6 +83,14 @@ const MIGRATIONS: readonly string[] = [
      reservation_id TEXT NOT NULL,
      PRIMARY KEY (account, region, token)
    );`,
+  `CREATE TABLE resources (
+     kind TEXT NOT NULL,
+     id TEXT NOT NULL,
+     account TEXT NOT NULL,
+     region TEXT NOT NULL,
+     doc TEXT NOT NULL,
+     PRIMARY KEY (kind, id)
+   );`,
 ];
 
 type TagMap = Map<string, string>;
@@ -76,6 +100,7 @@ export class Store {
   private readonly instanceById = new Map<string, InstanceRecord>();
   private readonly tagsById = new Map<string, { type: string; tags: TagMap }>();
   private readonly tokens = new Map<string, ClientTokenRecord>();
+  private readonly resourcesByKind = new Map<StoredKind, Map<string, ResourceDocs[StoredKind]>>();
   private readonly statements;
   private readonly checkpointer: Checkpointer | undefined;
 
@@ -99,6 +124,11 @@ export class Store {
         'INSERT INTO tags (resource_id, key, resource_type, value) VALUES (?, ?, ?, ?) ON CONFLICT (resource_id, key) DO UPDATE SET value = excluded.value',
       ),
       deleteTag: this.db.prepare('DELETE FROM tags WHERE resource_id = ? AND key = ?'),
+      // An upsert keeps the row, so listings keep creation order.
+      putResource: this.db.prepare(
+        'INSERT INTO resources (kind, id, account, region, doc) VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, id) DO UPDATE SET doc = excluded.doc',
+      ),
+      deleteResource: this.db.prepare('DELETE FROM resources WHERE kind = ? AND id = ?'),
       putToken: this.db.prepare(
         'INSERT INTO client_tokens (account, region, token, fingerprint, reservation_id) VALUES (?, ?, ?, ?, ?)',
       ),
@@ -133,6 +163,10 @@ export class Store {
     }[]) {
       this.tagEntry(row.resource_id, row.resource_type).tags.set(row.key, row.value);
     }
+    for (const row of this.db.prepare('SELECT kind, doc FROM resources ORDER BY rowid').all() as { kind: StoredKind; doc: string }[]) {
+      const doc = JSON.parse(row.doc) as ResourceDocs[StoredKind];
+      this.kindMap(row.kind).set(doc.id, doc);
+    }
     for (const row of this.db.prepare('SELECT * FROM client_tokens').all() as {
       account: string;
       region: string;
@@ -154,6 +188,15 @@ export class Store {
     return entry;
   }
 
+  private kindMap(kind: StoredKind): Map<string, ResourceDocs[StoredKind]> {
+    let map = this.resourcesByKind.get(kind);
+    if (!map) {
+      map = new Map();
+      this.resourcesByKind.set(kind, map);
+    }
+    return map;
+  }
+
   /** Applies all changes in one transaction; the in-memory view changes only once it has committed. */
   commit(changes: Changes): void {
     const s = this.statements;
@@ -162,6 +205,13 @@ export class Store {
       for (const id of changes.deleteInstances ?? []) {
         s.deleteInstance.run(id);
         s.deleteResourceTags.run(id);
+      }
+      for (const { kind, doc } of changes.putResources ?? []) {
+        s.putResource.run(kind, doc.id, doc.account, doc.region, JSON.stringify(doc));
+      }
+      for (const r of changes.deleteResources ?? []) {
+        s.deleteResource.run(r.kind, r.id);
+        s.deleteResourceTags.run(r.id);
       }
       for (const t of changes.putTags ?? []) s.putTag.run(t.resourceId, t.key, t.resourceType, t.value);
       for (const t of changes.deleteTags ?? []) s.deleteTag.run(t.resourceId, t.key);
@@ -173,6 +223,11 @@ export class Store {
     for (const id of changes.deleteInstances ?? []) {
       this.instanceById.delete(id);
       this.tagsById.delete(id);
+    }
+    for (const { kind, doc } of changes.putResources ?? []) this.kindMap(kind).set(doc.id, doc);
+    for (const r of changes.deleteResources ?? []) {
+      this.resourcesByKind.get(r.kind)?.delete(r.id);
+      this.tagsById.delete(r.id);
     }
     for (const t of changes.putTags ?? []) this.tagEntry(t.resourceId, t.resourceType).tags.set(t.key, t.value);
     for (const t of changes.deleteTags ?? []) {
@@ -195,6 +250,15 @@ export class Store {
   /** How many instance records there are, in every account and region and state. */
   instanceCount(): number {
     return this.instanceById.size;
+  }
+
+  resource<K extends StoredKind>(kind: K, id: string): ResourceDocs[K] | undefined {
+    return this.resourcesByKind.get(kind)?.get(id) as ResourceDocs[K] | undefined;
+  }
+
+  /** Every resource of a kind, in every account and region, in creation order. */
+  resources<K extends StoredKind>(kind: K): IterableIterator<ResourceDocs[K]> {
+    return (this.resourcesByKind.get(kind) ?? new Map()).values() as IterableIterator<ResourceDocs[K]>;
   }
 
   tagsOf(resourceId: string): ReadonlyMap<string, string> | undefined {
