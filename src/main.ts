@@ -64,6 +64,7 @@ export async function startNestbox(config: Config, log: Logger = createLogger({ 
     catalog,
     reconciler,
     now,
+    log,
     terminatedRetentionMs: config.terminatedRetentionMs,
     nextSeq: () => ++seq,
   };

@@ -107,6 +107,9 @@ describe('AWS CLI end to end', { skip, concurrency: true }, () => {
   });
 
   test('run-instances --cpu-options NestedVirtualization=enabled (the Android emulator example)', async () => {
+    // the key pair it names must exist
+    const key = await ec2Json('create-key-pair', '--key-name', 'my-key', '--key-type', 'ed25519');
+    assert.match(key.KeyMaterial, /^-----BEGIN OPENSSH PRIVATE KEY-----\n/);
     const res = await ec2Json(
       'run-instances',
       '--image-id', LINUX_AMI,

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
+  CreateKeyPairCommand,
   CreateTagsCommand,
   DeleteTagsCommand,
   DescribeInstanceStatusCommand,
@@ -96,6 +97,7 @@ const sorted = (xs: readonly string[]) => [...xs].sort();
 // --- RunInstances -----------------------------------------------------------------------------------
 
 test('RunInstances: MaxCount instances in one reservation, launch indexes, tags, key name, default zone', async () => {
+  await ec2.send(new CreateKeyPairCommand({ KeyName: 'my-key' }));
   const r = await ec2.send(
     new RunInstancesCommand({
       ImageId: LINUX,
@@ -136,6 +138,13 @@ test('RunInstances: MaxCount instances in one reservation, launch indexes, tags,
   assert.equal(d.Reservations?.[0]?.Instances?.[0]?.KeyName, 'my-key');
   // private addresses are distinct
   assert.equal(new Set(instances.map((i) => i.PrivateIpAddress)).size, 3);
+});
+
+test('RunInstances with a KeyName that does not exist: InvalidKeyPair.NotFound naming it, nothing launched', async () => {
+  const c = server.client('ap-northeast-3');
+  const err = await errorOf(launch(c, { KeyName: 'no-such-key' }));
+  assert.deepEqual(err, { code: 'InvalidKeyPair.NotFound', status: 400, message: "The key pair 'no-such-key' does not exist" });
+  assert.deepEqual(await listIds(c), []);
 });
 
 test('RunInstances: MinCount/MaxCount are validated and name the bad value', async () => {

@@ -8,16 +8,18 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { VmDriver, VmEvent, VmEventSink } from '../src/compute/driver.js';
+import { VM_FILES } from '../src/compute/qemu/argv.js';
 import { type QemuDriverOptions, createQemuDriver } from '../src/compute/qemu/driver.js';
 import { type ImageInfo, buildImage, findImage, imageStatus } from '../src/compute/qemu/image.js';
 import { findQemu } from '../src/compute/qemu/probe.js';
 import { Ec2Error } from '../src/domain/errors.js';
 import { driverContract, specFor } from './driver-contract.js';
+import { eventually } from './helpers.js';
 
 const imageDataDir = resolve(process.env.NESTBOX_IMAGE_DATA_DIR ?? '.nestbox');
 const qemu = findQemu();
@@ -49,6 +51,24 @@ const makeDriver = (events: VmEventSink) => createQemuDriver(events, driverOptio
 const spec = specFor;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The entries of a newc cpio archive (up to its trailer): name, mode and contents. */
+function readCpio(buf: Buffer): { name: string; mode: number; data: Buffer }[] {
+  const out: { name: string; mode: number; data: Buffer }[] = [];
+  const field = (at: number, i: number) => Number.parseInt(buf.subarray(at + 6 + i * 8, at + 14 + i * 8).toString(), 16);
+  const pad4 = (n: number) => (n + 3) & ~3;
+  for (let at = 0; ; ) {
+    assert.equal(buf.subarray(at, at + 6).toString(), '070701', `a newc header at ${at}`);
+    const mode = field(at, 1);
+    const size = field(at, 6);
+    const nameSize = field(at, 11);
+    const name = buf.subarray(at + 110, at + 110 + nameSize - 1).toString();
+    if (name === 'TRAILER!!!') return out;
+    const dataAt = pad4(at + 110 + nameSize);
+    out.push({ name, mode, data: buf.subarray(dataAt, dataAt + size) });
+    at = pad4(dataAt + size);
+  }
+}
 
 /** Events in order, and a way to wait for one. */
 function recorder() {
@@ -236,6 +256,49 @@ describe('qemu driver admission (no VM needed)', () => {
     assert.equal(existsSync(join(vms, stopped)), true, "a stopped instance keeps its files (its console output)");
     assert.equal(existsSync(join(vms, running)), true);
     await d.close();
+  });
+
+  test("start(): the key pair's public key becomes root's authorized_keys in the instance's initramfs, after the image's", async () => {
+    const base = join(vmsDir, 'image-initramfs.cpio');
+    const imageArchive = Buffer.from('the image archive\n');
+    writeFileSync(base, imageArchive);
+    const d = driver({ image: { ...fakeImage, initramfs: base } });
+    const publicKey = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOnVHIKDZ52I9JsBNJf5P2lJq2pM8cjnX1Kq3qJ6N0xS my-key';
+    const s = spec({ publicKey, userData: '#!/bin/sh\necho hi' });
+    try {
+      await d.start(s);
+      const dir = join(vmsDir, 'vms', s.instanceId);
+      // vm.json is written once QEMU (the stand-in) was started with the prepared initramfs
+      await eventually(async () => (existsSync(join(dir, VM_FILES.state)) ? true : undefined), 5000, 'the stand-in QEMU');
+      const initrd = readFileSync(join(dir, VM_FILES.initrd));
+      assert.deepEqual(initrd.subarray(0, imageArchive.length), imageArchive);
+      const entries = readCpio(initrd.subarray(imageArchive.length));
+      const byName = new Map(entries.map((e) => [e.name, e]));
+      const key = byName.get('root/.ssh/authorized_keys');
+      assert.equal(key?.data.toString(), `${publicKey}\n`);
+      assert.equal(key?.mode, 0o100600);
+      assert.equal(byName.get('root/.ssh')?.mode, 0o040700);
+      assert.equal(byName.get('root')?.mode, 0o040700);
+      assert.equal(byName.get('nestbox/user-data')?.data.toString(), '#!/bin/sh\necho hi');
+      assert.ok(entries.findIndex((e) => e.name === 'root') < entries.findIndex((e) => e.name === 'root/.ssh'), 'parents first');
+    } finally {
+      await d.destroy(s.instanceId);
+      await d.close();
+    }
+  });
+
+  test('start() without user data or a key pair boots the image as it is', async () => {
+    const d = driver({});
+    const s = spec();
+    try {
+      await d.start(s);
+      const dir = join(vmsDir, 'vms', s.instanceId);
+      await eventually(async () => (existsSync(join(dir, VM_FILES.state)) ? true : undefined), 5000, 'the stand-in QEMU');
+      assert.equal(existsSync(join(dir, VM_FILES.initrd)), false);
+    } finally {
+      await d.destroy(s.instanceId);
+      await d.close();
+    }
   });
 
   test('admit() refuses architectures this host cannot run', async () => {

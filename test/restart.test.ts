@@ -6,8 +6,10 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import {
+  CreateKeyPairCommand,
   CreateTagsCommand,
   DescribeInstancesCommand,
+  DescribeKeyPairsCommand,
   DescribeTagsCommand,
   type EC2Client,
   GetConsoleOutputCommand,
@@ -74,6 +76,10 @@ test('restart: states, CPU options, tags and client tokens survive; new IDs and 
   let server = await startTestServer();
   servers.push(server);
   let ec2 = server.client('us-east-1');
+  // the key pairs the launches name (k2 only for the mismatching replay); they must survive the restart too
+  for (const KeyName of ['k1', 'k2']) await ec2.send(new CreateKeyPairCommand({ KeyName, KeyType: 'ed25519' }));
+  const keyPairs = async (c: EC2Client) => (await c.send(new DescribeKeyPairsCommand({ IncludePublicKey: true }))).KeyPairs;
+  const keyPairsBefore = await keyPairs(ec2);
   const tokenParams: RunInstancesCommandInput = {
     ImageId: LINUX,
     InstanceType: 'm8i.large',
@@ -123,6 +129,7 @@ test('restart: states, CPU options, tags and client tokens survive; new IDs and 
 
   const afterAll = await describeAll(ec2);
   assert.deepEqual(afterAll.map(durable), beforeAll);
+  assert.deepEqual(await keyPairs(ec2), keyPairsBefore);
   const byId = new Map(afterAll.map((i) => [i.InstanceId!, i]));
   for (const id of webIds) assert.equal(byId.get(id)?.State?.Name, 'running');
   assert.equal(byId.get(nested)?.State?.Name, 'stopped');

@@ -1,8 +1,11 @@
 /** What every handler gets: the services it may use and the request's own context. */
+import { createHash } from 'node:crypto';
 import type { Reconciler } from '../compute/reconciler.js';
 import { Errors } from '../domain/errors.js';
 import type { Catalog } from '../domain/instance-types.js';
 import type { Scope } from '../domain/instance.js';
+import type { Logger } from '../logger.js';
+import { zonesIn } from '../domain/regions.js';
 import type { Store } from '../store/store.js';
 
 export interface Services {
@@ -10,6 +13,8 @@ export interface Services {
   readonly catalog: Catalog;
   readonly reconciler: Reconciler;
   readonly now: () => Date;
+  /** for what a handler changed on its own that the caller should hear about (e.g. a setting a type change turned off) */
+  readonly log: Logger;
   /** terminated instances stay visible this long */
   readonly terminatedRetentionMs: number;
   /** the next creation sequence number (monotonic across restarts) */
@@ -23,6 +28,15 @@ export interface RequestContext extends Scope {
 
 export type Handler<I, O> = (input: I, ctx: RequestContext, services: Services) => O | Promise<O>;
 
+/**
+ * A request as it matters for ClientToken idempotency: everything but the token itself and DryRun. A
+ * replay with the same token and another fingerprint is IdempotentParameterMismatch.
+ */
+export function requestFingerprint(input: { readonly ClientToken?: string | undefined; readonly DryRun?: boolean | undefined }): string {
+  const { ClientToken: _token, DryRun: _dryRun, ...rest } = input;
+  return createHash('sha256').update(JSON.stringify(rest)).digest('hex');
+}
+
 /** DryRun: the request was valid and permitted, so EC2 answers DryRunOperation and changes nothing. */
 export function checkDryRun(input: { readonly DryRun?: boolean | undefined }): void {
   if (input.DryRun) throw Errors.dryRun();
@@ -35,5 +49,5 @@ export function required<T>(value: T | undefined | null, name: string): T {
   return value;
 }
 
-/** The availability zones of a region: `<region>a` … `<region>c`. */
-export const zonesOf = (region: string): readonly string[] => ['a', 'b', 'c'].map((z) => `${region}${z}`);
+/** The availability zone names of a region, in letter order (the first is RunInstances' default). */
+export const zonesOf = (region: string): readonly string[] => zonesIn(region).map((z) => z.name);

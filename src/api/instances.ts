@@ -25,18 +25,23 @@ import type {
   TerminateInstancesRequest,
   TerminateInstancesResult,
 } from '@aws-sdk/client-ec2';
-import { createHash } from 'node:crypto';
 import { applyTrigger } from '../compute/reconciler.js';
 import { type CpuSettings, parseToggle, resolveCpuSettings } from '../domain/cpu-options.js';
 import { Errors } from '../domain/errors.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
+import { checkApiProtection, checkUserData, parseShutdownBehavior } from '../domain/instance-attributes.js';
 import { isWellFormedId, newId } from '../domain/ids.js';
-import { type ImageFacts, findImage } from '../domain/images.js';
-import { type InstanceRecord, type Scope, expired, privateDnsName, privateIpFor } from '../domain/instance.js';
+import { type ImageFacts, ROOT_VOLUME, findImage } from '../domain/images.js';
+import { type InstanceRecord, type Scope, expired, privateDnsName, privateIpFor, rootVolumeId } from '../domain/instance.js';
 import type { InstanceTypeFacts } from '../domain/instance-types.js';
+import type { KeyPairRecord } from '../domain/key-pair.js';
+import { type LaunchTemplateRef, launchTemplateTags } from '../domain/launch-template.js';
 import { ACTION_PARTICIPLE, STATE_CODES, STATE_REASONS, type UserAction, userInitiated } from '../domain/lifecycle.js';
 import { paginate } from '../domain/paging.js';
-import { type Handler, type RequestContext, type Services, checkDryRun, required, zonesOf } from './context.js';
+import { type Handler, type RequestContext, type Services, checkDryRun, requestFingerprint, required, zonesOf } from './context.js';
+import { checkKeyForPlatform, keyPairByName } from './key-pairs.js';
+import { type HostLaunchRequest, hostLaunchRequest, placeHostStarts, placeOnHost } from './hosts.js';
+import { applyLaunchTemplate } from './launch-templates.js';
 import { defaultNetwork } from './network.js';
 import { type KeyValue, tagList, tagsFromSpecifications } from './tags.js';
 
@@ -48,7 +53,7 @@ const inScope = (rec: InstanceRecord, scope: Scope) => rec.account === scope.acc
 export const retentionCutoff = (s: Services): number => s.now().getTime() - s.terminatedRetentionMs;
 
 /** Instances that are visible: in scope, and terminated ones only within the retention window. */
-function visibleInstances(s: Services, scope: Scope): InstanceRecord[] {
+export function visibleInstances(s: Services, scope: Scope): InstanceRecord[] {
   const cutoff = retentionCutoff(s);
   const out: InstanceRecord[] = [];
   for (const rec of s.store.allInstances()) {
@@ -84,7 +89,7 @@ export function toInstance(rec: InstanceRecord, s: Services): Instance {
   const tags = s.store.tagsOf(rec.id);
   const net = defaultNetwork(rec.region, rec.availabilityZone);
   const windows = rec.platform === 'windows';
-  const rootDevice = windows ? '/dev/sda1' : '/dev/xvda';
+  const rootDevice = ROOT_VOLUME[rec.platform].device;
   const cpu = rec.cpu;
   const launched = new Date(rec.launchTime);
   return {
@@ -99,7 +104,12 @@ export function toInstance(rec: InstanceRecord, s: Services): Instance {
     ProductCodes: [],
     InstanceType: rec.instanceType as Instance['InstanceType'],
     LaunchTime: launched,
-    Placement: { AvailabilityZone: rec.availabilityZone, GroupName: '', Tenancy: rec.tenancy as 'default' },
+    Placement: {
+      AvailabilityZone: rec.availabilityZone,
+      GroupName: '',
+      Tenancy: rec.tenancy as 'default',
+      ...(rec.hostId !== undefined ? { HostId: rec.hostId } : {}),
+    },
     // EC2 writes the platform in lower case on the wire, though the SDK's enum says 'Windows'.
     ...(windows ? { Platform: 'windows' as Instance['Platform'] } : {}),
     Monitoring: { State: 'disabled' },
@@ -119,7 +129,7 @@ export function toInstance(rec: InstanceRecord, s: Services): Instance {
                 AttachTime: launched,
                 DeleteOnTermination: true,
                 Status: 'attached',
-                VolumeId: `vol-${rec.id.slice(2)}`,
+                VolumeId: rootVolumeId(rec),
               },
             },
           ],
@@ -181,6 +191,7 @@ export function instanceFilterTable(s: Services): FilterTable<InstanceRecord> {
       'private-dns-name': (r) => privateDnsName(r.privateIpAddress, r.region),
       'client-token': (r) => r.clientToken,
       'tenancy': (r) => r.tenancy,
+      'host-id': (r) => r.hostId,
       'placement-group-name': () => undefined,
       'vpc-id': (r) => defaultNetwork(r.region, r.availabilityZone).vpcId,
       'subnet-id': (r) => defaultNetwork(r.region, r.availabilityZone).subnetId,
@@ -197,8 +208,6 @@ export function instanceFilterTable(s: Services): FilterTable<InstanceRecord> {
 
 // --- RunInstances -----------------------------------------------------------------------------------
 
-const MAX_USER_DATA_BYTES = 16 * 1024;
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /** Instances (not terminated) one account may have in one region, like EC2's instance quota. */
 export const INSTANCE_LIMIT = 5000;
 
@@ -211,12 +220,6 @@ function launchCount(s: Services, scope: Scope, minCount: number, maxCount: numb
   const room = INSTANCE_LIMIT - live;
   if (room < minCount) throw Errors.instanceLimitExceeded(live + minCount, INSTANCE_LIMIT);
   return Math.min(maxCount, room);
-}
-
-/** The request as it matters for idempotency: everything but the token itself and DryRun. */
-function fingerprint(input: RunInstancesRequest): string {
-  const { ClientToken: _token, DryRun: _dryRun, ...rest } = input;
-  return createHash('sha256').update(JSON.stringify(rest)).digest('hex');
 }
 
 function reservationOf(s: Services, reservationId: string, recs: readonly InstanceRecord[], account: string): Reservation {
@@ -241,10 +244,20 @@ interface LaunchPlan {
   readonly tags: readonly KeyValue[];
   /** base64 without whitespace */
   readonly userData: string | undefined;
+  readonly keyPair: KeyPairRecord | undefined;
+  readonly disableApiTermination: boolean;
+  readonly disableApiStop: boolean;
+  readonly shutdownBehavior: 'stop' | 'terminate';
+  /** the launch template version the request used, if any */
+  readonly launchTemplate: LaunchTemplateRef | undefined;
+  /** tenancy `host`: the named host or the zone to auto-place in; placed after DryRun */
+  readonly host: HostLaunchRequest | undefined;
 }
 
 /** Checks a RunInstances request against every rule, in EC2's order; changes nothing. */
-function planLaunch(input: RunInstancesRequest, ctx: RequestContext, s: Services): LaunchPlan {
+function planLaunch(raw: RunInstancesRequest, ctx: RequestContext, s: Services): LaunchPlan {
+  // From a launch template: its data overlaid with the request's own parameters, then every rule below.
+  const { request: input, launchTemplate } = applyLaunchTemplate(raw, ctx, s);
   const imageId = required(input.ImageId, 'ImageId');
   const minCount = required(input.MinCount, 'MinCount');
   const maxCount = required(input.MaxCount, 'MaxCount');
@@ -263,22 +276,39 @@ function planLaunch(input: RunInstancesRequest, ctx: RequestContext, s: Services
   }
   const zone = input.Placement?.AvailabilityZone ?? zonesOf(ctx.region)[0]!;
   if (!zonesOf(ctx.region).includes(zone)) throw Errors.invalidAvailabilityZone(zone);
-  const tenancy = input.Placement?.Tenancy ?? 'default';
-  if (tenancy !== 'default' && tenancy !== 'dedicated') {
-    throw Errors.invalidValueFor('placement.tenancy', tenancy, 'Valid values: default, dedicated.');
+  // Naming a Dedicated Host implies tenancy `host`, as in EC2.
+  const tenancy = input.Placement?.Tenancy ?? (input.Placement?.HostId !== undefined ? 'host' : 'default');
+  if (tenancy !== 'default' && tenancy !== 'dedicated' && tenancy !== 'host') {
+    throw Errors.invalidValueFor('placement.tenancy', tenancy, 'Valid values: default, dedicated, host.');
   }
+  const host = hostLaunchRequest(s, ctx, input.Placement, tenancy);
   const hibernation = input.HibernationOptions?.Configured === true;
   if (hibernation && !facts.hibernationSupported) throw Errors.hibernationNotSupported(facts.type);
   const cpu = resolveCpuSettings({ facts, platform: image.platform, hibernationConfigured: hibernation }, input.CpuOptions);
   const tags = tagsFromSpecifications(input.TagSpecifications, 'instance');
-  const userData = input.UserData?.replace(/\s+/g, '');
-  if (userData !== undefined) {
-    if (!BASE64.test(userData) || userData.length % 4 === 1) throw Errors.invalidParameterValue('Invalid BASE64 encoding of user data.');
-    if (Buffer.byteLength(userData, 'base64') > MAX_USER_DATA_BYTES) {
-      throw Errors.invalidParameterValue(`User data is limited to ${MAX_USER_DATA_BYTES} bytes.`);
-    }
-  }
-  return { minCount, maxCount, image, facts, zone, tenancy, hibernation, cpu, tags, userData };
+  const userData = input.UserData === undefined ? undefined : checkUserData(input.UserData);
+  const keyPair = input.KeyName === undefined ? undefined : keyPairByName(s, ctx, input.KeyName);
+  if (keyPair) checkKeyForPlatform(keyPair, image.platform);
+  const shutdownBehavior = parseShutdownBehavior(input.InstanceInitiatedShutdownBehavior ?? 'stop', 'InstanceInitiatedShutdownBehavior');
+  return {
+    minCount,
+    maxCount,
+    image,
+    facts,
+    zone,
+    tenancy,
+    hibernation,
+    cpu,
+    // EC2 marks an instance launched from a template with system tags naming it.
+    tags: launchTemplate ? [...tags, ...launchTemplateTags(launchTemplate)] : tags,
+    userData,
+    keyPair,
+    disableApiTermination: input.DisableApiTermination === true,
+    disableApiStop: input.DisableApiStop === true,
+    shutdownBehavior,
+    launchTemplate,
+    host,
+  };
 }
 
 export const runInstances: Handler<RunInstancesRequest, Reservation> = (input, ctx, s) => {
@@ -287,7 +317,7 @@ export const runInstances: Handler<RunInstancesRequest, Reservation> = (input, c
   if (token !== undefined && token.length > 64) {
     throw Errors.invalidValueFor('clientToken', token, 'The client token must be at most 64 ASCII characters.');
   }
-  const print = fingerprint(input);
+  const print = requestFingerprint(input);
   if (token !== undefined) {
     const previous = s.store.clientToken(ctx.account, ctx.region, token);
     if (previous) {
@@ -297,8 +327,11 @@ export const runInstances: Handler<RunInstancesRequest, Reservation> = (input, c
       return reservationOf(s, previous.reservationId, recs, ctx.account);
     }
   }
-  const count = launchCount(s, ctx, plan.minCount, plan.maxCount);
+  const allowed = launchCount(s, ctx, plan.minCount, plan.maxCount);
   checkDryRun(input);
+  // Tenancy host: the host is chosen before anything is recorded, and may take fewer than allowed.
+  const onHost = plan.host && placeOnHost(s, ctx, plan.host, plan.facts, plan.minCount, allowed);
+  const count = onHost ? onHost.count : allowed;
 
   const launchTime = s.now().toISOString();
   const reservationId = newId('reservation');
@@ -320,12 +353,18 @@ export const runInstances: Handler<RunInstancesRequest, Reservation> = (input, c
       stateTransitionReason: '',
       launchTime,
       amiLaunchIndex: i,
-      keyName: input.KeyName,
-      availabilityZone: plan.zone,
+      keyName: plan.keyPair?.name,
+      publicKey: plan.keyPair?.publicKey,
+      availabilityZone: onHost ? onHost.zone : plan.zone,
       tenancy: plan.tenancy,
+      ...(onHost ? { hostId: onHost.hostId } : {}),
       cpu: plan.cpu,
       hibernationConfigured: plan.hibernation,
       userData: plan.userData,
+      ...(plan.disableApiTermination ? { disableApiTermination: true } : {}),
+      ...(plan.disableApiStop ? { disableApiStop: true } : {}),
+      ...(plan.shutdownBehavior === 'terminate' ? { shutdownBehavior: 'terminate' as const } : {}),
+      ...(plan.launchTemplate ? { launchTemplate: plan.launchTemplate } : {}),
       clientToken: token,
       privateIpAddress: privateIpFor(seq),
     });
@@ -420,10 +459,13 @@ export const describeInstanceStatus: Handler<DescribeInstanceStatusRequest, Desc
 interface StateChangeOptions {
   readonly action: UserAction;
   readonly reason?: Partial<Pick<InstanceRecord, 'stateReason' | 'stateTransitionReason' | 'launchTime'>>;
-  /** extra per-instance checks after the state check (hibernation) */
-  readonly check?: (rec: InstanceRecord) => void;
-  /** a last check over the instances that will change, before anything is recorded (capacity) */
-  readonly admit?: (changed: readonly InstanceRecord[]) => void;
+  /** extra per-instance checks after the state check, given the record after the action (protection, hibernation) */
+  readonly check?: (rec: InstanceRecord, after: InstanceRecord) => void;
+  /**
+   * a last check over the instances that will change, before anything is recorded (capacity); it may
+   * return them amended (a Dedicated Host chosen again), and those are recorded
+   */
+  readonly admit?: (changed: readonly InstanceRecord[]) => readonly InstanceRecord[] | void;
 }
 
 /**
@@ -444,11 +486,11 @@ function changeStates(
   for (const rec of recs) {
     const after = applyTrigger(rec, opts.action, now, opts.reason);
     if (!after) throw Errors.incorrectInstanceState(rec.id, ACTION_PARTICIPLE[opts.action], rec.state);
-    opts.check?.(rec);
+    opts.check?.(rec, after);
     next.push(after);
   }
-  const changed = next.filter((r, i) => r !== recs[i]);
-  opts.admit?.(changed);
+  const changing = next.filter((r, i) => r !== recs[i]);
+  const changed = [...(opts.admit?.(changing) ?? changing)];
   if (changed.length > 0) s.store.commit({ instances: changed });
   return {
     changes: recs.map((rec, i) => ({
@@ -466,7 +508,11 @@ export const startInstances: Handler<StartInstancesRequest, StartInstancesResult
     action: 'start',
     // EC2 reports the time of the latest start as LaunchTime.
     reason: { stateReason: STATE_REASONS.pending, stateTransitionReason: '', launchTime: s.now().toISOString() },
-    admit: (starting) => s.reconciler.admit(starting),
+    admit: (starting) => {
+      const placed = placeHostStarts(s, ctx, starting);
+      s.reconciler.admit(placed);
+      return placed;
+    },
   });
   s.reconciler.boot(changed, false);
   return { StartingInstances: changes };
@@ -479,9 +525,11 @@ export const stopInstances: Handler<StopInstancesRequest, StopInstancesResult> =
   const { changes, changed, previous } = changeStates(input.InstanceIds ?? [], ctx, s, input.DryRun, {
     action: 'stop',
     reason: { stateReason: reason, stateTransitionReason: userInitiated(s.now()) },
-    check: (rec) => {
+    check: (rec, after) => {
       // A pending instance may be stopped only when it has been running before (a restart, not a launch).
       if (rec.state === 'pending' && !rec.hasRun) throw Errors.neverRan(rec.id);
+      // Protection refuses starting a stop, not one already under way (Force on a stopping instance still works).
+      if (after !== rec) checkApiProtection(rec, 'stop');
       if (!hibernate) return;
       if (rec.cpu.nestedVirtualization === 'enabled') throw Errors.nestedVirtualizationHibernation();
       if (!rec.hibernationConfigured) throw Errors.unsupportedHibernationStop(rec.id);
@@ -503,6 +551,10 @@ export const terminateInstances: Handler<TerminateInstancesRequest, TerminateIns
   const { changes, changed } = changeStates(input.InstanceIds ?? [], ctx, s, input.DryRun, {
     action: 'terminate',
     reason: { stateReason: STATE_REASONS.userTerminate, stateTransitionReason: userInitiated(s.now()) },
+    // One protected instance refuses the whole call; one already shutting down or terminated has nothing to protect.
+    check: (rec, after) => {
+      if (after !== rec) checkApiProtection(rec, 'terminate');
+    },
   });
   for (const rec of changed) s.reconciler.terminate(rec);
   return { TerminatingInstances: changes };

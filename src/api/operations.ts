@@ -2,8 +2,12 @@
  * The operations nestbox implements, each with its SDK input and output types. The HTTP layer looks
  * handlers up here; an EC2 action that is not listed is answered as not implemented, naming it.
  */
+import { describeAccountAttributes } from './account.js';
 import type { Handler } from './context.js';
+import { describeInstanceCreditSpecifications } from './credit-specifications.js';
+import { allocateHosts, describeHosts, modifyHosts, releaseHosts } from './hosts.js';
 import { describeImages } from './images.js';
+import { describeInstanceAttribute, modifyInstanceAttribute } from './instance-attributes.js';
 import { describeInstanceTypes } from './instance-types.js';
 import {
   describeInstanceStatus,
@@ -16,7 +20,20 @@ import {
   stopInstances,
   terminateInstances,
 } from './instances.js';
+import {
+  createLaunchTemplate,
+  createLaunchTemplateVersion,
+  deleteLaunchTemplate,
+  deleteLaunchTemplateVersions,
+  describeLaunchTemplateVersions,
+  describeLaunchTemplates,
+  getLaunchTemplateData,
+  modifyLaunchTemplate,
+} from './launch-templates.js';
+import { createKeyPair, deleteKeyPair, describeKeyPairs, importKeyPair } from './key-pairs.js';
+import { describeAvailabilityZones, describeInstanceTypeOfferings, describeRegions } from './regions.js';
 import { createTags, deleteTags, describeTags } from './tags.js';
+import { describeVolumes } from './volumes.js';
 
 // Each handler keeps its precise types where it is defined; the registry only needs to call them.
 // biome-ignore lint/suspicious/noExplicitAny: the registry is heterogeneous by nature
@@ -31,10 +48,34 @@ export const OPERATIONS: Readonly<Record<string, AnyHandler>> = {
   RebootInstances: rebootInstances,
   TerminateInstances: terminateInstances,
   ModifyInstanceCpuOptions: modifyInstanceCpuOptions,
+  DescribeInstanceAttribute: describeInstanceAttribute,
+  ModifyInstanceAttribute: modifyInstanceAttribute,
   GetConsoleOutput: getConsoleOutput,
   CreateTags: createTags,
   DeleteTags: deleteTags,
   DescribeTags: describeTags,
   DescribeInstanceTypes: describeInstanceTypes,
   DescribeImages: describeImages,
+  CreateLaunchTemplate: createLaunchTemplate,
+  CreateLaunchTemplateVersion: createLaunchTemplateVersion,
+  DescribeLaunchTemplates: describeLaunchTemplates,
+  DescribeLaunchTemplateVersions: describeLaunchTemplateVersions,
+  ModifyLaunchTemplate: modifyLaunchTemplate,
+  DeleteLaunchTemplate: deleteLaunchTemplate,
+  DeleteLaunchTemplateVersions: deleteLaunchTemplateVersions,
+  GetLaunchTemplateData: getLaunchTemplateData,
+  CreateKeyPair: createKeyPair,
+  ImportKeyPair: importKeyPair,
+  DescribeKeyPairs: describeKeyPairs,
+  DeleteKeyPair: deleteKeyPair,
+  DescribeRegions: describeRegions,
+  DescribeAvailabilityZones: describeAvailabilityZones,
+  DescribeInstanceTypeOfferings: describeInstanceTypeOfferings,
+  DescribeAccountAttributes: describeAccountAttributes,
+  DescribeInstanceCreditSpecifications: describeInstanceCreditSpecifications,
+  DescribeVolumes: describeVolumes,
+  AllocateHosts: allocateHosts,
+  DescribeHosts: describeHosts,
+  ModifyHosts: modifyHosts,
+  ReleaseHosts: releaseHosts,
 };

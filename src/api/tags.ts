@@ -10,11 +10,11 @@ import type {
 } from '@aws-sdk/client-ec2';
 import { Errors } from '../domain/errors.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
-import { kindOfId } from '../domain/ids.js';
+import { type ResourceKind as IdKind, kindOfId } from '../domain/ids.js';
 import { paginate } from '../domain/paging.js';
-import type { TagRecord } from '../store/store.js';
+import type { ResourceDocs, StoredKind, TagRecord } from '../store/store.js';
 import { type Handler, type RequestContext, type Services, checkDryRun, required } from './context.js';
-import { expired } from '../domain/instance.js';
+import { type Scope, expired } from '../domain/instance.js';
 import { findInstances, retentionCutoff } from './instances.js';
 
 export const MAX_TAGS_PER_RESOURCE = 50;
@@ -41,12 +41,22 @@ export function checkTags(tags: readonly Tag[]): KeyValue[] {
   });
 }
 
-/** Tags a launch request asks for on one resource type; other resource types are accepted and kept apart. */
-export function tagsFromSpecifications(specs: readonly TagSpecification[] | undefined, resourceType: string): KeyValue[] {
+/** What RunInstances may tag: the instance and what is created with it. */
+export const TAGGABLE_AT_LAUNCH: readonly string[] = ['instance', 'volume', 'network-interface', 'spot-instances-request'];
+
+/**
+ * Tags a create request asks for on one resource type. `allowed` are the resource types the operation
+ * accepts (RunInstances: the instance and what it creates with it); tags for the others are kept apart.
+ */
+export function tagsFromSpecifications(
+  specs: readonly TagSpecification[] | undefined,
+  resourceType: string,
+  allowed: readonly string[] = TAGGABLE_AT_LAUNCH,
+): KeyValue[] {
   const out: KeyValue[] = [];
   for (const spec of specs ?? []) {
     const type = required(spec.ResourceType, 'TagSpecification.N.ResourceType');
-    if (!TAGGABLE_AT_LAUNCH.includes(type)) {
+    if (!allowed.includes(type)) {
       throw Errors.invalidParameterValue(`'${type}' is not a valid taggable resource type for this operation.`);
     }
     const tags = checkTags(spec.Tags ?? []);
@@ -56,7 +66,24 @@ export function tagsFromSpecifications(specs: readonly TagSpecification[] | unde
   return out;
 }
 
-const TAGGABLE_AT_LAUNCH: readonly string[] = ['instance', 'volume', 'network-interface', 'spot-instances-request'];
+/** Resources other than instances that tags can name: the ID prefix's kind → the stored kind (also the tag's resource type). */
+const STORED_KINDS: Partial<Record<IdKind, StoredKind>> = {
+  launchTemplate: 'launch-template',
+  keyPair: 'key-pair',
+  host: 'dedicated-host',
+};
+
+const NOT_FOUND: Record<StoredKind, (id: string) => Error> = {
+  'launch-template': Errors.launchTemplateIdNotFound,
+  'key-pair': Errors.keyPairIdNotFound,
+  'dedicated-host': (id) => Errors.hostIdNotFound([id]),
+};
+
+/** A stored resource when it exists in the caller's scope. */
+export function storedInScope<K extends StoredKind>(s: Services, scope: Scope, kind: K, id: string): ResourceDocs[K] | undefined {
+  const doc = s.store.resource(kind, id);
+  return doc && doc.account === scope.account && doc.region === scope.region ? doc : undefined;
+}
 
 /** The resources a tag call names, each checked to exist in the caller's scope; returns their types. */
 function resolveResources(ids: readonly string[], ctx: RequestContext, s: Services): Map<string, string> {
@@ -64,9 +91,15 @@ function resolveResources(ids: readonly string[], ctx: RequestContext, s: Servic
   const instanceIds: string[] = [];
   for (const id of ids) {
     const kind = kindOfId(id);
-    if (kind === 'instance') instanceIds.push(id);
-    else throw Errors.invalidResourceId(id);
-    types.set(id, 'instance');
+    if (kind === 'instance') {
+      instanceIds.push(id);
+      types.set(id, 'instance');
+      continue;
+    }
+    const stored = kind && STORED_KINDS[kind];
+    if (!stored) throw Errors.invalidResourceId(id);
+    if (!storedInScope(s, ctx, stored, id)) throw NOT_FOUND[stored](id);
+    types.set(id, stored);
   }
   findInstances(s, ctx, instanceIds);
   return types;
@@ -124,9 +157,11 @@ export const describeTags: Handler<DescribeTagsRequest, DescribeTagsResult> = (i
   const cutoff = retentionCutoff(s);
   const all: TagDescription[] = [];
   for (const [resourceId, { type, tags }] of s.store.taggedResources()) {
-    const rec = type === 'instance' ? s.store.instance(resourceId) : undefined;
-    if (!rec || rec.account !== ctx.account || rec.region !== ctx.region || expired(rec, cutoff)) continue;
-    for (const [Key, Value] of tags) all.push({ ResourceId: resourceId, ResourceType: type as 'instance', Key, Value });
+    if (type === 'instance') {
+      const rec = s.store.instance(resourceId);
+      if (!rec || rec.account !== ctx.account || rec.region !== ctx.region || expired(rec, cutoff)) continue;
+    } else if (!storedInScope(s, ctx, type as StoredKind, resourceId)) continue;
+    for (const [Key, Value] of tags) all.push({ ResourceId: resourceId, ResourceType: type as TagDescription['ResourceType'], Key, Value });
   }
   const matching = all.filter(predicate);
   const page = paginate(matching, input, { min: 5, max: 1000 }, { f: input.Filters });

@@ -18,6 +18,8 @@ export interface VmSpec {
   readonly nestedVirtualization: boolean;
   /** raw user data (decoded from base64) */
   readonly userData?: string | undefined;
+  /** the key pair's OpenSSH public key line (RunInstances KeyName), for the guest's root to authorize */
+  readonly publicKey?: string | undefined;
 }
 
 export type VmEvent =

@@ -5,7 +5,7 @@
  */
 import type { Catalog } from '../domain/instance-types.js';
 import { type InstanceRecord, expired } from '../domain/instance.js';
-import { STATE_REASONS, type Trigger, transition } from '../domain/lifecycle.js';
+import { STATE_REASONS, type Trigger, guestHaltTrigger, transition } from '../domain/lifecycle.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
 import type { VmDriver, VmEvent, VmSpec } from './driver.js';
@@ -74,7 +74,7 @@ export class Reconciler {
       case 'halted':
         next = event.requested
           ? applyTrigger(rec, 'halted', now)
-          : applyTrigger(rec, 'halted', now, {
+          : applyTrigger(rec, guestHaltTrigger(rec.shutdownBehavior), now, {
               stateReason: STATE_REASONS.instanceShutdown,
               stateTransitionReason: STATE_REASONS.instanceShutdown.message,
             });
@@ -97,6 +97,8 @@ export class Reconciler {
         instances: [next],
         ...(summary ? { putTags: [{ resourceId: id, resourceType: 'instance', key: VM_TAG, value: summary }] } : {}),
       });
+      // An instance the VM's own report put into shutting-down (shutdown behaviour `terminate`) goes on to terminated.
+      if (next.state === 'shutting-down') this.terminate(next);
     }
   };
 
@@ -114,6 +116,7 @@ export class Reconciler {
       threadsPerCore: rec.cpu.threadsPerCore,
       nestedVirtualization: rec.cpu.nestedVirtualization === 'enabled',
       userData: rec.userData === undefined ? undefined : Buffer.from(rec.userData, 'base64').toString('utf8'),
+      publicKey: rec.publicKey,
     };
   }
 

@@ -115,6 +115,15 @@ export const Errors = {
     ),
   invalidAvailabilityZone: (zone: string) =>
     new Ec2Error('InvalidParameterValue', `Invalid availability zone: [${zone}]`),
+  invalidAvailabilityZoneId: (id: string) =>
+    new Ec2Error('InvalidParameterValue', `Invalid availability zone ID: [${id}]`),
+  /** DescribeRegions with a RegionName that is no Region. */
+  invalidRegion: (names: readonly string[]) => new Ec2Error('InvalidParameterValue', `Invalid region: [${names.join(', ')}]`),
+  invalidAccountAttribute: (name: string, valid: readonly string[]) =>
+    new Ec2Error(
+      'InvalidParameterValue',
+      `Value (${name}) for parameter attributeName is invalid. Valid values: ${valid.join(', ')}.`,
+    ),
 
   // --- CPU options and nested virtualization ------------------------------------------------------
   cpuOptionsNotSupported: (type: string) =>
@@ -154,12 +163,166 @@ export const Errors = {
       `The instance '${id}' is not enabled for hibernation.`,
     ),
 
+  // --- instance attributes ----------------------------------------------------------------------
+  /** Stop and termination protection, in EC2's words (stop protection also refuses termination). */
+  operationNotPermitted: (id: string, verb: 'stopped' | 'terminated', attribute: 'disableApiTermination' | 'disableApiStop') =>
+    new Ec2Error(
+      'OperationNotPermitted',
+      `The instance '${id}' may not be ${verb}. Modify its '${attribute}' instance attribute and try again.`,
+    ),
+  unknownInstanceAttribute: (name: string) =>
+    new Ec2Error('InvalidParameterValue', `Value (${name}) for parameter attribute is invalid. Unknown attribute.`),
+  /** The API reference: "The enaSupport attribute is not supported at this time." */
+  instanceAttributeNotDescribable: (name: string) =>
+    new Ec2Error(
+      'InvalidParameterValue',
+      `Value (${name}) for parameter attribute is invalid. The ${name} attribute is not supported at this time.`,
+    ),
+  instanceAttributeNotModifiable: (name: string) =>
+    new Ec2Error('InvalidParameterValue', `Value (${name}) for parameter attribute is invalid. The ${name} attribute cannot be modified.`),
+  instanceAttributeNotImplemented: (name: string) =>
+    new Ec2Error(
+      'NotImplemented',
+      `Modifying the instance attribute ${name} is real EC2 behaviour but nestbox does not implement it yet.`,
+      501,
+    ),
+  noAttributesSpecified: () => new Ec2Error('InvalidParameterCombination', 'No attributes specified.'),
+  tooManyAttributes: (names: readonly string[]) =>
+    new Ec2Error(
+      'InvalidParameterCombination',
+      `Only one attribute can be modified at a time; the request specifies ${names.join(', ')}.`,
+    ),
+  /** The API reference: an invalid instance type for ModifyInstanceAttribute is InvalidInstanceAttributeValue. */
+  invalidInstanceTypeAttribute: (type: string) =>
+    new Ec2Error('InvalidInstanceAttributeValue', `Value (${type}) for parameter instanceType is invalid. Unknown instance type.`),
+  instanceTypeChangeNotAllowed: (from: string, to: string, reason: string) =>
+    new Ec2Error('InvalidInstanceAttributeValue', `Modifying the instance type from ${from} to ${to} is not allowed. ${reason}`),
+  userDataNotBase64: () => new Ec2Error('InvalidParameterValue', 'Invalid BASE64 encoding of user data.'),
+  userDataTooLarge: (limit: number) => new Ec2Error('InvalidParameterValue', `User data is limited to ${limit} bytes.`),
+
   // --- images -----------------------------------------------------------------------------------
   amiIdMalformed: (id: string) => new Ec2Error('InvalidAMIID.Malformed', `Invalid id: "${id}" (expecting "ami-...")`),
   amiIdNotFound: (ids: readonly string[]) =>
     new Ec2Error(
       'InvalidAMIID.NotFound',
       ids.length === 1 ? `The image id '[${ids[0]}]' does not exist` : `The image ids '[${ids.join(', ')}]' do not exist`,
+    ),
+
+  // --- volumes ----------------------------------------------------------------------------------
+  volumeIdMalformed: (id: string) =>
+    new Ec2Error(
+      'InvalidVolumeID.Malformed',
+      id.startsWith('vol-') ? `Invalid id: "${id}"` : `Invalid id: "${id}" (expecting "vol-...")`,
+    ),
+  volumeNotFound: (ids: readonly string[]) =>
+    new Ec2Error(
+      'InvalidVolume.NotFound',
+      ids.length === 1 ? `The volume '${ids[0]}' does not exist.` : `The volumes ${quoteList(ids)} do not exist.`,
+    ),
+
+  // --- launch templates -------------------------------------------------------------------------
+  launchTemplateIdNotFound: (id: string) =>
+    new Ec2Error('InvalidLaunchTemplateId.NotFound', `The specified launch template, with template ID ${id}, does not exist.`),
+  launchTemplateNameNotFound: (name: string) =>
+    new Ec2Error(
+      'InvalidLaunchTemplateName.NotFoundException',
+      `The specified launch template, with template name ${name}, does not exist.`,
+    ),
+  /** DescribeLaunchTemplates naming templates that do not exist (by ID or by name). */
+  launchTemplatesNotFound: (by: 'id' | 'name', missing: readonly string[]) =>
+    new Ec2Error(
+      by === 'id' ? 'InvalidLaunchTemplateId.NotFound' : 'InvalidLaunchTemplateName.NotFoundException',
+      `At least one of the launch templates specified in the request does not exist: ${missing.join(', ')}.`,
+    ),
+  launchTemplateIdMalformed: (id: string) =>
+    new Ec2Error('InvalidLaunchTemplateId.Malformed', `Invalid id: "${id}" (expecting "lt-...")`),
+  launchTemplateNameMalformed: (name: string) =>
+    new Ec2Error(
+      'InvalidLaunchTemplateName.MalformedException',
+      `The launch template name '${name}' is invalid. A launch template name must be between 3 and 128 characters, and may contain letters, numbers, and the following characters: - ( ) . / _.`,
+    ),
+  launchTemplateNameInUse: (name: string) =>
+    new Ec2Error('InvalidLaunchTemplateName.AlreadyExistsException', `Launch template name already in use: ${name}.`),
+  launchTemplateVersionNotFound: (id: string, version: string) =>
+    new Ec2Error(
+      'InvalidLaunchTemplateId.VersionNotFound',
+      `Could not find the specified version ${version} for the launch template with ID ${id}.`,
+    ),
+  launchTemplateDataMissing: () =>
+    new Ec2Error(
+      'MissingParameter',
+      'No launch template data was provided. Launch template data is required to create a launch template.',
+    ),
+  /** CreateLaunchTemplate's own TagSpecifications tag the template only. */
+  launchTemplateTagResourceType: (type: string) =>
+    new Ec2Error(
+      'InvalidParameterValue',
+      `The value for the ResourceType member of the TagSpecification request parameter must be 'launch-template', not '${type}'. Verify the ResourceType and try again.`,
+    ),
+
+  // --- key pairs --------------------------------------------------------------------------------
+  keyPairNotFound: (name: string) => new Ec2Error('InvalidKeyPair.NotFound', `The key pair '${name}' does not exist`),
+  keyPairIdNotFound: (id: string) => new Ec2Error('InvalidKeyPair.NotFound', `The key pair ID '${id}' does not exist`),
+  keyPairDuplicate: (name: string) => new Ec2Error('InvalidKeyPair.Duplicate', `The keypair '${name}' already exists.`),
+  /** ImportKeyPair with material that is not an RSA or Ed25519 public key (EC2's own words). */
+  invalidKeyFormat: () => new Ec2Error('InvalidKey.Format', 'Key is not in valid OpenSSH public key format'),
+  /** RunInstances: a Windows AMI with an Ed25519 key (EC2's words, code `Unsupported`). */
+  ed25519KeyOnWindows: (name: string) =>
+    new Ec2Error(
+      'Unsupported',
+      `ED25519 key pairs are not supported with Windows AMIs. Choose a different key pair type and try again. (key pair '${name}')`,
+    ),
+
+  // --- dedicated hosts --------------------------------------------------------------------------
+  hostIdNotFound: (ids: readonly string[]) =>
+    new Ec2Error(
+      'InvalidHostID.NotFound',
+      ids.length === 1 ? `The specified host ID '${ids[0]}' does not exist.` : `The specified host IDs ${quoteList(ids)} do not exist.`,
+    ),
+  hostIdMalformed: (id: string) => new Ec2Error('InvalidHostID.Malformed', `Invalid id: "${id}" (expecting "h-...")`),
+  /** AllocateHosts for a type or family that cannot run on Dedicated Hosts (EC2: "The instance family 'Mac1' is not supported."). */
+  invalidHostConfiguration: (what: 'instance type' | 'instance family', value: string) =>
+    new Ec2Error('InvalidHostConfiguration', `The ${what} '${value}' is not supported.`),
+  hostLimitExceeded: (requested: number, limit: number) =>
+    new Ec2Error(
+      'HostLimitExceeded',
+      `You have requested more Dedicated Hosts (${requested}) than your current limit of ${limit} allows.`,
+    ),
+  /** An untargeted Tenancy=host launch or restart with no host to go on (EC2's own words, HTTP 400). */
+  insufficientHostCapacity: () =>
+    new Ec2Error(
+      'InsufficientHostCapacity',
+      'You do not have a host with a matching configuration and sufficient capacity. Either target a host resource group that can automatically allocate hosts on your behalf, or manually allocate a new host to your account and then try again.',
+    ),
+  /** A launch naming a host that has no room for it (EC2's own words). */
+  insufficientCapacityOnHost: (hostId: string) =>
+    new Ec2Error(
+      'InsufficientCapacityOnHost',
+      `Dedicated host ${hostId} has insufficient capacity to launch the instances in this request.`,
+    ),
+  unsupportedInstanceTypeOnHost: (type: string, hostId: string, supported: string) =>
+    new Ec2Error(
+      'UnsupportedInstanceTypeOnHost',
+      `The instance type '${type}' is not supported on Dedicated Host '${hostId}', which supports ${supported}.`,
+    ),
+  zonesMismatched: (zone: string, hostId: string, hostZone: string) =>
+    new Ec2Error(
+      'ZonesMismatched',
+      `The Availability Zone '${zone}' does not match that of Dedicated Host '${hostId}' (${hostZone}).`,
+    ),
+  invalidHostState: (hostId: string, state: string) =>
+    new Ec2Error(
+      'InvalidHostState',
+      `Dedicated host '${hostId}' is in state '${state}'; it must be 'available' to complete the operation.`,
+    ),
+  /** ReleaseHosts / ModifyHosts report this per host, as `Client.InvalidHost.Occupied`. */
+  hostOccupied: (hostId: string, action: 'released' | 'modified') =>
+    new Ec2Error('InvalidHost.Occupied', `Dedicated host '${hostId}' cannot be ${action} as it is occupied`),
+  /** ModifyHosts: a host can change only to a type or to the family within its current family. */
+  hostFamilyMismatch: (hostId: string, family: string, requested: string) =>
+    new Ec2Error(
+      'InvalidInstanceFamily',
+      `Dedicated host '${hostId}' supports the ${family} instance family; it cannot be modified to support '${requested}'.`,
     ),
 
   // --- tags -------------------------------------------------------------------------------------

@@ -45,12 +45,29 @@ export const IMAGES: readonly ImageFacts[] = [
   },
 ];
 
+/**
+ * The root EBS volume an instance launched from an image gets: device name and size by platform,
+ * gp3 at its baseline performance, deleted on termination. DescribeImages, DescribeInstances and
+ * DescribeVolumes all read it from here.
+ */
+export const ROOT_VOLUME = {
+  linux: { device: '/dev/xvda', sizeGiB: 8 },
+  windows: { device: '/dev/sda1', sizeGiB: 30 },
+  volumeType: 'gp3',
+  iops: 3000,
+  throughputMiBps: 125,
+} as const;
+
+/** The snapshot behind an image's root volume: derived from the image ID, so stable across restarts. */
+export const rootSnapshotId = (imageId: string): string => `snap-${imageId.slice(imageId.indexOf('-') + 1)}`;
+
 const byId = new Map(IMAGES.map((i) => [i.id, i]));
 export const findImage = (id: string): ImageFacts | undefined => byId.get(id);
 
 /** The SDK-shaped DescribeImages entry. */
 export function imageInfo(i: ImageFacts): Image {
   const windows = i.platform === 'windows';
+  const root = ROOT_VOLUME[i.platform];
   return {
     ImageId: i.id,
     Name: i.name,
@@ -66,7 +83,7 @@ export function imageInfo(i: ImageFacts): Image {
     ImageType: 'machine',
     ImageLocation: `amazon/${i.name}`,
     CreationDate: i.creationDate,
-    RootDeviceName: windows ? '/dev/sda1' : '/dev/xvda',
+    RootDeviceName: root.device,
     RootDeviceType: 'ebs',
     VirtualizationType: 'hvm',
     Hypervisor: 'xen',
@@ -75,8 +92,16 @@ export function imageInfo(i: ImageFacts): Image {
     BootMode: i.architecture === 'arm64' ? 'uefi' : 'uefi-preferred',
     BlockDeviceMappings: [
       {
-        DeviceName: windows ? '/dev/sda1' : '/dev/xvda',
-        Ebs: { DeleteOnTermination: true, VolumeSize: windows ? 30 : 8, VolumeType: 'gp3', Encrypted: false },
+        DeviceName: root.device,
+        Ebs: {
+          DeleteOnTermination: true,
+          SnapshotId: rootSnapshotId(i.id),
+          VolumeSize: root.sizeGiB,
+          VolumeType: ROOT_VOLUME.volumeType,
+          Iops: ROOT_VOLUME.iops,
+          Throughput: ROOT_VOLUME.throughputMiBps,
+          Encrypted: false,
+        },
       },
     ],
   };

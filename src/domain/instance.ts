@@ -22,8 +22,19 @@ export interface InstanceRecord extends Scope {
   readonly launchTime: string;
   readonly amiLaunchIndex: number;
   readonly keyName?: string | undefined;
+  /** the key pair's OpenSSH public key at launch, for the VM to install (EC2 keeps it even if the pair is deleted) */
+  readonly publicKey?: string | undefined;
   readonly availabilityZone: string;
   readonly tenancy: string;
+  /** the Dedicated Host the instance runs on (tenancy `host`) */
+  readonly hostId?: string | undefined;
+  /** the launch template and version it was launched from */
+  readonly launchTemplate?: { readonly id: string; readonly version: number } | undefined;
+  /** instance attributes (ModifyInstanceAttribute); absent means EC2's default */
+  readonly disableApiTermination?: boolean | undefined;
+  readonly disableApiStop?: boolean | undefined;
+  /** what a shutdown from inside the guest does; EC2's default is `stop` */
+  readonly shutdownBehavior?: 'stop' | 'terminate' | undefined;
   readonly cpu: CpuSettings;
   readonly hibernationConfigured: boolean;
   /** base64, as given to RunInstances */
@@ -55,6 +66,12 @@ export function virtualSecureMode(i: {
  */
 export const expired = (i: Pick<InstanceRecord, 'terminatedAt'>, cutoffMs: number): boolean =>
   i.terminatedAt !== undefined && Date.parse(i.terminatedAt) < cutoffMs;
+
+/**
+ * The ID of an instance's root EBS volume: the instance's own hex digits after `vol-`, so the one
+ * volume every instance has needs no record of its own and keeps its ID across restarts.
+ */
+export const rootVolumeId = (rec: Pick<InstanceRecord, 'id'>): string => `vol-${rec.id.slice(rec.id.indexOf('-') + 1)}`;
 
 export function privateIpFor(seq: number): string {
   return `172.31.${Math.floor(seq / 250) % 250}.${(seq % 250) + 4}`;

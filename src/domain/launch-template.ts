@@ -1,6 +1,24 @@
-/** A launch template and its versions as nestbox records them. */
-import type { RequestLaunchTemplateData } from '@aws-sdk/client-ec2';
-import type { Scope } from './instance.js';
+/**
+ * Launch templates as nestbox records them, and the pure rules over them: name and version syntax,
+ * version selection, how a new version inherits from its source, how RunInstances merges a template
+ * with its own parameters, and the template data an existing instance yields (GetLaunchTemplateData).
+ *
+ * Template data is kept exactly as given (EC2 does not validate it against the instance type at
+ * creation); every launch rule applies when RunInstances uses it.
+ */
+import type {
+  LaunchTemplate,
+  LaunchTemplateVersion,
+  RequestLaunchTemplateData,
+  ResponseLaunchTemplateData,
+  RunInstancesRequest,
+  Tag,
+  TagSpecification,
+} from '@aws-sdk/client-ec2';
+import type { CpuSettings } from './cpu-options.js';
+import { Errors } from './errors.js';
+import { ROOT_VOLUME, rootSnapshotId } from './images.js';
+import type { InstanceRecord, Scope } from './instance.js';
 
 export interface LaunchTemplateVersionRecord {
   readonly number: number;
@@ -8,6 +26,9 @@ export interface LaunchTemplateVersionRecord {
   readonly createTime: string;
   /** the data exactly as given (templates are not validated against instance types at creation) */
   readonly data: RequestLaunchTemplateData;
+  /** CreateLaunchTemplateVersion's idempotency token and a fingerprint of the rest of its request */
+  readonly clientToken?: string | undefined;
+  readonly fingerprint?: string | undefined;
 }
 
 export interface LaunchTemplateRecord extends Scope {
@@ -18,7 +39,223 @@ export interface LaunchTemplateRecord extends Scope {
   /** ARN of the caller, e.g. `arn:aws:iam::000000000000:root` */
   readonly createdBy: string;
   readonly defaultVersion: number;
-  readonly latestVersion: number;
-  /** in version order; deleted versions are removed */
+  /** the highest version number ever given: numbers are never reused, even after a delete */
+  readonly lastVersionNumber: number;
+  /** ascending by number, never empty (the default version cannot be deleted) */
   readonly versions: readonly LaunchTemplateVersionRecord[];
+  /** CreateLaunchTemplate's idempotency token and a fingerprint of the rest of its request */
+  readonly clientToken?: string | undefined;
+  readonly fingerprint?: string | undefined;
+}
+
+/** The template and version an instance was launched from (InstanceRecord.launchTemplate). */
+export interface LaunchTemplateRef {
+  readonly id: string;
+  readonly version: number;
+}
+
+// --- syntax -----------------------------------------------------------------------------------------
+
+/** EC2's rule for template names: 3–128 of letters, digits and `( ) . - / _`. */
+const NAME_SYNTAX = /^[a-zA-Z0-9().\-/_]{3,128}$/;
+export const MAX_VERSION_DESCRIPTION = 255;
+
+export function checkTemplateName(name: string): void {
+  if (!NAME_SYNTAX.test(name)) throw Errors.launchTemplateNameMalformed(name);
+}
+
+/** A version as requests name it: a number, or the template's latest or default version. */
+export type VersionSelector = number | '$Latest' | '$Default';
+
+/** Parses a version parameter; `allowAliases` false accepts numbers only (DeleteLaunchTemplateVersions, ModifyLaunchTemplate). */
+export function parseVersion(value: string, param: string, allowAliases = true): VersionSelector {
+  if (allowAliases && (value === '$Latest' || value === '$Default')) return value;
+  if (/^[0-9]{1,18}$/.test(value) && Number(value) >= 1) return Number(value);
+  throw Errors.invalidValueFor(
+    param,
+    value,
+    allowAliases ? 'Valid values are version numbers, $Latest and $Default.' : 'Specify a version number.',
+  );
+}
+
+// --- versions ---------------------------------------------------------------------------------------
+
+export const latestVersion = (t: LaunchTemplateRecord): LaunchTemplateVersionRecord => t.versions[t.versions.length - 1]!;
+
+export function findVersion(t: LaunchTemplateRecord, v: VersionSelector): LaunchTemplateVersionRecord | undefined {
+  if (v === '$Latest') return latestVersion(t);
+  const n = v === '$Default' ? t.defaultVersion : v;
+  return t.versions.find((x) => x.number === n);
+}
+
+/** The version a selector names, or InvalidLaunchTemplateId.VersionNotFound. */
+export function resolveVersion(t: LaunchTemplateRecord, v: VersionSelector): LaunchTemplateVersionRecord {
+  const found = findVersion(t, v);
+  if (!found) throw Errors.launchTemplateVersionNotFound(t.id, String(v));
+  return found;
+}
+
+/**
+ * A new version's data: the source version's launch parameters, except those the request gives,
+ * which replace the source's whole (EC2: "inherits … except for parameters that you specify").
+ */
+export function inheritData(source: RequestLaunchTemplateData | undefined, given: RequestLaunchTemplateData): RequestLaunchTemplateData {
+  return { ...source, ...definedMembers(given) };
+}
+
+function definedMembers<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
+
+// --- the API's view ---------------------------------------------------------------------------------
+
+export function toLaunchTemplate(t: LaunchTemplateRecord, tags: readonly Tag[]): LaunchTemplate {
+  return {
+    LaunchTemplateId: t.id,
+    LaunchTemplateName: t.name,
+    CreateTime: new Date(t.createTime),
+    CreatedBy: t.createdBy,
+    DefaultVersionNumber: t.defaultVersion,
+    LatestVersionNumber: latestVersion(t).number,
+    ...(tags.length > 0 ? { Tags: [...tags] } : {}),
+  };
+}
+
+export function toLaunchTemplateVersion(t: LaunchTemplateRecord, v: LaunchTemplateVersionRecord): LaunchTemplateVersion {
+  return {
+    LaunchTemplateId: t.id,
+    LaunchTemplateName: t.name,
+    VersionNumber: v.number,
+    ...(v.description !== undefined ? { VersionDescription: v.description } : {}),
+    CreateTime: new Date(v.createTime),
+    CreatedBy: t.createdBy,
+    DefaultVersion: v.number === t.defaultVersion,
+    LaunchTemplateData: responseData(v.data),
+  };
+}
+
+/**
+ * The request and response shapes of template data have the same members with the same wire names
+ * (the response adds only read-only extras), so stored request data is written back as it is; the
+ * TypeScript types differ only in enum and Date typing.
+ */
+const responseData = (data: RequestLaunchTemplateData): ResponseLaunchTemplateData => data as ResponseLaunchTemplateData;
+
+// --- RunInstances from a template -------------------------------------------------------------------
+
+/** Template data members whose RunInstances parameter is spelled differently. */
+const RUN_INSTANCES_NAME: Readonly<Record<string, string | null>> = {
+  RamDiskId: 'RamdiskId',
+  ElasticGpuSpecifications: 'ElasticGpuSpecification',
+  // Attribute-based type selection belongs to fleets; RunInstances has no such parameter.
+  InstanceRequirements: null,
+};
+
+/**
+ * The RunInstances request a template version and a request make together: each parameter the
+ * request gives replaces the template's whole (CpuOptions, Placement, … are not merged member by
+ * member), except TagSpecifications, where the request's tags for a resource type replace the
+ * template's tags for that type and the template's tags for other types are kept.
+ */
+export function mergeLaunchRequest(data: RequestLaunchTemplateData, request: RunInstancesRequest): RunInstancesRequest {
+  const merged: Record<string, unknown> = {};
+  for (const [member, value] of Object.entries(data)) {
+    if (value === undefined) continue;
+    const name = Object.hasOwn(RUN_INSTANCES_NAME, member) ? RUN_INSTANCES_NAME[member] : member;
+    if (name) merged[name] = value;
+  }
+  const tags = mergeTagSpecifications(data.TagSpecifications as TagSpecification[] | undefined, request.TagSpecifications);
+  // The member names are RunInstances' own (see RUN_INSTANCES_NAME); only the SDK's TypeScript types differ.
+  const fromTemplate = merged as Partial<RunInstancesRequest>;
+  return { ...fromTemplate, ...definedMembers(request), ...(tags ? { TagSpecifications: tags } : {}) } as RunInstancesRequest;
+}
+
+function mergeTagSpecifications(
+  fromTemplate: readonly TagSpecification[] | undefined,
+  fromRequest: readonly TagSpecification[] | undefined,
+): TagSpecification[] | undefined {
+  if (!fromTemplate || !fromRequest) return fromRequest ? [...fromRequest] : fromTemplate ? [...fromTemplate] : undefined;
+  const given = new Set(fromRequest.map((s) => s.ResourceType));
+  return [...fromTemplate.filter((s) => !given.has(s.ResourceType)), ...fromRequest];
+}
+
+/** The system tags EC2 puts on an instance launched from a template. */
+export const launchTemplateTags = (ref: LaunchTemplateRef): { key: string; value: string }[] => [
+  { key: 'aws:ec2launchtemplate:id', value: ref.id },
+  { key: 'aws:ec2launchtemplate:version', value: String(ref.version) },
+];
+
+// --- GetLaunchTemplateData --------------------------------------------------------------------------
+
+export interface InstanceFacts {
+  readonly rec: InstanceRecord;
+  /** the instance's tags, system (`aws:`) tags included */
+  readonly tags: ReadonlyMap<string, string> | undefined;
+  readonly subnetId: string;
+}
+
+const cpuOptionsOf = (cpu: CpuSettings) => ({
+  CoreCount: cpu.coreCount,
+  ThreadsPerCore: cpu.threadsPerCore,
+  ...(cpu.amdSevSnp ? { AmdSevSnp: cpu.amdSevSnp } : {}),
+  ...(cpu.nestedVirtualization ? { NestedVirtualization: cpu.nestedVirtualization } : {}),
+});
+
+/**
+ * An instance's configuration as launch template data, ready to create a template from (EC2 leaves
+ * out its `aws:` tags, which a template may not carry, and the addresses, which would pin them).
+ */
+export function launchTemplateDataOf({ rec, tags, subnetId }: InstanceFacts): ResponseLaunchTemplateData {
+  const root = ROOT_VOLUME[rec.platform];
+  const userTags = [...(tags ?? [])]
+    .filter(([key]) => !key.toLowerCase().startsWith('aws:'))
+    .map(([Key, Value]) => ({ Key, Value }));
+  return {
+    ImageId: rec.imageId,
+    InstanceType: rec.instanceType as ResponseLaunchTemplateData['InstanceType'],
+    ...(rec.keyName !== undefined ? { KeyName: rec.keyName } : {}),
+    EbsOptimized: true,
+    BlockDeviceMappings: [
+      {
+        DeviceName: root.device,
+        Ebs: {
+          DeleteOnTermination: true,
+          Encrypted: false,
+          SnapshotId: rootSnapshotId(rec.imageId),
+          VolumeSize: root.sizeGiB,
+          VolumeType: ROOT_VOLUME.volumeType,
+          Iops: ROOT_VOLUME.iops,
+          Throughput: ROOT_VOLUME.throughputMiBps,
+        },
+      },
+    ],
+    NetworkInterfaces: [{ DeviceIndex: 0, NetworkCardIndex: 0, SubnetId: subnetId, Groups: [], DeleteOnTermination: true }],
+    Monitoring: { Enabled: false },
+    Placement: {
+      AvailabilityZone: rec.availabilityZone,
+      GroupName: '',
+      Tenancy: rec.tenancy as 'default',
+      ...(rec.hostId !== undefined ? { HostId: rec.hostId } : {}),
+    },
+    DisableApiTermination: rec.disableApiTermination === true,
+    DisableApiStop: rec.disableApiStop === true,
+    InstanceInitiatedShutdownBehavior: rec.shutdownBehavior ?? 'stop',
+    ...(rec.userData !== undefined ? { UserData: rec.userData } : {}),
+    ...(userTags.length > 0 ? { TagSpecifications: [{ ResourceType: 'instance', Tags: userTags }] } : {}),
+    CpuOptions: cpuOptionsOf(rec.cpu),
+    CapacityReservationSpecification: { CapacityReservationPreference: 'open' },
+    HibernationOptions: { Configured: rec.hibernationConfigured },
+    MetadataOptions: {
+      HttpTokens: 'required',
+      HttpPutResponseHopLimit: 2,
+      HttpEndpoint: 'enabled',
+      HttpProtocolIpv6: 'disabled',
+      InstanceMetadataTags: 'disabled',
+    },
+    EnclaveOptions: { Enabled: false },
+    PrivateDnsNameOptions: { HostnameType: 'ip-name', EnableResourceNameDnsARecord: false, EnableResourceNameDnsAAAARecord: false },
+    MaintenanceOptions: { AutoRecovery: 'default' },
+  };
 }

@@ -22,7 +22,9 @@ export const STATE_NAMES = Object.keys(STATE_CODES) as readonly StateName[];
 export type UserAction = 'start' | 'stop' | 'reboot' | 'terminate';
 /** What the driver (L0) reports about the VM. */
 export type DriverEvent = 'booted' | 'halted' | 'destroyed' | 'crashed' | 'launch-failed';
-export type Trigger = UserAction | DriverEvent;
+/** The guest powered itself off and its InstanceInitiatedShutdownBehavior is `terminate`. */
+export type GuestTerminate = 'halted-terminate';
+export type Trigger = UserAction | DriverEvent | GuestTerminate;
 
 /**
  * For each trigger: the states it is allowed from and the state it leads to. `same` means the call is
@@ -44,6 +46,8 @@ const TABLE: Readonly<Record<Trigger, Partial<Record<StateName, StateName | 'sam
   },
   booted: { pending: 'running' },
   halted: { pending: 'stopped', running: 'stopped', stopping: 'stopped' },
+  // A stop already under way still ends in stopped; otherwise the VM is destroyed next ('destroyed').
+  'halted-terminate': { pending: 'shutting-down', running: 'shutting-down', stopping: 'stopped' },
   crashed: { pending: 'stopped', running: 'stopped', stopping: 'stopped' },
   'launch-failed': { pending: 'terminated' },
   destroyed: { 'shutting-down': 'terminated' },
@@ -62,6 +66,13 @@ export function transition(from: StateName, trigger: Trigger): Transition | unde
   if (to === undefined) return undefined;
   return to === 'same' ? { from, to: from, changed: false } : { from, to, changed: true };
 }
+
+/**
+ * What a guest's own power-off (a halt nobody asked for) does to its instance: its
+ * InstanceInitiatedShutdownBehavior decides, and EC2's default is `stop`.
+ */
+export const guestHaltTrigger = (behavior: 'stop' | 'terminate' | undefined): 'halted' | GuestTerminate =>
+  behavior === 'terminate' ? 'halted-terminate' : 'halted';
 
 /** Words for IncorrectInstanceState messages: "… is not in a state from which it can be stopped." */
 export const ACTION_PARTICIPLE: Readonly<Record<UserAction, string>> = {

@@ -38,7 +38,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Errors } from '../../domain/errors.js';
 import type { VmDriver, VmEventSink, VmSpec } from '../driver.js';
 import { type Accel, type HostFacts, type QemuPlan, VM_FILES, type VmLimits, buildQemuPlan, scaleMemory } from './argv.js';
-import { cpioArchive } from './cpio.js';
+import { type CpioEntry, cpioArchive } from './cpio.js';
 import { lastLines } from './exec.js';
 import type { ImageInfo } from './image.js';
 import { type AccelChoice, hostFacts, memAvailableMiB, probeAccel, qemuVersion } from './probe.js';
@@ -429,23 +429,18 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
     if (!vm.child) after(vm, 50, () => checkAlive(vm));
   }
 
-  /** Writes the per-instance initramfs: the image's, followed by a second archive carrying the user data. */
+  /** Writes the per-instance initramfs: the image's, followed by a second archive with what is the instance's own. */
   function prepareDir(vm: Vm): string {
     // 0700: the QMP socket in it controls the VM
     mkdirSync(vm.dir, { recursive: true, mode: 0o700 });
     for (const f of [VM_FILES.serial, VM_FILES.qmp, VM_FILES.pid, VM_FILES.qemuLog, VM_FILES.initrd, VM_FILES.state]) {
       rmSync(join(vm.dir, f), { force: true });
     }
-    if (vm.spec.userData === undefined || vm.spec.userData === '') return opts.image.initramfs;
+    const own = instanceFiles(vm.spec);
+    if (own.length === 0) return opts.image.initramfs;
     const initrd = join(vm.dir, VM_FILES.initrd);
     copyFileSync(opts.image.initramfs, initrd);
-    appendFileSync(
-      initrd,
-      cpioArchive([
-        { kind: 'dir', path: 'nestbox' },
-        { kind: 'file', path: 'nestbox/user-data', data: vm.spec.userData, mode: 0o600 },
-      ]),
-    );
+    appendFileSync(initrd, cpioArchive(own));
     return initrd;
   }
 
@@ -748,6 +743,26 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
     admit,
     capacity: () => ({ vms: liveCount(), reservedMiB: reservedMiB(), budgetMiB, maxVms: opts.maxVms }),
   };
+}
+
+/**
+ * What an instance adds to the image: its user data (run at boot by the image's init) and its key
+ * pair's public key as root's authorized key, as cloud-init does on EC2. The kernel unpacks this
+ * archive over the image's, so existing directories just get these modes.
+ */
+function instanceFiles(spec: VmSpec): CpioEntry[] {
+  const files: CpioEntry[] = [];
+  if (spec.userData) {
+    files.push({ kind: 'dir', path: 'nestbox' }, { kind: 'file', path: 'nestbox/user-data', data: spec.userData, mode: 0o600 });
+  }
+  if (spec.publicKey) {
+    files.push(
+      { kind: 'dir', path: 'root', mode: 0o700 },
+      { kind: 'dir', path: 'root/.ssh', mode: 0o700 },
+      { kind: 'file', path: 'root/.ssh/authorized_keys', data: `${spec.publicKey}\n`, mode: 0o600 },
+    );
+  }
+  return files;
 }
 
 /** Instance IDs are i-<hex>; anything else is made safe for a directory name. */

@@ -1,0 +1,35 @@
+/** DescribeAccountAttributes: the account's EC2 limits and defaults in the caller's Region. */
+import type { AccountAttribute, DescribeAccountAttributesRequest, DescribeAccountAttributesResult } from '@aws-sdk/client-ec2';
+import { Errors } from '../domain/errors.js';
+import { zonesIn } from '../domain/regions.js';
+import { type Handler, type RequestContext, checkDryRun } from './context.js';
+import { INSTANCE_LIMIT } from './instances.js';
+import { defaultNetwork } from './network.js';
+
+/** Every attribute EC2 answers, in the order it lists them, with this account's values. */
+const ATTRIBUTES: Readonly<Record<string, (ctx: RequestContext) => readonly string[]>> = {
+  'vpc-max-security-groups-per-interface': () => ['5'],
+  'max-instances': () => [String(INSTANCE_LIMIT)],
+  // EC2-Classic is retired: every account is VPC-only.
+  'supported-platforms': () => ['VPC'],
+  'default-vpc': (ctx) => [defaultNetwork(ctx.region, zonesIn(ctx.region)[0]!.name).vpcId],
+  'max-elastic-ips': () => ['5'],
+  'vpc-max-elastic-ips': () => ['5'],
+};
+
+const NAMES = Object.keys(ATTRIBUTES);
+
+export const describeAccountAttributes: Handler<DescribeAccountAttributesRequest, DescribeAccountAttributesResult> = (
+  input,
+  ctx,
+) => {
+  const asked: string[] = [...new Set<string>(input.AttributeNames ?? [])];
+  for (const name of asked) if (!Object.hasOwn(ATTRIBUTES, name)) throw Errors.invalidAccountAttribute(name, NAMES);
+  checkDryRun(input);
+  const names = asked.length > 0 ? asked : NAMES;
+  const attributes: AccountAttribute[] = names.map((name) => ({
+    AttributeName: name,
+    AttributeValues: ATTRIBUTES[name]!(ctx).map((AttributeValue) => ({ AttributeValue })),
+  }));
+  return { AccountAttributes: attributes };
+};

@@ -1,0 +1,438 @@
+/**
+ * Dedicated Hosts: AllocateHosts, DescribeHosts, ModifyHosts, ReleaseHosts, and where `Tenancy=host`
+ * instances go when they launch or start again. Capacity is never stored: it is derived from the
+ * instance records (domain/host-capacity.ts) every time it is needed.
+ */
+import type {
+  AllocateHostsRequest,
+  AllocateHostsResult,
+  DescribeHostsRequest,
+  DescribeHostsResult,
+  Host,
+  ModifyHostsRequest,
+  ModifyHostsResult,
+  Placement,
+  ReleaseHostsRequest,
+  ReleaseHostsResult,
+  UnsuccessfulItem,
+} from '@aws-sdk/client-ec2';
+import { type Ec2Error, Errors } from '../domain/errors.js';
+import { type FilterTable, compileFilters } from '../domain/filters.js';
+import {
+  type HostLoad,
+  availableVcpus,
+  familyOfHost,
+  familySupportsDedicatedHosts,
+  hostLoads,
+  placeLaunch,
+  placeRestarts,
+  roomFor,
+  supportsDedicatedHosts,
+  totalCapacity,
+  typesOnHost,
+} from '../domain/host-capacity.js';
+import { type HostRecord, type OnOff, hostExpired } from '../domain/host.js';
+import { isWellFormedId, newId } from '../domain/ids.js';
+import type { InstanceRecord, Scope } from '../domain/instance.js';
+import type { InstanceTypeFacts } from '../domain/instance-types.js';
+import { paginate } from '../domain/paging.js';
+import { zonesIn } from '../domain/regions.js';
+import type { ResourcePut } from '../store/store.js';
+import { type Handler, type Services, requestFingerprint, required, zonesOf } from './context.js';
+import { retentionCutoff } from './instances.js';
+import { tagList, tagsFromSpecifications } from './tags.js';
+
+/** Allocated (not released) hosts one account may have in one region, like EC2's Dedicated Host quota. */
+export const HOST_LIMIT = 100;
+
+// --- lookups ----------------------------------------------------------------------------------------
+
+const inScope = (h: HostRecord, scope: Scope) => h.account === scope.account && h.region === scope.region;
+
+/** The caller's hosts, released ones only within the retention window, in allocation order. */
+function visibleHosts(s: Services, scope: Scope): HostRecord[] {
+  const cutoff = retentionCutoff(s);
+  return [...s.store.resources('dedicated-host')].filter((h) => inScope(h, scope) && !hostExpired(h, cutoff));
+}
+
+/** Released hosts past their retention, in every scope: removed with the next host write. */
+function expiredHosts(s: Services): { kind: 'dedicated-host'; id: string }[] {
+  const cutoff = retentionCutoff(s);
+  return [...s.store.resources('dedicated-host')]
+    .filter((h) => hostExpired(h, cutoff))
+    .map((h) => ({ kind: 'dedicated-host' as const, id: h.id }));
+}
+
+function checkHostIdSyntax(ids: readonly string[]): void {
+  for (const id of ids) if (!isWellFormedId('host', id)) throw Errors.hostIdMalformed(id);
+}
+
+/** Every ID well-formed, then every ID found (released hosts too, while visible) — or the EC2 error naming the offenders. */
+function findHosts(s: Services, scope: Scope, ids: readonly string[]): HostRecord[] {
+  checkHostIdSyntax(ids);
+  const visible = new Map(visibleHosts(s, scope).map((h) => [h.id, h]));
+  const unique = [...new Set(ids)];
+  const missing = unique.filter((id) => !visible.has(id));
+  if (missing.length > 0) throw Errors.hostIdNotFound(missing);
+  return unique.map((id) => visible.get(id)!);
+}
+
+const loadsOf = (s: Services, hosts: readonly HostRecord[]): HostLoad[] =>
+  hostLoads(s.catalog, hosts, s.store.allInstances());
+
+// --- shared parameter checks ------------------------------------------------------------------------
+
+function parseOnOff(value: string | undefined, param: string): OnOff | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'on' && value !== 'off') throw Errors.invalidValueFor(param, value, 'Valid values: on, off.');
+  return value;
+}
+
+interface HostConfiguration {
+  readonly instanceType?: string;
+  readonly instanceFamily?: string;
+}
+
+/** InstanceType xor InstanceFamily (AllocateHosts, ModifyHosts), and it must run on Dedicated Hosts. */
+function hostConfiguration(
+  s: Services,
+  input: { readonly InstanceType?: string | undefined; readonly InstanceFamily?: string | undefined },
+): HostConfiguration | undefined {
+  const { InstanceType: type, InstanceFamily: family } = input;
+  if (type !== undefined && family !== undefined) {
+    throw Errors.invalidParameterCombination('You cannot specify both InstanceType and InstanceFamily.');
+  }
+  if (type !== undefined) {
+    if (!supportsDedicatedHosts(s.catalog, type)) throw Errors.invalidHostConfiguration('instance type', type);
+    return { instanceType: type };
+  }
+  if (family !== undefined) {
+    if (!familySupportsDedicatedHosts(s.catalog, family)) throw Errors.invalidHostConfiguration('instance family', family);
+    return { instanceFamily: family };
+  }
+  return undefined;
+}
+
+/** AvailabilityZone or AvailabilityZoneId: one of them, naming a zone of the caller's region. */
+function allocationZone(input: AllocateHostsRequest, region: string): string {
+  const { AvailabilityZone: name, AvailabilityZoneId: zoneId } = input;
+  if (name !== undefined && zoneId !== undefined) {
+    throw Errors.invalidParameterCombination('You cannot specify both AvailabilityZone and AvailabilityZoneId.');
+  }
+  if (name !== undefined) {
+    if (!zonesOf(region).includes(name)) throw Errors.invalidAvailabilityZone(name);
+    return name;
+  }
+  if (zoneId === undefined) throw Errors.missingParameter('AvailabilityZone');
+  const zone = zonesIn(region).find((z) => z.id === zoneId);
+  if (!zone) throw Errors.invalidAvailabilityZoneId(zoneId);
+  return zone.name;
+}
+
+
+/** A per-host failure as ModifyHosts and ReleaseHosts report it: EC2 prefixes these codes with `Client.`. */
+const failure = (id: string, err: Ec2Error): UnsuccessfulItem => ({
+  ResourceId: id,
+  Error: { Code: `Client.${err.code}`, Message: err.message },
+});
+
+// --- AllocateHosts ----------------------------------------------------------------------------------
+
+export const allocateHosts: Handler<AllocateHostsRequest, AllocateHostsResult> = (input, ctx, s) => {
+  const zone = allocationZone(input, ctx.region);
+  const config = hostConfiguration(s, input);
+  if (!config) throw Errors.missingParameter('InstanceType or InstanceFamily');
+  const quantity = input.Quantity ?? 1;
+  if (!Number.isInteger(quantity) || quantity < 1) {
+    throw Errors.invalidValueFor('Quantity', quantity, 'Quantity must be at least 1.');
+  }
+  const autoPlacement = parseOnOff(input.AutoPlacement, 'AutoPlacement') ?? 'off';
+  const hostRecovery = parseOnOff(input.HostRecovery, 'HostRecovery') ?? 'off';
+  const hostMaintenance = parseOnOff(input.HostMaintenance, 'HostMaintenance') ?? 'on';
+  if (input.OutpostArn !== undefined) throw Errors.invalidValueFor('OutpostArn', input.OutpostArn, 'nestbox has no Outposts.');
+  if (input.AssetIds !== undefined && input.AssetIds.length > 0) {
+    throw Errors.invalidParameterCombination('AssetIds can be used only with OutpostArn.');
+  }
+  const tags = tagsFromSpecifications(input.TagSpecifications, 'dedicated-host', ['dedicated-host']);
+  const token = input.ClientToken;
+  if (token !== undefined && token.length > 64) {
+    throw Errors.invalidValueFor('clientToken', token, 'The client token must be at most 64 ASCII characters.');
+  }
+
+  const visible = visibleHosts(s, ctx);
+  const hash = requestFingerprint(input);
+  if (token !== undefined) {
+    const earlier = visible.filter((h) => h.clientToken === token);
+    if (earlier.length > 0) {
+      if (earlier[0]!.requestHash !== hash) throw Errors.idempotentParameterMismatch(token);
+      return { HostIds: earlier.map((h) => h.id) };
+    }
+  }
+  const allocated = visible.filter((h) => h.state === 'available').length;
+  if (allocated + quantity > HOST_LIMIT) throw Errors.hostLimitExceeded(allocated + quantity, HOST_LIMIT);
+
+  const allocationTime = s.now().toISOString();
+  const hosts: HostRecord[] = Array.from({ length: quantity }, () => ({
+    id: newId('host'),
+    account: ctx.account,
+    region: ctx.region,
+    availabilityZone: zone,
+    ...config,
+    autoPlacement,
+    hostRecovery,
+    hostMaintenance,
+    state: 'available',
+    allocationTime,
+    ...(token !== undefined ? { clientToken: token, requestHash: hash } : {}),
+  }));
+  s.store.commit({
+    putResources: hosts.map((doc): ResourcePut => ({ kind: 'dedicated-host', doc })),
+    putTags: hosts.flatMap((h) =>
+      tags.map((t) => ({ resourceId: h.id, resourceType: 'dedicated-host', key: t.key, value: t.value })),
+    ),
+    deleteResources: expiredHosts(s),
+  });
+  return { HostIds: hosts.map((h) => h.id) };
+};
+
+// --- DescribeHosts ----------------------------------------------------------------------------------
+
+function hostFilterTable(s: Services): FilterTable<HostRecord> {
+  return {
+    tags: (h) => s.store.tagsOf(h.id),
+    fields: {
+      'auto-placement': (h) => h.autoPlacement,
+      'availability-zone': (h) => h.availabilityZone,
+      'client-token': (h) => h.clientToken,
+      // nestbox has no host reservations: the filter exists and matches nothing
+      'host-reservation-id': () => undefined,
+      'instance-type': (h) => h.instanceType,
+      'state': (h) => h.state,
+    },
+  };
+}
+
+function toHost(load: HostLoad, s: Services): Host {
+  const { host, hardware } = load;
+  const tags = s.store.tagsOf(host.id);
+  const zoneId = zonesIn(host.region).find((z) => z.name === host.availabilityZone)?.id;
+  return {
+    AutoPlacement: host.autoPlacement,
+    AvailabilityZone: host.availabilityZone,
+    ...(zoneId !== undefined ? { AvailabilityZoneId: zoneId } : {}),
+    ...(host.state === 'available'
+      ? {
+          AvailableCapacity: {
+            AvailableInstanceCapacity: typesOnHost(s.catalog, host).map((t) => ({
+              InstanceType: t.type,
+              AvailableCapacity: roomFor(s.catalog, load, t),
+              TotalCapacity: totalCapacity(load, t),
+            })),
+            AvailableVCpus: availableVcpus(load),
+          },
+        }
+      : {}),
+    ...(host.clientToken !== undefined ? { ClientToken: host.clientToken } : {}),
+    HostId: host.id,
+    HostProperties: {
+      Cores: hardware.cores,
+      Sockets: hardware.sockets,
+      TotalVCpus: hardware.totalVcpus,
+      // EC2 names the one type of a single-type host, or the family of a multi-type host, never both.
+      ...(host.instanceType !== undefined ? { InstanceType: host.instanceType } : { InstanceFamily: host.instanceFamily }),
+    },
+    Instances: load.occupants.map((r) => ({ InstanceId: r.id, InstanceType: r.instanceType, OwnerId: r.account })),
+    State: host.state,
+    AllocationTime: new Date(host.allocationTime),
+    ...(host.releaseTime !== undefined ? { ReleaseTime: new Date(host.releaseTime) } : {}),
+    ...(tags && tags.size > 0 ? { Tags: tagList(tags) } : {}),
+    HostRecovery: host.hostRecovery,
+    AllowsMultipleInstanceTypes: host.instanceFamily !== undefined ? 'on' : 'off',
+    OwnerId: host.account,
+    MemberOfServiceLinkedResourceGroup: false,
+    HostMaintenance: host.hostMaintenance,
+  };
+}
+
+export const describeHosts: Handler<DescribeHostsRequest, DescribeHostsResult> = (input, ctx, s) => {
+  const ids = input.HostIds ?? [];
+  if (ids.length > 0 && input.MaxResults !== undefined) {
+    throw Errors.invalidParameterCombination('The parameter HostId cannot be used with the parameter MaxResults');
+  }
+  const predicate = compileFilters(hostFilterTable(s), input.Filter);
+  const hosts = ids.length > 0 ? findHosts(s, ctx, ids) : visibleHosts(s, ctx);
+  const page = paginate(hosts.filter(predicate), input, { min: 5, max: 500 }, { f: input.Filter, ids });
+  return {
+    Hosts: loadsOf(s, page.items).map((load) => toHost(load, s)),
+    ...(page.nextToken ? { NextToken: page.nextToken } : {}),
+  };
+};
+
+// --- ModifyHosts ------------------------------------------------------------------------------------
+
+export const modifyHosts: Handler<ModifyHostsRequest, ModifyHostsResult> = (input, ctx, s) => {
+  const ids = required(input.HostIds, 'HostId');
+  const autoPlacement = parseOnOff(input.AutoPlacement, 'AutoPlacement');
+  const hostRecovery = parseOnOff(input.HostRecovery, 'HostRecovery');
+  const hostMaintenance = parseOnOff(input.HostMaintenance, 'HostMaintenance');
+  const config = hostConfiguration(s, input);
+  if (!autoPlacement && !hostRecovery && !hostMaintenance && !config) {
+    throw Errors.invalidParameterCombination(
+      'At least one of AutoPlacement, HostRecovery, HostMaintenance, InstanceType or InstanceFamily must be specified.',
+    );
+  }
+  checkHostIdSyntax(ids);
+  const loads = new Map(loadsOf(s, visibleHosts(s, ctx)).map((l) => [l.host.id, l]));
+  const successful: string[] = [];
+  const unsuccessful: UnsuccessfulItem[] = [];
+  const changed: HostRecord[] = [];
+  for (const id of new Set(ids)) {
+    const load = loads.get(id);
+    // A released host can no longer be named in a request (DescribeHosts aside).
+    if (!load || load.host.state !== 'available') {
+      unsuccessful.push(failure(id, Errors.hostIdNotFound([id])));
+      continue;
+    }
+    const { host } = load;
+    if (config) {
+      const family = familyOfHost(s.catalog, host);
+      const requested = config.instanceType ?? config.instanceFamily!;
+      const requestedFamily = config.instanceFamily ?? s.catalog.facts(config.instanceType!)?.family;
+      if (requestedFamily !== family) {
+        unsuccessful.push(failure(id, Errors.hostFamilyMismatch(id, family, requested)));
+        continue;
+      }
+      const reconfigures = config.instanceType !== host.instanceType || config.instanceFamily !== host.instanceFamily;
+      if (reconfigures && load.occupants.length > 0) {
+        unsuccessful.push(failure(id, Errors.hostOccupied(id, 'modified')));
+        continue;
+      }
+    }
+    changed.push({
+      ...host,
+      ...(autoPlacement ? { autoPlacement } : {}),
+      ...(hostRecovery ? { hostRecovery } : {}),
+      ...(hostMaintenance ? { hostMaintenance } : {}),
+      ...(config ? { instanceType: config.instanceType, instanceFamily: config.instanceFamily } : {}),
+    });
+    successful.push(id);
+  }
+  if (changed.length > 0) s.store.commit({ putResources: changed.map((doc): ResourcePut => ({ kind: 'dedicated-host', doc })) });
+  return { Successful: successful, Unsuccessful: unsuccessful };
+};
+
+// --- ReleaseHosts -----------------------------------------------------------------------------------
+
+export const releaseHosts: Handler<ReleaseHostsRequest, ReleaseHostsResult> = (input, ctx, s) => {
+  const ids = required(input.HostIds, 'HostId');
+  checkHostIdSyntax(ids);
+  const loads = new Map(loadsOf(s, visibleHosts(s, ctx)).map((l) => [l.host.id, l]));
+  const releaseTime = s.now().toISOString();
+  const successful: string[] = [];
+  const unsuccessful: UnsuccessfulItem[] = [];
+  const released: HostRecord[] = [];
+  for (const id of new Set(ids)) {
+    const load = loads.get(id);
+    if (!load || load.host.state !== 'available') {
+      unsuccessful.push(failure(id, Errors.hostIdNotFound([id])));
+    } else if (load.occupants.length > 0) {
+      unsuccessful.push(failure(id, Errors.hostOccupied(id, 'released')));
+    } else {
+      released.push({ ...load.host, state: 'released', releaseTime });
+      successful.push(id);
+    }
+  }
+  if (released.length > 0) {
+    s.store.commit({
+      putResources: released.map((doc): ResourcePut => ({ kind: 'dedicated-host', doc })),
+      deleteResources: expiredHosts(s),
+    });
+  }
+  return { Successful: successful, Unsuccessful: unsuccessful };
+};
+
+// --- Tenancy=host instances -------------------------------------------------------------------------
+
+/** The Dedicated Host part of a RunInstances request, once its syntax and existence are checked. */
+export interface HostLaunchRequest {
+  /** Placement.HostId */
+  readonly hostId?: string | undefined;
+  /** Placement.AvailabilityZone, when given */
+  readonly zone?: string | undefined;
+}
+
+/**
+ * RunInstances' Placement as it concerns Dedicated Hosts, checked before DryRun: HostId well-formed,
+ * given only with tenancy `host` (an unset tenancy is `host` when HostId is given), naming a host of
+ * the caller's; Affinity likewise. Undefined when the tenancy is not `host`.
+ */
+export function hostLaunchRequest(
+  s: Services,
+  scope: Scope,
+  placement: Placement | undefined,
+  tenancy: string,
+): HostLaunchRequest | undefined {
+  const affinity = placement?.Affinity;
+  if (affinity !== undefined) {
+    if (affinity !== 'default' && affinity !== 'host') {
+      throw Errors.invalidValueFor('placement.affinity', affinity, 'Valid values: default, host.');
+    }
+    if (tenancy !== 'host') {
+      throw Errors.invalidParameterCombination("The parameter affinity cannot be used without specifying a tenancy of 'host'");
+    }
+    if (affinity === 'host') {
+      throw Errors.invalidValueFor(
+        'placement.affinity',
+        affinity,
+        "nestbox implements the default host affinity only: a stopped instance starts again on its last host when it has room, otherwise on another host with auto-placement on.",
+      );
+    }
+  }
+  const hostId = placement?.HostId;
+  if (hostId !== undefined) {
+    if (!isWellFormedId('host', hostId)) throw Errors.hostIdMalformed(hostId);
+    if (tenancy !== 'host') {
+      throw Errors.invalidParameterCombination("The parameter hostId cannot be used without specifying a tenancy of 'host'");
+    }
+    findHosts(s, scope, [hostId]);
+  }
+  if (tenancy !== 'host') return undefined;
+  return { hostId, zone: placement?.AvailabilityZone };
+}
+
+/**
+ * Where a `Tenancy=host` launch goes, decided after DryRun and before anything is recorded: the host,
+ * its zone (the instances' zone), and how many of minCount..maxCount it takes.
+ */
+export function placeOnHost(
+  s: Services,
+  scope: Scope,
+  req: HostLaunchRequest,
+  facts: InstanceTypeFacts,
+  minCount: number,
+  maxCount: number,
+): { readonly hostId: string; readonly zone: string; readonly count: number } {
+  const loads = loadsOf(s, visibleHosts(s, scope));
+  const { host, count } = placeLaunch(s.catalog, loads, { facts, hostId: req.hostId, zone: req.zone }, minCount, maxCount);
+  return { hostId: host.id, zone: host.availabilityZone, count };
+}
+
+/**
+ * StartInstances: each `Tenancy=host` instance about to start needs room on a host again — its last
+ * one when it can, else another auto-placement host in its zone. Returns the records with their host,
+ * or throws InsufficientHostCapacity and nothing starts.
+ */
+export function placeHostStarts(s: Services, scope: Scope, starting: readonly InstanceRecord[]): readonly InstanceRecord[] {
+  const onHosts = starting.filter((r) => r.tenancy === 'host');
+  if (onHosts.length === 0) return starting;
+  const hostIds = placeRestarts(
+    s.catalog,
+    loadsOf(s, visibleHosts(s, scope)),
+    onHosts.map((rec) => ({ rec, facts: s.catalog.facts(rec.instanceType)! })),
+  );
+  const chosen = new Map(onHosts.map((r, i) => [r.id, hostIds[i]!]));
+  return starting.map((r) => {
+    const hostId = chosen.get(r.id);
+    return hostId === undefined || hostId === r.hostId ? r : { ...r, hostId };
+  });
+}

@@ -1,0 +1,197 @@
+/**
+ * Key pairs: CreateKeyPair, ImportKeyPair, DescribeKeyPairs, DeleteKeyPair, and the lookups other
+ * operations share. The key material is made and read in domain/ssh-keys.ts; EC2 keeps only the
+ * public half, and an instance keeps its own copy of it from launch on.
+ */
+import type {
+  CreateKeyPairRequest,
+  DeleteKeyPairRequest,
+  DeleteKeyPairResult,
+  DescribeKeyPairsRequest,
+  DescribeKeyPairsResult,
+  ImportKeyPairRequest,
+  ImportKeyPairResult,
+  KeyPair,
+  KeyPairInfo,
+} from '@aws-sdk/client-ec2';
+import { Errors } from '../domain/errors.js';
+import { type FilterTable, compileFilters } from '../domain/filters.js';
+import { newId } from '../domain/ids.js';
+import type { Scope } from '../domain/instance.js';
+import type { KeyPairRecord } from '../domain/key-pair.js';
+import { KEY_FORMATS, KEY_TYPES, type KeyType, generateKey, openSshLine, parsePublicKey } from '../domain/ssh-keys.js';
+import { type Handler, type RequestContext, type Services, checkDryRun, required } from './context.js';
+import { type KeyValue, storedInScope, tagList, tagsFromSpecifications } from './tags.js';
+
+// --- lookups ----------------------------------------------------------------------------------------
+
+const inScope = (key: KeyPairRecord, scope: Scope) => key.account === scope.account && key.region === scope.region;
+
+function findByName(s: Services, scope: Scope, name: string): KeyPairRecord | undefined {
+  for (const key of s.store.resources('key-pair')) if (key.name === name && inScope(key, scope)) return key;
+  return undefined;
+}
+
+/** The key pair of this name in the caller's scope, or InvalidKeyPair.NotFound. */
+export function keyPairByName(s: Services, scope: Scope, name: string): KeyPairRecord {
+  const key = findByName(s, scope, name);
+  if (!key) throw Errors.keyPairNotFound(name);
+  return key;
+}
+
+/** RunInstances: EC2 refuses an Ed25519 key for a Windows AMI (Windows decrypts its password with RSA). */
+export function checkKeyForPlatform(key: KeyPairRecord, platform: 'linux' | 'windows'): void {
+  if (platform === 'windows' && key.keyType === 'ed25519') throw Errors.ed25519KeyOnWindows(key.name);
+}
+
+// --- input rules ------------------------------------------------------------------------------------
+
+/** EC2: up to 255 ASCII characters, without leading or trailing spaces (printable ones: it is a file name too). */
+function keyNameOf(value: string | undefined): string {
+  const name = required(value, 'KeyName');
+  if (name === '') throw Errors.missingParameter('KeyName');
+  if (name.length > 255 || !/^[\x20-\x7e]+$/.test(name) || name !== name.trim()) {
+    throw Errors.invalidValueFor(
+      'KeyName',
+      name,
+      'Key names are 1 to 255 printable ASCII characters, without leading or trailing spaces.',
+    );
+  }
+  return name;
+}
+
+function oneOf<T extends string>(value: string, valid: readonly T[], param: string): T {
+  if (!(valid as readonly string[]).includes(value)) throw Errors.invalidValueFor(param, value, `Valid values: ${valid.join(', ')}.`);
+  return value as T;
+}
+
+const keyPairTags = (specs: CreateKeyPairRequest['TagSpecifications']) => tagsFromSpecifications(specs, 'key-pair', ['key-pair']);
+
+// --- the API's view of a key pair -------------------------------------------------------------------
+
+const tagsOf = (s: Services, id: string) => tagList(s.store.tagsOf(id) ?? new Map());
+
+function toKeyPairInfo(key: KeyPairRecord, s: Services, includePublicKey: boolean): KeyPairInfo {
+  return {
+    KeyPairId: key.id,
+    KeyType: key.keyType,
+    Tags: tagsOf(s, key.id),
+    ...(includePublicKey ? { PublicKey: key.publicKey } : {}),
+    CreateTime: new Date(key.createTime),
+    KeyName: key.name,
+    KeyFingerprint: key.fingerprint,
+  };
+}
+
+/**
+ * Records a new key pair and its tags in one commit. Synchronous from the duplicate check to the
+ * commit, so two requests for one name cannot both succeed.
+ */
+function saveKeyPair(
+  s: Services,
+  ctx: RequestContext,
+  key: { readonly name: string; readonly keyType: KeyType; readonly fingerprint: string; readonly publicKey: string },
+  tags: readonly KeyValue[],
+): KeyPairRecord {
+  if (findByName(s, ctx, key.name)) throw Errors.keyPairDuplicate(key.name);
+  const rec: KeyPairRecord = {
+    id: newId('keyPair'),
+    account: ctx.account,
+    region: ctx.region,
+    ...key,
+    createTime: s.now().toISOString(),
+  };
+  s.store.commit({
+    putResources: [{ kind: 'key-pair', doc: rec }],
+    putTags: tags.map((t) => ({ resourceId: rec.id, resourceType: 'key-pair', key: t.key, value: t.value })),
+  });
+  return rec;
+}
+
+// --- CreateKeyPair / ImportKeyPair -------------------------------------------------------------------
+
+export const createKeyPair: Handler<CreateKeyPairRequest, KeyPair> = async (input, ctx, s) => {
+  const name = keyNameOf(input.KeyName);
+  const keyType = oneOf(input.KeyType ?? 'rsa', KEY_TYPES, 'KeyType');
+  const format = oneOf(input.KeyFormat ?? 'pem', KEY_FORMATS, 'KeyFormat');
+  const tags = keyPairTags(input.TagSpecifications);
+  checkDryRun(input);
+  // Refused before the key is generated; saveKeyPair checks again after the await.
+  if (findByName(s, ctx, name)) throw Errors.keyPairDuplicate(name);
+  const made = await generateKey(keyType, format, name);
+  const rec = saveKeyPair(s, ctx, { name, keyType, fingerprint: made.fingerprint, publicKey: openSshLine(keyType, made.blob, name) }, tags);
+  return {
+    KeyPairId: rec.id,
+    KeyName: rec.name,
+    KeyFingerprint: rec.fingerprint,
+    KeyMaterial: made.privateKey,
+    ...(tags.length > 0 ? { Tags: tagsOf(s, rec.id) } : {}),
+  };
+};
+
+export const importKeyPair: Handler<ImportKeyPairRequest, ImportKeyPairResult> = (input, ctx, s) => {
+  const name = keyNameOf(input.KeyName);
+  const material = required(input.PublicKeyMaterial, 'PublicKeyMaterial');
+  const key = parsePublicKey(material);
+  if (!key) throw Errors.invalidKeyFormat();
+  const tags = keyPairTags(input.TagSpecifications);
+  checkDryRun(input);
+  const rec = saveKeyPair(
+    s,
+    ctx,
+    { name, keyType: key.keyType, fingerprint: key.fingerprint, publicKey: openSshLine(key.keyType, key.blob, name) },
+    tags,
+  );
+  return {
+    KeyPairId: rec.id,
+    KeyName: rec.name,
+    KeyFingerprint: rec.fingerprint,
+    ...(tags.length > 0 ? { Tags: tagsOf(s, rec.id) } : {}),
+  };
+};
+
+// --- DescribeKeyPairs -------------------------------------------------------------------------------
+
+/** EC2's documented DescribeKeyPairs filters, plus tag:, tag-key and tag-value. */
+function keyPairFilters(s: Services): FilterTable<KeyPairRecord> {
+  return {
+    tags: (k) => s.store.tagsOf(k.id),
+    fields: {
+      'key-pair-id': (k) => k.id,
+      'key-name': (k) => k.name,
+      fingerprint: (k) => k.fingerprint,
+    },
+  };
+}
+
+export const describeKeyPairs: Handler<DescribeKeyPairsRequest, DescribeKeyPairsResult> = (input, ctx, s) => {
+  const predicate = compileFilters(keyPairFilters(s), input.Filters);
+  const names = input.KeyNames ?? [];
+  const ids = input.KeyPairIds ?? [];
+  const all = [...s.store.resources('key-pair')].filter((k) => inScope(k, ctx));
+  // Every name and ID asked for must exist; then the pairs named either way are described.
+  for (const name of names) if (!all.some((k) => k.name === name)) throw Errors.keyPairNotFound(name);
+  for (const id of ids) if (!all.some((k) => k.id === id)) throw Errors.keyPairIdNotFound(id);
+  checkDryRun(input);
+  const wanted = names.length + ids.length === 0 ? all : all.filter((k) => names.includes(k.name) || ids.includes(k.id));
+  return { KeyPairs: wanted.filter(predicate).map((k) => toKeyPairInfo(k, s, input.IncludePublicKey === true)) };
+};
+
+// --- DeleteKeyPair ----------------------------------------------------------------------------------
+
+/**
+ * Deleting a key pair that does not exist succeeds, as in EC2. Instances launched with it keep their
+ * KeyName and their copy of the public key.
+ */
+export const deleteKeyPair: Handler<DeleteKeyPairRequest, DeleteKeyPairResult> = (input, ctx, s) => {
+  const { KeyName: name, KeyPairId: id } = input;
+  if (!name && !id) throw Errors.missingParameter('KeyName or KeyPairId');
+  const key = id ? storedInScope(s, ctx, 'key-pair', id) : findByName(s, ctx, name as string);
+  checkDryRun(input);
+  if (!key) return { Return: true };
+  if (id && name && key.name !== name) {
+    throw Errors.invalidParameterCombination(`The key pair ID '${id}' does not name the key pair '${name}'.`);
+  }
+  s.store.commit({ deleteResources: [{ kind: 'key-pair', id: key.id }] });
+  return { Return: true, KeyPairId: key.id };
+};

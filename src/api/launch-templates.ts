@@ -1,0 +1,466 @@
+/**
+ * Launch templates: Create/Describe/Modify/Delete LaunchTemplate(s), Create/Describe/Delete
+ * LaunchTemplateVersion(s), GetLaunchTemplateData, and the lookup RunInstances uses to launch from a
+ * template. Handlers validate in EC2's order (required, syntax, existence, DryRun, conflicts) and
+ * commit once; the rules themselves are in domain/launch-template.ts.
+ */
+import type {
+  CreateLaunchTemplateRequest,
+  CreateLaunchTemplateResult,
+  CreateLaunchTemplateVersionRequest,
+  CreateLaunchTemplateVersionResult,
+  DeleteLaunchTemplateRequest,
+  DeleteLaunchTemplateResult,
+  DeleteLaunchTemplateVersionsRequest,
+  DeleteLaunchTemplateVersionsResponseErrorItem,
+  DeleteLaunchTemplateVersionsResponseSuccessItem,
+  DeleteLaunchTemplateVersionsResult,
+  DescribeLaunchTemplateVersionsRequest,
+  DescribeLaunchTemplateVersionsResult,
+  DescribeLaunchTemplatesRequest,
+  DescribeLaunchTemplatesResult,
+  GetLaunchTemplateDataRequest,
+  GetLaunchTemplateDataResult,
+  LaunchTemplate,
+  ModifyLaunchTemplateRequest,
+  ModifyLaunchTemplateResult,
+  RequestLaunchTemplateData,
+  RunInstancesRequest,
+  TagSpecification,
+} from '@aws-sdk/client-ec2';
+import { parseToggle } from '../domain/cpu-options.js';
+import { Errors } from '../domain/errors.js';
+import { type FilterTable, compileFilters } from '../domain/filters.js';
+import { isWellFormedId, newId } from '../domain/ids.js';
+import type { InstanceRecord, Scope } from '../domain/instance.js';
+import {
+  type LaunchTemplateRecord,
+  type LaunchTemplateRef,
+  type LaunchTemplateVersionRecord,
+  MAX_VERSION_DESCRIPTION,
+  type VersionSelector,
+  checkTemplateName,
+  findVersion,
+  inheritData,
+  launchTemplateDataOf,
+  mergeLaunchRequest,
+  parseVersion,
+  resolveVersion,
+  toLaunchTemplate,
+  toLaunchTemplateVersion,
+} from '../domain/launch-template.js';
+import { paginate } from '../domain/paging.js';
+import { type Handler, type Services, checkDryRun, requestFingerprint, required } from './context.js';
+import { findInstances } from './instances.js';
+import { defaultNetwork } from './network.js';
+import { storedInScope, tagList, tagsFromSpecifications } from './tags.js';
+
+const KIND = 'launch-template';
+/** EC2's limits: client tokens of CreateLaunchTemplate(Version), versions per DeleteLaunchTemplateVersions call. */
+const MAX_CLIENT_TOKEN = 128;
+const MAX_VERSIONS_PER_DELETE = 200;
+const PAGE_LIMITS = { min: 1, max: 200 };
+
+// --- lookups ----------------------------------------------------------------------------------------
+
+/** How a request names one template: by ID or by name, never both. */
+type TemplateRef = { readonly by: 'id'; readonly value: string } | { readonly by: 'name'; readonly value: string };
+
+interface RefParams {
+  readonly id: string;
+  readonly name: string;
+}
+
+const TOP_LEVEL: RefParams = { id: 'LaunchTemplateId', name: 'LaunchTemplateName' };
+const IN_RUN_INSTANCES: RefParams = { id: 'LaunchTemplate.LaunchTemplateId', name: 'LaunchTemplate.LaunchTemplateName' };
+
+/** The template a request names with exactly one of ID and name, well-formed; undefined when it names none. */
+function optionalTemplateRef(
+  input: { readonly LaunchTemplateId?: string | undefined; readonly LaunchTemplateName?: string | undefined },
+  params: RefParams,
+): TemplateRef | undefined {
+  const { LaunchTemplateId: id, LaunchTemplateName: name } = input;
+  if (id !== undefined && name !== undefined) {
+    throw Errors.invalidParameterCombination(`The parameter ${params.name} cannot be used with the parameter ${params.id}`);
+  }
+  if (id !== undefined) {
+    if (!isWellFormedId('launchTemplate', id)) throw Errors.launchTemplateIdMalformed(id);
+    return { by: 'id', value: id };
+  }
+  if (name !== undefined) {
+    checkTemplateName(name);
+    return { by: 'name', value: name };
+  }
+  return undefined;
+}
+
+function templateRef(input: Parameters<typeof optionalTemplateRef>[0], params: RefParams): TemplateRef {
+  const ref = optionalTemplateRef(input, params);
+  if (!ref) throw Errors.missingParameter(`${params.id} or ${params.name}`);
+  return ref;
+}
+
+function templatesInScope(s: Services, scope: Scope): LaunchTemplateRecord[] {
+  const out: LaunchTemplateRecord[] = [];
+  for (const t of s.store.resources(KIND)) if (t.account === scope.account && t.region === scope.region) out.push(t);
+  return out;
+}
+
+const templateNamed = (s: Services, scope: Scope, name: string): LaunchTemplateRecord | undefined =>
+  templatesInScope(s, scope).find((t) => t.name === name);
+
+function findTemplate(s: Services, scope: Scope, ref: TemplateRef): LaunchTemplateRecord {
+  if (ref.by === 'id') {
+    const t = storedInScope(s, scope, KIND, ref.value);
+    if (!t) throw Errors.launchTemplateIdNotFound(ref.value);
+    return t;
+  }
+  const t = templateNamed(s, scope, ref.value);
+  if (!t) throw Errors.launchTemplateNameNotFound(ref.value);
+  return t;
+}
+
+function view(s: Services, t: LaunchTemplateRecord): LaunchTemplate {
+  return toLaunchTemplate(t, tagList(s.store.tagsOf(t.id) ?? new Map()));
+}
+
+/**
+ * RunInstances with `LaunchTemplate`: the version it names (`$Default` unless given) merged with the
+ * request's own parameters, which win. The result goes through every launch rule like any request.
+ */
+export function applyLaunchTemplate(
+  input: RunInstancesRequest,
+  scope: Scope,
+  s: Services,
+): { readonly request: RunInstancesRequest; readonly launchTemplate?: LaunchTemplateRef } {
+  const spec = input.LaunchTemplate;
+  if (!spec) return { request: input };
+  const ref = templateRef(spec, IN_RUN_INSTANCES);
+  const selector = parseVersion(spec.Version ?? '$Default', 'LaunchTemplate.Version');
+  const t = findTemplate(s, scope, ref);
+  const version = resolveVersion(t, selector);
+  return { request: mergeLaunchRequest(version.data, input), launchTemplate: { id: t.id, version: version.number } };
+}
+
+// --- shared checks ----------------------------------------------------------------------------------
+
+/** Template data with at least one parameter (the wire cannot tell an empty structure from none). */
+const hasData = (data: RequestLaunchTemplateData | undefined): data is RequestLaunchTemplateData =>
+  data !== undefined && Object.values(data).some((v) => v !== undefined);
+
+/**
+ * What EC2 checks in template data at creation: value syntax only. Whether the type supports the CPU
+ * options, the image exists and so on is checked when an instance is launched from it.
+ */
+function checkTemplateData(data: RequestLaunchTemplateData): void {
+  parseToggle(data.CpuOptions?.NestedVirtualization, 'launchTemplateData.cpuOptions.nestedVirtualization');
+  parseToggle(data.CpuOptions?.AmdSevSnp, 'launchTemplateData.cpuOptions.amdSevSnp');
+  tagsFromSpecifications(data.TagSpecifications as TagSpecification[] | undefined, 'instance');
+}
+
+function checkDescription(description: string | undefined): void {
+  if (description !== undefined && description.length > MAX_VERSION_DESCRIPTION) {
+    throw Errors.invalidValueFor('VersionDescription', description, `Version descriptions are at most ${MAX_VERSION_DESCRIPTION} characters.`);
+  }
+}
+
+function checkClientToken(token: string | undefined): void {
+  if (token !== undefined && token.length > MAX_CLIENT_TOKEN) {
+    throw Errors.invalidValueFor('ClientToken', token, `The client token must be at most ${MAX_CLIENT_TOKEN} ASCII characters.`);
+  }
+}
+
+/** CreateLaunchTemplate's own tags: only the template itself can be tagged here. */
+function templateTags(specs: readonly TagSpecification[] | undefined) {
+  for (const spec of specs ?? []) {
+    const type = required(spec.ResourceType, 'TagSpecification.N.ResourceType');
+    if (type !== KIND) throw Errors.launchTemplateTagResourceType(type);
+  }
+  return tagsFromSpecifications(specs, KIND, [KIND]);
+}
+
+// --- CreateLaunchTemplate ---------------------------------------------------------------------------
+
+export const createLaunchTemplate: Handler<CreateLaunchTemplateRequest, CreateLaunchTemplateResult> = (input, ctx, s) => {
+  const name = required(input.LaunchTemplateName, 'LaunchTemplateName');
+  const data = input.LaunchTemplateData;
+  if (!hasData(data)) throw Errors.launchTemplateDataMissing();
+  checkTemplateName(name);
+  checkDescription(input.VersionDescription);
+  checkClientToken(input.ClientToken);
+  checkTemplateData(data);
+  const tags = templateTags(input.TagSpecifications);
+  const token = input.ClientToken;
+  const print = requestFingerprint(input);
+  const replayed = token === undefined ? undefined : templatesInScope(s, ctx).find((t) => t.clientToken === token);
+  if (replayed && replayed.fingerprint !== print) throw Errors.idempotentParameterMismatch(token!);
+  checkDryRun(input);
+  if (replayed) return { LaunchTemplate: view(s, replayed) };
+  if (templateNamed(s, ctx, name)) throw Errors.launchTemplateNameInUse(name);
+
+  const now = s.now().toISOString();
+  const t: LaunchTemplateRecord = {
+    id: newId('launchTemplate'),
+    account: ctx.account,
+    region: ctx.region,
+    name,
+    createTime: now,
+    createdBy: `arn:aws:iam::${ctx.account}:root`,
+    defaultVersion: 1,
+    lastVersionNumber: 1,
+    versions: [{ number: 1, description: input.VersionDescription, createTime: now, data }],
+    clientToken: token,
+    fingerprint: token === undefined ? undefined : print,
+  };
+  s.store.commit({
+    putResources: [{ kind: KIND, doc: t }],
+    putTags: tags.map((tag) => ({ resourceId: t.id, resourceType: KIND, key: tag.key, value: tag.value })),
+  });
+  return { LaunchTemplate: view(s, t) };
+};
+
+// --- CreateLaunchTemplateVersion --------------------------------------------------------------------
+
+export const createLaunchTemplateVersion: Handler<CreateLaunchTemplateVersionRequest, CreateLaunchTemplateVersionResult> = (
+  input,
+  ctx,
+  s,
+) => {
+  const ref = templateRef(input, TOP_LEVEL);
+  const given = input.LaunchTemplateData ?? {};
+  // A new version needs data of its own unless it is a copy of another version.
+  if (!hasData(given) && input.SourceVersion === undefined) throw Errors.missingParameter('LaunchTemplateData');
+  const source = input.SourceVersion === undefined ? undefined : parseVersion(input.SourceVersion, 'SourceVersion');
+  checkDescription(input.VersionDescription);
+  checkClientToken(input.ClientToken);
+  checkTemplateData(given);
+  const t = findTemplate(s, ctx, ref);
+  const base = source === undefined ? undefined : resolveVersion(t, source);
+  const token = input.ClientToken;
+  const print = requestFingerprint(input);
+  const replayed = token === undefined ? undefined : t.versions.find((v) => v.clientToken === token);
+  if (replayed && replayed.fingerprint !== print) throw Errors.idempotentParameterMismatch(token!);
+  checkDryRun(input);
+  if (replayed) return { LaunchTemplateVersion: toLaunchTemplateVersion(t, replayed) };
+
+  const version: LaunchTemplateVersionRecord = {
+    number: t.lastVersionNumber + 1,
+    description: input.VersionDescription,
+    createTime: s.now().toISOString(),
+    data: inheritData(base?.data, given),
+    clientToken: token,
+    fingerprint: token === undefined ? undefined : print,
+  };
+  const next: LaunchTemplateRecord = { ...t, lastVersionNumber: version.number, versions: [...t.versions, version] };
+  s.store.commit({ putResources: [{ kind: KIND, doc: next }] });
+  return { LaunchTemplateVersion: toLaunchTemplateVersion(next, version) };
+};
+
+// --- DescribeLaunchTemplates ------------------------------------------------------------------------
+
+function templateFilters(s: Services): FilterTable<LaunchTemplateRecord> {
+  return {
+    tags: (t) => s.store.tagsOf(t.id),
+    fields: {
+      'create-time': (t) => t.createTime,
+      'launch-template-name': (t) => t.name,
+    },
+  };
+}
+
+export const describeLaunchTemplates: Handler<DescribeLaunchTemplatesRequest, DescribeLaunchTemplatesResult> = (
+  input,
+  ctx,
+  s,
+) => {
+  const ids = input.LaunchTemplateIds ?? [];
+  const names = input.LaunchTemplateNames ?? [];
+  for (const id of ids) if (!isWellFormedId('launchTemplate', id)) throw Errors.launchTemplateIdMalformed(id);
+  for (const name of names) checkTemplateName(name);
+  const predicate = compileFilters(templateFilters(s), input.Filters);
+  const all = templatesInScope(s, ctx);
+  const missingIds = ids.filter((id) => !all.some((t) => t.id === id));
+  if (missingIds.length > 0) throw Errors.launchTemplatesNotFound('id', missingIds);
+  const missingNames = names.filter((name) => !all.some((t) => t.name === name));
+  if (missingNames.length > 0) throw Errors.launchTemplatesNotFound('name', missingNames);
+  checkDryRun(input);
+  const named = ids.length > 0 || names.length > 0;
+  const matching = all.filter((t) => (!named || ids.includes(t.id) || names.includes(t.name)) && predicate(t));
+  const page = paginate(matching, input, PAGE_LIMITS, { f: input.Filters, ids, names });
+  return {
+    LaunchTemplates: page.items.map((t) => view(s, t)),
+    ...(page.nextToken ? { NextToken: page.nextToken } : {}),
+  };
+};
+
+// --- DescribeLaunchTemplateVersions -----------------------------------------------------------------
+
+interface VersionItem {
+  readonly t: LaunchTemplateRecord;
+  readonly v: LaunchTemplateVersionRecord;
+}
+
+const versionFilters: FilterTable<VersionItem> = {
+  fields: {
+    'create-time': ({ v }) => v.createTime,
+    'ebs-optimized': ({ v }) => v.data.EbsOptimized,
+    'http-endpoint': ({ v }) => v.data.MetadataOptions?.HttpEndpoint,
+    // The metadata service's IPv4 endpoint is its HTTP endpoint.
+    'http-protocol-ipv4': ({ v }) => v.data.MetadataOptions?.HttpEndpoint,
+    'http-tokens': ({ v }) => v.data.MetadataOptions?.HttpTokens,
+    'host-resource-group-arn': ({ v }) => v.data.Placement?.HostResourceGroupArn,
+    'iam-instance-profile': ({ v }) => [v.data.IamInstanceProfile?.Arn, v.data.IamInstanceProfile?.Name],
+    'image-id': ({ v }) => v.data.ImageId,
+    'instance-type': ({ v }) => v.data.InstanceType,
+    'is-default-version': ({ t, v }) => v.number === t.defaultVersion,
+    'kernel-id': ({ v }) => v.data.KernelId,
+    'license-configuration-arn': ({ v }) => (v.data.LicenseSpecifications ?? []).map((l) => l.LicenseConfigurationArn),
+    'network-card-index': ({ v }) => (v.data.NetworkInterfaces ?? []).map((n) => n.NetworkCardIndex),
+    'ram-disk-id': ({ v }) => v.data.RamDiskId,
+  },
+};
+
+function versionBound(value: string | undefined, param: string): number | undefined {
+  if (value === undefined) return undefined;
+  return parseVersion(value, param, false) as number;
+}
+
+export const describeLaunchTemplateVersions: Handler<
+  DescribeLaunchTemplateVersionsRequest,
+  DescribeLaunchTemplateVersionsResult
+> = (input, ctx, s) => {
+  const ref = optionalTemplateRef(input, TOP_LEVEL);
+  const selectors = (input.Versions ?? []).map((v) => parseVersion(v, 'LaunchTemplateVersion'));
+  // Across all templates only `$Latest` and `$Default` mean anything.
+  const number = selectors.find((v) => typeof v === 'number');
+  if (!ref && number !== undefined) {
+    throw Errors.invalidValueFor(
+      'LaunchTemplateVersion',
+      number,
+      'Version numbers need a launch template ID or name; across all templates use $Latest or $Default.',
+    );
+  }
+  const min = versionBound(input.MinVersion, 'MinVersion');
+  const max = versionBound(input.MaxVersion, 'MaxVersion');
+  const predicate = compileFilters(versionFilters, input.Filters);
+  const templates = ref ? [findTemplate(s, ctx, ref)] : templatesInScope(s, ctx);
+  if (ref) for (const v of selectors) resolveVersion(templates[0]!, v);
+  checkDryRun(input);
+
+  const items: VersionItem[] = [];
+  for (const t of templates) {
+    const chosen: LaunchTemplateVersionRecord[] =
+      selectors.length === 0 ? [...t.versions] : unique(selectors.map((sel: VersionSelector) => findVersion(t, sel)));
+    // Newest first, as EC2 lists them.
+    chosen.sort((a, b) => b.number - a.number);
+    for (const v of chosen) {
+      if ((min === undefined || v.number >= min) && (max === undefined || v.number <= max)) items.push({ t, v });
+    }
+  }
+  const matching = items.filter(predicate);
+  const page = paginate(matching, input, PAGE_LIMITS, {
+    f: input.Filters,
+    t: ref,
+    v: input.Versions,
+    min: input.MinVersion,
+    max: input.MaxVersion,
+  });
+  return {
+    LaunchTemplateVersions: page.items.map(({ t, v }) => toLaunchTemplateVersion(t, v)),
+    ...(page.nextToken ? { NextToken: page.nextToken } : {}),
+  };
+};
+
+function unique(versions: readonly (LaunchTemplateVersionRecord | undefined)[]): LaunchTemplateVersionRecord[] {
+  return [...new Set(versions.filter((v): v is LaunchTemplateVersionRecord => v !== undefined))];
+}
+
+// --- ModifyLaunchTemplate ---------------------------------------------------------------------------
+
+export const modifyLaunchTemplate: Handler<ModifyLaunchTemplateRequest, ModifyLaunchTemplateResult> = (input, ctx, s) => {
+  const ref = templateRef(input, TOP_LEVEL);
+  const wanted = input.DefaultVersion === undefined ? undefined : parseVersion(input.DefaultVersion, 'SetDefaultVersion', false);
+  const t = findTemplate(s, ctx, ref);
+  const version = wanted === undefined ? undefined : resolveVersion(t, wanted);
+  checkDryRun(input);
+  if (!version || version.number === t.defaultVersion) return { LaunchTemplate: view(s, t) };
+  const next: LaunchTemplateRecord = { ...t, defaultVersion: version.number };
+  s.store.commit({ putResources: [{ kind: KIND, doc: next }] });
+  return { LaunchTemplate: view(s, next) };
+};
+
+// --- DeleteLaunchTemplate ---------------------------------------------------------------------------
+
+export const deleteLaunchTemplate: Handler<DeleteLaunchTemplateRequest, DeleteLaunchTemplateResult> = (input, ctx, s) => {
+  const ref = templateRef(input, TOP_LEVEL);
+  const t = findTemplate(s, ctx, ref);
+  checkDryRun(input);
+  const deleted = view(s, t);
+  // Its versions go with it; its tags too (the store deletes a resource's tags with it).
+  s.store.commit({ deleteResources: [{ kind: KIND, id: t.id }] });
+  return { LaunchTemplate: deleted };
+};
+
+// --- DeleteLaunchTemplateVersions -------------------------------------------------------------------
+
+export const deleteLaunchTemplateVersions: Handler<DeleteLaunchTemplateVersionsRequest, DeleteLaunchTemplateVersionsResult> = (
+  input,
+  ctx,
+  s,
+) => {
+  const ref = templateRef(input, TOP_LEVEL);
+  const requested = required(input.Versions, 'LaunchTemplateVersion');
+  if (requested.length > MAX_VERSIONS_PER_DELETE) {
+    throw Errors.invalidValueFor(
+      'LaunchTemplateVersion',
+      requested.length,
+      `At most ${MAX_VERSIONS_PER_DELETE} versions can be deleted in one request; DeleteLaunchTemplate deletes them all.`,
+    );
+  }
+  const numbers = [...new Set(requested.map((v) => parseVersion(v, 'LaunchTemplateVersion', false) as number))];
+  const t = findTemplate(s, ctx, ref);
+  checkDryRun(input);
+
+  const names = { LaunchTemplateId: t.id, LaunchTemplateName: t.name };
+  const deleted: DeleteLaunchTemplateVersionsResponseSuccessItem[] = [];
+  const refused: DeleteLaunchTemplateVersionsResponseErrorItem[] = [];
+  for (const n of numbers) {
+    if (!t.versions.some((v) => v.number === n)) {
+      refused.push({
+        ...names,
+        VersionNumber: n,
+        ResponseError: { Code: 'launchTemplateVersionDoesNotExist', Message: `Launch template version ${n} does not exist.` },
+      });
+    } else if (n === t.defaultVersion) {
+      refused.push({
+        ...names,
+        VersionNumber: n,
+        ResponseError: {
+          Code: 'unexpectedError',
+          Message: `Version ${n} is the default version and cannot be deleted. Make another version the default first, or delete the launch template.`,
+        },
+      });
+    } else deleted.push({ ...names, VersionNumber: n });
+  }
+  if (deleted.length > 0) {
+    const gone = new Set(deleted.map((d) => d.VersionNumber));
+    const next: LaunchTemplateRecord = { ...t, versions: t.versions.filter((v) => !gone.has(v.number)) };
+    s.store.commit({ putResources: [{ kind: KIND, doc: next }] });
+  }
+  return { SuccessfullyDeletedLaunchTemplateVersions: deleted, UnsuccessfullyDeletedLaunchTemplateVersions: refused };
+};
+
+// --- GetLaunchTemplateData --------------------------------------------------------------------------
+
+export const getLaunchTemplateData: Handler<GetLaunchTemplateDataRequest, GetLaunchTemplateDataResult> = (input, ctx, s) => {
+  const id = required(input.InstanceId, 'InstanceId');
+  const [rec] = findInstances(s, ctx, [id]) as [InstanceRecord];
+  checkDryRun(input);
+  return {
+    LaunchTemplateData: launchTemplateDataOf({
+      rec,
+      tags: s.store.tagsOf(rec.id),
+      subnetId: defaultNetwork(rec.region, rec.availabilityZone).subnetId,
+    }),
+  };
+};
