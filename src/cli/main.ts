@@ -12,6 +12,7 @@ async function serve(argv: readonly string[]): Promise<void> {
   const nestbox = await startNestbox(config, log);
   const creds = config.credentials?.[0];
   log.info(`nestbox listening on ${nestbox.endpoint}`);
+  log.info(`  console  : ${nestbox.endpoint}/console`);
   log.info(`  data dir : ${config.dataDir}`);
   log.info(`  driver   : ${nestbox.driverName}${config.driver === 'auto' ? ' (auto)' : ''}`);
   log.info(`  catalog  : ${config.catalog}`);

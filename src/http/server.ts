@@ -1,5 +1,6 @@
 /**
- * The HTTP front: one ordered pipeline per request —
+ * The HTTP front: the web console's static files under /console (src/http/console.ts), and one
+ * ordered pipeline per API request —
  *   request id → health → body (size-limited) → SigV4 → parameters → action → input → handler → XML.
  * Every failure becomes the EC2 error envelope; anything unexpected is logged here and answered as
  * InternalError, with no internals on the wire.
@@ -13,6 +14,7 @@ import type { Logger } from '../logger.js';
 import { parseInput } from '../protocol/query-parser.js';
 import { operationSchema } from '../protocol/schema.js';
 import { errorDocument, successDocument } from '../protocol/xml-writer.js';
+import { consoleFiles, isConsolePath } from './console.js';
 import { type Credentials, verifySigV4 } from './sigv4.js';
 
 export const API_VERSION = '2016-11-15';
@@ -34,9 +36,20 @@ export interface HttpOptions {
 export function createApiServer(opts: HttpOptions): Server {
   const byKey = new Map((opts.credentials ?? []).map((c) => [c.accessKeyId, c]));
   const lookup = (id: string) => byKey.get(id);
+  const consoleSite = consoleFiles();
 
   return createServer((req, res) => {
     const started = process.hrtime.bigint();
+    const url = req.url ?? '/';
+    const consolePath = url.split('?', 1)[0] as string;
+    if (isConsolePath(consolePath)) {
+      // The browser's page and bundle: no signature, no API pipeline.
+      const status = consoleSite.serve(req, res, consolePath);
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const shown = /^[\x21-\x7e]{1,100}$/.test(consolePath) ? consolePath : JSON.stringify(consolePath.slice(0, 100));
+      opts.log.request(`console ${req.method} ${shown} ${status} ${ms.toFixed(1)}ms`);
+      return;
+    }
     const requestId = randomUUID();
     let action = '-';
     const finish = (status: number, text: string, contentType = 'text/xml;charset=UTF-8') => {

@@ -1,0 +1,83 @@
+/** The frame around every page: top bar (brand, region, sign-out) and the side navigation. */
+import type { ComponentChildren } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { type Api, FALLBACK_REGIONS } from '../api.js';
+import { type Route, href } from '../router.js';
+
+const NAV: readonly { readonly label: string; readonly route: Route; readonly pages: readonly Route['page'][] }[] = [
+  { label: 'Instances', route: { page: 'instances' }, pages: ['instances', 'instance'] },
+  { label: 'Launch instance', route: { page: 'launch' }, pages: ['launch'] },
+  { label: 'Instance types', route: { page: 'instance-types' }, pages: ['instance-types'] },
+];
+
+export function Shell(props: {
+  api: Api;
+  route: Route;
+  accessKeyId: string;
+  onRegion: (region: string) => void;
+  onSignOut: () => void;
+  children: ComponentChildren;
+}) {
+  const [regions, setRegions] = useState<readonly string[]>([props.api.region]);
+  useEffect(() => {
+    let live = true;
+    props.api.regions().then(
+      (r) => live && setRegions(r.includes(props.api.region) ? r : [props.api.region, ...r]),
+      () => live && setRegions([...new Set([props.api.region, ...FALLBACK_REGIONS])]),
+    );
+    return () => {
+      live = false;
+    };
+  }, [props.api]);
+
+  return (
+    <div class="app">
+      <a class="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header class="topbar">
+        <a class="brand" href={href({ page: 'instances' })}>
+          <img src="/console/favicon.svg" alt="" width={22} height={22} />
+          <span>
+            nestbox <span class="brand-sub">EC2 console</span>
+          </span>
+        </a>
+        <div class="topbar-right">
+          <label class="region-picker">
+            <span>Region</span>
+            <select value={props.api.region} onChange={(e) => props.onRegion(e.currentTarget.value)}>
+              {regions.map((r) => (
+                <option key={r} value={r}>
+                  {r}
+                </option>
+              ))}
+            </select>
+          </label>
+          <span class="whoami" title="Access key">
+            {props.accessKeyId}
+          </span>
+          <button type="button" class="button button-ghost" onClick={props.onSignOut}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <div class="layout">
+        <nav class="sidenav" aria-label="Console">
+          <p class="sidenav-title">EC2</p>
+          <ul>
+            {NAV.map((n) => (
+              <li key={n.label}>
+                <a href={href(n.route)} aria-current={n.pages.includes(props.route.page) ? 'page' : undefined}>
+                  {n.label}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <main id="main" class="content" tabIndex={-1}>
+          {props.children}
+        </main>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,120 @@
+/**
+ * Actions → Instance settings → Change CPU options: core count, threads per core and nested
+ * virtualization for a stopped instance, through ModifyInstanceCpuOptions. Only what changed is sent.
+ */
+import type { Instance } from '@aws-sdk/client-ec2';
+import { useState } from 'preact/hooks';
+import type { ApiError, CpuOptionsChange } from '../api.js';
+import { ApiErrorAlert } from '../components/Alert.js';
+import { Modal } from '../components/Modal.js';
+import { useNotify } from '../components/Notifications.js';
+import { type Toggle, nestedVirtualizationBlocker, nestedVirtualizationOf, platformOf } from '../capabilities.js';
+import { useApi } from '../context.js';
+import { plural } from '../format.js';
+import { asApiError, useResource } from '../hooks.js';
+import { NestedVirtualizationField } from './NestedVirtualizationField.js';
+
+export function ChangeCpuOptions(props: { instance: Instance; onClose: () => void; onChanged: () => void }) {
+  const api = useApi();
+  const notify = useNotify();
+  const { instance } = props;
+  const id = instance.InstanceId ?? '';
+  const types = useResource(() => api.instanceTypes(), [api]);
+  const info = types.data?.find((t) => t.InstanceType === instance.InstanceType);
+
+  const current = {
+    cores: instance.CpuOptions?.CoreCount ?? info?.VCpuInfo?.DefaultCores ?? 1,
+    threads: instance.CpuOptions?.ThreadsPerCore ?? info?.VCpuInfo?.DefaultThreadsPerCore ?? 1,
+    nested: nestedVirtualizationOf(instance),
+  };
+  const [cores, setCores] = useState(current.cores);
+  const [threads, setThreads] = useState(current.threads);
+  const [nested, setNested] = useState<Toggle | ''>(current.nested ?? '');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError>();
+
+  const platform = platformOf(instance);
+  const blocker = info && nestedVirtualizationBlocker(info, platform, instance.HibernationOptions?.Configured === true);
+  const validCores = info?.VCpuInfo?.ValidCores ?? [current.cores];
+  const validThreads = info?.VCpuInfo?.ValidThreadsPerCore ?? [current.threads];
+
+  const change: CpuOptionsChange = {
+    ...(cores !== current.cores || threads !== current.threads ? { coreCount: cores, threadsPerCore: threads } : {}),
+    ...(nested !== '' && nested !== current.nested ? { nestedVirtualization: nested } : {}),
+  };
+  const unchanged = Object.keys(change).length === 0;
+
+  const save = async () => {
+    if (unchanged || busy) return;
+    setBusy(true);
+    setError(undefined);
+    try {
+      const out = await api.modifyCpuOptions(id, change);
+      notify.success(
+        `CPU options of ${id} changed: ${plural(out.CoreCount, 'core')} × ${plural(out.ThreadsPerCore, 'thread')} per core, nested virtualization ${out.NestedVirtualization ?? 'not set'}.`,
+      );
+      props.onChanged();
+    } catch (err) {
+      setError(asApiError(err));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Modal
+      title="Change CPU options"
+      onClose={props.onClose}
+      onSubmit={save}
+      footer={
+        <>
+          <button type="button" class="button" onClick={props.onClose}>
+            Cancel
+          </button>
+          <button type="submit" class="button button-primary" disabled={unchanged || busy}>
+            {busy ? 'Saving…' : 'Save'}
+          </button>
+        </>
+      }
+    >
+      <p class="muted">
+        <code>{id}</code> · {instance.InstanceType} · {platform === 'windows' ? 'Windows' : 'Linux'}. The new settings
+        apply from the next start.
+      </p>
+      {types.error && <ApiErrorAlert title="Could not read the instance type" error={types.error} />}
+      <div class="field-row">
+        <div class="field">
+          <label for="cpu-cores">Core count</label>
+          <select id="cpu-cores" value={cores} autofocus onChange={(e) => setCores(Number(e.currentTarget.value))}>
+            {validCores.map((c) => (
+              <option key={c} value={c}>
+                {c}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="cpu-threads">Threads per core</label>
+          <select id="cpu-threads" value={threads} onChange={(e) => setThreads(Number(e.currentTarget.value))}>
+            {validThreads.map((t) => (
+              <option key={t} value={t}>
+                {t}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <span class="label">vCPUs</span>
+          <output class="static-value">{cores * threads}</output>
+        </div>
+      </div>
+      <NestedVirtualizationField
+        value={nested}
+        onChange={setNested}
+        blocker={blocker}
+        platform={platform}
+        unsetLabel={current.nested ? undefined : 'Not set (no change)'}
+      />
+      {error && <ApiErrorAlert title="ModifyInstanceCpuOptions failed" error={error} />}
+    </Modal>
+  );
+}

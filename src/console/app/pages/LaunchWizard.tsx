@@ -1,0 +1,301 @@
+/**
+ * Launch an instance: name and tags, image, instance type, key pair, Advanced details (nested
+ * virtualization, hibernation, user data) and, in the summary, the number of instances. One
+ * RunInstances call; whatever the API refuses is shown as it answered.
+ */
+import type { Image, InstanceTypeInfo, RunInstancesRequest, Tag } from '@aws-sdk/client-ec2';
+import type { ComponentChildren } from 'preact';
+import { useState } from 'preact/hooks';
+import type { ApiError } from '../api.js';
+import { ApiErrorAlert } from '../components/Alert.js';
+import { useNotify } from '../components/Notifications.js';
+import { type Toggle, architectureOf, nestedVirtualizationBlocker, platformOf } from '../capabilities.js';
+import { useApi, useTitle } from '../context.js';
+import { gib } from '../format.js';
+import { asApiError, useResource } from '../hooks.js';
+import { href, navigate } from '../router.js';
+import { ImagePicker } from './launch/ImagePicker.js';
+import { KeyPairField } from './launch/KeyPairField.js';
+import { type TagDraft, TagsField } from './launch/TagsField.js';
+import { TypePicker } from './launch/TypePicker.js';
+import { NestedVirtualizationField, WINDOWS_VSM_NOTE } from './NestedVirtualizationField.js';
+
+interface LaunchForm {
+  readonly name: string;
+  readonly tags: readonly TagDraft[];
+  readonly imageId: string;
+  readonly instanceType: string;
+  readonly keyName: string;
+  readonly count: number;
+  readonly nested: Toggle | '';
+  readonly hibernation: boolean;
+  readonly userData: string;
+}
+
+const DEFAULT_IMAGE = 'ami-0b5e4a1f2c3d40001';
+const DEFAULT_TYPE = 'c8i.large';
+const MAX_COUNT = 100;
+
+function toBase64(text: string): string {
+  let binary = '';
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+/** The RunInstances request for the form (MinCount = MaxCount = the number of instances). */
+function runRequest(form: LaunchForm): Omit<RunInstancesRequest, 'MinCount' | 'MaxCount'> {
+  const tags: Tag[] = [
+    ...(form.name.trim() !== '' ? [{ Key: 'Name', Value: form.name.trim() }] : []),
+    ...form.tags.filter((t) => t.key.trim() !== '').map((t) => ({ Key: t.key.trim(), Value: t.value })),
+  ];
+  return {
+    ImageId: form.imageId,
+    InstanceType: form.instanceType as RunInstancesRequest['InstanceType'],
+    ...(form.keyName !== '' ? { KeyName: form.keyName } : {}),
+    ...(tags.length > 0 ? { TagSpecifications: [{ ResourceType: 'instance', Tags: tags }] } : {}),
+    ...(form.nested !== '' ? { CpuOptions: { NestedVirtualization: form.nested } } : {}),
+    ...(form.hibernation ? { HibernationOptions: { Configured: true } } : {}),
+    ...(form.userData !== '' ? { UserData: toBase64(form.userData) } : {}),
+  };
+}
+
+function Panel(props: { title: string; id: string; children: ComponentChildren; description?: string }) {
+  return (
+    <section class="card wizard-panel" aria-labelledby={props.id}>
+      <div class="card-header">
+        <h2 id={props.id}>{props.title}</h2>
+      </div>
+      <div class="card-body">
+        {props.description && <p class="muted">{props.description}</p>}
+        {props.children}
+      </div>
+    </section>
+  );
+}
+
+export function LaunchWizard(props: { initialType: string | undefined }) {
+  useTitle('Launch an instance');
+  const api = useApi();
+  const notify = useNotify();
+  const images = useResource(() => api.images(), [api]);
+  const types = useResource(() => api.instanceTypes(), [api]);
+  const [form, setForm] = useState<LaunchForm>({
+    name: '',
+    tags: [],
+    imageId: DEFAULT_IMAGE,
+    instanceType: props.initialType ?? DEFAULT_TYPE,
+    keyName: '',
+    count: 1,
+    nested: '',
+    hibernation: false,
+    userData: '',
+  });
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError>();
+  // An API refusal is about the request that was sent: any change to the form clears it.
+  const update = (change: (f: LaunchForm) => LaunchForm) => {
+    setForm(change);
+    setError(undefined);
+  };
+  const set = <K extends keyof LaunchForm>(key: K, value: LaunchForm[K]) => update((f) => ({ ...f, [key]: value }));
+
+  const image: Image | undefined = images.data?.find((i) => i.ImageId === form.imageId);
+  const platform = image ? platformOf(image) : 'linux';
+  const arch = image?.Architecture ?? 'x86_64';
+  const typesForImage = (types.data ?? []).filter((t) => architectureOf(t) === arch);
+  const typeInfo: InstanceTypeInfo | undefined = typesForImage.find((t) => t.InstanceType === form.instanceType);
+
+  // What the catalog says, run through the API's own rules (see capabilities.ts).
+  const nestedBlocker = typeInfo && nestedVirtualizationBlocker(typeInfo, platform, form.hibernation);
+  const hibernationBlocker = !typeInfo
+    ? undefined
+    : !typeInfo.HibernationSupported
+      ? `The ${typeInfo.InstanceType} instance type does not support hibernation.`
+      : form.nested === 'enabled'
+        ? nestedVirtualizationBlocker(typeInfo, platform, true)
+        : undefined;
+
+  const chooseImage = (imageId: string) => {
+    const next = images.data?.find((i) => i.ImageId === imageId);
+    const keepsType = (types.data ?? []).some(
+      (t) => t.InstanceType === form.instanceType && architectureOf(t) === (next?.Architecture ?? 'x86_64'),
+    );
+    update((f) => ({ ...f, imageId, instanceType: keepsType ? f.instanceType : '' }));
+  };
+
+  const launch = async () => {
+    if (busy || !typeInfo) return;
+    setBusy(true);
+    setError(undefined);
+    try {
+      const launched = await api.launch(runRequest(form), form.count);
+      const ids = launched.map((i) => i.InstanceId ?? '');
+      notify.success(
+        <>
+          Launched{' '}
+          {ids.map((id, n) => (
+            <span key={id}>
+              {n > 0 && ', '}
+              <a href={href({ page: 'instance', id })}>{id}</a>
+            </span>
+          ))}
+          {form.nested === 'enabled' ? ' with nested virtualization enabled.' : '.'}
+        </>,
+      );
+      navigate({ page: 'instances' });
+    } catch (err) {
+      setError(asApiError(err));
+      setBusy(false);
+    }
+  };
+
+  const loadError = images.error ?? types.error;
+  return (
+    // Not a <form>: Enter in a field must not launch anything.
+    <section class="page" aria-labelledby="launch-title">
+      <nav class="breadcrumbs" aria-label="Breadcrumbs">
+        <a href={href({ page: 'instances' })}>Instances</a> <span aria-hidden="true">›</span> <span>Launch an instance</span>
+      </nav>
+      <div class="page-header">
+        <h1 id="launch-title">Launch an instance</h1>
+      </div>
+      {loadError && <ApiErrorAlert title="Could not load images or instance types" error={loadError} />}
+      <div class="wizard">
+        <div class="wizard-main">
+          <Panel title="Name and tags" id="name-title">
+            <div class="field">
+              <label for="instance-name">Name</label>
+              <input
+                id="instance-name"
+                placeholder="e.g. android-emulator-ci"
+                value={form.name}
+                onInput={(e) => set('name', e.currentTarget.value)}
+              />
+            </div>
+            <TagsField tags={form.tags} onChange={(tags) => set('tags', tags)} />
+          </Panel>
+
+          <Panel title="Application and OS Images (Amazon Machine Image)" id="image-title">
+            {images.data ? (
+              <>
+                <ImagePicker images={images.data} value={form.imageId} onChange={chooseImage} />
+                {platform === 'windows' && <p class="field-note image-note">{WINDOWS_VSM_NOTE}</p>}
+              </>
+            ) : (
+              <p class="muted">Loading images…</p>
+            )}
+          </Panel>
+
+          <Panel title="Instance type" id="type-title">
+            {types.data ? (
+              <TypePicker types={typesForImage} value={form.instanceType} onChange={(t) => set('instanceType', t)} />
+            ) : (
+              <p class="muted">Loading instance types…</p>
+            )}
+          </Panel>
+
+          <Panel title="Key pair (login)" id="key-title" description="Use a key pair to connect to the instance securely.">
+            <KeyPairField value={form.keyName} onChange={(k) => set('keyName', k)} />
+          </Panel>
+
+          <details class="card wizard-panel advanced">
+            <summary>
+              <h2>Advanced details</h2>
+            </summary>
+            <div class="card-body">
+              <NestedVirtualizationField
+                value={form.nested}
+                onChange={(v) => set('nested', v)}
+                blocker={nestedBlocker}
+                platform={platform}
+                unsetLabel="Don't specify (off)"
+              />
+              <div class="field">
+                <span class="label" id="hibernation-label">
+                  Stop - Hibernate behavior
+                </span>
+                <label class="checkbox">
+                  <input
+                    type="checkbox"
+                    checked={form.hibernation}
+                    disabled={hibernationBlocker !== undefined && !form.hibernation}
+                    aria-describedby={hibernationBlocker ? 'hibernation-blocker' : undefined}
+                    onChange={(e) => set('hibernation', e.currentTarget.checked)}
+                  />
+                  Enable hibernation as an additional stop behavior
+                </label>
+                {hibernationBlocker && (
+                  <p class={form.hibernation ? 'field-error' : 'field-note'} id="hibernation-blocker">
+                    {form.hibernation ? "Can't be combined: " : 'Not available: '}
+                    {hibernationBlocker}
+                  </p>
+                )}
+              </div>
+              <div class="field">
+                <label for="user-data">User data</label>
+                <textarea
+                  id="user-data"
+                  rows={4}
+                  class="mono"
+                  placeholder={'#!/bin/sh\nl2-smoke'}
+                  value={form.userData}
+                  onInput={(e) => set('userData', e.currentTarget.value)}
+                />
+                <p class="hint">
+                  A script starting with <code>#!</code> runs at boot. The built-in Debian image has <code>l2-smoke</code>, which
+                  starts an L2 guest and prints <code>L2 OK</code> when nested virtualization works.
+                </p>
+              </div>
+            </div>
+          </details>
+        </div>
+
+        <aside class="wizard-summary" aria-labelledby="summary-heading">
+          <div class="card">
+            <div class="card-header">
+              <h2 id="summary-heading">Summary</h2>
+            </div>
+            <div class="card-body">
+              <div class="field">
+                <label for="instance-count">Number of instances</label>
+                <input
+                  id="instance-count"
+                  type="number"
+                  min={1}
+                  max={MAX_COUNT}
+                  value={form.count}
+                  onInput={(e) => set('count', Math.max(1, Math.min(MAX_COUNT, Math.floor(Number(e.currentTarget.value) || 1))))}
+                />
+              </div>
+              <dl class="summary-list">
+                <dt>Software image</dt>
+                <dd>{image?.Name ?? form.imageId}</dd>
+                <dt>Instance type</dt>
+                <dd class="mono">
+                  {typeInfo
+                    ? `${typeInfo.InstanceType} (${typeInfo.VCpuInfo?.DefaultVCpus} vCPU, ${gib(typeInfo.MemoryInfo?.SizeInMiB)} GiB)`
+                    : '—'}
+                </dd>
+                <dt>Nested virtualization</dt>
+                <dd data-testid="summary-nested">
+                  {form.nested === 'enabled' ? 'Enabled' : form.nested === 'disabled' ? 'Disabled' : 'Not specified'}
+                </dd>
+                <dt>Key pair</dt>
+                <dd>{form.keyName || 'None'}</dd>
+              </dl>
+              {error && <ApiErrorAlert title="RunInstances failed" error={error} />}
+              <div class="summary-actions">
+                <a class="button" href={href({ page: 'instances' })}>
+                  Cancel
+                </a>
+                <button type="button" class="button button-primary" disabled={busy || !typeInfo} onClick={launch}>
+                  {busy ? 'Launching…' : 'Launch instance'}
+                </button>
+              </div>
+            </div>
+          </div>
+        </aside>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,50 @@
+/**
+ * Hash routes, so the server serves one page at /console:
+ *   #/instances  #/instances/<id>  #/launch[?type=<type>]  #/instance-types
+ */
+import { useEffect, useState } from 'preact/hooks';
+
+export type Route =
+  | { readonly page: 'instances' }
+  | { readonly page: 'instance'; readonly id: string }
+  | { readonly page: 'launch'; readonly instanceType?: string }
+  | { readonly page: 'instance-types' };
+
+export function parseRoute(hash: string): Route {
+  const [path = '', query = ''] = hash.replace(/^#/, '').split('?', 2);
+  const parts = path.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  if (parts[0] === 'instances' && parts[1]) return { page: 'instance', id: parts[1] };
+  if (parts[0] === 'launch') {
+    const type = new URLSearchParams(query).get('type');
+    return type ? { page: 'launch', instanceType: type } : { page: 'launch' };
+  }
+  if (parts[0] === 'instance-types') return { page: 'instance-types' };
+  return { page: 'instances' };
+}
+
+export function href(route: Route): string {
+  switch (route.page) {
+    case 'instances':
+      return '#/instances';
+    case 'instance':
+      return `#/instances/${encodeURIComponent(route.id)}`;
+    case 'launch':
+      return route.instanceType ? `#/launch?type=${encodeURIComponent(route.instanceType)}` : '#/launch';
+    case 'instance-types':
+      return '#/instance-types';
+  }
+}
+
+export function navigate(route: Route): void {
+  location.hash = href(route);
+}
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseRoute(location.hash));
+  useEffect(() => {
+    const onChange = () => setRoute(parseRoute(location.hash));
+    addEventListener('hashchange', onChange);
+    return () => removeEventListener('hashchange', onChange);
+  }, []);
+  return route;
+}
