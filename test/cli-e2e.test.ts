@@ -6,104 +6,27 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { type AwsCli, awsCli, awsMissing } from './aws-cli.js';
 import { type TestServer, startTestServer } from './helpers.js';
 
 const LINUX_AMI = 'ami-0b5e4a1f2c3d40001';
 const WINDOWS_AMI = 'ami-0b5e4a1f2c3d40003';
 
-function awsMissing(): string | false {
-  try {
-    execFileSync('aws', ['--version'], { stdio: 'ignore', timeout: 30_000 });
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'the AWS CLI (`aws`) is not on PATH' : false;
-  }
-}
-const skip = awsMissing();
-
 let server: TestServer;
-let awsHome: string;
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** An isolated environment: test credentials, and config files that cannot be the user's. */
-function cliEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('AWS_')) env[k] = v;
-  return {
-    ...env,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_CONFIG_FILE: join(awsHome, 'config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(awsHome, 'credentials'),
-    AWS_PAGER: '',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_MAX_ATTEMPTS: '1',
-  };
-}
-
-function run(file: string, args: readonly string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { env: cliEnv(), timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') reject(err);
-      else resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-    });
-  });
-}
-
-/** `aws ec2 <args> --endpoint-url … --output json`, exit code and output as they are. */
-const ec2 = (...args: string[]): Promise<Run> =>
-  run('aws', ['ec2', ...args, '--endpoint-url', server.endpoint, '--output', 'json']);
-
-/** The same, which must succeed; its JSON output parsed. */
-async function ec2Json<T = any>(...args: string[]): Promise<T> {
-  const r = await ec2(...args);
-  assert.equal(r.code, 0, `aws ec2 ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
-}
-
-/** The same, which must fail; its stderr. */
-async function ec2Fails(...args: string[]): Promise<string> {
-  const r = await ec2(...args);
-  assert.notEqual(r.code, 0, `aws ec2 ${args.join(' ')} should have failed, but printed: ${r.stdout}`);
-  return r.stderr;
-}
-
-const describeOne = async (id: string): Promise<any> =>
-  (await ec2Json('describe-instances', '--instance-ids', id)).Reservations[0].Instances[0];
-
+let cli: AwsCli;
+const ec2Json = <T = any>(...args: string[]) => cli.ec2Json<T>(...args);
+const ec2Fails = (...args: string[]) => cli.ec2Fails(...args);
+const waitFor = (id: string, state: string) => cli.waitFor(id, state);
 const pick = (o: Record<string, unknown>, ...keys: string[]) => Object.fromEntries(keys.map((k) => [k, o[k]]));
 
-/** What `aws ec2 wait instance-<state>` does, polling quickly. */
-async function waitFor(id: string, state: string, timeoutMs = 30_000): Promise<any> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const inst = await describeOne(id);
-    if (inst.State.Name === state) return inst;
-    if (Date.now() > deadline) assert.fail(`${id} still ${inst.State.Name}, never ${state}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-describe('AWS CLI end to end', { skip, concurrency: true }, () => {
+describe('AWS CLI end to end', { skip: awsMissing(), concurrency: true }, () => {
   before(async () => {
-    awsHome = mkdtempSync(join(tmpdir(), 'nestbox-awscli-'));
-    writeFileSync(join(awsHome, 'config'), '');
-    writeFileSync(join(awsHome, 'credentials'), '');
     server = await startTestServer({ simulatedDelayMs: 50 });
+    cli = awsCli(server.endpoint);
   });
   after(async () => {
+    cli?.close();
     await server?.close();
-    if (awsHome) rmSync(awsHome, { recursive: true, force: true });
   });
 
   test('run-instances --cpu-options NestedVirtualization=enabled (the Android emulator example)', async () => {
@@ -166,6 +89,61 @@ describe('AWS CLI end to end', { skip, concurrency: true }, () => {
     });
   });
 
+  test("the README's launch-template flow", async (t) => {
+    const data = JSON.stringify({ ImageId: LINUX_AMI, InstanceType: 'c8i.large', CpuOptions: { NestedVirtualization: 'enabled' } });
+    const created = await ec2Json('create-launch-template', '--launch-template-name', 'nested-ci', '--launch-template-data', data);
+    assert.equal(created.LaunchTemplate.LatestVersionNumber, 1);
+    const lt = 'LaunchTemplateName=nested-ci';
+    let first = '';
+
+    await t.test('run-instances from the template: its type, nested virtualization on, aws:ec2launchtemplate tags', async () => {
+      const inst = (await ec2Json('run-instances', '--launch-template', lt)).Instances[0];
+      first = inst.InstanceId;
+      assert.deepEqual(pick(inst, 'InstanceType', 'ImageId'), { InstanceType: 'c8i.large', ImageId: LINUX_AMI });
+      assert.equal(inst.CpuOptions.NestedVirtualization, 'enabled');
+      const tags = Object.fromEntries(inst.Tags.map((x: any) => [x.Key, x.Value]));
+      assert.equal(tags['aws:ec2launchtemplate:id'], created.LaunchTemplate.LaunchTemplateId);
+      assert.equal(tags['aws:ec2launchtemplate:version'], '1');
+    });
+
+    await t.test("the request's own parameters override the template's", async () => {
+      const inst = (await ec2Json('run-instances', '--launch-template', lt, '--instance-type', 'm8i.xlarge')).Instances[0];
+      assert.equal(inst.InstanceType, 'm8i.xlarge');
+      assert.equal(inst.CpuOptions.NestedVirtualization, 'enabled');
+    });
+
+    await t.test('a new version from version 1, made the default', async () => {
+      const v2 = await ec2Json(
+        'create-launch-template-version', '--launch-template-name', 'nested-ci', '--source-version', '1',
+        '--version-description', 'bigger', '--launch-template-data', '{"InstanceType":"c8i.2xlarge"}',
+      );
+      assert.equal(v2.LaunchTemplateVersion.VersionNumber, 2);
+      await ec2Json('modify-launch-template', '--launch-template-name', 'nested-ci', '--default-version', '2');
+      const versions = await ec2Json('describe-launch-template-versions', '--launch-template-name', 'nested-ci', '--versions', '$Default');
+      const d = versions.LaunchTemplateVersions[0];
+      assert.equal(d.VersionNumber, 2);
+      assert.deepEqual(pick(d.LaunchTemplateData, 'InstanceType', 'CpuOptions'), {
+        InstanceType: 'c8i.2xlarge',
+        CpuOptions: { NestedVirtualization: 'enabled' },
+      });
+    });
+
+    await t.test('the template is stored as given; the launch applies the rules', async () => {
+      await ec2Json(
+        'create-launch-template-version', '--launch-template-name', 'nested-ci', '--source-version', '1',
+        '--launch-template-data', '{"InstanceType":"m6i.large"}',
+      );
+      const stderr = await ec2Fails('run-instances', '--launch-template', `${lt},Version=3`);
+      assert.match(stderr, /UnsupportedOperation.*m6i\.large/s);
+    });
+
+    await t.test('get-launch-template-data from the instance', async () => {
+      const out = await ec2Json('get-launch-template-data', '--instance-id', first);
+      assert.equal(out.LaunchTemplateData.InstanceType, 'c8i.large');
+      assert.equal(out.LaunchTemplateData.CpuOptions.NestedVirtualization, 'enabled');
+    });
+  });
+
   test('nested virtualization on an unsupported type (m6i.large) is UnsupportedOperation', async () => {
     const stderr = await ec2Fails(
       'run-instances', '--image-id', LINUX_AMI, '--instance-type', 'm6i.large', '--count', '1', '--cpu-options', 'NestedVirtualization=enabled',
@@ -212,7 +190,7 @@ describe('AWS CLI end to end', { skip, concurrency: true }, () => {
       "d = ec2.describe_instances(InstanceIds=[iid])",
       "print(d['Reservations'][0]['Instances'][0]['CpuOptions'].get('NestedVirtualization'))",
     ].join('\n');
-    const r = await run('python3', ['-c', script, server.endpoint, LINUX_AMI]);
+    const r = await cli.run('python3', ['-c', script, server.endpoint, LINUX_AMI]);
     if (r.code !== 0 && /No module named .?boto3/.test(r.stderr)) {
       // boto3 is not a dependency of every AWS CLI install (e.g. the v2 bundle).
       t.skip('boto3 is not importable by python3');
