@@ -9,20 +9,24 @@ import {
   DescribeAccountAttributesCommand,
   DescribeImagesCommand,
   DescribeInstanceCreditSpecificationsCommand,
-  DescribeInstancesCommand,
   DescribeVolumesCommand,
   type EC2Client,
-  type Instance,
-  RunInstancesCommand,
-  type RunInstancesCommandInput,
   StopInstancesCommand,
   TerminateInstancesCommand,
   type Volume,
 } from '@aws-sdk/client-ec2';
-import { type TestServer, errorOf, eventually, startTestServer } from './helpers.js';
+import {
+  LINUX_AMI,
+  WINDOWS_AMI,
+  type TestServer,
+  describeOne,
+  errorOf,
+  eventually,
+  launch,
+  launchOne,
+  startTestServer,
+} from './helpers.js';
 
-const LINUX = 'ami-0b5e4a1f2c3d40001';
-const WINDOWS = 'ami-0b5e4a1f2c3d40003';
 const NO_SUCH_INSTANCE = 'i-0123456789abcdef0';
 const NO_SUCH_VOLUME = 'vol-0123456789abcdef0';
 
@@ -34,26 +38,6 @@ before(async () => {
 after(async () => {
   await server.close();
 });
-
-async function launch(client: EC2Client, params: Partial<RunInstancesCommandInput> = {}): Promise<Instance[]> {
-  const r = await client.send(
-    new RunInstancesCommand({ ImageId: LINUX, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, ...params }),
-  );
-  return r.Instances ?? [];
-}
-
-async function launchOne(client: EC2Client, params: Partial<RunInstancesCommandInput> = {}): Promise<string> {
-  const [i] = await launch(client, params);
-  assert.ok(i?.InstanceId);
-  return i.InstanceId;
-}
-
-async function describeOne(client: EC2Client, id: string): Promise<Instance> {
-  const r = await client.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
-  const found = (r.Reservations ?? []).flatMap((res) => res.Instances ?? []);
-  assert.equal(found.length, 1);
-  return found[0]!;
-}
 
 function waitForState(client: EC2Client, id: string, state: string): Promise<true> {
   return eventually(async () => ((await describeOne(client, id)).State?.Name === state ? true : undefined), 5000, `${id} ${state}`);
@@ -76,7 +60,7 @@ async function credits(client: EC2Client, input: ConstructorParameters<typeof De
 test('DescribeAccountAttributes: every attribute with its value; default-vpc is the VPC instances launch into', async () => {
   const client = server.client('eu-west-2');
   const r = await client.send(new DescribeAccountAttributesCommand({}));
-  const id = await launchOne(client);
+  const id = (await launchOne(client)).InstanceId!;
   const vpc = (await describeOne(client, id)).VpcId!;
   assert.match(vpc, /^vpc-[0-9a-f]{17}$/);
   assert.deepEqual(r.AccountAttributes, [
@@ -116,10 +100,10 @@ test('DescribeAccountAttributes: AttributeNames selects, in the order asked; an 
 
 test('DescribeInstanceCreditSpecifications: a listing holds the unlimited burstable instances; named ones answer standard too', async () => {
   const client = server.client('ap-northeast-2');
-  const t3 = await launchOne(client, { InstanceType: 't3.micro' });
-  const t3large = await launchOne(client, { InstanceType: 't3.large' });
-  const m8i = await launchOne(client, { InstanceType: 'm8i.large' });
-  const gone = await launchOne(client, { InstanceType: 't3.nano' });
+  const t3 = (await launchOne(client, { InstanceType: 't3.micro' })).InstanceId!;
+  const t3large = (await launchOne(client, { InstanceType: 't3.large' })).InstanceId!;
+  const m8i = (await launchOne(client, { InstanceType: 'm8i.large' })).InstanceId!;
+  const gone = (await launchOne(client, { InstanceType: 't3.nano' })).InstanceId!;
   await client.send(new TerminateInstancesCommand({ InstanceIds: [gone] }));
   await waitForState(client, gone, 'terminated');
   // all: only the T3s (unlimited by default), not the m8i, not the terminated one
@@ -169,20 +153,20 @@ test('DescribeInstanceCreditSpecifications: paging, and its errors (IDs with Max
 
 test('DescribeVolumes: one gp3 root volume per instance, matching its block device mapping and image', async () => {
   const client = server.client('us-east-2');
-  const linux = await launchOne(client, { Placement: { AvailabilityZone: 'us-east-2b' } });
-  const windows = await launchOne(client, { ImageId: WINDOWS, InstanceType: 'm8i.large' });
+  const linux = (await launchOne(client, { Placement: { AvailabilityZone: 'us-east-2b' } })).InstanceId!;
+  const windows = (await launchOne(client, { ImageId: WINDOWS_AMI, InstanceType: 'm8i.large' })).InstanceId!;
   const li = await describeOne(client, linux);
   const wi = await describeOne(client, windows);
   const linuxVolume = `vol-${linux.slice(2)}`;
   assert.equal(li.BlockDeviceMappings?.[0]?.Ebs?.VolumeId, linuxVolume);
   const [v] = await volumes(client, { VolumeIds: [linuxVolume] });
-  const images = (await client.send(new DescribeImagesCommand({ ImageIds: [LINUX, WINDOWS] }))).Images ?? [];
+  const images = (await client.send(new DescribeImagesCommand({ ImageIds: [LINUX_AMI, WINDOWS_AMI] }))).Images ?? [];
   const snapshotOf = (image: string) => images.find((i) => i.ImageId === image)?.BlockDeviceMappings?.[0]?.Ebs?.SnapshotId;
-  assert.match(snapshotOf(LINUX) ?? '', /^snap-[0-9a-f]{17}$/);
+  assert.match(snapshotOf(LINUX_AMI) ?? '', /^snap-[0-9a-f]{17}$/);
   assert.deepEqual(v, {
     VolumeId: linuxVolume,
     Size: 8,
-    SnapshotId: snapshotOf(LINUX),
+    SnapshotId: snapshotOf(LINUX_AMI),
     AvailabilityZone: 'us-east-2b',
     AvailabilityZoneId: 'use2-az2',
     State: 'in-use',
@@ -198,12 +182,12 @@ test('DescribeVolumes: one gp3 root volume per instance, matching its block devi
   });
   const [w] = await volumes(client, { VolumeIds: [`vol-${windows.slice(2)}`] });
   assert.equal(w?.Size, 30);
-  assert.equal(w?.SnapshotId, snapshotOf(WINDOWS));
+  assert.equal(w?.SnapshotId, snapshotOf(WINDOWS_AMI));
   assert.equal(w?.Attachments?.[0]?.Device, '/dev/sda1');
   assert.equal(w?.Attachments?.[0]?.Device, wi.RootDeviceName);
   assert.equal(w?.AvailabilityZone, 'us-east-2a');
   // the image says the same size and type
-  const linuxImage = images.find((i) => i.ImageId === LINUX)?.BlockDeviceMappings?.[0]?.Ebs;
+  const linuxImage = images.find((i) => i.ImageId === LINUX_AMI)?.BlockDeviceMappings?.[0]?.Ebs;
   assert.equal(linuxImage?.VolumeSize, v?.Size);
   assert.equal(linuxImage?.VolumeType, v?.VolumeType);
   // all of them, and none seen from another Region
@@ -215,8 +199,8 @@ test('DescribeVolumes: one gp3 root volume per instance, matching its block devi
 
 test('DescribeVolumes: a stopped instance keeps its volume; a terminated one\'s is deleted with it', async () => {
   const client = server.client('ca-west-1');
-  const stopped = await launchOne(client);
-  const terminated = await launchOne(client);
+  const stopped = (await launchOne(client)).InstanceId!;
+  const terminated = (await launchOne(client)).InstanceId!;
   await waitForState(client, stopped, 'running');
   await client.send(new StopInstancesCommand({ InstanceIds: [stopped] }));
   await client.send(new TerminateInstancesCommand({ InstanceIds: [terminated] }));
@@ -236,9 +220,9 @@ test('DescribeVolumes: a stopped instance keeps its volume; a terminated one\'s 
 
 test('DescribeVolumes: filters on attachment, zone, size, type, state, time, encryption and tags', async () => {
   const client = server.client('eu-central-2');
-  const a = await launchOne(client);
-  const b = await launchOne(client, { Placement: { AvailabilityZone: 'eu-central-2c' } });
-  const w = await launchOne(client, { ImageId: WINDOWS, InstanceType: 'm8i.large' });
+  const a = (await launchOne(client)).InstanceId!;
+  const b = (await launchOne(client, { Placement: { AvailabilityZone: 'eu-central-2c' } })).InstanceId!;
+  const w = (await launchOne(client, { ImageId: WINDOWS_AMI, InstanceType: 'm8i.large' })).InstanceId!;
   const [va, vb, vw] = [a, b, w].map((id) => `vol-${id.slice(2)}`) as [string, string, string];
   const f = (Name: string, ...Values: string[]) => volumeIds(client, { Filters: [{ Name, Values }] });
   assert.deepEqual(await f('attachment.instance-id', a, w), [va, vw].sort());

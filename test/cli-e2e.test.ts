@@ -7,10 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type AwsCli, awsCli, awsMissing } from './aws-cli.js';
-import { type TestServer, startTestServer } from './helpers.js';
-
-const LINUX_AMI = 'ami-0b5e4a1f2c3d40001';
-const WINDOWS_AMI = 'ami-0b5e4a1f2c3d40003';
+import { LINUX_AMI, WINDOWS_AMI, type TestServer, startTestServer } from './helpers.js';
 
 let server: TestServer;
 let cli: AwsCli;

@@ -1,8 +1,15 @@
-/** Shared test fixtures: an in-process nestbox on a free loopback port, and SDK clients for it. */
+/** Shared test fixtures: an in-process nestbox on a free loopback port, SDK clients for it, and the SDK calls most tests make. */
 
 // The SDK warns that releases after January 2027 need Node 22; nestbox pins its SDK version, so the notice is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-import { EC2Client } from '@aws-sdk/client-ec2';
+import assert from 'node:assert/strict';
+import {
+  DescribeInstancesCommand,
+  EC2Client,
+  type Instance,
+  RunInstancesCommand,
+  type RunInstancesCommandInput,
+} from '@aws-sdk/client-ec2';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +18,11 @@ import { silentLogger } from '../src/logger.js';
 import { type Nestbox, startNestbox } from '../src/main.js';
 
 export const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+/** The catalog's built-in images: Linux on x86_64, Linux on arm64, and Windows on x86_64. */
+export const LINUX_AMI = 'ami-0b5e4a1f2c3d40001';
+export const ARM_AMI = 'ami-0b5e4a1f2c3d40002';
+export const WINDOWS_AMI = 'ami-0b5e4a1f2c3d40003';
 
 export interface TestServer {
   readonly nestbox: Nestbox;
@@ -75,4 +87,29 @@ export async function errorOf(p: Promise<unknown>): Promise<{ code: string; stat
     return { code: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
   }
   throw new Error('expected the call to fail, but it succeeded');
+}
+
+/** RunInstances: one t3.micro of LINUX_AMI unless `params` say otherwise; the instances it answers. */
+export async function launch(client: EC2Client, params: Partial<RunInstancesCommandInput> = {}): Promise<Instance[]> {
+  const r = await client.send(
+    new RunInstancesCommand({ ImageId: LINUX_AMI, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, ...params }),
+  );
+  return r.Instances ?? [];
+}
+
+/** `launch`, which must answer exactly one instance, with its ID. */
+export async function launchOne(client: EC2Client, params: Partial<RunInstancesCommandInput> = {}): Promise<Instance> {
+  const instances = await launch(client, params);
+  assert.equal(instances.length, 1, `RunInstances answered ${instances.length} instances, not one`);
+  const [i] = instances;
+  assert.ok(i?.InstanceId, 'RunInstances answered an instance without an InstanceId');
+  return i;
+}
+
+/** DescribeInstances of one instance ID, which must show exactly that one instance. */
+export async function describeOne(client: EC2Client, id: string): Promise<Instance> {
+  const r = await client.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
+  const found = (r.Reservations ?? []).flatMap((res) => res.Instances ?? []);
+  assert.equal(found.length, 1, `DescribeInstances of ${id} shows ${found.length} instances, not one`);
+  return found[0]!;
 }

@@ -20,15 +20,12 @@ import {
   ModifyHostsCommand,
   ReleaseHostsCommand,
   type RunInstancesCommandInput,
-  RunInstancesCommand,
   StartInstancesCommand,
   StopInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { type TestServer, errorOf, eventually, startTestServer } from './helpers.js';
+import { ARM_AMI, type TestServer, describeOne, errorOf, eventually, launch, launchOne, startTestServer } from './helpers.js';
 
-const LINUX = 'ami-0b5e4a1f2c3d40001';
-const ARM = 'ami-0b5e4a1f2c3d40002';
 const NO_SUCH_HOST = 'h-0123456789abcdef0';
 
 let server: TestServer;
@@ -66,27 +63,9 @@ async function hostIds(client: EC2Client, params: DescribeHostsCommandInput = {}
   return (r.Hosts ?? []).map((h) => h.HostId!);
 }
 
-async function launch(client: EC2Client, params: Partial<RunInstancesCommandInput>): Promise<Instance[]> {
-  const r = await client.send(
-    new RunInstancesCommand({ ImageId: LINUX, InstanceType: 'r8i.4xlarge', MinCount: 1, MaxCount: 1, ...params }),
-  );
-  return r.Instances ?? [];
-}
-
-async function launchOne(client: EC2Client, params: Partial<RunInstancesCommandInput>): Promise<Instance> {
-  const [i] = await launch(client, params);
-  assert.ok(i?.InstanceId);
-  return i;
-}
-
-async function describeInstance(client: EC2Client, id: string): Promise<Instance> {
-  const r = await client.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
-  return r.Reservations![0]!.Instances![0]!;
-}
-
 function waitForState(client: EC2Client, id: string, state: string): Promise<Instance> {
   return eventually(async () => {
-    const i = await describeInstance(client, id);
+    const i = await describeOne(client, id);
     return i.State?.Name === state ? i : undefined;
   }, 5000, `${id} ${state}`);
 }
@@ -286,12 +265,13 @@ test('RunInstances Tenancy=host: auto-placement picks a host, the instance takes
   const off = await allocateOne(client, { AvailabilityZone: 'us-west-2a', InstanceFamily: 'r8i' });
   const host = await allocateOne(client, { AvailabilityZone: 'us-west-2c', InstanceFamily: 'r8i', AutoPlacement: 'on' });
   const i = await launchOne(client, {
+    InstanceType: 'r8i.4xlarge',
     Placement: { Tenancy: 'host' },
     CpuOptions: { NestedVirtualization: 'enabled' },
   });
   assert.deepEqual(i.Placement, { AvailabilityZone: 'us-west-2c', GroupName: '', Tenancy: 'host', HostId: host });
   assert.equal(i.CpuOptions?.NestedVirtualization, 'enabled');
-  const described = await describeInstance(client, i.InstanceId!);
+  const described = await describeOne(client, i.InstanceId!);
   assert.equal(described.Placement?.HostId, host);
   const h = await describeHost(client, host);
   assert.deepEqual(h.Instances, [{ InstanceId: i.InstanceId, InstanceType: 'r8i.4xlarge', OwnerId: '000000000000' }]);
@@ -305,14 +285,14 @@ test('RunInstances Tenancy=host: auto-placement picks a host, the instance takes
   const byTenancy = await client.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tenancy', Values: ['host'] }] }));
   assert.equal(byTenancy.Reservations?.length, 1);
   // a zone that has no auto-placement host
-  const e = await errorOf(launch(client, { Placement: { Tenancy: 'host', AvailabilityZone: 'us-west-2a' } }));
+  const e = await errorOf(launch(client, { InstanceType: 'r8i.4xlarge', Placement: { Tenancy: 'host', AvailabilityZone: 'us-west-2a' } }));
   assert.equal(e.code, 'InsufficientHostCapacity');
 });
 
 test('RunInstances Tenancy=host without a suitable host: InsufficientHostCapacity (400), nothing launched', async () => {
   const client = server.client('ca-central-1');
   const expectNoHost = async (params: Partial<RunInstancesCommandInput>, why: string) => {
-    const e = await errorOf(launch(client, { Placement: { Tenancy: 'host' }, ...params }));
+    const e = await errorOf(launch(client, { InstanceType: 'r8i.4xlarge', Placement: { Tenancy: 'host' }, ...params }));
     assert.equal(e.code, 'InsufficientHostCapacity', why);
     assert.equal(e.status, 400);
     assert.match(e.message, /You do not have a host with a matching configuration and sufficient capacity/);
@@ -407,7 +387,7 @@ test('a family host takes mixed sizes up to its vCPUs', async () => {
 test('an arm64 instance on a Graviton host', async () => {
   const client = server.client('sa-east-1');
   const host = await allocateOne(client, { AvailabilityZone: 'sa-east-1a', InstanceType: 'c7g.metal', AutoPlacement: 'on' });
-  const i = await launchOne(client, { ImageId: ARM, InstanceType: 'c7g.metal', Placement: { Tenancy: 'host' } });
+  const i = await launchOne(client, { ImageId: ARM_AMI, InstanceType: 'c7g.metal', Placement: { Tenancy: 'host' } });
   assert.equal(i.Placement?.HostId, host);
   assert.equal((await describeHost(client, host)).AvailableCapacity?.AvailableVCpus, 0);
 });
@@ -431,7 +411,7 @@ test('stop gives the place back; start finds room again: the same host, another 
 
   // back on the same host while there is room
   await client.send(new StartInstancesCommand({ InstanceIds: [idA] }));
-  assert.equal((await describeInstance(client, idA)).Placement?.HostId, host);
+  assert.equal((await describeOne(client, idA)).Placement?.HostId, host);
   assert.deepEqual(occupantIds(await describeHost(client, host)), [idA, b!.InstanceId].sort());
   await waitForState(client, idA, 'running');
 
@@ -442,13 +422,13 @@ test('stop gives the place back; start finds room again: the same host, another 
   assert.equal(c.Placement?.HostId, host);
   const e = await errorOf(client.send(new StartInstancesCommand({ InstanceIds: [idA] })));
   assert.equal(e.code, 'InsufficientHostCapacity');
-  assert.equal((await describeInstance(client, idA)).State?.Name, 'stopped');
+  assert.equal((await describeOne(client, idA)).State?.Name, 'stopped');
 
   // a second auto-placement host in the zone takes it
   const second = await allocateOne(client, { AvailabilityZone: 'ap-northeast-1c', InstanceFamily: 'r8i', AutoPlacement: 'on' });
   const started = await client.send(new StartInstancesCommand({ InstanceIds: [idA] }));
   assert.equal(started.StartingInstances?.[0]?.CurrentState?.Name, 'pending');
-  assert.equal((await describeInstance(client, idA)).Placement?.HostId, second);
+  assert.equal((await describeOne(client, idA)).Placement?.HostId, second);
   assert.deepEqual(occupantIds(await describeHost(client, second)), [idA]);
   h = await describeHost(client, host);
   assert.deepEqual(occupantIds(h), [b!.InstanceId, c.InstanceId].sort());
@@ -468,8 +448,8 @@ test('starting several host instances at once counts the ones placed before in t
   // the host holds one: two starting together do not both fit, so neither starts
   const e = await errorOf(client.send(new StartInstancesCommand({ InstanceIds: [first.InstanceId!, second.InstanceId!] })));
   assert.equal(e.code, 'InsufficientHostCapacity');
-  assert.equal((await describeInstance(client, first.InstanceId!)).State?.Name, 'stopped');
-  assert.equal((await describeInstance(client, second.InstanceId!)).State?.Name, 'stopped');
+  assert.equal((await describeOne(client, first.InstanceId!)).State?.Name, 'stopped');
+  assert.equal((await describeOne(client, second.InstanceId!)).State?.Name, 'stopped');
   await client.send(new StartInstancesCommand({ InstanceIds: [second.InstanceId!] }));
   assert.deepEqual(occupantIds(await describeHost(client, host)), [second.InstanceId]);
 });
@@ -538,7 +518,7 @@ test('ModifyHosts: auto-placement, recovery, maintenance, and type/family within
 test('ReleaseHosts: refused per host while occupied; released hosts stay visible and can no longer be used', async () => {
   const client = server.client('eu-north-1');
   const [host, spare] = await allocate(client, { AvailabilityZone: 'eu-north-1a', InstanceFamily: 'r8i', Quantity: 2 });
-  const i = await launchOne(client, { Placement: { HostId: host } });
+  const i = await launchOne(client, { InstanceType: 'r8i.4xlarge', Placement: { HostId: host } });
   const refused = await client.send(new ReleaseHostsCommand({ HostIds: [host!, spare!, NO_SUCH_HOST] }));
   assert.deepEqual(refused.Successful, [spare]);
   assert.deepEqual(refused.Unsuccessful, [
@@ -555,7 +535,7 @@ test('ReleaseHosts: refused per host while occupied; released hosts stay visible
   assert.deepEqual(await hostIds(client, { Filter: [{ Name: 'state', Values: ['released'] }] }), [spare]);
 
   // a released host: a launch naming it is refused, it cannot be modified or released again
-  const e = await errorOf(launch(client, { Placement: { HostId: spare } }));
+  const e = await errorOf(launch(client, { InstanceType: 'r8i.4xlarge', Placement: { HostId: spare } }));
   assert.equal(e.code, 'InvalidHostState');
   assert.match(e.message, /released/);
   assert.deepEqual(
@@ -599,7 +579,7 @@ test('released hosts disappear after the retention; hosts and placements survive
     let client = local.client('us-east-1');
     const [kept, gone] = await allocate(client, { InstanceFamily: 'r8i', AutoPlacement: 'on', Quantity: 2 });
     await client.send(new CreateTagsCommand({ Resources: [gone!], Tags: [{ Key: 'k', Value: 'v' }] }));
-    const i = await launchOne(client, { Placement: { Tenancy: 'host' } });
+    const i = await launchOne(client, { InstanceType: 'r8i.4xlarge', Placement: { Tenancy: 'host' } });
     assert.equal(i.Placement?.HostId, kept);
     await client.send(new ReleaseHostsCommand({ HostIds: [gone!] }));
     assert.equal((await describeHost(client, gone!)).State, 'released');
@@ -612,7 +592,7 @@ test('released hosts disappear after the retention; hosts and placements survive
     const h = await describeHost(client, kept!);
     assert.equal(h.AutoPlacement, 'on');
     assert.deepEqual(occupantIds(h), [i.InstanceId]);
-    assert.equal((await describeInstance(client, i.InstanceId!)).Placement?.HostId, kept);
+    assert.equal((await describeOne(client, i.InstanceId!)).Placement?.HostId, kept);
   } finally {
     await local.close();
   }

@@ -10,15 +10,12 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   DescribeInstanceAttributeCommand,
-  DescribeInstancesCommand,
   EC2Client,
   GetConsoleOutputCommand,
-  type Instance,
   type InstanceAttributeName,
   ModifyInstanceAttributeCommand,
   type ModifyInstanceAttributeCommandInput,
   ModifyInstanceCpuOptionsCommand,
-  RunInstancesCommand,
   type RunInstancesCommandInput,
   StartInstancesCommand,
   StopInstancesCommand,
@@ -32,9 +29,8 @@ import { type Logger, silentLogger } from '../src/logger.js';
 import { startNestbox } from '../src/main.js';
 import { Store } from '../src/store/store.js';
 import { instanceRecord } from './fixtures.js';
-import { CREDENTIALS, type TestServer, errorOf, eventually, startTestServer } from './helpers.js';
+import { CREDENTIALS, type TestServer, describeOne, errorOf, eventually, launchOne, startTestServer } from './helpers.js';
 
-const LINUX = 'ami-0b5e4a1f2c3d40001';
 const NO_SUCH_INSTANCE = 'i-0123456789abcdef0';
 
 let server: TestServer;
@@ -52,30 +48,19 @@ after(async () => {
 
 type Params = Partial<RunInstancesCommandInput>;
 
-async function launchOne(params: Params = {}, client = ec2): Promise<string> {
-  const r = await client.send(
-    new RunInstancesCommand({ ImageId: LINUX, InstanceType: 'c8i.large', MinCount: 1, MaxCount: 1, ...params }),
-  );
-  const id = r.Instances?.[0]?.InstanceId;
-  assert.ok(id);
-  return id;
+/** Launches one instance, a c8i.large unless `params` name another type; its ID. */
+async function launchId(params: Params = {}, client = ec2): Promise<string> {
+  return (await launchOne(client, { InstanceType: 'c8i.large', ...params })).InstanceId!;
 }
 
-async function describeOne(id: string, client = ec2): Promise<Instance> {
-  const r = await client.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
-  const found = (r.Reservations ?? []).flatMap((res) => res.Instances ?? []);
-  assert.equal(found.length, 1);
-  return found[0]!;
-}
-
-const stateOf = async (id: string, client = ec2) => (await describeOne(id, client)).State?.Name;
+const stateOf = async (id: string, client = ec2) => (await describeOne(client, id)).State?.Name;
 
 function waitForState(id: string, state: string, client = ec2): Promise<true> {
   return eventually(async () => ((await stateOf(id, client)) === state ? true : undefined), 5000, `${id} ${state}`);
 }
 
 async function runningInstance(params: Params = {}, client = ec2): Promise<string> {
-  const id = await launchOne(params, client);
+  const id = await launchId(params, client);
   await waitForState(id, 'running', client);
   return id;
 }
@@ -101,8 +86,8 @@ const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 // --- DescribeInstanceAttribute ----------------------------------------------------------------------
 
 test('DescribeInstanceAttribute: EC2 defaults after a plain launch, and the same values DescribeInstances shows', async () => {
-  const id = await launchOne();
-  const view = await describeOne(id);
+  const id = await launchId();
+  const view = await describeOne(ec2, id);
   const a = async (name: InstanceAttributeName) => {
     const { $metadata: _m, ...rest } = await attribute(id, name);
     return rest;
@@ -128,7 +113,7 @@ test('DescribeInstanceAttribute: EC2 defaults after a plain launch, and the same
 });
 
 test('DescribeInstanceAttribute: what RunInstances set (protection, shutdown behaviour, user data as base64)', async () => {
-  const id = await launchOne({
+  const id = await launchId({
     DisableApiTermination: true,
     DisableApiStop: true,
     InstanceInitiatedShutdownBehavior: 'terminate',
@@ -147,7 +132,7 @@ test('DescribeInstanceAttribute: what RunInstances set (protection, shutdown beh
 });
 
 test('DescribeInstanceAttribute: refused requests name the bad value, in EC2 order', async () => {
-  const id = await launchOne();
+  const id = await launchId();
   const missing = await errorOf(ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: id } as never)));
   assert.deepEqual([missing.code, missing.status], ['MissingParameter', 400]);
   assert.match(missing.message, /parameter Attribute/);
@@ -241,7 +226,7 @@ test('stop protection does not stop the guest from shutting itself down (it prot
   const id = await runningInstance({ DisableApiStop: true });
   guestPowersOff(id);
   await waitForState(id, 'stopped');
-  const i = await describeOne(id);
+  const i = await describeOne(ec2, id);
   assert.equal(i.StateReason?.Code, 'Client.InstanceInitiatedShutdown');
   assert.equal(i.StateTransitionReason, 'Client.InstanceInitiatedShutdown: Instance initiated shutdown');
   // still protected: a stopped instance cannot be terminated through the API; stopping it again changes nothing and is fine
@@ -276,10 +261,10 @@ test('instanceInitiatedShutdownBehavior: terminate makes a guest power-off termi
   assert.equal(await stateOf(terminates), 'shutting-down');
   await waitForState(stops, 'stopped');
   await waitForState(terminates, 'terminated');
-  const t = await describeOne(terminates);
+  const t = await describeOne(ec2, terminates);
   assert.equal(t.StateReason?.Code, 'Client.InstanceInitiatedShutdown');
   assert.equal(t.StateTransitionReason, 'Client.InstanceInitiatedShutdown: Instance initiated shutdown');
-  assert.equal((await describeOne(stops)).StateReason?.Code, 'Client.InstanceInitiatedShutdown');
+  assert.equal((await describeOne(ec2, stops)).StateReason?.Code, 'Client.InstanceInitiatedShutdown');
 });
 
 test('termination protection does not prevent a guest shutdown from terminating (shutdown behaviour terminate)', async () => {
@@ -307,11 +292,11 @@ test('instanceType: only while stopped; the CPU options reset to the new type de
     [e.code, e.status, e.message],
     ['IncorrectInstanceState', 400, `The instance '${running}' is not in the 'stopped' state.`],
   );
-  assert.equal((await describeOne(running)).InstanceType, 'c8i.large');
+  assert.equal((await describeOne(ec2, running)).InstanceType, 'c8i.large');
 
   const id = await stoppedInstance({ InstanceType: 'c8i.2xlarge', CpuOptions: { CoreCount: 2, ThreadsPerCore: 1 } });
   await modify(id, { InstanceType: { Value: 'c8i.xlarge' } });
-  let i = await describeOne(id);
+  let i = await describeOne(ec2, id);
   assert.equal(i.InstanceType, 'c8i.xlarge');
   // the type's defaults; NestedVirtualization was never set and stays absent
   assert.deepEqual(i.CpuOptions, { CoreCount: 2, ThreadsPerCore: 2 });
@@ -320,12 +305,12 @@ test('instanceType: only while stopped; the CPU options reset to the new type de
   // the same type again changes nothing (custom core settings survive)
   await ec2.send(new ModifyInstanceCpuOptionsCommand({ InstanceId: id, CoreCount: 1, ThreadsPerCore: 1 }));
   await modify(id, { Attribute: 'instanceType', Value: 'c8i.xlarge' });
-  assert.deepEqual((await describeOne(id)).CpuOptions, { CoreCount: 1, ThreadsPerCore: 1 });
+  assert.deepEqual((await describeOne(ec2, id)).CpuOptions, { CoreCount: 1, ThreadsPerCore: 1 });
 
   // and the instance starts as the new type
   await ec2.send(new StartInstancesCommand({ InstanceIds: [id] }));
   await waitForState(id, 'running');
-  i = await describeOne(id);
+  i = await describeOne(ec2, id);
   assert.equal(i.InstanceType, 'c8i.xlarge');
 });
 
@@ -341,7 +326,7 @@ test('instanceType: a change turns nested virtualization off and shows it as dis
     // to a type without the feature
     const a = await stoppedInstance(nv, client);
     await modify(a, { InstanceType: { Value: 'm6i.large' } }, client);
-    const cpuOf = async (id: string) => (await describeOne(id, client)).CpuOptions;
+    const cpuOf = async (id: string) => (await describeOne(client, id)).CpuOptions;
     assert.deepEqual(await cpuOf(a), { CoreCount: 1, ThreadsPerCore: 2, NestedVirtualization: 'disabled' });
     assert.equal(lines.length, 1);
     assert.match(lines[0] ?? '', new RegExp(`instance ${a}: .*c8i\\.large to m6i\\.large`));
@@ -358,7 +343,7 @@ test('instanceType: a change turns nested virtualization off and shows it as dis
     assert.doesNotMatch(lines[1] ?? '', /does not support/);
     // turning it back on is ModifyInstanceCpuOptions' job
     await client.send(new ModifyInstanceCpuOptionsCommand({ InstanceId: b, NestedVirtualization: 'enabled' }));
-    assert.equal((await describeOne(b, client)).CpuOptions?.NestedVirtualization, 'enabled');
+    assert.equal((await describeOne(client, b)).CpuOptions?.NestedVirtualization, 'enabled');
 
     // the guest's latest boot (as m6i.large) got no virtualization extension (simulated console)
     const r = await client.send(new GetConsoleOutputCommand({ InstanceId: a }));
@@ -390,9 +375,9 @@ test('instanceType: unknown types, another architecture and hibernation are refu
     ['UnsupportedHibernationConfiguration', 'Hibernation is not supported for the c8i.24xlarge instance type.'],
   );
   await modify(hibernating, { InstanceType: { Value: 'm6i.large' } });
-  assert.equal((await describeOne(hibernating)).InstanceType, 'm6i.large');
+  assert.equal((await describeOne(ec2, hibernating)).InstanceType, 'm6i.large');
 
-  assert.equal((await describeOne(id)).InstanceType, 'c8i.large');
+  assert.equal((await describeOne(ec2, id)).InstanceType, 'c8i.large');
   // syntax before existence; DryRun after existence, before the state
   const codeOf = async (type: string) => (await errorOf(modify(NO_SUCH_INSTANCE, { InstanceType: { Value: type } }))).code;
   assert.equal(await codeOf('c9z.huge'), 'InvalidInstanceAttributeValue');
@@ -402,7 +387,7 @@ test('instanceType: unknown types, another architecture and hibernation are refu
   assert.deepEqual([dry.code, dry.status], ['DryRunOperation', 412]);
   const dryStopped = await errorOf(modify(id, { InstanceType: { Value: 'm6i.large' }, DryRun: true }));
   assert.equal(dryStopped.code, 'DryRunOperation');
-  assert.equal((await describeOne(id)).InstanceType, 'c8i.large');
+  assert.equal((await describeOne(ec2, id)).InstanceType, 'c8i.large');
 });
 
 // --- user data --------------------------------------------------------------------------------------
@@ -440,7 +425,7 @@ test('userData: the RunInstances rules (base64, 16 KB) and a value is required',
   await modify(id, { UserData: { Value: Buffer.alloc(MAX_USER_DATA_BYTES, 0x61) } });
   assert.equal(Buffer.from((await attribute(id, 'userData')).UserData?.Value ?? '', 'base64').length, MAX_USER_DATA_BYTES);
   // RunInstances refuses the same way
-  const launch = await errorOf(launchOne({ UserData: Buffer.alloc(MAX_USER_DATA_BYTES + 1, 0x61).toString('base64') }));
+  const launch = await errorOf(launchId({ UserData: Buffer.alloc(MAX_USER_DATA_BYTES + 1, 0x61).toString('base64') }));
   assert.deepEqual([launch.code, launch.message], [big.code, big.message]);
 
   const empty = await errorOf(modify(id, { Attribute: 'userData', Value: '' }));
@@ -520,7 +505,7 @@ test('instance attributes survive a restart', async () => {
       const behaviour = await attribute(id, 'instanceInitiatedShutdownBehavior', c2);
       assert.deepEqual(behaviour.InstanceInitiatedShutdownBehavior, { Value: 'terminate' });
       assert.deepEqual((await attribute(id, 'userData', c2)).UserData, { Value: b64('after restart') });
-      const i = await describeOne(id, c2);
+      const i = await describeOne(c2, id);
       assert.equal(i.InstanceType, 'm6i.large');
       assert.equal(i.CpuOptions?.NestedVirtualization, 'disabled');
     } finally {

@@ -15,7 +15,6 @@ import {
   type EC2Client,
   type Filter,
   GetConsoleOutputCommand,
-  type Instance,
   type _InstanceType,
   ModifyInstanceCpuOptionsCommand,
   RebootInstancesCommand,
@@ -28,10 +27,18 @@ import {
   waitUntilInstanceStopped,
   waitUntilInstanceTerminated,
 } from '@aws-sdk/client-ec2';
-import { type TestServer, errorOf, eventually, startTestServer } from './helpers.js';
+import {
+  ARM_AMI,
+  LINUX_AMI,
+  type TestServer,
+  describeOne,
+  errorOf,
+  eventually,
+  launch,
+  launchOne,
+  startTestServer,
+} from './helpers.js';
 
-const LINUX = 'ami-0b5e4a1f2c3d40001';
-const ARM = 'ami-0b5e4a1f2c3d40002';
 const NO_SUCH_INSTANCE = 'i-0123456789abcdef0';
 const NO_SUCH_INSTANCE_2 = 'i-0fedcba9876543210';
 const USER_INITIATED = /^User initiated \(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} GMT\)$/;
@@ -51,26 +58,6 @@ after(async () => {
 
 const waiter = (client: EC2Client) => ({ client, minDelay: 0.1, maxDelay: 1, maxWaitTime: 20 });
 
-async function launch(client: EC2Client, params: Partial<RunInstancesCommandInput> = {}): Promise<Instance[]> {
-  const r = await client.send(
-    new RunInstancesCommand({ ImageId: LINUX, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, ...params }),
-  );
-  return r.Instances ?? [];
-}
-
-async function launchOne(client: EC2Client, params: Partial<RunInstancesCommandInput> = {}): Promise<string> {
-  const [i] = await launch(client, params);
-  assert.ok(i?.InstanceId);
-  return i.InstanceId;
-}
-
-async function describeOne(client: EC2Client, id: string): Promise<Instance> {
-  const r = await client.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
-  const found = (r.Reservations ?? []).flatMap((res) => res.Instances ?? []);
-  assert.equal(found.length, 1);
-  return found[0]!;
-}
-
 async function listIds(client: EC2Client, Filters?: Filter[]): Promise<string[]> {
   const r = await client.send(new DescribeInstancesCommand({ Filters }));
   return (r.Reservations ?? []).flatMap((res) => (res.Instances ?? []).map((i) => i.InstanceId!));
@@ -85,7 +72,7 @@ function waitForState(client: EC2Client, id: string, state: string): Promise<tru
 }
 
 async function runningInstance(client: EC2Client, params: Partial<RunInstancesCommandInput> = {}): Promise<string> {
-  const id = await launchOne(client, params);
+  const id = (await launchOne(client, params)).InstanceId!;
   await waitForState(client, id, 'running');
   return id;
 }
@@ -100,7 +87,7 @@ test('RunInstances: MaxCount instances in one reservation, launch indexes, tags,
   await ec2.send(new CreateKeyPairCommand({ KeyName: 'my-key' }));
   const r = await ec2.send(
     new RunInstancesCommand({
-      ImageId: LINUX,
+      ImageId: LINUX_AMI,
       InstanceType: 't3.micro',
       MinCount: 2,
       MaxCount: 3,
@@ -120,7 +107,7 @@ test('RunInstances: MaxCount instances in one reservation, launch indexes, tags,
   for (const i of instances) {
     assert.match(i.InstanceId ?? '', /^i-[0-9a-f]{17}$/);
     assert.deepEqual(i.State, { Code: 0, Name: 'pending' });
-    assert.equal(i.ImageId, LINUX);
+    assert.equal(i.ImageId, LINUX_AMI);
     assert.equal(i.InstanceType, 't3.micro');
     assert.equal(i.KeyName, 'my-key');
     assert.equal(i.Placement?.AvailabilityZone, 'us-east-1a');
@@ -199,15 +186,15 @@ test('RunInstances: unknown InstanceType → InvalidParameterValue naming it (as
 
 test('RunInstances: image and instance type architectures must match', async () => {
   const before = await listIds(ec2);
-  const e = await errorOf(launch(ec2, { ImageId: ARM, InstanceType: 'm8i.large' }));
+  const e = await errorOf(launch(ec2, { ImageId: ARM_AMI, InstanceType: 'm8i.large' }));
   assert.equal(e.code, 'InvalidParameterValue');
   assert.match(e.message, /arm64/);
   assert.match(e.message, /x86_64/);
-  const e2 = await errorOf(launch(ec2, { ImageId: LINUX, InstanceType: 'c7g.large' }));
+  const e2 = await errorOf(launch(ec2, { ImageId: LINUX_AMI, InstanceType: 'c7g.large' }));
   assert.equal(e2.code, 'InvalidParameterValue');
   assert.match(e2.message, /arm64/);
   // arm64 on arm64 is fine
-  const [i] = await launch(ec2, { ImageId: ARM, InstanceType: 'c7g.large' });
+  const [i] = await launch(ec2, { ImageId: ARM_AMI, InstanceType: 'c7g.large' });
   assert.equal(i?.Architecture, 'arm64');
   assert.deepEqual(await listIds(ec2), [...before, i!.InstanceId]);
 });
@@ -354,7 +341,7 @@ test('InvalidInstanceID.Malformed and .NotFound name the IDs, singular and plura
   assert.equal(two.message, `The instance IDs '${NO_SUCH_INSTANCE}', '${NO_SUCH_INSTANCE_2}' do not exist`);
 
   // an existing ID among missing ones: only the missing are named
-  const id = await launchOne(ec2);
+  const id = (await launchOne(ec2)).InstanceId!;
   const mixed = await errorOf(ec2.send(new DescribeInstancesCommand({ InstanceIds: [id, NO_SUCH_INSTANCE] })));
   assert.equal(mixed.code, 'InvalidInstanceID.NotFound');
   assert.ok(!mixed.message.includes(id), mixed.message);
@@ -401,7 +388,7 @@ test('DescribeInstances filters: ids, states, types, images, zones, reservations
   const c = server.client('eu-central-1');
   const r1 = await c.send(
     new RunInstancesCommand({
-      ImageId: LINUX,
+      ImageId: LINUX_AMI,
       InstanceType: 'm8i.large',
       MinCount: 2,
       MaxCount: 2,
@@ -410,12 +397,14 @@ test('DescribeInstances filters: ids, states, types, images, zones, reservations
     }),
   );
   const [a, b] = (r1.Instances ?? []).map((i) => i.InstanceId!) as [string, string];
-  const armId = await launchOne(c, {
-    ImageId: ARM,
-    InstanceType: 'c7g.large',
-    TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'env', Value: 'dev' }, { Key: 'owner', Value: 'ana' }] }],
-  });
-  const plain = await launchOne(c, { InstanceType: 'c8i.xlarge' });
+  const armId = (
+    await launchOne(c, {
+      ImageId: ARM_AMI,
+      InstanceType: 'c7g.large',
+      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'env', Value: 'dev' }, { Key: 'owner', Value: 'ana' }] }],
+    })
+  ).InstanceId!;
+  const plain = (await launchOne(c, { InstanceType: 'c8i.xlarge' })).InstanceId!;
   await Promise.all([a, b, armId, plain].map((id) => waitForState(c, id, 'running')));
   await c.send(new StopInstancesCommand({ InstanceIds: [plain] }));
   await waitForState(c, plain, 'stopped');
@@ -430,7 +419,7 @@ test('DescribeInstances filters: ids, states, types, images, zones, reservations
   assert.deepEqual(await q(['instance-state-code', ['80']]), [plain]);
   assert.deepEqual(await q(['instance-state-code', ['16']]), sorted([a, b, armId]));
   assert.deepEqual(await q(['instance-type', ['m8i.large', 'c7g.large']]), sorted([a, b, armId]));
-  assert.deepEqual(await q(['image-id', [ARM]]), [armId]);
+  assert.deepEqual(await q(['image-id', [ARM_AMI]]), [armId]);
   assert.deepEqual(await q(['availability-zone', ['eu-central-1b']]), sorted([a, b]));
   assert.deepEqual(await q(['availability-zone', ['eu-central-1a']]), sorted([armId, plain]));
   assert.deepEqual(await q(['reservation-id', [r1.ReservationId!]]), sorted([a, b]));
@@ -484,7 +473,7 @@ test('DescribeInstances paging: MaxResults 5 over 12 instances gives 3 pages, ea
 
   // a filter and paging together
   const running = await c.send(
-    new DescribeInstancesCommand({ MaxResults: 5, Filters: [{ Name: 'image-id', Values: [LINUX] }] }),
+    new DescribeInstancesCommand({ MaxResults: 5, Filters: [{ Name: 'image-id', Values: [LINUX_AMI] }] }),
   );
   assert.ok(running.NextToken);
 
@@ -545,7 +534,7 @@ test('DescribeInstanceStatus: running instances by default, all with IncludeAllI
 test('ClientToken: a replay returns the same reservation; other parameters → IdempotentParameterMismatch', async () => {
   const c = server.client('sa-east-1');
   const params: RunInstancesCommandInput = {
-    ImageId: LINUX,
+    ImageId: LINUX_AMI,
     InstanceType: 't3.micro',
     MinCount: 2,
     MaxCount: 2,
@@ -651,8 +640,8 @@ test('after the retention window a terminated instance is gone everywhere, not o
 
 test('CreateTags / DeleteTags / DescribeTags', async () => {
   const c = server.client('us-west-2');
-  const a = await launchOne(c);
-  const b = await launchOne(c);
+  const a = (await launchOne(c)).InstanceId!;
+  const b = (await launchOne(c)).InstanceId!;
   await c.send(
     new CreateTagsCommand({
       Resources: [a, b],
@@ -738,7 +727,9 @@ test('GetConsoleOutput: base64 Output and a Timestamp', async () => {
 // --- regions ----------------------------------------------------------------------------------------
 
 test('per-region isolation: an instance in us-east-1 is invisible from eu-west-1', async () => {
-  const id = await launchOne(ec2, { TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'r', Value: 'x' }] }] });
+  const id = (
+    await launchOne(ec2, { TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'r', Value: 'x' }] }] })
+  ).InstanceId!;
   const eu = server.client('eu-west-1');
   const e = await errorOf(eu.send(new DescribeInstancesCommand({ InstanceIds: [id] })));
   assert.equal(e.code, 'InvalidInstanceID.NotFound');
@@ -775,7 +766,7 @@ test('a pending instance that never ran cannot be stopped; one starting again ca
   const slow = await startTestServer({ simulatedDelayMs: 400 });
   try {
     const c = slow.client('us-east-1');
-    const id = await launchOne(c);
+    const id = (await launchOne(c)).InstanceId!;
     const e = await errorOf(c.send(new StopInstancesCommand({ InstanceIds: [id] })));
     assert.equal(e.code, 'IncorrectInstanceState');
     assert.equal(e.message, `Instance '${id}' cannot be stopped as it has never reached the 'running' state.`);

@@ -21,11 +21,8 @@ import {
   type EC2Client,
   ImportKeyPairCommand,
   type KeyPairInfo,
-  RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { type TestServer, errorOf, startTestServer } from './helpers.js';
-
-const LINUX = 'ami-0b5e4a1f2c3d40001';
+import { WINDOWS_AMI, type TestServer, errorOf, launch, launchOne, startTestServer } from './helpers.js';
 
 let server: TestServer;
 let ec2: EC2Client;
@@ -118,7 +115,8 @@ function assertSignsFor(privateKeyFile: string, publicKeyLine: string): void {
   assert.match(out, /^Good "file" signature for me/);
 }
 
-async function describeOne(name: string, client = ec2): Promise<KeyPairInfo> {
+/** DescribeKeyPairs of one key pair, by name, with its public key. */
+async function describeKeyPair(name: string, client = ec2): Promise<KeyPairInfo> {
   const r = await client.send(new DescribeKeyPairsCommand({ KeyNames: [name], IncludePublicKey: true }));
   assert.equal(r.KeyPairs?.length, 1);
   return r.KeyPairs[0]!;
@@ -180,7 +178,7 @@ test('CreateKeyPair, defaults: a 2048-bit RSA key as PKCS#1 PEM; the fingerprint
   const sha1 = colonHex(createHash('sha1').update(priv.export({ type: 'pkcs8', format: 'der' })).digest());
   assert.equal(r.KeyFingerprint, sha1);
 
-  const d = await describeOne('rsa-default');
+  const d = await describeKeyPair('rsa-default');
   assert.equal(d.KeyPairId, r.KeyPairId);
   assert.equal(d.KeyType, 'rsa');
   assert.equal(d.KeyFingerprint, sha1);
@@ -199,7 +197,7 @@ test('CreateKeyPair, defaults: a 2048-bit RSA key as PKCS#1 PEM; the fingerprint
 test('CreateKeyPair ed25519: an OpenSSH private key ssh-keygen reads; SHA-256 fingerprint with padding', { skip: NO_SSH_KEYGEN }, async () => {
   const r = await create({ KeyName: 'ed-pem', KeyType: 'ed25519' });
   assert.match(r.KeyMaterial ?? '', /^-----BEGIN OPENSSH PRIVATE KEY-----\n[A-Za-z0-9+/=\n]+\n-----END OPENSSH PRIVATE KEY-----\n$/);
-  const d = await describeOne('ed-pem');
+  const d = await describeKeyPair('ed-pem');
   assert.equal(d.KeyType, 'ed25519');
   assert.match(d.PublicKey ?? '', /^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI[A-Za-z0-9+/]+=* ed-pem$/);
   const file = saveKey('ed-pem', r.KeyMaterial!);
@@ -215,7 +213,7 @@ test('CreateKeyPair ed25519: an OpenSSH private key ssh-keygen reads; SHA-256 fi
 
 test('CreateKeyPair rsa: ssh-keygen takes the PKCS#1 PEM and it signs for the public key shown', { skip: NO_SSH_KEYGEN }, async () => {
   const r = await create({ KeyName: 'rsa-ssh', KeyType: 'rsa', KeyFormat: 'pem' });
-  const d = await describeOne('rsa-ssh');
+  const d = await describeKeyPair('rsa-ssh');
   const file = saveKey('rsa-ssh', r.KeyMaterial!);
   assert.equal(sshKeygen('-y', '-f', file).trim().split(' ')[1], blobOf(d.PublicKey!));
   assertSignsFor(file, d.PublicKey!);
@@ -229,7 +227,7 @@ test('CreateKeyPair ppk: PuTTY-User-Key-File-2 with a valid MAC, the public key 
   const p = readPpk(rsa.KeyMaterial!);
   assert.equal(p.type, 'ssh-rsa');
   assert.equal(p.comment, 'rsa-ppk');
-  assert.equal(p.publicBlob.toString('base64'), blobOf((await describeOne('rsa-ppk')).PublicKey!));
+  assert.equal(p.publicBlob.toString('base64'), blobOf((await describeKeyPair('rsa-ppk')).PublicKey!));
   const [, e, n] = fields(p.publicBlob).map(big);
   const [d, pp, q, iqmp] = fields(p.privateBlob).map(big);
   assert.equal(pp! * q!, n, 'p·q = n');
@@ -258,7 +256,7 @@ test('CreateKeyPair ppk: PuTTY-User-Key-File-2 with a valid MAC, the public key 
   // the seed, as PKCS#8, yields the public key of the file and of DescribeKeyPairs
   const fromSeed = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed!]), format: 'der', type: 'pkcs8' });
   assert.equal(Buffer.from(createPublicKey(fromSeed).export({ format: 'jwk' }).x!, 'base64url').toString('hex'), pub!.toString('hex'));
-  assert.equal(q2.publicBlob.toString('base64'), blobOf((await describeOne('ed-ppk')).PublicKey!));
+  assert.equal(q2.publicBlob.toString('base64'), blobOf((await describeKeyPair('ed-ppk')).PublicKey!));
   assert.equal(ed.KeyFingerprint, createHash('sha256').update(q2.publicBlob).digest('base64'));
 });
 
@@ -312,7 +310,7 @@ test('CreateKeyPair and ImportKeyPair: TagSpecifications for key-pair; other res
     new ImportKeyPairCommand({ KeyName: 'tagged-import', PublicKeyMaterial: utf8(ED25519), TagSpecifications: [{ ResourceType: 'key-pair', Tags }] }),
   );
   assert.deepEqual(i.Tags, Tags);
-  assert.deepEqual((await describeOne('tagged')).Tags, Tags);
+  assert.deepEqual((await describeKeyPair('tagged')).Tags, Tags);
   const described = await ec2.send(new DescribeTagsCommand({ Filters: [{ Name: 'resource-id', Values: [r.KeyPairId!] }] }));
   assert.deepEqual(
     described.Tags?.map((t) => `${t.ResourceType}:${t.Key}=${t.Value}`),
@@ -335,7 +333,7 @@ test('DryRun: CreateKeyPair, ImportKeyPair, DescribeKeyPairs and DeleteKeyPair a
   await create({ KeyName: 'dry-existing' });
   assert.deepEqual(pick(await errorOf(ec2.send(new DescribeKeyPairsCommand({ DryRun: true })))), dry);
   assert.deepEqual(pick(await errorOf(ec2.send(new DeleteKeyPairCommand({ KeyName: 'dry-existing', DryRun: true })))), dry);
-  assert.equal((await describeOne('dry-existing')).KeyName, 'dry-existing');
+  assert.equal((await describeKeyPair('dry-existing')).KeyName, 'dry-existing');
 });
 
 // --- ImportKeyPair ----------------------------------------------------------------------------------
@@ -345,7 +343,7 @@ test('ImportKeyPair: OpenSSH lines; RSA fingerprint is the MD5 of the DER public
   assert.match(rsa.KeyPairId ?? '', /^key-[0-9a-f]{17}$/);
   assert.equal(rsa.KeyName, 'imported-rsa');
   assert.equal(rsa.KeyFingerprint, RSA_3072_MD5);
-  const d = await describeOne('imported-rsa');
+  const d = await describeKeyPair('imported-rsa');
   assert.equal(d.KeyType, 'rsa');
   assert.equal(d.KeyFingerprint, RSA_3072_MD5);
   // the comment becomes the key pair's name, as EC2 hands the key to instances
@@ -355,7 +353,7 @@ test('ImportKeyPair: OpenSSH lines; RSA fingerprint is the MD5 of the DER public
 
   const ed = await importKey('imported-ed', ED25519);
   assert.equal(ed.KeyFingerprint, ED25519_SHA256);
-  const de = await describeOne('imported-ed');
+  const de = await describeKeyPair('imported-ed');
   assert.equal(de.KeyType, 'ed25519');
   assert.equal(de.PublicKey, `ssh-ed25519 ${blobOf(ED25519)} imported-ed`);
 });
@@ -373,7 +371,7 @@ test('ImportKeyPair: RFC 4716, PEM (SubjectPublicKeyInfo and PKCS#1) and base64 
   for (const [name, material, same] of forms) {
     const r = await importKey(name, material);
     assert.equal(r.KeyFingerprint, same === RSA_3072 ? RSA_3072_MD5 : ED25519_SHA256, name);
-    assert.equal(blobOf((await describeOne(name)).PublicKey!), blobOf(same), name);
+    assert.equal(blobOf((await describeKeyPair(name)).PublicKey!), blobOf(same), name);
   }
 });
 
@@ -449,7 +447,7 @@ test('DescribeKeyPairs: by names and IDs (each must exist), filters, IncludePubl
   const plain = (await c.send(new DescribeKeyPairsCommand({ KeyNames: ['beta'] }))).KeyPairs![0]!;
   assert.equal(plain.PublicKey, undefined);
   assert.deepEqual(Object.keys(plain).sort(), ['CreateTime', 'KeyFingerprint', 'KeyName', 'KeyPairId', 'KeyType', 'Tags']);
-  assert.equal((await describeOne('beta', c)).PublicKey, `ssh-ed25519 ${blobOf(ED25519)} beta`);
+  assert.equal((await describeKeyPair('beta', c)).PublicKey, `ssh-ed25519 ${blobOf(ED25519)} beta`);
 });
 
 // --- DeleteKeyPair ----------------------------------------------------------------------------------
@@ -477,7 +475,7 @@ test('DeleteKeyPair: by name or ID, with its tags; a missing one is no error; th
   const mismatch = await errorOf(c.send(new DeleteKeyPairCommand({ KeyPairId: other.KeyPairId, KeyName: 'someone-else' })));
   assert.equal(mismatch.code, 'InvalidParameterCombination');
   assert.match(mismatch.message, new RegExp(`${other.KeyPairId}.*someone-else`));
-  assert.equal((await describeOne('other', c)).KeyPairId, other.KeyPairId);
+  assert.equal((await describeKeyPair('other', c)).KeyPairId, other.KeyPairId);
 });
 
 // --- the key's way to the instance ------------------------------------------------------------------
@@ -485,10 +483,10 @@ test('DeleteKeyPair: by name or ID, with its tags; a missing one is no error; th
 test("RunInstances keeps the key pair's name and public key with the instance (for the VM), also after the pair is deleted", async () => {
   const c = server.client('sa-east-1');
   await importKey('launch-key', ED25519, c);
-  const publicKey = (await describeOne('launch-key', c)).PublicKey;
-  const r = await c.send(new RunInstancesCommand({ ImageId: LINUX, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, KeyName: 'launch-key' }));
-  const id = r.Instances![0]!.InstanceId!;
-  assert.equal(r.Instances![0]!.KeyName, 'launch-key');
+  const publicKey = (await describeKeyPair('launch-key', c)).PublicKey;
+  const launched = await launchOne(c, { KeyName: 'launch-key' });
+  const id = launched.InstanceId!;
+  assert.equal(launched.KeyName, 'launch-key');
   const services = server.nestbox.services;
   const rec = services.store.instance(id)!;
   assert.equal(rec.publicKey, publicKey);
@@ -499,12 +497,12 @@ test("RunInstances keeps the key pair's name and public key with the instance (f
   await c.send(new DeleteKeyPairCommand({ KeyName: 'launch-key' }));
   assert.equal(services.store.instance(id)?.publicKey, publicKey);
   assert.deepEqual(
-    await errorOf(c.send(new RunInstancesCommand({ ImageId: LINUX, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, KeyName: 'launch-key' }))),
+    await errorOf(launch(c, { KeyName: 'launch-key' })),
     { code: 'InvalidKeyPair.NotFound', status: 400, message: "The key pair 'launch-key' does not exist" },
   );
   // a key pair of another region is not there for RunInstances either
   assert.equal(
-    (await errorOf(c.send(new RunInstancesCommand({ ImageId: LINUX, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, KeyName: 'rsa-default' })))).code,
+    (await errorOf(launch(c, { KeyName: 'rsa-default' }))).code,
     'InvalidKeyPair.NotFound',
   );
 });
@@ -513,10 +511,9 @@ test('an ed25519 key pair cannot launch a Windows instance (EC2: Unsupported); a
   const c = server.client('eu-north-1');
   await importKey('win-ed', ED25519, c);
   await importKey('win-rsa', RSA_3072, c);
-  const launch = (KeyName: string) =>
-    c.send(new RunInstancesCommand({ ImageId: 'ami-0b5e4a1f2c3d40003', InstanceType: 'r8i.4xlarge', MinCount: 1, MaxCount: 1, KeyName }));
-  const err = await errorOf(launch('win-ed'));
+  const launchWindows = (KeyName: string) => launch(c, { ImageId: WINDOWS_AMI, InstanceType: 'r8i.4xlarge', KeyName });
+  const err = await errorOf(launchWindows('win-ed'));
   assert.equal(err.code, 'Unsupported');
   assert.match(err.message, /ED25519/);
-  assert.equal((await launch('win-rsa')).Instances?.[0]?.KeyName, 'win-rsa');
+  assert.equal((await launchWindows('win-rsa'))[0]?.KeyName, 'win-rsa');
 });

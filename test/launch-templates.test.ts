@@ -24,17 +24,13 @@ import {
   ModifyInstanceCpuOptionsCommand,
   ModifyLaunchTemplateCommand,
   type RequestLaunchTemplateData,
-  RunInstancesCommand,
   type RunInstancesCommandInput,
   StopInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { mergeLaunchRequest } from '../src/domain/launch-template.js';
 import { shapeSchema } from '../src/protocol/schema.js';
-import { type TestServer, errorOf, eventually, startTestServer } from './helpers.js';
+import { ARM_AMI, LINUX_AMI, WINDOWS_AMI, type TestServer, errorOf, eventually, launchOne, startTestServer } from './helpers.js';
 
-const LINUX = 'ami-0b5e4a1f2c3d40001';
-const ARM = 'ami-0b5e4a1f2c3d40002';
-const WINDOWS = 'ami-0b5e4a1f2c3d40003';
 const NO_SUCH_TEMPLATE = 'lt-0123456789abcdef0';
 
 let server: TestServer;
@@ -80,10 +76,9 @@ async function versionsOf(client: EC2Client, id: string, params = {}) {
   return r.LaunchTemplateVersions ?? [];
 }
 
-async function launch(client: EC2Client, params: Partial<RunInstancesCommandInput>): Promise<Instance> {
-  const r = await client.send(new RunInstancesCommand({ MinCount: 1, MaxCount: 1, ...params }));
-  assert.equal(r.Instances?.length, 1);
-  return r.Instances![0]!;
+/** One instance from a launch template: without the shared defaults' image and type, so the template's apply. */
+function launchFromTemplate(client: EC2Client, params: Partial<RunInstancesCommandInput>): Promise<Instance> {
+  return launchOne(client, { ImageId: undefined, InstanceType: undefined, ...params });
 }
 
 async function instanceIds(client: EC2Client): Promise<string[]> {
@@ -95,7 +90,7 @@ const tagMap = (tags: readonly { Key?: string; Value?: string }[] | undefined) =
   Object.fromEntries((tags ?? []).map((t) => [t.Key, t.Value]));
 
 const NV_TEMPLATE: RequestLaunchTemplateData = {
-  ImageId: LINUX,
+  ImageId: LINUX_AMI,
   InstanceType: 'c8i.large',
   CpuOptions: { NestedVirtualization: 'enabled' },
 };
@@ -129,7 +124,7 @@ test('CreateLaunchTemplate: answers the template (version 1, default and latest)
 
 test('CreateLaunchTemplate: LaunchTemplateData.CpuOptions.NestedVirtualization round-trips through DescribeLaunchTemplateVersions', async () => {
   const data: RequestLaunchTemplateData = {
-    ImageId: LINUX,
+    ImageId: LINUX_AMI,
     InstanceType: 'm8i.2xlarge',
     KeyName: 'whatever',
     CpuOptions: { CoreCount: 4, ThreadsPerCore: 2, NestedVirtualization: 'enabled' },
@@ -248,7 +243,7 @@ test('CreateLaunchTemplate: DryRun answers DryRunOperation (412) and creates not
 
 test('CreateLaunchTemplateVersion: numbers count up; SourceVersion inherits all but the parameters given, which replace whole', async () => {
   const t = await createTemplate(ec2, {
-    ImageId: LINUX,
+    ImageId: LINUX_AMI,
     InstanceType: 'c8i.large',
     KeyName: 'k1',
     CpuOptions: { CoreCount: 1, ThreadsPerCore: 2, NestedVirtualization: 'enabled' },
@@ -263,7 +258,7 @@ test('CreateLaunchTemplateVersion: numbers count up; SourceVersion inherits all 
   const v3 = await addVersion(ec2, id, { InstanceType: 'r8i.large', CpuOptions: { NestedVirtualization: 'disabled' } }, { SourceVersion: '1' });
   assert.equal(v3.VersionNumber, 3);
   assert.deepEqual(v3.LaunchTemplateData, {
-    ImageId: LINUX,
+    ImageId: LINUX_AMI,
     InstanceType: 'r8i.large',
     KeyName: 'k1',
     // CpuOptions is one parameter: the new one replaces the source's, cores included
@@ -412,11 +407,11 @@ test('DescribeLaunchTemplates: by ID, by name, filters (name, create-time, tags)
 
 test('DescribeLaunchTemplateVersions: all newest first, $Latest, $Default, numbers, Min/MaxVersion, filters, paging', async () => {
   const c = freshRegion();
-  const t = await createTemplate(c, { ImageId: LINUX, InstanceType: 't3.micro' });
+  const t = await createTemplate(c, { ImageId: LINUX_AMI, InstanceType: 't3.micro' });
   const id = t.LaunchTemplateId!;
-  await addVersion(c, id, { ImageId: LINUX, InstanceType: 'c8i.large', EbsOptimized: true });
-  await addVersion(c, id, { ImageId: ARM, InstanceType: 'm8g.large', MetadataOptions: { HttpTokens: 'optional' } });
-  await addVersion(c, id, { ImageId: LINUX, InstanceType: 'c8i.xlarge', RamDiskId: 'ari-12345678' });
+  await addVersion(c, id, { ImageId: LINUX_AMI, InstanceType: 'c8i.large', EbsOptimized: true });
+  await addVersion(c, id, { ImageId: ARM_AMI, InstanceType: 'm8g.large', MetadataOptions: { HttpTokens: 'optional' } });
+  await addVersion(c, id, { ImageId: LINUX_AMI, InstanceType: 'c8i.xlarge', RamDiskId: 'ari-12345678' });
   await c.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId: id, DefaultVersion: '2' }));
   const numbers = async (params: object) => (await versionsOf(c, id, params)).map((v) => v.VersionNumber);
 
@@ -432,7 +427,7 @@ test('DescribeLaunchTemplateVersions: all newest first, $Latest, $Default, numbe
 
   const f = (Name: string, Values: string[]) => numbers({ Filters: [{ Name, Values }] });
   assert.deepEqual(await f('instance-type', ['c8i.*']), [4, 2]);
-  assert.deepEqual(await f('image-id', [ARM]), [3]);
+  assert.deepEqual(await f('image-id', [ARM_AMI]), [3]);
   assert.deepEqual(await f('is-default-version', ['true']), [2]);
   assert.deepEqual(await f('ebs-optimized', ['true']), [2]);
   assert.deepEqual(await f('http-tokens', ['optional']), [3]);
@@ -602,19 +597,19 @@ test('RunInstances from a template: the default version, nested virtualization o
     DisableApiStop: true,
   });
   const id = t.LaunchTemplateId!;
-  await addVersion(ec2, id, { ImageId: LINUX, InstanceType: 'm8i.large' }); // not the default
-  const i = await launch(ec2, { LaunchTemplate: { LaunchTemplateId: id } });
-  assert.equal(i.ImageId, LINUX);
+  await addVersion(ec2, id, { ImageId: LINUX_AMI, InstanceType: 'm8i.large' }); // not the default
+  const i = await launchFromTemplate(ec2, { LaunchTemplate: { LaunchTemplateId: id } });
+  assert.equal(i.ImageId, LINUX_AMI);
   assert.equal(i.InstanceType, 'c8i.large');
   assert.equal(i.CpuOptions?.NestedVirtualization, 'enabled');
   assert.deepEqual(tagMap(i.Tags), { Name: 'from-template', 'aws:ec2launchtemplate:id': id, 'aws:ec2launchtemplate:version': '1' });
 
   // by name and $Latest; by an explicit number
-  const latest = await launch(ec2, { LaunchTemplate: { LaunchTemplateName: t.LaunchTemplateName, Version: '$Latest' } });
+  const latest = await launchFromTemplate(ec2, { LaunchTemplate: { LaunchTemplateName: t.LaunchTemplateName, Version: '$Latest' } });
   assert.equal(latest.InstanceType, 'm8i.large');
   assert.equal(latest.CpuOptions?.NestedVirtualization, undefined);
   assert.equal(tagMap(latest.Tags)['aws:ec2launchtemplate:version'], '2');
-  const second = await launch(ec2, { LaunchTemplate: { LaunchTemplateId: id, Version: '2' } });
+  const second = await launchFromTemplate(ec2, { LaunchTemplate: { LaunchTemplateId: id, Version: '2' } });
   assert.equal(second.InstanceType, 'm8i.large');
 
   // the template's data became the instance's: GetLaunchTemplateData shows it back
@@ -625,7 +620,7 @@ test('RunInstances from a template: the default version, nested virtualization o
 
 test('RunInstances from a template: the request overrides whole parameters, and the result passes every rule', async () => {
   const t = await createTemplate(ec2, {
-    ImageId: LINUX,
+    ImageId: LINUX_AMI,
     InstanceType: 'c8i.2xlarge',
     CpuOptions: { CoreCount: 2, ThreadsPerCore: 2, NestedVirtualization: 'enabled' },
     TagSpecifications: [
@@ -635,14 +630,14 @@ test('RunInstances from a template: the request overrides whole parameters, and 
   });
   const id = t.LaunchTemplateId!;
   // InstanceType alone: the template's CpuOptions still apply
-  const bigger = await launch(ec2, { LaunchTemplate: { LaunchTemplateId: id }, InstanceType: 'm8i.2xlarge' });
+  const bigger = await launchFromTemplate(ec2, { LaunchTemplate: { LaunchTemplateId: id }, InstanceType: 'm8i.2xlarge' });
   assert.equal(bigger.InstanceType, 'm8i.2xlarge');
   assert.deepEqual(bigger.CpuOptions, { CoreCount: 2, ThreadsPerCore: 2, NestedVirtualization: 'enabled' });
   // CpuOptions in the request replace the template's whole
-  const own = await launch(ec2, { LaunchTemplate: { LaunchTemplateId: id }, CpuOptions: { NestedVirtualization: 'disabled' } });
+  const own = await launchFromTemplate(ec2, { LaunchTemplate: { LaunchTemplateId: id }, CpuOptions: { NestedVirtualization: 'disabled' } });
   assert.deepEqual(own.CpuOptions, { CoreCount: 4, ThreadsPerCore: 2, NestedVirtualization: 'disabled' });
   // instance tags in the request replace the template's instance tags
-  const tagged = await launch(ec2, {
+  const tagged = await launchFromTemplate(ec2, {
     LaunchTemplate: { LaunchTemplateId: id },
     TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'from', Value: 'request' }] }],
   });
@@ -650,75 +645,75 @@ test('RunInstances from a template: the request overrides whole parameters, and 
 
   // an override that breaks a rule: NV stays enabled from the template, m6i has no NV
   const before = await instanceIds(ec2);
-  const e1 = await errorOf(launch(ec2, { LaunchTemplate: { LaunchTemplateId: id }, InstanceType: 'm6i.large' }));
+  const e1 = await errorOf(launchFromTemplate(ec2, { LaunchTemplate: { LaunchTemplateId: id }, InstanceType: 'm6i.large' }));
   assert.equal(e1.code, 'UnsupportedOperation');
   assert.match(e1.message, /m6i\.large/);
   // hibernation from the request with NV from the template
-  const e2 = await errorOf(launch(ec2, { LaunchTemplate: { LaunchTemplateId: id }, HibernationOptions: { Configured: true } }));
+  const e2 = await errorOf(launchFromTemplate(ec2, { LaunchTemplate: { LaunchTemplateId: id }, HibernationOptions: { Configured: true } }));
   assert.equal(e2.code, 'UnsupportedHibernationConfiguration');
   // Windows on more than 192 vCPUs with NV from the template
   const e3 = await errorOf(
-    launch(ec2, { LaunchTemplate: { LaunchTemplateId: id }, ImageId: WINDOWS, InstanceType: 'm8i.96xlarge' }),
+    launchFromTemplate(ec2, { LaunchTemplate: { LaunchTemplateId: id }, ImageId: WINDOWS_AMI, InstanceType: 'm8i.96xlarge' }),
   );
   assert.equal(e3.code, 'UnsupportedOperation');
   assert.match(e3.message, /192/);
   // architecture: an arm64 image with the template's x86 type
-  const e4 = await errorOf(launch(ec2, { LaunchTemplate: { LaunchTemplateId: id }, ImageId: ARM }));
+  const e4 = await errorOf(launchFromTemplate(ec2, { LaunchTemplate: { LaunchTemplateId: id }, ImageId: ARM_AMI }));
   assert.equal(e4.code, 'InvalidParameterValue');
   assert.match(e4.message, /architecture/);
   // a key pair named by the template must exist
-  const keyed = await createTemplate(ec2, { ImageId: LINUX, KeyName: 'no-such-key' });
-  const e5 = await errorOf(launch(ec2, { LaunchTemplate: { LaunchTemplateId: keyed.LaunchTemplateId! } }));
+  const keyed = await createTemplate(ec2, { ImageId: LINUX_AMI, KeyName: 'no-such-key' });
+  const e5 = await errorOf(launchFromTemplate(ec2, { LaunchTemplate: { LaunchTemplateId: keyed.LaunchTemplateId! } }));
   assert.equal(e5.code, 'InvalidKeyPair.NotFound');
   assert.match(e5.message, /no-such-key/);
   assert.deepEqual(await instanceIds(ec2), before);
 });
 
 test('RunInstances from a template: rules refused at creation apply at launch; an ImageId is still required', async () => {
-  const bad = await createTemplate(ec2, { ImageId: LINUX, InstanceType: 'm6i.large', CpuOptions: { NestedVirtualization: 'enabled' } });
-  const e1 = await errorOf(launch(ec2, { LaunchTemplate: { LaunchTemplateId: bad.LaunchTemplateId! } }));
+  const bad = await createTemplate(ec2, { ImageId: LINUX_AMI, InstanceType: 'm6i.large', CpuOptions: { NestedVirtualization: 'enabled' } });
+  const e1 = await errorOf(launchFromTemplate(ec2, { LaunchTemplate: { LaunchTemplateId: bad.LaunchTemplateId! } }));
   assert.equal(e1.code, 'UnsupportedOperation');
   assert.match(e1.message, /m6i\.large/);
   // fixing it in the request works
-  const ok = await launch(ec2, { LaunchTemplate: { LaunchTemplateId: bad.LaunchTemplateId! }, InstanceType: 'c8i.large' });
+  const ok = await launchFromTemplate(ec2, { LaunchTemplate: { LaunchTemplateId: bad.LaunchTemplateId! }, InstanceType: 'c8i.large' });
   assert.equal(ok.CpuOptions?.NestedVirtualization, 'enabled');
 
-  const cores = await createTemplate(ec2, { ImageId: LINUX, InstanceType: 'c8i.large', CpuOptions: { CoreCount: 99, ThreadsPerCore: 2 } });
-  const e2 = await errorOf(launch(ec2, { LaunchTemplate: { LaunchTemplateId: cores.LaunchTemplateId! } }));
+  const cores = await createTemplate(ec2, { ImageId: LINUX_AMI, InstanceType: 'c8i.large', CpuOptions: { CoreCount: 99, ThreadsPerCore: 2 } });
+  const e2 = await errorOf(launchFromTemplate(ec2, { LaunchTemplate: { LaunchTemplateId: cores.LaunchTemplateId! } }));
   assert.equal(e2.code, 'InvalidParameterValue');
   assert.match(e2.message, /99/);
 
   const noImage = await createTemplate(ec2, { InstanceType: 'c8i.large' });
-  const e3 = await errorOf(launch(ec2, { LaunchTemplate: { LaunchTemplateId: noImage.LaunchTemplateId! } }));
+  const e3 = await errorOf(launchFromTemplate(ec2, { LaunchTemplate: { LaunchTemplateId: noImage.LaunchTemplateId! } }));
   assert.equal(e3.code, 'MissingParameter');
   assert.match(e3.message, /ImageId/);
-  const withImage = await launch(ec2, { LaunchTemplate: { LaunchTemplateId: noImage.LaunchTemplateId! }, ImageId: LINUX });
+  const withImage = await launchFromTemplate(ec2, { LaunchTemplate: { LaunchTemplateId: noImage.LaunchTemplateId! }, ImageId: LINUX_AMI });
   assert.equal(withImage.InstanceType, 'c8i.large');
 });
 
 test('RunInstances from a template: unknown templates and versions, both or neither of ID and name', async () => {
   const t = await createTemplate(ec2, NV_TEMPLATE);
   const before = await instanceIds(ec2);
-  const e1 = await errorOf(launch(ec2, { LaunchTemplate: { LaunchTemplateId: NO_SUCH_TEMPLATE } }));
+  const e1 = await errorOf(launchFromTemplate(ec2, { LaunchTemplate: { LaunchTemplateId: NO_SUCH_TEMPLATE } }));
   assert.equal(e1.code, 'InvalidLaunchTemplateId.NotFound');
   assert.match(e1.message, new RegExp(NO_SUCH_TEMPLATE));
-  const e2 = await errorOf(launch(ec2, { LaunchTemplate: { LaunchTemplateName: 'not-a-template' } }));
+  const e2 = await errorOf(launchFromTemplate(ec2, { LaunchTemplate: { LaunchTemplateName: 'not-a-template' } }));
   assert.equal(e2.code, 'InvalidLaunchTemplateName.NotFoundException');
   assert.match(e2.message, /not-a-template/);
-  const e3 = await errorOf(launch(ec2, { LaunchTemplate: { LaunchTemplateId: t.LaunchTemplateId!, Version: '4' } }));
+  const e3 = await errorOf(launchFromTemplate(ec2, { LaunchTemplate: { LaunchTemplateId: t.LaunchTemplateId!, Version: '4' } }));
   assert.equal(e3.code, 'InvalidLaunchTemplateId.VersionNotFound');
   assert.match(e3.message, /version 4 /);
-  const e4 = await errorOf(launch(ec2, { LaunchTemplate: { LaunchTemplateId: t.LaunchTemplateId!, LaunchTemplateName: t.LaunchTemplateName } }));
+  const e4 = await errorOf(launchFromTemplate(ec2, { LaunchTemplate: { LaunchTemplateId: t.LaunchTemplateId!, LaunchTemplateName: t.LaunchTemplateName } }));
   assert.equal(e4.code, 'InvalidParameterCombination');
-  const e5 = await errorOf(launch(ec2, { LaunchTemplate: { Version: '1' } }));
+  const e5 = await errorOf(launchFromTemplate(ec2, { LaunchTemplate: { Version: '1' } }));
   assert.equal(e5.code, 'MissingParameter');
   assert.match(e5.message, /LaunchTemplate\.LaunchTemplateId/);
-  const e6 = await errorOf(launch(ec2, { LaunchTemplate: { LaunchTemplateId: 'lt-123' } }));
+  const e6 = await errorOf(launchFromTemplate(ec2, { LaunchTemplate: { LaunchTemplateId: 'lt-123' } }));
   assert.equal(e6.code, 'InvalidLaunchTemplateId.Malformed');
-  const e7 = await errorOf(launch(ec2, { LaunchTemplate: { LaunchTemplateId: t.LaunchTemplateId!, Version: 'newest' } }));
+  const e7 = await errorOf(launchFromTemplate(ec2, { LaunchTemplate: { LaunchTemplateId: t.LaunchTemplateId!, Version: 'newest' } }));
   assert.equal(e7.code, 'InvalidParameterValue');
   assert.match(e7.message, /newest/);
-  const e8 = await errorOf(launch(ec2, { LaunchTemplate: { LaunchTemplateId: t.LaunchTemplateId! }, DryRun: true }));
+  const e8 = await errorOf(launchFromTemplate(ec2, { LaunchTemplate: { LaunchTemplateId: t.LaunchTemplateId! }, DryRun: true }));
   assert.equal(e8.code, 'DryRunOperation');
   assert.deepEqual(await instanceIds(ec2), before);
 });
@@ -727,8 +722,8 @@ test('RunInstances from a template: unknown templates and versions, both or neit
 
 test('GetLaunchTemplateData: an instance with nested virtualization enabled yields data that launches the same instance', async () => {
   const userData = Buffer.from('#!/bin/sh\nl2-smoke\n').toString('base64');
-  const i = await launch(ec2, {
-    ImageId: LINUX,
+  const i = await launchOne(ec2, {
+    ImageId: LINUX_AMI,
     InstanceType: 'm8i.2xlarge',
     CpuOptions: { CoreCount: 2, ThreadsPerCore: 2, NestedVirtualization: 'enabled' },
     UserData: userData,
@@ -738,7 +733,7 @@ test('GetLaunchTemplateData: an instance with nested virtualization enabled yiel
     TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'nv-source' }] }],
   });
   const data = (await ec2.send(new GetLaunchTemplateDataCommand({ InstanceId: i.InstanceId! }))).LaunchTemplateData!;
-  assert.equal(data.ImageId, LINUX);
+  assert.equal(data.ImageId, LINUX_AMI);
   assert.equal(data.InstanceType, 'm8i.2xlarge');
   assert.deepEqual(data.CpuOptions, { CoreCount: 2, ThreadsPerCore: 2, NestedVirtualization: 'enabled' });
   assert.deepEqual(data.HibernationOptions, { Configured: false });
@@ -754,7 +749,7 @@ test('GetLaunchTemplateData: an instance with nested virtualization enabled yiel
 
   // round trip: a template made from it launches an identical configuration
   const t = await createTemplate(ec2, data as RequestLaunchTemplateData);
-  const copy = await launch(ec2, { LaunchTemplate: { LaunchTemplateId: t.LaunchTemplateId! } });
+  const copy = await launchFromTemplate(ec2, { LaunchTemplate: { LaunchTemplateId: t.LaunchTemplateId! } });
   assert.equal(copy.InstanceType, 'm8i.2xlarge');
   assert.deepEqual(copy.CpuOptions, i.CpuOptions);
   assert.equal(copy.Placement?.AvailabilityZone, 'us-east-1b');
@@ -762,7 +757,7 @@ test('GetLaunchTemplateData: an instance with nested virtualization enabled yiel
 });
 
 test('GetLaunchTemplateData: follows the instance (Modify), leaves out aws: tags and unset NV; errors', async () => {
-  const plain = await launch(ec2, { ImageId: LINUX, InstanceType: 'c8i.large' });
+  const plain = await launchOne(ec2, { ImageId: LINUX_AMI, InstanceType: 'c8i.large' });
   const before = (await ec2.send(new GetLaunchTemplateDataCommand({ InstanceId: plain.InstanceId! }))).LaunchTemplateData!;
   assert.deepEqual(before.CpuOptions, { CoreCount: 1, ThreadsPerCore: 2 });
   assert.equal(before.TagSpecifications, undefined);
@@ -782,7 +777,7 @@ test('GetLaunchTemplateData: follows the instance (Modify), leaves out aws: tags
 
   // launched from a template: the aws:ec2launchtemplate:* tags stay out
   const t = await createTemplate(ec2, NV_TEMPLATE);
-  const fromTemplate = await launch(ec2, { LaunchTemplate: { LaunchTemplateId: t.LaunchTemplateId! } });
+  const fromTemplate = await launchFromTemplate(ec2, { LaunchTemplate: { LaunchTemplateId: t.LaunchTemplateId! } });
   const data = (await ec2.send(new GetLaunchTemplateDataCommand({ InstanceId: fromTemplate.InstanceId! }))).LaunchTemplateData!;
   assert.equal(data.TagSpecifications, undefined);
 
@@ -812,7 +807,7 @@ test('launch templates, their versions, default and tags survive a restart', asy
   assert.deepEqual(desc?.Tags, [{ Key: 'keep', Value: 'me' }]);
   const [v2] = await versionsOf(ec2, id, { Versions: ['$Default'] });
   assert.deepEqual(v2?.LaunchTemplateData, { ...NV_TEMPLATE, InstanceType: 'm8i.large' });
-  const i = await launch(ec2, { LaunchTemplate: { LaunchTemplateId: id } });
+  const i = await launchFromTemplate(ec2, { LaunchTemplate: { LaunchTemplateId: id } });
   assert.equal(i.CpuOptions?.NestedVirtualization, 'enabled');
 });
 

@@ -14,22 +14,27 @@ import {
   DescribeInstancesCommand,
   type EC2Client,
   GetConsoleOutputCommand,
-  type Instance,
   type InstanceTypeInfo,
   type _InstanceType,
   ModifyInstanceCpuOptionsCommand,
   type NestedVirtualizationSpecification,
   RebootInstancesCommand,
   type RunInstancesCommandInput,
-  RunInstancesCommand,
   StartInstancesCommand,
   StopInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { type TestServer, errorOf, eventually, startTestServer } from './helpers.js';
-
-const LINUX = 'ami-0b5e4a1f2c3d40001';
-const ARM = 'ami-0b5e4a1f2c3d40002';
-const WINDOWS = 'ami-0b5e4a1f2c3d40003';
+import {
+  ARM_AMI,
+  LINUX_AMI,
+  WINDOWS_AMI,
+  type TestServer,
+  describeOne,
+  errorOf,
+  eventually,
+  launch,
+  launchOne,
+  startTestServer,
+} from './helpers.js';
 
 let server: TestServer;
 let ec2: EC2Client;
@@ -47,22 +52,6 @@ after(async () => {
 type Params = Partial<RunInstancesCommandInput>;
 const nv = (v: string) => ({ NestedVirtualization: v as NestedVirtualizationSpecification });
 
-async function launchOne(client: EC2Client, params: Params = {}): Promise<Instance> {
-  const r = await client.send(
-    new RunInstancesCommand({ ImageId: LINUX, InstanceType: 'c8i.large', MinCount: 1, MaxCount: 1, ...params }),
-  );
-  const [i] = r.Instances ?? [];
-  assert.ok(i?.InstanceId);
-  return i;
-}
-
-async function describeOne(client: EC2Client, id: string): Promise<Instance> {
-  const r = await client.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
-  const [i] = (r.Reservations ?? []).flatMap((res) => res.Instances ?? []);
-  assert.ok(i);
-  return i;
-}
-
 async function countInstances(client: EC2Client): Promise<number> {
   const r = await client.send(new DescribeInstancesCommand({}));
   return (r.Reservations ?? []).flatMap((res) => res.Instances ?? []).length;
@@ -76,8 +65,9 @@ function waitForState(client: EC2Client, id: string, state: string): Promise<tru
   );
 }
 
+/** A stopped instance, a c8i.large unless `params` name another type. */
 async function stoppedInstance(client: EC2Client, params: Params = {}): Promise<string> {
-  const id = (await launchOne(client, params)).InstanceId!;
+  const id = (await launchOne(client, { InstanceType: 'c8i.large', ...params })).InstanceId!;
   await waitForState(client, id, 'running');
   await client.send(new StopInstancesCommand({ InstanceIds: [id] }));
   await waitForState(client, id, 'stopped');
@@ -85,14 +75,12 @@ async function stoppedInstance(client: EC2Client, params: Params = {}): Promise<
 }
 
 /**
- * A RunInstances that must be refused with `code` (HTTP 400), with a message that contains every
- * string in `names`, and that must launch nothing.
+ * A RunInstances (of a c8i.large unless `params` name another type) that must be refused with `code`
+ * (HTTP 400), with a message that contains every string in `names`, and that must launch nothing.
  */
 async function refusedLaunch(client: EC2Client, params: Params, code: string, ...names: string[]): Promise<string> {
   const before = await countInstances(client);
-  const e = await errorOf(
-    client.send(new RunInstancesCommand({ ImageId: LINUX, InstanceType: 'c8i.large', MinCount: 1, MaxCount: 1, ...params })),
-  );
+  const e = await errorOf(launch(client, { InstanceType: 'c8i.large', ...params }));
   assert.equal(e.code, code, e.message);
   assert.equal(e.status, 400);
   for (const n of names) assert.ok(e.message.includes(n), `'${e.message}' should name ${n}`);
@@ -173,7 +161,7 @@ test('R2: enabled on a type without the feature → UnsupportedOperation naming 
   await refusedLaunch(ec2, { InstanceType: 'm7i.large', CpuOptions: nv('enabled') }, 'UnsupportedOperation', 'm7i.large');
   await refusedLaunch(
     ec2,
-    { ImageId: ARM, InstanceType: 'c7g.large', CpuOptions: nv('enabled') },
+    { ImageId: ARM_AMI, InstanceType: 'c7g.large', CpuOptions: nv('enabled') },
     'UnsupportedOperation',
     'c7g.large',
   );
@@ -297,7 +285,7 @@ test('CpuOptions: the type defaults and no NestedVirtualization key when never s
 
   const t3 = await describeOne(ec2, (await launchOne(ec2, { InstanceType: 't3.micro' })).InstanceId!);
   assert.deepEqual(t3.CpuOptions, { CoreCount: 1, ThreadsPerCore: 2 });
-  const graviton = await describeOne(ec2, (await launchOne(ec2, { ImageId: ARM, InstanceType: 'c7g.xlarge' })).InstanceId!);
+  const graviton = await describeOne(ec2, (await launchOne(ec2, { ImageId: ARM_AMI, InstanceType: 'c7g.xlarge' })).InstanceId!);
   assert.deepEqual(graviton.CpuOptions, { CoreCount: 4, ThreadsPerCore: 1 });
 
   const on = await launchOne(ec2, { InstanceType: 'r8i-flex.large', CpuOptions: nv('enabled') });
@@ -408,18 +396,18 @@ test('R5: the setting survives stop, start and reboot', async () => {
 test('R11: Windows with NV is refused above 192 vCPUs (m8i.96xlarge), Linux there and Windows on m8i.48xlarge are fine', async () => {
   await refusedLaunch(
     ec2,
-    { ImageId: WINDOWS, InstanceType: 'm8i.96xlarge', CpuOptions: nv('enabled') },
+    { ImageId: WINDOWS_AMI, InstanceType: 'm8i.96xlarge', CpuOptions: nv('enabled') },
     'UnsupportedOperation',
     'm8i.96xlarge',
     '192',
   );
   const linux = await launchOne(ec2, { InstanceType: 'm8i.96xlarge', CpuOptions: nv('enabled') });
   assert.equal(linux.CpuOptions?.NestedVirtualization, 'enabled');
-  const win48 = await launchOne(ec2, { ImageId: WINDOWS, InstanceType: 'm8i.48xlarge', CpuOptions: nv('enabled') });
+  const win48 = await launchOne(ec2, { ImageId: WINDOWS_AMI, InstanceType: 'm8i.48xlarge', CpuOptions: nv('enabled') });
   assert.equal(win48.CpuOptions?.NestedVirtualization, 'enabled');
   assert.equal(win48.Platform, 'windows');
   // Windows on m8i.96xlarge without NV is fine, but enabling it later is refused
-  const win96 = await stoppedInstance(ec2, { ImageId: WINDOWS, InstanceType: 'm8i.96xlarge' });
+  const win96 = await stoppedInstance(ec2, { ImageId: WINDOWS_AMI, InstanceType: 'm8i.96xlarge' });
   await refusedModify(ec2, win96, { NestedVirtualization: 'enabled' }, 'UnsupportedOperation', 'm8i.96xlarge');
 });
 
@@ -433,7 +421,7 @@ test('hibernation: refused with NV at launch, by Modify, by Stop Hibernate=true,
   );
   await refusedLaunch(
     ec2,
-    { ImageId: WINDOWS, InstanceType: 'm8i.large', HibernationOptions: { Configured: true }, CpuOptions: nv('enabled') },
+    { ImageId: WINDOWS_AMI, InstanceType: 'm8i.large', HibernationOptions: { Configured: true }, CpuOptions: nv('enabled') },
     'UnsupportedHibernationConfiguration',
   );
   // m8i.12xlarge has 192 GiB: no hibernation at all
@@ -619,17 +607,17 @@ test('DescribeInstanceTypes by name; unknown type → InvalidInstanceType naming
 test('DescribeImages: the Windows image has Platform windows; unknown and malformed IDs fail', async () => {
   const all = await ec2.send(new DescribeImagesCommand({}));
   const ids = (all.Images ?? []).map((i) => i.ImageId).sort();
-  assert.deepEqual(ids, [LINUX, ARM, WINDOWS]);
-  const win = await ec2.send(new DescribeImagesCommand({ ImageIds: [WINDOWS] }));
+  assert.deepEqual(ids, [LINUX_AMI, ARM_AMI, WINDOWS_AMI]);
+  const win = await ec2.send(new DescribeImagesCommand({ ImageIds: [WINDOWS_AMI] }));
   assert.equal(win.Images?.length, 1);
   assert.equal(win.Images?.[0]?.Platform, 'windows');
   assert.equal(win.Images?.[0]?.PlatformDetails, 'Windows');
-  const linux = await ec2.send(new DescribeImagesCommand({ ImageIds: [LINUX] }));
+  const linux = await ec2.send(new DescribeImagesCommand({ ImageIds: [LINUX_AMI] }));
   assert.equal(linux.Images?.[0]?.Platform, undefined);
   const filtered = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'platform', Values: ['windows'] }] }));
-  assert.deepEqual(filtered.Images?.map((i) => i.ImageId), [WINDOWS]);
+  assert.deepEqual(filtered.Images?.map((i) => i.ImageId), [WINDOWS_AMI]);
   const arm = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'architecture', Values: ['arm64'] }] }));
-  assert.deepEqual(arm.Images?.map((i) => i.ImageId), [ARM]);
+  assert.deepEqual(arm.Images?.map((i) => i.ImageId), [ARM_AMI]);
 
   const unknown = await errorOf(ec2.send(new DescribeImagesCommand({ ImageIds: ['ami-0123456789abcdef0'] })));
   assert.equal(unknown.code, 'InvalidAMIID.NotFound');
@@ -640,7 +628,7 @@ test('DescribeImages: the Windows image has Platform windows; unknown and malfor
   assert.ok(malformed.message.includes('ami-12'));
 
   // a Windows instance reports the platform
-  const i = await launchOne(ec2, { ImageId: WINDOWS, InstanceType: 'm8i.large' });
+  const i = await launchOne(ec2, { ImageId: WINDOWS_AMI, InstanceType: 'm8i.large' });
   const d = await describeOne(ec2, i.InstanceId!);
   assert.equal(d.Platform, 'windows');
   assert.equal(d.PlatformDetails, 'Windows');
@@ -648,7 +636,7 @@ test('DescribeImages: the Windows image has Platform windows; unknown and malfor
 
 test('Windows with nested virtualization: Virtual Secure Mode is off (Credential Guard unavailable); without it, on', async () => {
   const vsm = async (nested: 'enabled' | undefined) => {
-    const i = await launchOne(ec2, { ImageId: WINDOWS, InstanceType: 'r8i.4xlarge', ...(nested ? { CpuOptions: nv(nested) } : {}) });
+    const i = await launchOne(ec2, { ImageId: WINDOWS_AMI, InstanceType: 'r8i.4xlarge', ...(nested ? { CpuOptions: nv(nested) } : {}) });
     await waitForState(ec2, i.InstanceId!, 'running');
     const out = await ec2.send(new GetConsoleOutputCommand({ InstanceId: i.InstanceId! }));
     return Buffer.from(out.Output ?? '', 'base64').toString();

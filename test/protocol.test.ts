@@ -10,11 +10,10 @@ import { Sha256 } from '@smithy/core/checksum';
 import { buildQueryString } from '@smithy/core/protocols';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { OPERATIONS } from '../src/api/operations.js';
-import { CREDENTIALS, type TestServer, startTestServer } from './helpers.js';
+import { CREDENTIALS, LINUX_AMI, type TestServer, startTestServer } from './helpers.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const XMLNS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
-const AMI = 'ami-0b5e4a1f2c3d40001';
 /** The exact EC2 error envelope; groups: code, message, request id. */
 const ERROR_ENVELOPE =
   /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<Response><Errors><Error><Code>([^<]+)<\/Code><Message>([^<]*)<\/Message><\/Error><\/Errors><RequestID>([^<]+)<\/RequestID><\/Response>$/;
@@ -220,7 +219,7 @@ test('__proto__ and other Object.prototype names are refused without crashing th
 
 test('a filter named after an Object.prototype member is an invalid filter, not a crash', async () => {
   // with at least one instance for the filter to be applied to
-  await srv.client().send(new RunInstancesCommand({ ImageId: AMI, MinCount: 1, MaxCount: 1 }));
+  await srv.client().send(new RunInstancesCommand({ ImageId: LINUX_AMI, MinCount: 1, MaxCount: 1 }));
   for (const name of ['__proto__', 'constructor', 'hasOwnProperty']) {
     const r = await post(action('DescribeInstances', { 'Filter.1.Name': name, 'Filter.1.Value.1': '*' }));
     ec2Error(r, 400, 'InvalidParameterValue', new RegExp(`^The filter '${name}' is invalid$`));
@@ -250,10 +249,10 @@ test('a bad percent-encoding is MalformedQueryString', async () => {
 });
 
 test('a non-number for MinCount is InvalidParameterValue naming the parameter and the value', async () => {
-  const r = await post(action('RunInstances', { ImageId: AMI, MinCount: 'abc', MaxCount: '1' }));
+  const r = await post(action('RunInstances', { ImageId: LINUX_AMI, MinCount: 'abc', MaxCount: '1' }));
   ec2Error(r, 400, 'InvalidParameterValue', /^Value \(abc\) for parameter MinCount is invalid\./);
   for (const bad of ['1.5e3', '0x10', ' 1', '+1', '01', '99999999999999999999']) {
-    const e = ec2Error(await post(action('RunInstances', { ImageId: AMI, MinCount: '1', MaxCount: bad })), 400, 'InvalidParameterValue');
+    const e = ec2Error(await post(action('RunInstances', { ImageId: LINUX_AMI, MinCount: '1', MaxCount: bad })), 400, 'InvalidParameterValue');
     assert.match(e.message, /parameter MaxCount/);
   }
 });
@@ -348,7 +347,7 @@ test('--no-auth accepts unsigned requests and takes the region from a signature 
   const open = await startTestServer({ credentials: undefined });
   try {
     const endpoint = open.endpoint;
-    const run = { ImageId: AMI, MinCount: '1', MaxCount: '1', InstanceType: 't3.micro' };
+    const run = { ImageId: LINUX_AMI, MinCount: '1', MaxCount: '1', InstanceType: 't3.micro' };
     const zoneOf = (r: Reply) => {
       success(r, 'RunInstances');
       return /<availabilityZone>([^<]+)<\/availabilityZone>/.exec(r.body)?.[1];
@@ -381,7 +380,7 @@ test('DryRun is DryRunOperation (412)', async () => {
   const initial = await count();
   ec2Error(await post(action('DescribeInstances', { DryRun: 'true' })), 412, 'DryRunOperation', /DryRun flag is set/);
   ec2Error(
-    await post(action('RunInstances', { ImageId: AMI, MinCount: '1', MaxCount: '1', DryRun: 'true' })),
+    await post(action('RunInstances', { ImageId: LINUX_AMI, MinCount: '1', MaxCount: '1', DryRun: 'true' })),
     412,
     'DryRunOperation',
   );
@@ -457,7 +456,7 @@ test('the SDK reads nestbox errors: code as name, message, status, request id', 
 
 test('XML escaping: & < > " \' and \\r in a tag value round-trip through the SDK exactly', async () => {
   const client = srv.client();
-  const run = await client.send(new RunInstancesCommand({ ImageId: AMI, MinCount: 1, MaxCount: 1, InstanceType: 't3.micro' }));
+  const run = await client.send(new RunInstancesCommand({ ImageId: LINUX_AMI, MinCount: 1, MaxCount: 1, InstanceType: 't3.micro' }));
   const id = run.Instances?.[0]?.InstanceId;
   assert.ok(id);
   const values: Record<string, string> = {
@@ -483,7 +482,7 @@ test('XML escaping: & < > " \' and \\r in a tag value round-trip through the SDK
 
 test('an empty list is written as an empty element and read by the SDK as [] (Groups of a reservation)', async () => {
   const client = srv.client();
-  const run = await client.send(new RunInstancesCommand({ ImageId: AMI, MinCount: 1, MaxCount: 1 }));
+  const run = await client.send(new RunInstancesCommand({ ImageId: LINUX_AMI, MinCount: 1, MaxCount: 1 }));
   assert.deepEqual(run.Groups, []);
   const id = run.Instances?.[0]?.InstanceId;
   assert.ok(id);

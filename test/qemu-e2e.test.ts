@@ -36,7 +36,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { findImage } from '../src/compute/qemu/image.js';
 import { findQemu } from '../src/compute/qemu/probe.js';
-import { type TestServer, startTestServer } from './helpers.js';
+import { LINUX_AMI, WINDOWS_AMI, type TestServer, describeOne, launchOne, startTestServer } from './helpers.js';
 
 const imageDataDir = resolve(process.env.NESTBOX_IMAGE_DATA_DIR ?? '.nestbox');
 const unavailable = !findQemu()
@@ -48,7 +48,6 @@ if (unavailable && process.env.NESTBOX_QEMU_TESTS === 'require') {
   throw new Error(`NESTBOX_QEMU_TESTS=require, but ${unavailable}`);
 }
 
-const LINUX = 'ami-0b5e4a1f2c3d40001';
 const USER_DATA = Buffer.from('#!/bin/sh\nl2-smoke\n').toString('base64');
 /** a boot under TCG with another VM beside it, plus l2-smoke: ~5–15 s here; generous for a busy host */
 const BOOT_S = 90;
@@ -93,28 +92,11 @@ function ourQemus(dataDir: string): { pid: number; cwd: string }[] {
   return found;
 }
 
-async function describeOne(id: string): Promise<Instance> {
-  const r = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
-  const [i] = (r.Reservations ?? []).flatMap((res) => res.Instances ?? []);
-  assert.ok(i, `DescribeInstances does not show ${id}`);
-  return i;
-}
-
-async function launch(nested: 'enabled' | 'disabled'): Promise<string> {
-  const r = await ec2.send(
-    new RunInstancesCommand({
-      ImageId: LINUX,
-      InstanceType: 'c8i.large',
-      MinCount: 1,
-      MaxCount: 1,
-      CpuOptions: { NestedVirtualization: nested },
-      UserData: USER_DATA,
-    }),
-  );
-  const id = r.Instances?.[0]?.InstanceId;
-  assert.ok(id);
-  launched.add(id);
-  return id;
+/** An L1 VM of the built-in image that runs l2-smoke at boot, with nested virtualization as given. */
+async function launchL1(nested: 'enabled' | 'disabled'): Promise<string> {
+  const i = await launchOne(ec2, { InstanceType: 'c8i.large', CpuOptions: { NestedVirtualization: nested }, UserData: USER_DATA });
+  launched.add(i.InstanceId!);
+  return i.InstanceId!;
 }
 
 async function consoleText(id: string): Promise<string> {
@@ -197,11 +179,11 @@ describe('qemu end to end through the AWS SDK (issue #4)', { skip: unavailable }
 
   step('nested virtualization enabled → L2 OK; disabled → L2 FAIL with no /dev/kvm (both launched at once)', async (t) => {
     const t0 = Date.now();
-    [enabledId, disabledId] = await Promise.all([launch('enabled'), launch('disabled')]);
+    [enabledId, disabledId] = await Promise.all([launchL1('enabled'), launchL1('disabled')]);
     await waitUntilInstanceRunning(waiter(ec2), { InstanceIds: [enabledId, disabledId] });
     t.diagnostic(`both running after ${Date.now() - t0} ms`);
 
-    const [on, off] = await Promise.all([describeOne(enabledId), describeOne(disabledId)]);
+    const [on, off] = await Promise.all([describeOne(ec2, enabledId), describeOne(ec2, disabledId)]);
     assert.equal(on.CpuOptions?.NestedVirtualization, 'enabled');
     assert.equal(off.CpuOptions?.NestedVirtualization, 'disabled');
 
@@ -219,14 +201,14 @@ describe('qemu end to end through the AWS SDK (issue #4)', { skip: unavailable }
   });
 
   step('kill -9 of a running instance’s QEMU: it leaves running within 5 s, with StateReason Server.InternalError', async (t) => {
-    assert.equal((await describeOne(enabledId)).State?.Name, 'running');
+    assert.equal((await describeOne(ec2, enabledId)).State?.Name, 'running');
     const pid = readPid(enabledId);
     assert.ok(pid > 1);
     const killedAt = Date.now();
     process.kill(pid, 'SIGKILL');
     let i: Instance;
     for (;;) {
-      i = await describeOne(enabledId);
+      i = await describeOne(ec2, enabledId);
       if (i.State?.Name !== 'running') break;
       assert.ok(Date.now() - killedAt < 5000, `${enabledId} still running ${Date.now() - killedAt} ms after its QEMU was killed`);
       await sleep(50);
@@ -254,7 +236,7 @@ describe('qemu end to end through the AWS SDK (issue #4)', { skip: unavailable }
     await ec2.send(new StartInstancesCommand({ InstanceIds: [disabledId] }));
     await waitUntilInstanceRunning(waiter(ec2), { InstanceIds: [disabledId] });
     t.diagnostic(`running again after ${Date.now() - t0} ms`);
-    assert.equal((await describeOne(disabledId)).CpuOptions?.NestedVirtualization, 'enabled');
+    assert.equal((await describeOne(ec2, disabledId)).CpuOptions?.NestedVirtualization, 'enabled');
     const out = await consoleShows(disabledId, L2_RESULT);
     // the console is the new boot's only
     assert.match(out, /^L2 OK/m);
@@ -275,7 +257,7 @@ describe('qemu end to end through the AWS SDK (issue #4)', { skip: unavailable }
     ec2 = server.client();
     t.diagnostic(`restarted in ${Date.now() - t0} ms`);
 
-    const i = await describeOne(id);
+    const i = await describeOne(ec2, id);
     assert.equal(i.State?.Name, 'running');
     // exactly one QEMU runs in the instance's directory, and it is the one from before the restart
     assert.deepEqual(
@@ -290,7 +272,7 @@ describe('qemu end to end through the AWS SDK (issue #4)', { skip: unavailable }
     await ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
     await waitUntilInstanceStopped({ ...waiter(ec2), maxWaitTime: 30 }, { InstanceIds: [id] });
     t.diagnostic(`the adopted VM stopped after ${Date.now() - t1} ms`);
-    const stopped = await describeOne(id);
+    const stopped = await describeOne(ec2, id);
     assert.equal(stopped.StateReason?.Code, 'Client.UserInitiatedShutdown');
     assert.deepEqual(ourQemus(server.dataDir).filter((q) => q.cwd === vmCwd(id)), []);
   });
@@ -309,7 +291,7 @@ describe('qemu end to end through the AWS SDK (issue #4)', { skip: unavailable }
     for (const c of r.TerminatingInstances ?? []) assert.match(c.CurrentState?.Name ?? '', /^(shutting-down|terminated)$/);
     await waitUntilInstanceTerminated({ ...waiter(ec2), maxWaitTime: 20 }, { InstanceIds: [enabledId, disabledId] });
     for (const id of [enabledId, disabledId]) {
-      assert.equal((await describeOne(id)).State?.Name, 'terminated');
+      assert.equal((await describeOne(ec2, id)).State?.Name, 'terminated');
       assert.equal(existsSync(vmDir(id)), false, `${vmDir(id)} is still there`);
     }
     assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `QEMU ${pid} survived the termination`);
@@ -332,7 +314,7 @@ describe('a host without room for another VM', { skip: unavailable }, () => {
       const c = full.client('us-east-1');
       let error: { name?: string; $metadata?: { httpStatusCode?: number } } | undefined;
       try {
-        await c.send(new RunInstancesCommand({ ImageId: LINUX, InstanceType: 'c8i.large', MinCount: 1, MaxCount: 1 }));
+        await c.send(new RunInstancesCommand({ ImageId: LINUX_AMI, InstanceType: 'c8i.large', MinCount: 1, MaxCount: 1 }));
       } catch (e) {
         error = e as typeof error;
       }
@@ -342,7 +324,7 @@ describe('a host without room for another VM', { skip: unavailable }, () => {
       assert.equal(after.Reservations?.length ?? 0, 0, 'a refused launch records no instance');
       // Images nestbox cannot boot are simulated, so the host's VM budget does not apply to them.
       const windows = await c.send(
-        new RunInstancesCommand({ ImageId: 'ami-0b5e4a1f2c3d40003', InstanceType: 'c8i.large', MinCount: 1, MaxCount: 1 }),
+        new RunInstancesCommand({ ImageId: WINDOWS_AMI, InstanceType: 'c8i.large', MinCount: 1, MaxCount: 1 }),
       );
       assert.equal(windows.Instances?.length, 1);
     } finally {

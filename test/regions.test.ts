@@ -15,9 +15,7 @@ import {
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { loadCatalog } from '../src/domain/instance-types.js';
-import { type TestServer, errorOf, startTestServer } from './helpers.js';
-
-const LINUX = 'ami-0b5e4a1f2c3d40001';
+import { LINUX_AMI, type TestServer, errorOf, startTestServer } from './helpers.js';
 
 /** The commercial Regions as of 2026, and which of them are opt-in. */
 const OPT_IN_NOT_REQUIRED = [
@@ -237,11 +235,11 @@ test('RunInstances uses the same zones: the first is the default, each listed zo
   for (const region of ['us-east-1', 'us-west-1', 'ap-northeast-1', 'ca-central-1']) {
     const client = server.client(region);
     const listed = ((await client.send(new DescribeAvailabilityZonesCommand({}))).AvailabilityZones ?? []).map((z) => z.ZoneName!);
-    const r = await client.send(new RunInstancesCommand({ ImageId: LINUX, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }));
+    const r = await client.send(new RunInstancesCommand({ ImageId: LINUX_AMI, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }));
     assert.equal(r.Instances?.[0]?.Placement?.AvailabilityZone, listed[0], region);
     for (const zone of listed) {
       const placed = await client.send(
-        new RunInstancesCommand({ ImageId: LINUX, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, Placement: { AvailabilityZone: zone } }),
+        new RunInstancesCommand({ ImageId: LINUX_AMI, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, Placement: { AvailabilityZone: zone } }),
       );
       assert.equal(placed.Instances?.[0]?.Placement?.AvailabilityZone, zone);
     }
@@ -250,7 +248,7 @@ test('RunInstances uses the same zones: the first is the default, each listed zo
   for (const [region, zone] of [['us-west-1', 'us-west-1a'], ['ap-northeast-1', 'ap-northeast-1b'], ['ca-central-1', 'ca-central-1c']] as const) {
     const e = await errorOf(
       server.client(region).send(
-        new RunInstancesCommand({ ImageId: LINUX, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, Placement: { AvailabilityZone: zone } }),
+        new RunInstancesCommand({ ImageId: LINUX_AMI, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, Placement: { AvailabilityZone: zone } }),
       ),
     );
     assert.equal(e.code, 'InvalidParameterValue');
@@ -261,7 +259,7 @@ test('RunInstances uses the same zones: the first is the default, each listed zo
 test('a Region outside the table is still served, with zones a to c, and is never listed as a Region', async () => {
   const client = server.client('xx-test-1');
   assert.deepEqual(await zones(client), ['xx-test-1a=xxt1-az1', 'xx-test-1b=xxt1-az2', 'xx-test-1c=xxt1-az3']);
-  const r = await client.send(new RunInstancesCommand({ ImageId: LINUX, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }));
+  const r = await client.send(new RunInstancesCommand({ ImageId: LINUX_AMI, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }));
   assert.equal(r.Instances?.[0]?.Placement?.AvailabilityZone, 'xx-test-1a');
   assert.ok(!(await regionNames(client)).includes('xx-test-1'));
   const e = await errorOf(client.send(new DescribeRegionsCommand({ RegionNames: ['xx-test-1'] })));

@@ -22,9 +22,7 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import Database from 'better-sqlite3';
-import { type TestServer, eventually, startTestServer } from './helpers.js';
-
-const LINUX = 'ami-0b5e4a1f2c3d40001';
+import { LINUX_AMI, type TestServer, describeOne, eventually, launchOne, startTestServer } from './helpers.js';
 
 const servers: TestServer[] = [];
 after(async () => {
@@ -35,13 +33,6 @@ after(async () => {
 async function describeAll(client: EC2Client): Promise<Instance[]> {
   const r = await client.send(new DescribeInstancesCommand({}));
   return (r.Reservations ?? []).flatMap((res) => res.Instances ?? []);
-}
-
-async function describeOne(client: EC2Client, id: string): Promise<Instance> {
-  const r = await client.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
-  const [i] = (r.Reservations ?? []).flatMap((res) => res.Instances ?? []);
-  assert.ok(i);
-  return i;
 }
 
 function waitForState(client: EC2Client, id: string, state: string): Promise<true> {
@@ -81,7 +72,7 @@ test('restart: states, CPU options, tags and client tokens survive; new IDs and 
   const keyPairs = async (c: EC2Client) => (await c.send(new DescribeKeyPairsCommand({ IncludePublicKey: true }))).KeyPairs;
   const keyPairsBefore = await keyPairs(ec2);
   const tokenParams: RunInstancesCommandInput = {
-    ImageId: LINUX,
+    ImageId: LINUX_AMI,
     InstanceType: 'm8i.large',
     MinCount: 2,
     MaxCount: 2,
@@ -91,19 +82,11 @@ test('restart: states, CPU options, tags and client tokens survive; new IDs and 
   };
   const web = await ec2.send(new RunInstancesCommand(tokenParams));
   const webIds = web.Instances!.map((i) => i.InstanceId!);
-  const nested = (
-    await ec2.send(
-      new RunInstancesCommand({ ImageId: LINUX, InstanceType: 'c8i.2xlarge', MinCount: 1, MaxCount: 1, Placement: { AvailabilityZone: 'us-east-1b' } }),
-    )
-  ).Instances![0]!.InstanceId!;
-  const doomed = (
-    await ec2.send(new RunInstancesCommand({ ImageId: LINUX, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }))
-  ).Instances![0]!.InstanceId!;
+  const nested = (await launchOne(ec2, { InstanceType: 'c8i.2xlarge', Placement: { AvailabilityZone: 'us-east-1b' } })).InstanceId!;
+  const doomed = (await launchOne(ec2)).InstanceId!;
   // an instance in another region must come back there, and only there
   const eu = server.client('eu-west-1');
-  const euId = (
-    await eu.send(new RunInstancesCommand({ ImageId: LINUX, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }))
-  ).Instances![0]!.InstanceId!;
+  const euId = (await launchOne(eu)).InstanceId!;
 
   // every address handed out before the restart, the terminated instance's included
   const launchedIps = await Promise.all(
@@ -171,7 +154,7 @@ test('restart: states, CPU options, tags and client tokens survive; new IDs and 
 
   // new instances get fresh IDs and addresses
   const fresh = await ec2.send(
-    new RunInstancesCommand({ ImageId: LINUX, InstanceType: 't3.micro', MinCount: 3, MaxCount: 3 }),
+    new RunInstancesCommand({ ImageId: LINUX_AMI, InstanceType: 't3.micro', MinCount: 3, MaxCount: 3 }),
   );
   const all = await describeAll(ec2);
   assert.equal(all.length, 7);
@@ -189,18 +172,14 @@ test('restart: unfinished transitions finish (pending → running, stopping → 
   let server = await startTestServer({ simulatedDelayMs: 400 });
   servers.push(server);
   let ec2 = server.client();
-  const up = (await ec2.send(new RunInstancesCommand({ ImageId: LINUX, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 })))
-    .Instances![0]!.InstanceId!;
-  const down = (await ec2.send(new RunInstancesCommand({ ImageId: LINUX, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 })))
-    .Instances![0]!.InstanceId!;
-  const gone = (await ec2.send(new RunInstancesCommand({ ImageId: LINUX, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 })))
-    .Instances![0]!.InstanceId!;
+  const up = (await launchOne(ec2)).InstanceId!;
+  const down = (await launchOne(ec2)).InstanceId!;
+  const gone = (await launchOne(ec2)).InstanceId!;
   await waitForState(ec2, down, 'running');
   await waitForState(ec2, gone, 'running');
   await ec2.send(new StopInstancesCommand({ InstanceIds: [down] }));
   await ec2.send(new TerminateInstancesCommand({ InstanceIds: [gone] }));
-  const pendingUp = await ec2.send(new RunInstancesCommand({ ImageId: LINUX, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }));
-  const late = pendingUp.Instances![0]!.InstanceId!;
+  const late = (await launchOne(ec2)).InstanceId!;
   assert.equal((await describeOne(ec2, down)).State?.Name, 'stopping');
   assert.equal((await describeOne(ec2, late)).State?.Name, 'pending');
   assert.equal((await describeOne(ec2, gone)).State?.Name, 'shutting-down');
@@ -222,7 +201,7 @@ test('nothing acknowledged is lost: the row is in SQLite as soon as RunInstances
   const ec2 = server.client('us-east-1');
   const r = await ec2.send(
     new RunInstancesCommand({
-      ImageId: LINUX,
+      ImageId: LINUX_AMI,
       InstanceType: 'c8i.large',
       MinCount: 2,
       MaxCount: 2,

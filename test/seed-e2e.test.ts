@@ -8,10 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type AwsCli, awsCli, awsMissing } from './aws-cli.js';
-import { type TestServer, startTestServer } from './helpers.js';
-
-const LINUX_AMI = 'ami-0b5e4a1f2c3d40001';
-const WINDOWS_AMI = 'ami-0b5e4a1f2c3d40003';
+import { LINUX_AMI, WINDOWS_AMI, type TestServer, startTestServer } from './helpers.js';
 
 describe('the seed document, command by command, with the AWS CLI', { skip: awsMissing() }, () => {
   let server: TestServer;
