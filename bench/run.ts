@@ -6,7 +6,10 @@
  *   (a) N × RunInstances (MaxCount=1), half c8i.large and half m8i.large, each tagged, nested
  *       virtualization enabled: total wall time and per-call p50/p99;
  *   (b) DescribeInstances over all N, repeated: median;
- *   (c) DescribeInstances filtered on instance-type=c8i.large (N/2 match) and on a tag (N/4 match): median.
+ *   (c) DescribeInstances filtered on instance-type=c8i.large (N/2 match) and on a tag (N/4 match): median;
+ *   (d) the launch-template path the feature's tools use: a template asking for nested virtualization
+ *       with TEMPLATE_VERSIONS versions, then TEMPLATE_LAUNCHES × RunInstances from it (p50), and
+ *       DescribeLaunchTemplateVersions over all versions (median).
  * Times run from the request's first byte written to the response's last byte received.
  *
  * Options: --instances N (1000)  --repeats N (20)  --sim-delay-ms N (100)  --only nestbox|moto
@@ -23,6 +26,8 @@ import { median, quantile, readFlags } from './options.js';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const NESTBOX_AMI = 'ami-0b5e4a1f2c3d40001';
 const TARGET_RATIO = 10;
+const TEMPLATE_VERSIONS = 50;
+const TEMPLATE_LAUNCHES = 200;
 
 interface Options {
   instances: number;
@@ -75,6 +80,8 @@ interface Results {
   readonly describeAll: Measured;
   readonly byType: Measured;
   readonly byTag: Measured;
+  readonly templateRunP50: number;
+  readonly templateVersions: Measured;
 }
 
 const launchParams = (amiId: string, i: number): QueryParams => ({
@@ -89,6 +96,50 @@ const launchParams = (amiId: string, i: number): QueryParams => ({
   'TagSpecification.1.Tag.2.Key': 'Purpose',
   'TagSpecification.1.Tag.2.Value': i % 4 === 0 ? 'android-emulator' : 'ci',
 });
+
+const templateData = (amiId: string, i: number): QueryParams => ({
+  'LaunchTemplateData.ImageId': amiId,
+  'LaunchTemplateData.InstanceType': i % 2 === 0 ? 'c8i.large' : 'm8i.large',
+  'LaunchTemplateData.CpuOptions.NestedVirtualization': 'enabled',
+  'LaunchTemplateData.TagSpecification.1.ResourceType': 'instance',
+  'LaunchTemplateData.TagSpecification.1.Tag.1.Key': 'Purpose',
+  'LaunchTemplateData.TagSpecification.1.Tag.1.Value': `template-${i}`,
+});
+
+/** (d): a template with TEMPLATE_VERSIONS versions, launches from it, and a listing of its versions. */
+async function launchTemplates(client: Ec2QueryClient, amiId: string, repeats: number) {
+  const name = { LaunchTemplateName: 'bench-nested' };
+  await client.ok('CreateLaunchTemplate', { ...name, ...templateData(amiId, 0) });
+  for (let v = 2; v <= TEMPLATE_VERSIONS; v++) await client.ok('CreateLaunchTemplateVersion', { ...name, ...templateData(amiId, v) });
+  const times: number[] = [];
+  for (let i = 0; i < TEMPLATE_LAUNCHES; i++) {
+    const version = String((i % TEMPLATE_VERSIONS) + 1);
+    const r = await client.ok('RunInstances', {
+      'LaunchTemplate.LaunchTemplateName': name.LaunchTemplateName,
+      'LaunchTemplate.Version': version,
+      MinCount: 1,
+      MaxCount: 1,
+    });
+    // Both launch an instance; only nestbox applies the template's CpuOptions (moto 5.2.1 leaves them out).
+    if (countElements(r.body, 'instanceId') !== 1) throw new Error(`RunInstances from the template: ${r.body.slice(0, 300)}`);
+    times.push(r.ms);
+  }
+  const runs: Measured[] = [];
+  for (let i = 0; i < repeats; i++) {
+    // MaxResults=200 (EC2's largest page) and any further pages followed, as listAll does.
+    let run = { ms: 0, bytes: 0, count: 0 };
+    let token: string | undefined;
+    do {
+      const r = await client.ok('DescribeLaunchTemplateVersions', { ...name, MaxResults: 200, ...(token ? { NextToken: token } : {}) });
+      run = { ms: run.ms + r.ms, bytes: run.bytes + r.bytes, count: run.count + countElements(r.body, 'versionNumber') };
+      token = /<nextToken>([^<]+)<\/nextToken>/.exec(r.body)?.[1];
+    } while (token);
+    runs.push(run);
+  }
+  const last = runs[runs.length - 1]!;
+  if (last.count !== TEMPLATE_VERSIONS) throw new Error(`DescribeLaunchTemplateVersions: expected ${TEMPLATE_VERSIONS}, got ${last.count}`);
+  return { runP50: quantile(times, 0.5), versions: { ms: median(runs.map((r) => r.ms)), bytes: last.bytes, count: last.count } };
+}
 
 const TYPE_FILTER: QueryParams = { 'Filter.1.Name': 'instance-type', 'Filter.1.Value.1': 'c8i.large' };
 const TAG_FILTER: QueryParams = { 'Filter.1.Name': 'tag:Purpose', 'Filter.1.Value.1': 'android-emulator' };
@@ -172,6 +223,9 @@ async function measure(server: RunningServer, o: Options, log: (s: string) => vo
     const describeAll = await describe(client, o.repeats, {}, o.instances, 'all');
     const byType = await describe(client, o.repeats, TYPE_FILTER, Math.ceil(o.instances / 2), 'instance-type filter');
     const byTag = await describe(client, o.repeats, TAG_FILTER, Math.ceil(o.instances / 4), 'tag filter');
+
+    log(`${server.name}: launch template with ${TEMPLATE_VERSIONS} versions, ${TEMPLATE_LAUNCHES} × RunInstances from it`);
+    const template = await launchTemplates(client, amiId, o.repeats);
     return {
       server,
       amiId,
@@ -183,6 +237,8 @@ async function measure(server: RunningServer, o: Options, log: (s: string) => vo
       describeAll,
       byType,
       byTag,
+      templateRunP50: template.runP50,
+      templateVersions: template.versions,
     };
   } finally {
     client.close();
@@ -226,6 +282,8 @@ function report(o: Options, nb: Results | undefined, moto: Results | undefined):
   line(`(b) DescribeInstances all ${n}, median`, (r) => r.describeAll.ms);
   line(`(c) … instance-type=c8i.large (${Math.ceil(n / 2)}), median`, (r) => r.byType.ms);
   line(`(c) … tag:Purpose=android-emulator (${Math.ceil(n / 4)}), median`, (r) => r.byTag.ms);
+  line('(d) RunInstances from a launch template, p50', (r) => r.templateRunP50);
+  line(`(d) DescribeLaunchTemplateVersions (${TEMPLATE_VERSIONS}), median`, (r) => r.templateVersions.ms);
 
   const sizes: string[][] = [['response body size', 'nestbox', 'moto']];
   const size = (label: string, pick: (r: Results) => number) =>
@@ -234,6 +292,7 @@ function report(o: Options, nb: Results | undefined, moto: Results | undefined):
   size(`DescribeInstances all ${n}`, (r) => r.describeAll.bytes);
   size('DescribeInstances instance-type', (r) => r.byType.bytes);
   size('DescribeInstances tag', (r) => r.byTag.bytes);
+  size(`DescribeLaunchTemplateVersions (${TEMPLATE_VERSIONS})`, (r) => r.templateVersions.bytes);
 
   const versions = [nb, moto]
     .filter((r): r is Results => r !== undefined)
