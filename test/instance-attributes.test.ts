@@ -516,3 +516,17 @@ test('instance attributes survive a restart', async () => {
     throw err;
   }
 });
+
+test('a guest that powers itself off from user data: stopped by default, terminated with instanceInitiatedShutdownBehavior=terminate', async () => {
+  const script = b64('#!/bin/sh\nl2-smoke\npoweroff\n');
+  const stops = await launchId({ UserData: script });
+  const terminates = await launchId({ UserData: script, InstanceInitiatedShutdownBehavior: 'terminate', DisableApiTermination: true });
+  await waitForState(stops, 'stopped');
+  await waitForState(terminates, 'terminated');
+  for (const id of [stops, terminates]) {
+    assert.deepEqual((await describeOne(ec2, id)).StateReason, {
+      Code: 'Client.InstanceInitiatedShutdown',
+      Message: 'Client.InstanceInitiatedShutdown: Instance initiated shutdown',
+    });
+  }
+});

@@ -1,10 +1,17 @@
 /**
  * The simulated driver: no VM, only timing. Boots, stops and terminations complete after a
  * configurable delay, and the console shows what a guest would print — including what `l2-smoke`
- * would report, which follows the nested-virtualization setting exactly as a real L1 would.
+ * would report, which follows the nested-virtualization setting exactly as a real L1 would. User data
+ * that powers the guest off (`poweroff`, `shutdown -h|-P`, `halt -p`) does so one delay after boot, as
+ * a real guest's would: an instance-initiated shutdown.
  */
 import { virtualSecureMode } from '../domain/instance.js';
 import type { VmDriver, VmEventSink, VmSpec } from './driver.js';
+
+/** A line of a user-data script that powers the guest off. */
+const POWERS_OFF = /(?:^|[;&|])\s*(?:poweroff|shutdown\s+-[hP]\b[^\n]*|halt\s+-p)\s*$/m;
+
+const runsScript = (spec: VmSpec) => spec.platform === 'linux' && spec.userData?.startsWith('#!') === true;
 
 export interface SimulatedOptions {
   /** pending → running, and stopping → stopped, after this long */
@@ -38,7 +45,7 @@ export function createSimulatedDriver(events: VmEventSink, opts: SimulatedOption
       const vsm = virtualSecureMode({ platform: spec.platform, nestedVirtualization: spec.nestedVirtualization ? 'enabled' : undefined });
       log += `Virtual Secure Mode: ${vsm}${vsm === 'disabled' ? ' (nested virtualization is enabled; Credential Guard is unavailable)' : ''}\n`;
     }
-    if (spec.platform === 'linux' && spec.userData?.startsWith('#!') && /\bl2-smoke\b/.test(spec.userData)) {
+    if (runsScript(spec) && /\bl2-smoke\b/.test(spec.userData!)) {
       log += spec.nestedVirtualization
         ? 'L2 OK (simulated: nested virtualization is enabled, /dev/kvm would be present)\n'
         : 'L2 FAIL: no /dev/kvm (simulated: nested virtualization is disabled)\n';
@@ -55,6 +62,12 @@ export function createSimulatedDriver(events: VmEventSink, opts: SimulatedOption
       later(vm, () => {
         vm.log += bootLog(spec);
         events(spec.instanceId, { kind: 'booted', runtime: { driver: 'simulated' } });
+        if (runsScript(spec) && POWERS_OFF.test(spec.userData!)) {
+          later(vm, () => {
+            vm.log += 'nestbox: user data powered the guest off\n';
+            events(spec.instanceId, { kind: 'halted', requested: false });
+          });
+        }
       });
     },
     async stop(id) {
