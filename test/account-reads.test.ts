@@ -245,7 +245,7 @@ test('DescribeVolumes: filters on attachment, zone, size, type, state, time, enc
   assert.deepEqual(await f('create-time', created), (await f('attachment.attach-time', created)));
   assert.ok((await f('create-time', created)).includes(va));
   assert.deepEqual(await f('create-time', `${created.slice(0, 4)}-*`), [va, vb, vw].sort());
-  // volume tags are not kept, so a tag filter matches nothing
+  // no volume here is tagged, so a tag filter matches nothing (test/volume-tags.test.ts tags them)
   assert.deepEqual(await f('tag-key', 'Name'), []);
   assert.deepEqual(
     await volumeIds(client, { Filters: [{ Name: 'size', Values: ['8'] }, { Name: 'availability-zone', Values: ['eu-central-2a'] }] }),

@@ -1,30 +1,35 @@
 /**
  * Dedicated Hosts through the real AWS SDK: AllocateHosts, DescribeHosts, ModifyHosts, ReleaseHosts,
  * and Tenancy=host instances — auto-placement, a named host, capacity by vCPUs (one type or mixed sizes
- * of a family), stop/start giving the place back and finding one again, and every refusal with EC2's
- * code. Tests that count hosts work in a region of their own.
+ * of a family), stop/start giving the place back and finding one again, host affinity, and
+ * ModifyInstancePlacement, with every refusal's EC2 code. Tests that count hosts work in a region of
+ * their own.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
   AllocateHostsCommand,
   type AllocateHostsCommandInput,
+  CreateLaunchTemplateCommand,
   CreateTagsCommand,
   DescribeHostsCommand,
   type DescribeHostsCommandInput,
   DescribeInstancesCommand,
   DescribeTagsCommand,
   type EC2Client,
+  GetLaunchTemplateDataCommand,
   type Host,
   type Instance,
   ModifyHostsCommand,
+  ModifyInstancePlacementCommand,
+  type ModifyInstancePlacementCommandInput,
   ReleaseHostsCommand,
   type RunInstancesCommandInput,
   StartInstancesCommand,
   StopInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { ARM_AMI, type TestServer, describeOne, errorOf, eventually, launch, launchOne, startTestServer } from './helpers.js';
+import { ARM_AMI, LINUX_AMI, type TestServer, describeOne, errorOf, eventually, launch, launchOne, startTestServer } from './helpers.js';
 
 const NO_SUCH_HOST = 'h-0123456789abcdef0';
 
@@ -74,6 +79,18 @@ const capacityOf = (host: Host, type: string) =>
   host.AvailableCapacity?.AvailableInstanceCapacity?.find((c) => c.InstanceType === type);
 
 const occupantIds = (host: Host) => (host.Instances ?? []).map((i) => i.InstanceId).sort();
+
+/** Waits for `running`, stops the instance and waits for `stopped`. */
+async function stopWhenRunning(client: EC2Client, id: string): Promise<void> {
+  await waitForState(client, id, 'running');
+  await client.send(new StopInstancesCommand({ InstanceIds: [id] }));
+  await waitForState(client, id, 'stopped');
+}
+
+async function instanceIds(client: EC2Client, filter: string, ...values: string[]): Promise<string[]> {
+  const r = await client.send(new DescribeInstancesCommand({ Filters: [{ Name: filter, Values: values }] }));
+  return (r.Reservations ?? []).flatMap((res) => res.Instances!.map((i) => i.InstanceId!)).sort();
+}
 
 // --- AllocateHosts and DescribeHosts ----------------------------------------------------------------
 
@@ -269,7 +286,8 @@ test('RunInstances Tenancy=host: auto-placement picks a host, the instance takes
     Placement: { Tenancy: 'host' },
     CpuOptions: { NestedVirtualization: 'enabled' },
   });
-  assert.deepEqual(i.Placement, { AvailabilityZone: 'us-west-2c', GroupName: '', Tenancy: 'host', HostId: host });
+  // EC2 shows the affinity of every host-tenancy instance: `default` unless it asked for `host`
+  assert.deepEqual(i.Placement, { AvailabilityZone: 'us-west-2c', Affinity: 'default', GroupName: '', Tenancy: 'host', HostId: host });
   assert.equal(i.CpuOptions?.NestedVirtualization, 'enabled');
   const described = await describeOne(client, i.InstanceId!);
   assert.equal(described.Placement?.HostId, host);
@@ -330,7 +348,6 @@ test('RunInstances with Placement.HostId: targeted launches, tenancy implied, an
   await fail({ Placement: { Tenancy: 'shared' as 'host' } }, 'InvalidParameterValue', /shared/);
   await fail({ Placement: { Tenancy: 'default', Affinity: 'default' } }, 'InvalidParameterCombination', /affinity/);
   await fail({ Placement: { Tenancy: 'host', Affinity: 'sticky' } }, 'InvalidParameterValue', /sticky/);
-  await fail({ Placement: { HostId: host, Affinity: 'host' } }, 'InvalidParameterValue', /default host affinity only/);
   await fail({ Placement: { HostId: host }, InstanceType: 'r8i.4xlarge' }, 'UnsupportedInstanceTypeOnHost', /r8i\.4xlarge.*r8i\.24xlarge/);
   await fail({ Placement: { HostId: other } }, 'UnsupportedInstanceTypeOnHost', /m8i family/);
   await fail({ Placement: { HostId: host, AvailabilityZone: 'eu-central-1a' } }, 'ZonesMismatched', /eu-central-1a.*eu-central-1b/);
@@ -343,7 +360,7 @@ test('RunInstances with Placement.HostId: targeted launches, tenancy implied, an
   const first = await launch(client, { ...target, Placement: { HostId: host }, MinCount: 1, MaxCount: 3 });
   assert.equal(first.length, 3);
   for (const i of first) {
-    assert.deepEqual(i.Placement, { AvailabilityZone: 'eu-central-1b', GroupName: '', Tenancy: 'host', HostId: host });
+    assert.deepEqual(i.Placement, { AvailabilityZone: 'eu-central-1b', Affinity: 'default', GroupName: '', Tenancy: 'host', HostId: host });
   }
   // as many as fit: one left
   const second = await launch(client, {
@@ -452,6 +469,217 @@ test('starting several host instances at once counts the ones placed before in t
   assert.equal((await describeOne(client, second.InstanceId!)).State?.Name, 'stopped');
   await client.send(new StartInstancesCommand({ InstanceIds: [second.InstanceId!] }));
   assert.deepEqual(occupantIds(await describeHost(client, host)), [second.InstanceId]);
+});
+
+// --- host affinity and ModifyInstancePlacement --------------------------------------------------------
+
+test('Affinity=host: a stopped instance starts again only on its own host; default affinity moves on', async () => {
+  const client = server.client('us-west-1');
+  const zone = 'us-west-1b';
+  // hosts that each hold one m8i.96xlarge, both open to auto-placement
+  const home = await allocateOne(client, { AvailabilityZone: zone, InstanceType: 'm8i.96xlarge', AutoPlacement: 'on' });
+  const bound = await launchOne(client, { InstanceType: 'm8i.96xlarge', Placement: { Tenancy: 'host', Affinity: 'host' } });
+  assert.deepEqual(bound.Placement, { AvailabilityZone: zone, Affinity: 'host', GroupName: '', Tenancy: 'host', HostId: home });
+  const spare = await allocateOne(client, { AvailabilityZone: zone, InstanceType: 'm8i.96xlarge', AutoPlacement: 'on' });
+  const id = bound.InstanceId!;
+  assert.equal((await describeOne(client, id)).Placement?.Affinity, 'host');
+
+  // stopped, it holds nothing: another launch takes its place on the home host
+  await stopWhenRunning(client, id);
+  const filler = await launchOne(client, { InstanceType: 'm8i.96xlarge', Placement: { HostId: home } });
+  const e = await errorOf(client.send(new StartInstancesCommand({ InstanceIds: [id] })));
+  assert.deepEqual([e.code, e.status], ['InsufficientCapacityOnHost', 400]);
+  assert.match(e.message, new RegExp(`${home}.*${id}`));
+  // not moved to the free auto-placement host, and still stopped
+  const still = await describeOne(client, id);
+  assert.equal(still.State?.Name, 'stopped');
+  assert.equal(still.Placement?.HostId, home);
+  assert.deepEqual(occupantIds(await describeHost(client, spare)), []);
+
+  // once its host has room again it starts there
+  await client.send(new TerminateInstancesCommand({ InstanceIds: [filler.InstanceId!] }));
+  await waitForState(client, filler.InstanceId!, 'terminated');
+  await client.send(new StartInstancesCommand({ InstanceIds: [id] }));
+  assert.equal((await describeOne(client, id)).Placement?.HostId, home);
+  assert.deepEqual(occupantIds(await describeHost(client, home)), [id]);
+  await stopWhenRunning(client, id);
+
+  // an instance with affinity `default` that last ran on the same host
+  const loose = await launchOne(client, { InstanceType: 'm8i.96xlarge', Placement: { HostId: home, Affinity: 'default' } });
+  assert.equal(loose.Placement?.Affinity, 'default');
+  await stopWhenRunning(client, loose.InstanceId!);
+  // both start in one call: the bound one gets its host although listed second; the other moves to the spare
+  const started = await client.send(new StartInstancesCommand({ InstanceIds: [loose.InstanceId!, id] }));
+  assert.deepEqual(started.StartingInstances?.map((c) => c.CurrentState?.Name), ['pending', 'pending']);
+  assert.equal((await describeOne(client, id)).Placement?.HostId, home);
+  assert.equal((await describeOne(client, loose.InstanceId!)).Placement?.HostId, spare);
+
+  // DescribeInstances' affinity filter; instances not on hosts have no affinity
+  const plain = await launchOne(client, { InstanceType: 'm8i.large' });
+  assert.equal(plain.Placement?.Affinity, undefined);
+  assert.deepEqual(await instanceIds(client, 'affinity', 'host'), [id]);
+  // the terminated filler still shows (and filters) as on a host with the default affinity
+  assert.deepEqual(await instanceIds(client, 'affinity', 'default'), [loose.InstanceId!, filler.InstanceId!].sort());
+  assert.deepEqual(await instanceIds(client, 'affinity', '*'), [id, loose.InstanceId!, filler.InstanceId!].sort());
+});
+
+test('Affinity=host: a bound host that no longer takes the instance refuses the start', async () => {
+  const client = server.client('eu-west-3');
+  const [host, other] = await allocate(client, { AvailabilityZone: 'eu-west-3a', InstanceFamily: 'r8i', AutoPlacement: 'on', Quantity: 2 });
+  const i = await launchOne(client, { InstanceType: 'r8i.4xlarge', Placement: { HostId: host, Affinity: 'host' } });
+  await stopWhenRunning(client, i.InstanceId!);
+  // the host now serves another size only
+  await client.send(new ModifyHostsCommand({ HostIds: [host!], InstanceType: 'r8i.large' }));
+  const wrongType = await errorOf(client.send(new StartInstancesCommand({ InstanceIds: [i.InstanceId!] })));
+  assert.equal(wrongType.code, 'UnsupportedInstanceTypeOnHost');
+  assert.match(wrongType.message, new RegExp(`r8i\\.4xlarge.*${host}`));
+  // released: the instance has no host to start on, and the other auto-placement host is not used
+  await client.send(new ReleaseHostsCommand({ HostIds: [host!] }));
+  const released = await errorOf(client.send(new StartInstancesCommand({ InstanceIds: [i.InstanceId!] })));
+  assert.equal(released.code, 'InvalidHostState');
+  assert.match(released.message, /released/);
+  assert.deepEqual(occupantIds(await describeHost(client, other!)), []);
+  // ModifyInstancePlacement moves it to the other host, where it starts
+  await client.send(new ModifyInstancePlacementCommand({ InstanceId: i.InstanceId!, HostId: other! }));
+  await client.send(new StartInstancesCommand({ InstanceIds: [i.InstanceId!] }));
+  const moved = await describeOne(client, i.InstanceId!);
+  assert.deepEqual([moved.Placement?.HostId, moved.Placement?.Affinity], [other, 'host']);
+});
+
+test('ModifyInstancePlacement: affinity any time, host and tenancy only while stopped; Return true', async () => {
+  const client = server.client('ap-northeast-2');
+  const [a, b] = await allocate(client, { AvailabilityZone: 'ap-northeast-2a', InstanceFamily: 'c8i', Quantity: 2 });
+  const i = await launchOne(client, { InstanceType: 'c8i.large', Placement: { HostId: a } });
+  const id = i.InstanceId!;
+  const modify = (params: Partial<ModifyInstancePlacementCommandInput>) =>
+    client.send(new ModifyInstancePlacementCommand({ InstanceId: id, ...params }));
+
+  // while it runs: the affinity changes (binding it to the host it is on), the host and tenancy do not
+  await waitForState(client, id, 'running');
+  assert.deepEqual((await modify({ Affinity: 'host' })).Return, true);
+  assert.deepEqual((await describeOne(client, id)).Placement, {
+    AvailabilityZone: 'ap-northeast-2a',
+    Affinity: 'host',
+    GroupName: '',
+    Tenancy: 'host',
+    HostId: a,
+  });
+  for (const params of [{ HostId: b! }, { Tenancy: 'dedicated' as const }, { GroupName: '' }]) {
+    const e = await errorOf(modify(params));
+    assert.deepEqual([e.code, e.status], ['InvalidInstanceState', 400], JSON.stringify(params));
+    assert.match(e.message, new RegExp(`${id}.*'running'.*'stopped'`));
+  }
+  assert.equal((await describeOne(client, id)).Placement?.HostId, a);
+
+  // stopped: to another host — capacity is checked when it starts, as in EC2
+  await stopWhenRunning(client, id);
+  assert.equal((await modify({ HostId: b!, Affinity: 'default' })).Return, true);
+  let p = (await describeOne(client, id)).Placement;
+  assert.deepEqual([p?.HostId, p?.Affinity, p?.Tenancy], [b, 'default', 'host']);
+  await client.send(new StartInstancesCommand({ InstanceIds: [id] }));
+  assert.deepEqual(occupantIds(await describeHost(client, b!)), [id]);
+  assert.deepEqual(occupantIds(await describeHost(client, a!)), []);
+  await stopWhenRunning(client, id);
+
+  // host → dedicated drops the host and the affinity; dedicated → host with a host (implied tenancy)
+  await modify({ Tenancy: 'dedicated' });
+  p = (await describeOne(client, id)).Placement;
+  assert.deepEqual(p, { AvailabilityZone: 'ap-northeast-2a', GroupName: '', Tenancy: 'dedicated' });
+  const combo = await errorOf(modify({ Affinity: 'host' }));
+  assert.equal(combo.code, 'InvalidParameterCombination');
+  assert.match(combo.message, /affinity.*tenancy of 'host'/);
+  assert.equal((await errorOf(modify({ HostId: a!, Tenancy: 'dedicated' }))).code, 'InvalidParameterCombination');
+  await modify({ HostId: a!, Affinity: 'host' });
+  p = (await describeOne(client, id)).Placement;
+  assert.deepEqual([p?.Tenancy, p?.HostId, p?.Affinity], ['host', a, 'host']);
+  // dedicated → host without a host: the next start auto-places it… on an auto-placement host only
+  await modify({ Tenancy: 'dedicated' });
+  await modify({ Tenancy: 'host', Affinity: 'host' });
+  p = (await describeOne(client, id)).Placement;
+  assert.deepEqual([p?.Tenancy, p?.HostId, p?.Affinity], ['host', undefined, 'host']);
+  assert.equal((await errorOf(client.send(new StartInstancesCommand({ InstanceIds: [id] })))).code, 'InsufficientHostCapacity');
+  await client.send(new ModifyHostsCommand({ HostIds: [b!], AutoPlacement: 'on' }));
+  await client.send(new StartInstancesCommand({ InstanceIds: [id] }));
+  // …and affinity `host` then binds it to the host it landed on
+  p = (await describeOne(client, id)).Placement;
+  assert.deepEqual([p?.HostId, p?.Affinity], [b, 'host']);
+  await waitForState(client, id, 'running');
+
+  // GroupName '' (out of any placement group) is accepted on a stopped instance and changes nothing
+  await stopWhenRunning(client, id);
+  assert.equal((await modify({ GroupName: '' })).Return, true);
+  assert.equal((await describeOne(client, id)).Placement?.HostId, b);
+});
+
+test('ModifyInstancePlacement refuses bad requests with EC2 codes, naming the value, and changes nothing', async () => {
+  const client = server.client('ap-southeast-1');
+  const host = await allocateOne(client, { AvailabilityZone: 'ap-southeast-1a', InstanceType: 'm8i.xlarge' });
+  const otherZone = await allocateOne(client, { AvailabilityZone: 'ap-southeast-1b', InstanceType: 'm8i.xlarge' });
+  const otherType = await allocateOne(client, { AvailabilityZone: 'ap-southeast-1a', InstanceType: 'm8i.large' });
+  const released = await allocateOne(client, { AvailabilityZone: 'ap-southeast-1a', InstanceType: 'm8i.xlarge' });
+  await client.send(new ReleaseHostsCommand({ HostIds: [released] }));
+  const onHost = (await launchOne(client, { InstanceType: 'm8i.xlarge', Placement: { HostId: host } })).InstanceId!;
+  const shared = (await launchOne(client, { InstanceType: 'm8i.xlarge', Placement: { AvailabilityZone: 'ap-southeast-1a' } })).InstanceId!;
+  const dedicatedT3 = (await launchOne(client, { InstanceType: 't3.micro', Placement: { Tenancy: 'dedicated' } })).InstanceId!;
+  const gone = (await launchOne(client, { InstanceType: 'm8i.xlarge' })).InstanceId!;
+  await client.send(new TerminateInstancesCommand({ InstanceIds: [gone] }));
+  for (const id of [onHost, shared, dedicatedT3]) await stopWhenRunning(client, id);
+  const before = await client.send(new DescribeInstancesCommand({ InstanceIds: [onHost, shared, dedicatedT3] }));
+
+  const cases: [Partial<ModifyInstancePlacementCommandInput>, string, RegExp][] = [
+    [{ InstanceId: undefined, Affinity: 'host' }, 'MissingParameter', /InstanceId/],
+    [{}, 'InvalidParameterCombination', /At least one of Affinity, HostId, Tenancy/],
+    [{ Affinity: 'sticky' as 'host' }, 'InvalidParameterValue', /sticky/],
+    [{ Tenancy: 'shared' as 'host' }, 'InvalidParameterValue', /shared/],
+    [{ HostId: 'h-xyz' }, 'InvalidHostID.Malformed', /h-xyz/],
+    [{ InstanceId: 'i-nope', Affinity: 'host' }, 'InvalidInstanceID.Malformed', /i-nope/],
+    [{ InstanceId: 'i-0123456789abcdef0', Affinity: 'host' }, 'InvalidInstanceID.NotFound', /i-0123456789abcdef0/],
+    [{ HostId: NO_SUCH_HOST }, 'InvalidHostID.NotFound', new RegExp(NO_SUCH_HOST)],
+    [{ GroupName: 'my-cluster' }, 'InvalidPlacementGroup.Unknown', /my-cluster/],
+    [{ HostResourceGroupArn: 'arn:aws:resource-groups:ap-southeast-1:000000000000:group/g' }, 'InvalidParameterValue', /HostResourceGroupArn/],
+    [{ HostId: released }, 'InvalidHostState', new RegExp(`${released}.*released`)],
+    [{ HostId: otherZone }, 'ZonesMismatched', new RegExp(`ap-southeast-1a.*${otherZone}`)],
+    [{ HostId: otherType }, 'UnsupportedInstanceTypeOnHost', /m8i\.xlarge.*m8i\.large/],
+    [{ Tenancy: 'default' }, 'InvalidTenancy', /'host' to 'default'/],
+    [{ InstanceId: shared, Tenancy: 'host' }, 'InvalidTenancy', /'default' to 'host'/],
+    [{ InstanceId: shared, Tenancy: 'dedicated' }, 'InvalidTenancy', /'default' to 'dedicated'/],
+    [{ InstanceId: shared, HostId: host }, 'InvalidTenancy', new RegExp(`${shared}.*'default' to 'host'`)],
+    [{ InstanceId: shared, Affinity: 'default' }, 'InvalidParameterCombination', /affinity/],
+    [{ InstanceId: dedicatedT3, Tenancy: 'host' }, 'InvalidRequest', /T3/],
+    [{ InstanceId: gone, Affinity: 'host' }, 'InvalidInstanceState', /terminated|shutting-down/],
+  ];
+  for (const [params, code, message] of cases) {
+    const e = await errorOf(client.send(new ModifyInstancePlacementCommand({ InstanceId: onHost, ...params } as ModifyInstancePlacementCommandInput)));
+    assert.equal(e.code, code, JSON.stringify(params));
+    assert.equal(e.status, 400);
+    assert.match(e.message, message, JSON.stringify(params));
+  }
+  const after = await client.send(new DescribeInstancesCommand({ InstanceIds: [onHost, shared, dedicatedT3] }));
+  assert.deepEqual(after, { ...before, $metadata: after.$metadata });
+});
+
+test('launch templates: Placement.Affinity flows into RunInstances; GetLaunchTemplateData gives it back', async () => {
+  const client = server.client('ap-northeast-3');
+  const host = await allocateOne(client, { AvailabilityZone: 'ap-northeast-3a', InstanceFamily: 'c8i', AutoPlacement: 'on' });
+  await client.send(
+    new CreateLaunchTemplateCommand({
+      LaunchTemplateName: 'bound-to-host',
+      LaunchTemplateData: { ImageId: LINUX_AMI, InstanceType: 'c8i.large', Placement: { Tenancy: 'host', Affinity: 'host' } },
+    }),
+  );
+  // the helper's own ImageId and InstanceType would replace the template's
+  const fromTemplate = { ImageId: undefined, InstanceType: undefined, LaunchTemplate: { LaunchTemplateName: 'bound-to-host' } };
+  const i = await launchOne(client, fromTemplate);
+  assert.deepEqual([i.Placement?.HostId, i.Placement?.Affinity, i.Placement?.Tenancy], [host, 'host', 'host']);
+  const data = (await client.send(new GetLaunchTemplateDataCommand({ InstanceId: i.InstanceId! }))).LaunchTemplateData;
+  assert.deepEqual(data?.Placement, { AvailabilityZone: 'ap-northeast-3a', Affinity: 'host', GroupName: '', Tenancy: 'host', HostId: host });
+  // the request's own Placement replaces the template's whole
+  const own = await launchOne(client, { ...fromTemplate, Placement: { Tenancy: 'host' } });
+  assert.equal(own.Placement?.Affinity, 'default');
+  // an instance on shared hardware has no affinity in its template data
+  const shared = await launchOne(client, { InstanceType: 'c8i.large' });
+  const sharedData = (await client.send(new GetLaunchTemplateDataCommand({ InstanceId: shared.InstanceId! }))).LaunchTemplateData;
+  assert.equal(sharedData?.Placement?.Affinity, undefined);
 });
 
 // --- ModifyHosts and ReleaseHosts -------------------------------------------------------------------
@@ -579,7 +807,7 @@ test('released hosts disappear after the retention; hosts and placements survive
     let client = local.client('us-east-1');
     const [kept, gone] = await allocate(client, { InstanceFamily: 'r8i', AutoPlacement: 'on', Quantity: 2 });
     await client.send(new CreateTagsCommand({ Resources: [gone!], Tags: [{ Key: 'k', Value: 'v' }] }));
-    const i = await launchOne(client, { InstanceType: 'r8i.4xlarge', Placement: { Tenancy: 'host' } });
+    const i = await launchOne(client, { InstanceType: 'r8i.4xlarge', Placement: { Tenancy: 'host', Affinity: 'host' } });
     assert.equal(i.Placement?.HostId, kept);
     await client.send(new ReleaseHostsCommand({ HostIds: [gone!] }));
     assert.equal((await describeHost(client, gone!)).State, 'released');
@@ -592,7 +820,8 @@ test('released hosts disappear after the retention; hosts and placements survive
     const h = await describeHost(client, kept!);
     assert.equal(h.AutoPlacement, 'on');
     assert.deepEqual(occupantIds(h), [i.InstanceId]);
-    assert.equal((await describeOne(client, i.InstanceId!)).Placement?.HostId, kept);
+    const placement = (await describeOne(client, i.InstanceId!)).Placement;
+    assert.deepEqual([placement?.HostId, placement?.Affinity], [kept, 'host']);
   } finally {
     await local.close();
   }

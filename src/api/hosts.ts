@@ -1,7 +1,7 @@
 /**
- * Dedicated Hosts: AllocateHosts, DescribeHosts, ModifyHosts, ReleaseHosts, and where `Tenancy=host`
- * instances go when they launch or start again. Capacity is never stored: it is derived from the
- * instance records (domain/host-capacity.ts) every time it is needed.
+ * Dedicated Hosts: AllocateHosts, DescribeHosts, ModifyHosts, ReleaseHosts, ModifyInstancePlacement, and
+ * where `Tenancy=host` instances go when they launch or start again. Capacity is never stored: it is
+ * derived from the instance records (domain/host-capacity.ts) every time it is needed.
  */
 import type {
   AllocateHostsRequest,
@@ -11,6 +11,8 @@ import type {
   Host,
   ModifyHostsRequest,
   ModifyHostsResult,
+  ModifyInstancePlacementRequest,
+  ModifyInstancePlacementResult,
   Placement,
   ReleaseHostsRequest,
   ReleaseHostsResult,
@@ -21,6 +23,7 @@ import { type FilterTable, compileFilters } from '../domain/filters.js';
 import {
   type HostLoad,
   availableVcpus,
+  checkHostTakes,
   familyOfHost,
   familySupportsDedicatedHosts,
   hostLoads,
@@ -31,7 +34,17 @@ import {
   totalCapacity,
   typesOnHost,
 } from '../domain/host-capacity.js';
-import { type HostRecord, type OnOff, hostExpired } from '../domain/host.js';
+import {
+  type Affinity,
+  type HostRecord,
+  type OnOff,
+  type PlacementChange,
+  type Tenancy,
+  changePlacement,
+  hostExpired,
+  parseAffinity,
+  parseTenancy,
+} from '../domain/host.js';
 import { isWellFormedId, newId } from '../domain/ids.js';
 import type { InstanceRecord, Scope } from '../domain/instance.js';
 import type { InstanceTypeFacts } from '../domain/instance-types.js';
@@ -39,7 +52,7 @@ import { paginate } from '../domain/paging.js';
 import { zonesIn } from '../domain/regions.js';
 import type { ResourcePut } from '../store/store.js';
 import { type Handler, type Services, requestFingerprint, required, zonesOf } from './context.js';
-import { retentionCutoff } from './instances.js';
+import { findInstances, retentionCutoff } from './instances.js';
 import { tagList, tagsFromSpecifications } from './tags.js';
 
 /** Allocated (not released) hosts one account may have in one region, like EC2's Dedicated Host quota. */
@@ -359,45 +372,31 @@ export interface HostLaunchRequest {
   readonly hostId?: string | undefined;
   /** Placement.AvailabilityZone, when given */
   readonly zone?: string | undefined;
+  /** Placement.Affinity: `host` binds each instance to the host it lands on */
+  readonly affinity: Affinity;
 }
 
 /**
- * RunInstances' Placement as it concerns Dedicated Hosts, checked before DryRun: HostId well-formed,
- * given only with tenancy `host` (an unset tenancy is `host` when HostId is given), naming a host of
- * the caller's; Affinity likewise. Undefined when the tenancy is not `host`.
+ * RunInstances' Placement as it concerns Dedicated Hosts, checked before DryRun: Affinity `default` or
+ * `host` and HostId well-formed, each given only with tenancy `host` (an unset tenancy is `host` when
+ * HostId is given), the host one of the caller's. Undefined when the tenancy is not `host`.
  */
 export function hostLaunchRequest(
   s: Services,
   scope: Scope,
   placement: Placement | undefined,
-  tenancy: string,
+  tenancy: Tenancy,
 ): HostLaunchRequest | undefined {
-  const affinity = placement?.Affinity;
-  if (affinity !== undefined) {
-    if (affinity !== 'default' && affinity !== 'host') {
-      throw Errors.invalidValueFor('placement.affinity', affinity, 'Valid values: default, host.');
-    }
-    if (tenancy !== 'host') {
-      throw Errors.invalidParameterCombination("The parameter affinity cannot be used without specifying a tenancy of 'host'");
-    }
-    if (affinity === 'host') {
-      throw Errors.invalidValueFor(
-        'placement.affinity',
-        affinity,
-        "nestbox implements the default host affinity only: a stopped instance starts again on its last host when it has room, otherwise on another host with auto-placement on.",
-      );
-    }
-  }
+  const affinity = placement?.Affinity === undefined ? undefined : parseAffinity(placement.Affinity, 'placement.affinity');
+  if (affinity !== undefined && tenancy !== 'host') throw Errors.parameterNeedsHostTenancy('affinity');
   const hostId = placement?.HostId;
   if (hostId !== undefined) {
     if (!isWellFormedId('host', hostId)) throw Errors.hostIdMalformed(hostId);
-    if (tenancy !== 'host') {
-      throw Errors.invalidParameterCombination("The parameter hostId cannot be used without specifying a tenancy of 'host'");
-    }
+    if (tenancy !== 'host') throw Errors.parameterNeedsHostTenancy('hostId');
     findHosts(s, scope, [hostId]);
   }
   if (tenancy !== 'host') return undefined;
-  return { hostId, zone: placement?.AvailabilityZone };
+  return { hostId, zone: placement?.AvailabilityZone, affinity: affinity ?? 'default' };
 }
 
 /**
@@ -418,9 +417,9 @@ export function placeOnHost(
 }
 
 /**
- * StartInstances: each `Tenancy=host` instance about to start needs room on a host again — its last
- * one when it can, else another auto-placement host in its zone. Returns the records with their host,
- * or throws InsufficientHostCapacity and nothing starts.
+ * StartInstances: each `Tenancy=host` instance about to start needs room on a host again — with
+ * affinity `host` on its own host only, otherwise its last one when it can, else another auto-placement
+ * host in its zone. Returns the records with their host, or throws and nothing starts.
  */
 export function placeHostStarts(s: Services, scope: Scope, starting: readonly InstanceRecord[]): readonly InstanceRecord[] {
   const onHosts = starting.filter((r) => r.tenancy === 'host');
@@ -436,3 +435,47 @@ export function placeHostStarts(s: Services, scope: Scope, starting: readonly In
     return hostId === undefined || hostId === r.hostId ? r : { ...r, hostId };
   });
 }
+
+// --- ModifyInstancePlacement ------------------------------------------------------------------------
+
+/**
+ * Changes a stopped instance's host, tenancy (dedicated ↔ host) or affinity — the affinity also while it
+ * runs. A new host must exist, be available, be in the instance's zone and take its type; whether it has
+ * room is checked when the instance starts, as in EC2. nestbox has no placement groups or host resource
+ * groups: `GroupName=''` (out of any group) is accepted, any other group is unknown.
+ */
+export const modifyInstancePlacement: Handler<ModifyInstancePlacementRequest, ModifyInstancePlacementResult> = (
+  input,
+  ctx,
+  s,
+) => {
+  const id = required(input.InstanceId, 'InstanceId');
+  const { Affinity, HostId, Tenancy, GroupName, GroupId, PartitionNumber, HostResourceGroupArn } = input;
+  if ([Affinity, HostId, Tenancy, GroupName, GroupId, PartitionNumber, HostResourceGroupArn].every((v) => v === undefined)) {
+    throw Errors.invalidParameterCombination(
+      'At least one of Affinity, HostId, Tenancy, GroupName, GroupId, PartitionNumber or HostResourceGroupArn must be specified.',
+    );
+  }
+  const change: PlacementChange = {
+    affinity: Affinity === undefined ? undefined : parseAffinity(Affinity, 'Affinity'),
+    tenancy: Tenancy === undefined ? undefined : parseTenancy(Tenancy, 'Tenancy'),
+    hostId: HostId,
+    groupName: GroupName,
+  };
+  if (HostId !== undefined) checkHostIdSyntax([HostId]);
+  if (HostResourceGroupArn !== undefined) {
+    throw Errors.invalidValueFor('HostResourceGroupArn', HostResourceGroupArn, 'nestbox has no host resource groups.');
+  }
+  const [rec] = findInstances(s, ctx, [id]) as [InstanceRecord];
+  const [host] = HostId === undefined ? [] : findHosts(s, ctx, [HostId]);
+  if (GroupName) throw Errors.placementGroupUnknown(GroupName);
+  if (GroupId !== undefined) throw Errors.placementGroupUnknown(GroupId);
+  if (PartitionNumber !== undefined) {
+    throw Errors.invalidParameterCombination('The parameter PartitionNumber can be used only with a partition placement group.');
+  }
+  const facts = s.catalog.facts(rec.instanceType)!;
+  const next = changePlacement(rec, change, facts.family);
+  if (host) checkHostTakes(s.catalog, host, facts, rec.availabilityZone);
+  if (next !== rec) s.store.commit({ instances: [next] });
+  return { Return: true };
+};

@@ -31,6 +31,7 @@ import { Errors } from '../domain/errors.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
 import { checkApiProtection, checkUserData, parseShutdownBehavior } from '../domain/instance-attributes.js';
 import { isWellFormedId, newId } from '../domain/ids.js';
+import { affinityOf, parseTenancy } from '../domain/host.js';
 import { type ImageFacts, ROOT_VOLUME, findImage } from '../domain/images.js';
 import { type InstanceRecord, type Scope, expired, privateDnsName, privateIpFor, rootVolumeId } from '../domain/instance.js';
 import type { InstanceTypeFacts } from '../domain/instance-types.js';
@@ -106,6 +107,7 @@ export function toInstance(rec: InstanceRecord, s: Services): Instance {
     LaunchTime: launched,
     Placement: {
       AvailabilityZone: rec.availabilityZone,
+      ...(rec.tenancy === 'host' ? { Affinity: affinityOf(rec) } : {}),
       GroupName: '',
       Tenancy: rec.tenancy as 'default',
       ...(rec.hostId !== undefined ? { HostId: rec.hostId } : {}),
@@ -192,6 +194,7 @@ export function instanceFilterTable(s: Services): FilterTable<InstanceRecord> {
       'client-token': (r) => r.clientToken,
       'tenancy': (r) => r.tenancy,
       'host-id': (r) => r.hostId,
+      'affinity': (r) => affinityOf(r),
       'placement-group-name': () => undefined,
       'vpc-id': (r) => defaultNetwork(r.region, r.availabilityZone).vpcId,
       'subnet-id': (r) => defaultNetwork(r.region, r.availabilityZone).subnetId,
@@ -242,6 +245,8 @@ interface LaunchPlan {
   readonly hibernation: boolean;
   readonly cpu: CpuSettings;
   readonly tags: readonly KeyValue[];
+  /** tags for each instance's root volume (TagSpecification ResourceType `volume`) */
+  readonly volumeTags: readonly KeyValue[];
   /** base64 without whitespace */
   readonly userData: string | undefined;
   readonly keyPair: KeyPairRecord | undefined;
@@ -277,15 +282,13 @@ function planLaunch(raw: RunInstancesRequest, ctx: RequestContext, s: Services):
   const zone = input.Placement?.AvailabilityZone ?? zonesOf(ctx.region)[0]!;
   if (!zonesOf(ctx.region).includes(zone)) throw Errors.invalidAvailabilityZone(zone);
   // Naming a Dedicated Host implies tenancy `host`, as in EC2.
-  const tenancy = input.Placement?.Tenancy ?? (input.Placement?.HostId !== undefined ? 'host' : 'default');
-  if (tenancy !== 'default' && tenancy !== 'dedicated' && tenancy !== 'host') {
-    throw Errors.invalidValueFor('placement.tenancy', tenancy, 'Valid values: default, dedicated, host.');
-  }
+  const tenancy = parseTenancy(input.Placement?.Tenancy ?? (input.Placement?.HostId !== undefined ? 'host' : 'default'), 'placement.tenancy');
   const host = hostLaunchRequest(s, ctx, input.Placement, tenancy);
   const hibernation = input.HibernationOptions?.Configured === true;
   if (hibernation && !facts.hibernationSupported) throw Errors.hibernationNotSupported(facts.type);
   const cpu = resolveCpuSettings({ facts, platform: image.platform, hibernationConfigured: hibernation }, input.CpuOptions);
   const tags = tagsFromSpecifications(input.TagSpecifications, 'instance');
+  const volumeTags = tagsFromSpecifications(input.TagSpecifications, 'volume');
   const userData = input.UserData === undefined ? undefined : checkUserData(input.UserData);
   const keyPair = input.KeyName === undefined ? undefined : keyPairByName(s, ctx, input.KeyName);
   if (keyPair) checkKeyForPlatform(keyPair, image.platform);
@@ -301,6 +304,7 @@ function planLaunch(raw: RunInstancesRequest, ctx: RequestContext, s: Services):
     cpu,
     // EC2 marks an instance launched from a template with system tags naming it.
     tags: launchTemplate ? [...tags, ...launchTemplateTags(launchTemplate)] : tags,
+    volumeTags,
     userData,
     keyPair,
     disableApiTermination: input.DisableApiTermination === true,
@@ -358,6 +362,7 @@ export const runInstances: Handler<RunInstancesRequest, Reservation> = (input, c
       availabilityZone: onHost ? onHost.zone : plan.zone,
       tenancy: plan.tenancy,
       ...(onHost ? { hostId: onHost.hostId } : {}),
+      ...(plan.host?.affinity === 'host' ? { affinity: 'host' as const } : {}),
       cpu: plan.cpu,
       hibernationConfigured: plan.hibernation,
       userData: plan.userData,
@@ -372,7 +377,10 @@ export const runInstances: Handler<RunInstancesRequest, Reservation> = (input, c
   s.reconciler.admit(recs);
   s.store.commit({
     instances: recs,
-    putTags: recs.flatMap((r) => plan.tags.map((t) => ({ resourceId: r.id, resourceType: 'instance', key: t.key, value: t.value }))),
+    putTags: recs.flatMap((r) => [
+      ...plan.tags.map((t) => ({ resourceId: r.id, resourceType: 'instance', key: t.key, value: t.value })),
+      ...plan.volumeTags.map((t) => ({ resourceId: rootVolumeId(r), resourceType: 'volume', key: t.key, value: t.value })),
+    ]),
     ...(token !== undefined
       ? { clientToken: { account: ctx.account, region: ctx.region, token, fingerprint: print, reservationId } }
       : {}),

@@ -32,7 +32,7 @@ import { parseToggle } from '../domain/cpu-options.js';
 import { Errors } from '../domain/errors.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
 import { isWellFormedId, newId } from '../domain/ids.js';
-import type { InstanceRecord, Scope } from '../domain/instance.js';
+import { type InstanceRecord, type Scope, hasRootVolume, rootVolumeId } from '../domain/instance.js';
 import {
   type LaunchTemplateRecord,
   type LaunchTemplateRef,
@@ -460,6 +460,7 @@ export const getLaunchTemplateData: Handler<GetLaunchTemplateDataRequest, GetLau
     LaunchTemplateData: launchTemplateDataOf({
       rec,
       tags: s.store.tagsOf(rec.id),
+      volumeTags: hasRootVolume(rec) ? s.store.tagsOf(rootVolumeId(rec)) : undefined,
       subnetId: defaultNetwork(rec.region, rec.availabilityZone).subnetId,
     }),
   };

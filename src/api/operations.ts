@@ -5,7 +5,7 @@
 import { describeAccountAttributes } from './account.js';
 import type { Handler } from './context.js';
 import { describeInstanceCreditSpecifications } from './credit-specifications.js';
-import { allocateHosts, describeHosts, modifyHosts, releaseHosts } from './hosts.js';
+import { allocateHosts, describeHosts, modifyHosts, modifyInstancePlacement, releaseHosts } from './hosts.js';
 import { describeImages } from './images.js';
 import { describeInstanceAttribute, modifyInstanceAttribute } from './instance-attributes.js';
 import { describeInstanceTypes } from './instance-types.js';
@@ -78,4 +78,5 @@ export const OPERATIONS: Readonly<Record<string, AnyHandler>> = {
   DescribeHosts: describeHosts,
   ModifyHosts: modifyHosts,
   ReleaseHosts: releaseHosts,
+  ModifyInstancePlacement: modifyInstancePlacement,
 };

@@ -10,12 +10,13 @@ import type {
 } from '@aws-sdk/client-ec2';
 import { Errors } from '../domain/errors.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
-import { type ResourceKind as IdKind, kindOfId } from '../domain/ids.js';
+import { ID_PREFIX, type ResourceKind as IdKind, kindOfId } from '../domain/ids.js';
 import { paginate } from '../domain/paging.js';
 import type { ResourceDocs, StoredKind, TagRecord } from '../store/store.js';
 import { type Handler, type RequestContext, type Services, checkDryRun, required } from './context.js';
 import { type Scope, expired } from '../domain/instance.js';
 import { findInstances, retentionCutoff } from './instances.js';
+import { findRootVolumes, rootVolumeOwner } from './volumes.js';
 
 export const MAX_TAGS_PER_RESOURCE = 50;
 
@@ -41,7 +42,11 @@ export function checkTags(tags: readonly Tag[]): KeyValue[] {
   });
 }
 
-/** What RunInstances may tag: the instance and what is created with it. */
+/**
+ * What RunInstances may tag: the instance and what is created with it. Instance and volume tags are kept
+ * (volume: on the root volume); nestbox has no network interfaces or Spot requests, so tags for those
+ * are checked and accepted but have nothing to land on.
+ */
 export const TAGGABLE_AT_LAUNCH: readonly string[] = ['instance', 'volume', 'network-interface', 'spot-instances-request'];
 
 /**
@@ -89,11 +94,18 @@ export function storedInScope<K extends StoredKind>(s: Services, scope: Scope, k
 function resolveResources(ids: readonly string[], ctx: RequestContext, s: Services): Map<string, string> {
   const types = new Map<string, string>();
   const instanceIds: string[] = [];
+  const volumeIds: string[] = [];
   for (const id of ids) {
     const kind = kindOfId(id);
     if (kind === 'instance') {
       instanceIds.push(id);
       types.set(id, 'instance');
+      continue;
+    }
+    // Root volumes: any `vol-` ID, so a malformed one gets the volume's own Malformed error.
+    if (kind === 'volume' || id.startsWith(`${ID_PREFIX.volume}-`)) {
+      volumeIds.push(id);
+      types.set(id, 'volume');
       continue;
     }
     const stored = kind && STORED_KINDS[kind];
@@ -102,6 +114,7 @@ function resolveResources(ids: readonly string[], ctx: RequestContext, s: Servic
     types.set(id, stored);
   }
   findInstances(s, ctx, instanceIds);
+  findRootVolumes(s, ctx, volumeIds);
   return types;
 }
 
@@ -160,6 +173,9 @@ export const describeTags: Handler<DescribeTagsRequest, DescribeTagsResult> = (i
     if (type === 'instance') {
       const rec = s.store.instance(resourceId);
       if (!rec || rec.account !== ctx.account || rec.region !== ctx.region || expired(rec, cutoff)) continue;
+    } else if (type === 'volume') {
+      // A root volume's tags show while the volume exists: gone the moment its instance is terminated.
+      if (!rootVolumeOwner(s, ctx, resourceId)) continue;
     } else if (!storedInScope(s, ctx, type as StoredKind, resourceId)) continue;
     for (const [Key, Value] of tags) all.push({ ResourceId: resourceId, ResourceType: type as TagDescription['ResourceType'], Key, Value });
   }

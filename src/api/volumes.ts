@@ -1,14 +1,15 @@
 /**
  * DescribeVolumes: the root EBS volume of every instance. Each instance that is not terminated has
  * exactly one (gp3, its image's size, `in-use` and attached, stopped instances included); it goes away
- * with its instance (DeleteOnTermination). Volumes are derived from instance records, not stored.
+ * with its instance (DeleteOnTermination). Volumes are derived from instance records, not stored; their
+ * tags (RunInstances' `volume` tag specifications, CreateTags) are kept under the volume ID.
  */
 import type { DescribeVolumesRequest, DescribeVolumesResult, Volume } from '@aws-sdk/client-ec2';
 import { Errors } from '../domain/errors.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
 import { isWellFormedId } from '../domain/ids.js';
 import { ROOT_VOLUME, rootSnapshotId } from '../domain/images.js';
-import { type InstanceRecord, rootVolumeId } from '../domain/instance.js';
+import { type InstanceRecord, type Scope, hasRootVolume, instanceIdOfRootVolume, rootVolumeId } from '../domain/instance.js';
 import { paginate } from '../domain/paging.js';
 import { zonesIn } from '../domain/regions.js';
 import { type Handler, type Services, checkDryRun } from './context.js';
@@ -17,6 +18,26 @@ import { tagList } from './tags.js';
 
 /** EC2 pages at most this many volumes; a larger MaxResults is answered with this many. */
 const MAX_VOLUMES_PER_PAGE = 500;
+
+/** The instance whose root volume `volumeId` is, when that volume exists in the caller's scope. */
+export function rootVolumeOwner(s: Services, scope: Scope, volumeId: string): InstanceRecord | undefined {
+  const rec = s.store.instance(instanceIdOfRootVolume(volumeId));
+  return rec && rec.account === scope.account && rec.region === scope.region && hasRootVolume(rec) ? rec : undefined;
+}
+
+/** Every volume ID well-formed, then every volume found — or the EC2 error naming the offenders; their instances, in order. */
+export function findRootVolumes(s: Services, scope: Scope, ids: readonly string[]): InstanceRecord[] {
+  for (const id of ids) if (!isWellFormedId('volume', id)) throw Errors.volumeIdMalformed(id);
+  const found: InstanceRecord[] = [];
+  const missing: string[] = [];
+  for (const id of new Set(ids)) {
+    const rec = rootVolumeOwner(s, scope, id);
+    if (rec) found.push(rec);
+    else missing.push(id);
+  }
+  if (missing.length > 0) throw Errors.volumeNotFound(missing);
+  return found;
+}
 
 export function rootVolumeOf(rec: InstanceRecord, s: Services): Volume {
   const root = ROOT_VOLUME[rec.platform];
@@ -84,20 +105,15 @@ export const describeVolumes: Handler<DescribeVolumesRequest, DescribeVolumesRes
   }
   for (const id of ids) if (!isWellFormedId('volume', id)) throw Errors.volumeIdMalformed(id);
   const predicate = compileFilters(volumeFilterTable(s), input.Filters);
-  const byId = new Map<string, InstanceRecord>();
-  for (const rec of visibleInstances(s, ctx)) if (rec.state !== 'terminated') byId.set(rootVolumeId(rec), rec);
-  const wanted = [...new Set(ids)];
-  const missing = wanted.filter((id) => !byId.has(id));
-  if (missing.length > 0) throw Errors.volumeNotFound(missing);
+  const recs = ids.length > 0 ? findRootVolumes(s, ctx, ids) : visibleInstances(s, ctx).filter(hasRootVolume);
   checkDryRun(input);
-  const recs = wanted.length > 0 ? wanted.map((id) => byId.get(id)!) : [...byId.values()];
   const matching = recs.map((r) => rootVolumeOf(r, s)).filter(predicate);
   const max = input.MaxResults === undefined ? undefined : Math.min(input.MaxResults, MAX_VOLUMES_PER_PAGE);
   const page = paginate(
     matching,
     { MaxResults: max, NextToken: input.NextToken },
     { min: 5, max: MAX_VOLUMES_PER_PAGE },
-    { f: input.Filters, ids: wanted },
+    { f: input.Filters, ids },
   );
   return { Volumes: page.items, ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
 };

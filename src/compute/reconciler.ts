@@ -194,7 +194,7 @@ export class Reconciler {
     this.purgeTimer.unref();
   }
 
-  /** Terminated instances disappear once the retention has passed. */
+  /** Terminated instances disappear once the retention has passed (the store drops their and their root volumes' tags). */
   purge(now: Date): void {
     const cutoff = now.getTime() - this.opts.terminatedRetentionMs;
     const gone = [...this.store.allInstances()].filter((r) => expired(r, cutoff)).map((r) => r.id);

@@ -294,11 +294,17 @@ export const Errors = {
       'InsufficientHostCapacity',
       'You do not have a host with a matching configuration and sufficient capacity. Either target a host resource group that can automatically allocate hosts on your behalf, or manually allocate a new host to your account and then try again.',
     ),
-  /** A launch naming a host that has no room for it (EC2's own words). */
-  insufficientCapacityOnHost: (hostId: string) =>
+  /**
+   * A launch naming a host that has no room for it (EC2's own words), or a start of an instance with
+   * affinity to a host that has no room (EC2: "not enough capacity on the Dedicated Host to launch or
+   * start the instance").
+   */
+  insufficientCapacityOnHost: (hostId: string, startingInstanceId?: string) =>
     new Ec2Error(
       'InsufficientCapacityOnHost',
-      `Dedicated host ${hostId} has insufficient capacity to launch the instances in this request.`,
+      startingInstanceId === undefined
+        ? `Dedicated host ${hostId} has insufficient capacity to launch the instances in this request.`
+        : `Dedicated host ${hostId} has insufficient capacity to start instance ${startingInstanceId}, which has affinity with it.`,
     ),
   unsupportedInstanceTypeOnHost: (type: string, hostId: string, supported: string) =>
     new Ec2Error(
@@ -318,6 +324,32 @@ export const Errors = {
   /** ReleaseHosts / ModifyHosts report this per host, as `Client.InvalidHost.Occupied`. */
   hostOccupied: (hostId: string, action: 'released' | 'modified') =>
     new Ec2Error('InvalidHost.Occupied', `Dedicated host '${hostId}' cannot be ${action} as it is occupied`),
+  /** Placement.HostId / Affinity (RunInstances, ModifyInstancePlacement) for an instance whose tenancy is not `host`. */
+  parameterNeedsHostTenancy: (param: 'hostId' | 'affinity') =>
+    new Ec2Error('InvalidParameterCombination', `The parameter ${param} cannot be used without specifying a tenancy of 'host'`),
+  /** ModifyInstancePlacement: host, tenancy and placement group change only while stopped (EC2's InvalidInstanceState). */
+  placementNeedsStopped: (id: string, state: string) =>
+    new Ec2Error(
+      'InvalidInstanceState',
+      `The instance '${id}' is in the '${state}' state; its host, tenancy or placement group can be changed only while it is 'stopped'.`,
+    ),
+  /** ModifyInstancePlacement on an instance that is shutting down or terminated. */
+  placementNotModifiable: (id: string, state: string) =>
+    new Ec2Error('InvalidInstanceState', `The placement of instance '${id}' cannot be modified in the '${state}' state.`),
+  /** Tenancy changes to or from `default` (EC2: "you cannot modify the tenancy of an instance … of default"). */
+  invalidTenancyChange: (id: string, from: string, to: string) =>
+    new Ec2Error(
+      'InvalidTenancy',
+      `The tenancy of instance '${id}' cannot be changed from '${from}' to '${to}'; only 'dedicated' and 'host' can be exchanged.`,
+    ),
+  /** T3 instances keep the tenancy they were launched with between dedicated and host (EC2: InvalidRequest). */
+  t3TenancyChange: (id: string, from: string, to: string) =>
+    new Ec2Error(
+      'InvalidRequest',
+      `The tenancy of T3 instance '${id}' cannot be changed from '${from}' to '${to}'; a T3 instance must be launched on a Dedicated Host to use tenancy 'host'.`,
+    ),
+  placementGroupUnknown: (name: string) =>
+    new Ec2Error('InvalidPlacementGroup.Unknown', `The placement group '${name}' is unknown.`),
   /** ModifyHosts: a host can change only to a type or to the family within its current family. */
   hostFamilyMismatch: (hostId: string, family: string, requested: string) =>
     new Ec2Error(

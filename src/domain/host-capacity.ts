@@ -63,8 +63,9 @@ export const typesOnHost = (catalog: Catalog, host: HostRecord): InstanceTypeFac
   catalog.types.filter((t) => hostAccepts(catalog, host, t));
 
 /**
- * The states in which an instance holds its place on its host. A stopped instance gives it back (EC2's
- * default host affinity) and needs room again when it starts; a terminated one is gone.
+ * The states in which an instance holds its place on its host. A stopped instance gives it back — with
+ * affinity `host` too, which binds it to the host but reserves nothing — and needs room again when it
+ * starts; a terminated one is gone.
  */
 const OCCUPYING: ReadonlySet<StateName> = new Set<StateName>(['pending', 'running', 'stopping', 'shutting-down']);
 
@@ -113,6 +114,19 @@ const withPlaced = (load: HostLoad, facts: InstanceTypeFacts, count: number): Ho
 
 // --- placement ----------------------------------------------------------------------------------------
 
+/**
+ * A named host takes instances of this type in this zone (room aside), or the EC2 error: it must be
+ * available, in the zone, and allocated for the type or its family. Targeted launches, starts bound to
+ * a host by affinity, and ModifyInstancePlacement's HostId all ask this.
+ */
+export function checkHostTakes(catalog: Catalog, host: HostRecord, facts: InstanceTypeFacts, zone: string | undefined): void {
+  if (host.state !== 'available') throw Errors.invalidHostState(host.id, host.state);
+  if (zone !== undefined && zone !== host.availabilityZone) throw Errors.zonesMismatched(zone, host.id, host.availabilityZone);
+  if (!hostAccepts(catalog, host, facts)) {
+    throw Errors.unsupportedInstanceTypeOnHost(facts.type, host.id, host.instanceType ?? `${host.instanceFamily} family`);
+  }
+}
+
 export interface LaunchTarget {
   readonly facts: InstanceTypeFacts;
   /** Placement.HostId: the launch goes on this host or fails */
@@ -145,13 +159,7 @@ export function placeLaunch(
     const load = loads.find((l) => l.host.id === target.hostId);
     if (!load) throw Errors.hostIdNotFound([target.hostId]);
     const { host } = load;
-    if (host.state !== 'available') throw Errors.invalidHostState(host.id, host.state);
-    if (target.zone !== undefined && target.zone !== host.availabilityZone) {
-      throw Errors.zonesMismatched(target.zone, host.id, host.availabilityZone);
-    }
-    if (!hostAccepts(catalog, host, facts)) {
-      throw Errors.unsupportedInstanceTypeOnHost(facts.type, host.id, host.instanceType ?? `${host.instanceFamily} family`);
-    }
+    checkHostTakes(catalog, host, facts, target.zone);
     const room = roomFor(catalog, load, facts);
     if (room < minCount) throw Errors.insufficientCapacityOnHost(host.id);
     return { host, count: Math.min(room, maxCount) };
@@ -169,10 +177,16 @@ export function placeLaunch(
 }
 
 /**
- * The hosts stopped instances start on again, in order (EC2's default host affinity): back on the last
- * host when it is available, takes the type and has room; otherwise the first available host in the
- * instance's zone with auto-placement on that does. Instances placed earlier in the same call count.
- * Returns each instance's host ID, or throws InsufficientHostCapacity.
+ * The hosts stopped instances start on again, in order; instances placed earlier in the same call count.
+ *
+ * - Affinity `host` with a host: that host or nothing — it must still take the type (checkHostTakes) and
+ *   have room, else InsufficientCapacityOnHost. These are placed first, so an instance without affinity
+ *   in the same call cannot take their place.
+ * - Otherwise (EC2's default affinity, or `host` affinity not yet bound): back on the last host when it
+ *   is available, takes the type and has room; else the first available host in the instance's zone
+ *   with auto-placement on that does; else InsufficientHostCapacity.
+ *
+ * Returns each instance's host ID, in the order given.
  */
 export function placeRestarts(
   catalog: Catalog,
@@ -180,20 +194,34 @@ export function placeRestarts(
   starting: readonly { readonly rec: InstanceRecord; readonly facts: InstanceTypeFacts }[],
 ): string[] {
   const current = new Map(loads.map((l) => [l.host.id, l]));
-  return starting.map(({ rec, facts }) => {
-    const last = rec.hostId === undefined ? undefined : current.get(rec.hostId);
-    let chosen = last && roomFor(catalog, last, facts) >= 1 ? last : undefined;
-    if (!chosen) {
-      for (const load of current.values()) {
-        if (load.host.autoPlacement !== 'on' || load.host.availabilityZone !== rec.availabilityZone) continue;
-        if (roomFor(catalog, load, facts) >= 1) {
-          chosen = load;
-          break;
-        }
-      }
-    }
-    if (!chosen) throw Errors.insufficientHostCapacity();
+  const bound = (rec: InstanceRecord) => rec.affinity === 'host' && rec.hostId !== undefined;
+  const place = ({ rec, facts }: (typeof starting)[number]): string => {
+    const chosen = bound(rec) ? boundHost(catalog, current, rec, facts) : anyHost(catalog, current, rec, facts);
     current.set(chosen.host.id, withPlaced(chosen, facts, 1));
     return chosen.host.id;
-  });
+  };
+  const placed = new Map<InstanceRecord, string>();
+  for (const entry of starting) if (bound(entry.rec)) placed.set(entry.rec, place(entry));
+  for (const entry of starting) if (!bound(entry.rec)) placed.set(entry.rec, place(entry));
+  return starting.map(({ rec }) => placed.get(rec)!);
+}
+
+/** Affinity `host`: the instance's own host, if it can still take it. */
+function boundHost(catalog: Catalog, loads: ReadonlyMap<string, HostLoad>, rec: InstanceRecord, facts: InstanceTypeFacts): HostLoad {
+  const load = loads.get(rec.hostId!);
+  if (!load) throw Errors.hostIdNotFound([rec.hostId!]);
+  checkHostTakes(catalog, load.host, facts, rec.availabilityZone);
+  if (roomFor(catalog, load, facts) < 1) throw Errors.insufficientCapacityOnHost(load.host.id, rec.id);
+  return load;
+}
+
+/** Default affinity: the last host when it has room, else an auto-placement host in the instance's zone. */
+function anyHost(catalog: Catalog, loads: ReadonlyMap<string, HostLoad>, rec: InstanceRecord, facts: InstanceTypeFacts): HostLoad {
+  const last = rec.hostId === undefined ? undefined : loads.get(rec.hostId);
+  if (last && roomFor(catalog, last, facts) >= 1) return last;
+  for (const load of loads.values()) {
+    if (load.host.autoPlacement !== 'on' || load.host.availabilityZone !== rec.availabilityZone) continue;
+    if (roomFor(catalog, load, facts) >= 1) return load;
+  }
+  throw Errors.insufficientHostCapacity();
 }

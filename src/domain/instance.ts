@@ -28,6 +28,8 @@ export interface InstanceRecord extends Scope {
   readonly tenancy: string;
   /** the Dedicated Host the instance runs on (tenancy `host`) */
   readonly hostId?: string | undefined;
+  /** tenancy `host`: `host` binds the instance to `hostId` across stop/start; absent means EC2's `default` */
+  readonly affinity?: 'default' | 'host' | undefined;
   /** the launch template and version it was launched from */
   readonly launchTemplate?: { readonly id: string; readonly version: number } | undefined;
   /** instance attributes (ModifyInstanceAttribute); absent means EC2's default */
@@ -72,6 +74,12 @@ export const expired = (i: Pick<InstanceRecord, 'terminatedAt'>, cutoffMs: numbe
  * volume every instance has needs no record of its own and keeps its ID across restarts.
  */
 export const rootVolumeId = (rec: Pick<InstanceRecord, 'id'>): string => `vol-${rec.id.slice(rec.id.indexOf('-') + 1)}`;
+
+/** The instance whose root volume `volumeId` would be (the inverse of `rootVolumeId`): a lookup, not a scan. */
+export const instanceIdOfRootVolume = (volumeId: string): string => `i-${volumeId.slice(volumeId.indexOf('-') + 1)}`;
+
+/** The root volume exists while its instance is not terminated (DeleteOnTermination); stopped ones keep it. */
+export const hasRootVolume = (rec: Pick<InstanceRecord, 'state'>): boolean => rec.state !== 'terminated';
 
 export function privateIpFor(seq: number): string {
   return `172.31.${Math.floor(seq / 250) % 250}.${(seq % 250) + 4}`;

@@ -17,6 +17,7 @@ import type {
 } from '@aws-sdk/client-ec2';
 import type { CpuSettings } from './cpu-options.js';
 import { Errors } from './errors.js';
+import { affinityOf } from './host.js';
 import { ROOT_VOLUME, rootSnapshotId } from './images.js';
 import type { InstanceRecord, Scope } from './instance.js';
 
@@ -193,6 +194,8 @@ export interface InstanceFacts {
   readonly rec: InstanceRecord;
   /** the instance's tags, system (`aws:`) tags included */
   readonly tags: ReadonlyMap<string, string> | undefined;
+  /** its root volume's tags */
+  readonly volumeTags?: ReadonlyMap<string, string> | undefined;
   readonly subnetId: string;
 }
 
@@ -207,11 +210,18 @@ const cpuOptionsOf = (cpu: CpuSettings) => ({
  * An instance's configuration as launch template data, ready to create a template from (EC2 leaves
  * out its `aws:` tags, which a template may not carry, and the addresses, which would pin them).
  */
-export function launchTemplateDataOf({ rec, tags, subnetId }: InstanceFacts): ResponseLaunchTemplateData {
+export function launchTemplateDataOf({ rec, tags, volumeTags, subnetId }: InstanceFacts): ResponseLaunchTemplateData {
   const root = ROOT_VOLUME[rec.platform];
   const userTags = [...(tags ?? [])]
     .filter(([key]) => !key.toLowerCase().startsWith('aws:'))
     .map(([Key, Value]) => ({ Key, Value }));
+  // The root volume's tags too, so a template made from the instance tags its volumes the same way.
+  const tagSpecifications = [
+    ...(userTags.length > 0 ? [{ ResourceType: 'instance' as const, Tags: userTags }] : []),
+    ...(volumeTags && volumeTags.size > 0
+      ? [{ ResourceType: 'volume' as const, Tags: [...volumeTags].map(([Key, Value]) => ({ Key, Value })) }]
+      : []),
+  ];
   return {
     ImageId: rec.imageId,
     InstanceType: rec.instanceType as ResponseLaunchTemplateData['InstanceType'],
@@ -235,6 +245,7 @@ export function launchTemplateDataOf({ rec, tags, subnetId }: InstanceFacts): Re
     Monitoring: { Enabled: false },
     Placement: {
       AvailabilityZone: rec.availabilityZone,
+      ...(rec.tenancy === 'host' ? { Affinity: affinityOf(rec) } : {}),
       GroupName: '',
       Tenancy: rec.tenancy as 'default',
       ...(rec.hostId !== undefined ? { HostId: rec.hostId } : {}),
@@ -243,7 +254,7 @@ export function launchTemplateDataOf({ rec, tags, subnetId }: InstanceFacts): Re
     DisableApiStop: rec.disableApiStop === true,
     InstanceInitiatedShutdownBehavior: rec.shutdownBehavior ?? 'stop',
     ...(rec.userData !== undefined ? { UserData: rec.userData } : {}),
-    ...(userTags.length > 0 ? { TagSpecifications: [{ ResourceType: 'instance', Tags: userTags }] } : {}),
+    ...(tagSpecifications.length > 0 ? { TagSpecifications: tagSpecifications } : {}),
     CpuOptions: cpuOptionsOf(rec.cpu),
     CapacityReservationSpecification: { CapacityReservationPreference: 'open' },
     HibernationOptions: { Configured: rec.hibernationConfigured },

@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostRecord } from '../domain/host.js';
-import type { InstanceRecord } from '../domain/instance.js';
+import { type InstanceRecord, rootVolumeId } from '../domain/instance.js';
 import type { KeyPairRecord } from '../domain/key-pair.js';
 import type { LaunchTemplateRecord } from '../domain/launch-template.js';
 import { type Checkpointer, startCheckpointer } from './checkpointer.js';
@@ -42,6 +42,7 @@ export type ResourcePut = { [K in StoredKind]: { readonly kind: K; readonly doc:
 
 export interface Changes {
   readonly instances?: readonly InstanceRecord[];
+  /** deleting an instance deletes its tags and its root volume's (the volume goes with the instance) */
   readonly deleteInstances?: readonly string[];
   readonly putResources?: readonly ResourcePut[];
   /** deleting a resource deletes its tags too */
@@ -204,7 +205,7 @@ export class Store {
       for (const rec of changes.instances ?? []) s.putInstance.run(rec.id, rec.account, rec.region, JSON.stringify(rec));
       for (const id of changes.deleteInstances ?? []) {
         s.deleteInstance.run(id);
-        s.deleteResourceTags.run(id);
+        for (const tagged of taggedWithInstance(id)) s.deleteResourceTags.run(tagged);
       }
       for (const { kind, doc } of changes.putResources ?? []) {
         s.putResource.run(kind, doc.id, doc.account, doc.region, JSON.stringify(doc));
@@ -222,7 +223,7 @@ export class Store {
     for (const rec of changes.instances ?? []) this.instanceById.set(rec.id, rec);
     for (const id of changes.deleteInstances ?? []) {
       this.instanceById.delete(id);
-      this.tagsById.delete(id);
+      for (const tagged of taggedWithInstance(id)) this.tagsById.delete(tagged);
     }
     for (const { kind, doc } of changes.putResources ?? []) this.kindMap(kind).set(doc.id, doc);
     for (const r of changes.deleteResources ?? []) {
@@ -289,6 +290,9 @@ export class Store {
     this.db.close();
   }
 }
+
+/** The resources whose tags go when an instance record is deleted: the instance and its root volume. */
+const taggedWithInstance = (id: string): readonly string[] => [id, rootVolumeId({ id })];
 
 const tokenKey = (t: { account: string; region: string; token: string }) => `${t.account}\u0000${t.region}\u0000${t.token}`;
 
