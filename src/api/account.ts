@@ -1,10 +1,9 @@
 /** DescribeAccountAttributes: the account's EC2 limits and defaults in the caller's Region. */
 import type { AccountAttribute, DescribeAccountAttributesRequest, DescribeAccountAttributesResult } from '@aws-sdk/client-ec2';
 import { Errors } from '../domain/errors.js';
-import { zonesIn } from '../domain/regions.js';
+import { defaultNetworkOf } from '../domain/network.js';
 import { type Handler, type RequestContext, checkDryRun } from './context.js';
 import { INSTANCE_LIMIT } from './instances.js';
-import { defaultNetwork } from './network.js';
 
 /** Every attribute EC2 answers, in the order it lists them, with this account's values. */
 const ATTRIBUTES: Readonly<Record<string, (ctx: RequestContext) => readonly string[]>> = {
@@ -12,7 +11,7 @@ const ATTRIBUTES: Readonly<Record<string, (ctx: RequestContext) => readonly stri
   'max-instances': () => [String(INSTANCE_LIMIT)],
   // EC2-Classic is retired: every account is VPC-only.
   'supported-platforms': () => ['VPC'],
-  'default-vpc': (ctx) => [defaultNetwork(ctx.region, zonesIn(ctx.region)[0]!.name).vpcId],
+  'default-vpc': (ctx) => [defaultNetworkOf(ctx).vpcId],
   'max-elastic-ips': () => ['5'],
   'vpc-max-elastic-ips': () => ['5'],
 };

@@ -38,12 +38,13 @@ import type { InstanceTypeFacts } from '../domain/instance-types.js';
 import type { KeyPairRecord } from '../domain/key-pair.js';
 import { type LaunchTemplateRef, launchTemplateTags } from '../domain/launch-template.js';
 import { ACTION_PARTICIPLE, STATE_CODES, STATE_REASONS, type UserAction, userInitiated } from '../domain/lifecycle.js';
+import { defaultNetworkOf, resolveLaunchNetwork } from '../domain/network.js';
 import { paginate } from '../domain/paging.js';
 import { type Handler, type RequestContext, type Services, checkDryRun, requestFingerprint, required, zonesOf } from './context.js';
 import { checkKeyForPlatform, keyPairByName } from './key-pairs.js';
 import { type HostLaunchRequest, hostLaunchRequest, placeHostStarts, placeOnHost } from './hosts.js';
 import { applyLaunchTemplate } from './launch-templates.js';
-import { defaultNetwork } from './network.js';
+import { attachedNetworkOf } from './network.js';
 import { type KeyValue, tagList, tagsFromSpecifications } from './tags.js';
 
 // --- lookups ----------------------------------------------------------------------------------------
@@ -88,7 +89,7 @@ function typeFacts(s: Services, type: string): InstanceTypeFacts {
 
 export function toInstance(rec: InstanceRecord, s: Services): Instance {
   const tags = s.store.tagsOf(rec.id);
-  const net = defaultNetwork(rec.region, rec.availabilityZone);
+  const net = attachedNetworkOf(rec);
   const windows = rec.platform === 'windows';
   const rootDevice = ROOT_VOLUME[rec.platform].device;
   const cpu = rec.cpu;
@@ -115,9 +116,7 @@ export function toInstance(rec: InstanceRecord, s: Services): Instance {
     // EC2 writes the platform in lower case on the wire, though the SDK's enum says 'Windows'.
     ...(windows ? { Platform: 'windows' as Instance['Platform'] } : {}),
     Monitoring: { State: 'disabled' },
-    ...(rec.state === 'terminated'
-      ? {}
-      : { SubnetId: net.subnetId, VpcId: net.vpcId, PrivateIpAddress: rec.privateIpAddress }),
+    ...(net ? { SubnetId: net.subnetId, VpcId: net.vpcId, PrivateIpAddress: rec.privateIpAddress } : {}),
     Architecture: rec.architecture,
     RootDeviceType: 'ebs',
     RootDeviceName: rootDevice,
@@ -138,9 +137,10 @@ export function toInstance(rec: InstanceRecord, s: Services): Instance {
     VirtualizationType: 'hvm',
     ...(rec.clientToken !== undefined ? { ClientToken: rec.clientToken } : {}),
     ...(tags && tags.size > 0 ? { Tags: tagList(tags) } : {}),
-    SecurityGroups: [],
+    SecurityGroups: net ? [...net.securityGroups] : [],
     SourceDestCheck: true,
     Hypervisor: 'xen',
+    ...(rec.instanceLifecycle ? { InstanceLifecycle: rec.instanceLifecycle } : {}),
     EbsOptimized: true,
     EnaSupport: true,
     ...(rec.stateReason ? { StateReason: { Code: rec.stateReason.code, Message: rec.stateReason.message } } : {}),
@@ -196,8 +196,12 @@ export function instanceFilterTable(s: Services): FilterTable<InstanceRecord> {
       'host-id': (r) => r.hostId,
       'affinity': (r) => affinityOf(r),
       'placement-group-name': () => undefined,
-      'vpc-id': (r) => defaultNetwork(r.region, r.availabilityZone).vpcId,
-      'subnet-id': (r) => defaultNetwork(r.region, r.availabilityZone).subnetId,
+      'vpc-id': (r) => attachedNetworkOf(r)?.vpcId,
+      'subnet-id': (r) => attachedNetworkOf(r)?.subnetId,
+      'instance.group-id': (r) => attachedNetworkOf(r)?.securityGroups.map((g) => g.GroupId),
+      'instance.group-name': (r) => attachedNetworkOf(r)?.securityGroups.map((g) => g.GroupName),
+      'group-id': (r) => attachedNetworkOf(r)?.securityGroups.map((g) => g.GroupId),
+      'group-name': (r) => attachedNetworkOf(r)?.securityGroups.map((g) => g.GroupName),
       'root-device-type': () => 'ebs',
       'virtualization-type': () => 'hvm',
       'hypervisor': () => 'xen',
@@ -205,6 +209,8 @@ export function instanceFilterTable(s: Services): FilterTable<InstanceRecord> {
       'state-reason-code': (r) => r.stateReason?.code,
       'state-reason-message': (r) => r.stateReason?.message,
       'ami-launch-index': (r) => r.amiLaunchIndex,
+      // Spot Instances only: On-Demand ones have no lifecycle, as in EC2
+      'instance-lifecycle': (r) => r.instanceLifecycle,
     },
   };
 }
@@ -229,13 +235,14 @@ function reservationOf(s: Services, reservationId: string, recs: readonly Instan
   return {
     ReservationId: reservationId,
     OwnerId: account,
+    // EC2-Classic only ("Not supported"): a VPC instance's groups are in its own SecurityGroups.
     Groups: [],
     Instances: recs.map((r) => toInstance(r, s)),
   };
 }
 
 /** What a valid launch request asks for, once every rule has been checked. */
-interface LaunchPlan {
+export interface LaunchPlan {
   readonly minCount: number;
   readonly maxCount: number;
   readonly image: ImageFacts;
@@ -260,7 +267,7 @@ interface LaunchPlan {
 }
 
 /** Checks a RunInstances request against every rule, in EC2's order; changes nothing. */
-function planLaunch(raw: RunInstancesRequest, ctx: RequestContext, s: Services): LaunchPlan {
+export function planLaunch(raw: RunInstancesRequest, ctx: RequestContext, s: Services): LaunchPlan {
   // From a launch template: its data overlaid with the request's own parameters, then every rule below.
   const { request: input, launchTemplate } = applyLaunchTemplate(raw, ctx, s);
   const imageId = required(input.ImageId, 'ImageId');
@@ -279,11 +286,14 @@ function planLaunch(raw: RunInstancesRequest, ctx: RequestContext, s: Services):
       `The architecture '${facts.architecture}' of the specified instance type does not match the architecture '${image.architecture}' of the specified AMI.`,
     );
   }
-  const zone = input.Placement?.AvailabilityZone ?? zonesOf(ctx.region)[0]!;
-  if (!zonesOf(ctx.region).includes(zone)) throw Errors.invalidAvailabilityZone(zone);
+  const requestedZone = input.Placement?.AvailabilityZone;
+  if (requestedZone !== undefined && !zonesOf(ctx.region).includes(requestedZone)) throw Errors.invalidAvailabilityZone(requestedZone);
+  // A subnet (SubnetId, or the primary network interface's) decides the zone; named security groups must exist.
+  const { subnet } = resolveLaunchNetwork(input, defaultNetworkOf(ctx));
+  const zone = subnet?.zone.name ?? requestedZone ?? zonesOf(ctx.region)[0]!;
   // Naming a Dedicated Host implies tenancy `host`, as in EC2.
   const tenancy = parseTenancy(input.Placement?.Tenancy ?? (input.Placement?.HostId !== undefined ? 'host' : 'default'), 'placement.tenancy');
-  const host = hostLaunchRequest(s, ctx, input.Placement, tenancy);
+  const host = hostLaunchRequest(s, ctx, subnet ? { ...input.Placement, AvailabilityZone: zone } : input.Placement, tenancy);
   const hibernation = input.HibernationOptions?.Configured === true;
   if (hibernation && !facts.hibernationSupported) throw Errors.hibernationNotSupported(facts.type);
   const cpu = resolveCpuSettings({ facts, platform: image.platform, hibernationConfigured: hibernation }, input.CpuOptions);
@@ -315,27 +325,39 @@ function planLaunch(raw: RunInstancesRequest, ctx: RequestContext, s: Services):
   };
 }
 
-export const runInstances: Handler<RunInstancesRequest, Reservation> = (input, ctx, s) => {
-  const plan = planLaunch(input, ctx, s);
-  const token = input.ClientToken;
-  if (token !== undefined && token.length > 64) {
-    throw Errors.invalidValueFor('clientToken', token, 'The client token must be at most 64 ASCII characters.');
-  }
-  const print = requestFingerprint(input);
-  if (token !== undefined) {
-    const previous = s.store.clientToken(ctx.account, ctx.region, token);
-    if (previous) {
-      if (previous.fingerprint !== print) throw Errors.idempotentParameterMismatch(token);
-      checkDryRun(input);
-      const recs = [...s.store.allInstances()].filter((r) => r.reservationId === previous.reservationId);
-      return reservationOf(s, previous.reservationId, recs, ctx.account);
-    }
-  }
+/** What a launch records beyond its plan: where RunInstances and CreateFleet differ. */
+export interface LaunchOptions {
+  /** DryRun: answered after the quota check, before a host is chosen or anything is recorded */
+  readonly dryRun?: boolean | undefined;
+  /** RunInstances' ClientToken: kept on every instance, and committed (with its fingerprint) with them */
+  readonly clientToken?: { readonly token: string; readonly fingerprint: string } | undefined;
+  /** `spot` for Spot Instances (EC2 Fleet); absent means On-Demand */
+  readonly lifecycle?: 'spot' | undefined;
+  /** tags the launching service puts on every instance (EC2 Fleet: `aws:ec2:fleet-id`) */
+  readonly systemTags?: readonly KeyValue[] | undefined;
+}
+
+/** The instances one launch recorded, all in one reservation. */
+export interface Launched {
+  readonly reservationId: string;
+  readonly instances: readonly InstanceRecord[];
+}
+
+/**
+ * The launch core RunInstances and CreateFleet share: a checked plan becomes instances. As many of
+ * MinCount..MaxCount as the quota allows, DryRun, the Dedicated Host, the records, one commit, then
+ * the VMs boot. An Ec2Error means nothing was recorded.
+ */
+export function launchPlanned(plan: LaunchPlan, ctx: RequestContext, s: Services, opts: LaunchOptions = {}): Launched {
   const allowed = launchCount(s, ctx, plan.minCount, plan.maxCount);
-  checkDryRun(input);
+  checkDryRun({ DryRun: opts.dryRun });
   // Tenancy host: the host is chosen before anything is recorded, and may take fewer than allowed.
   const onHost = plan.host && placeOnHost(s, ctx, plan.host, plan.facts, plan.minCount, allowed);
   const count = onHost ? onHost.count : allowed;
+  const zone = onHost ? onHost.zone : plan.zone;
+  const zoneIndex = Math.max(0, zonesOf(ctx.region).indexOf(zone));
+  const token = opts.clientToken?.token;
+  const instanceTags = [...plan.tags, ...(opts.systemTags ?? [])];
 
   const launchTime = s.now().toISOString();
   const reservationId = newId('reservation');
@@ -359,7 +381,7 @@ export const runInstances: Handler<RunInstancesRequest, Reservation> = (input, c
       amiLaunchIndex: i,
       keyName: plan.keyPair?.name,
       publicKey: plan.keyPair?.publicKey,
-      availabilityZone: onHost ? onHost.zone : plan.zone,
+      availabilityZone: zone,
       tenancy: plan.tenancy,
       ...(onHost ? { hostId: onHost.hostId } : {}),
       ...(plan.host?.affinity === 'host' ? { affinity: 'host' as const } : {}),
@@ -370,23 +392,45 @@ export const runInstances: Handler<RunInstancesRequest, Reservation> = (input, c
       ...(plan.disableApiStop ? { disableApiStop: true } : {}),
       ...(plan.shutdownBehavior === 'terminate' ? { shutdownBehavior: 'terminate' as const } : {}),
       ...(plan.launchTemplate ? { launchTemplate: plan.launchTemplate } : {}),
+      ...(opts.lifecycle ? { instanceLifecycle: opts.lifecycle } : {}),
       clientToken: token,
-      privateIpAddress: privateIpFor(seq),
+      privateIpAddress: privateIpFor(seq, zoneIndex),
     });
   }
   s.reconciler.admit(recs);
   s.store.commit({
     instances: recs,
     putTags: recs.flatMap((r) => [
-      ...plan.tags.map((t) => ({ resourceId: r.id, resourceType: 'instance', key: t.key, value: t.value })),
+      ...instanceTags.map((t) => ({ resourceId: r.id, resourceType: 'instance', key: t.key, value: t.value })),
       ...plan.volumeTags.map((t) => ({ resourceId: rootVolumeId(r), resourceType: 'volume', key: t.key, value: t.value })),
     ]),
-    ...(token !== undefined
-      ? { clientToken: { account: ctx.account, region: ctx.region, token, fingerprint: print, reservationId } }
-      : {}),
+    ...(opts.clientToken ? { clientToken: { account: ctx.account, region: ctx.region, ...opts.clientToken, reservationId } } : {}),
   });
   s.reconciler.boot(recs, true);
-  return reservationOf(s, reservationId, recs, ctx.account);
+  return { reservationId, instances: recs };
+}
+
+export const runInstances: Handler<RunInstancesRequest, Reservation> = (input, ctx, s) => {
+  const plan = planLaunch(input, ctx, s);
+  const token = input.ClientToken;
+  if (token !== undefined && token.length > 64) {
+    throw Errors.invalidValueFor('clientToken', token, 'The client token must be at most 64 ASCII characters.');
+  }
+  const print = requestFingerprint(input);
+  if (token !== undefined) {
+    const previous = s.store.clientToken(ctx.account, ctx.region, token);
+    if (previous) {
+      if (previous.fingerprint !== print) throw Errors.idempotentParameterMismatch(token);
+      checkDryRun(input);
+      const recs = [...s.store.allInstances()].filter((r) => r.reservationId === previous.reservationId);
+      return reservationOf(s, previous.reservationId, recs, ctx.account);
+    }
+  }
+  const { reservationId, instances } = launchPlanned(plan, ctx, s, {
+    dryRun: input.DryRun,
+    clientToken: token === undefined ? undefined : { token, fingerprint: print },
+  });
+  return reservationOf(s, reservationId, instances, ctx.account);
 };
 
 // --- DescribeInstances ------------------------------------------------------------------------------
@@ -555,8 +599,9 @@ export const rebootInstances: Handler<RebootInstancesRequest, Record<string, nev
   return {};
 };
 
-export const terminateInstances: Handler<TerminateInstancesRequest, TerminateInstancesResult> = (input, ctx, s) => {
-  const { changes, changed } = changeStates(input.InstanceIds ?? [], ctx, s, input.DryRun, {
+/** TerminateInstances' core, which DeleteFleets shares: every instance must allow it, or nothing changes. */
+export function terminate(ids: readonly string[], ctx: RequestContext, s: Services, dryRun?: boolean): InstanceStateChange[] {
+  const { changes, changed } = changeStates(ids, ctx, s, dryRun, {
     action: 'terminate',
     reason: { stateReason: STATE_REASONS.userTerminate, stateTransitionReason: userInitiated(s.now()) },
     // One protected instance refuses the whole call; one already shutting down or terminated has nothing to protect.
@@ -565,8 +610,12 @@ export const terminateInstances: Handler<TerminateInstancesRequest, TerminateIns
     },
   });
   for (const rec of changed) s.reconciler.terminate(rec);
-  return { TerminatingInstances: changes };
-};
+  return changes;
+}
+
+export const terminateInstances: Handler<TerminateInstancesRequest, TerminateInstancesResult> = (input, ctx, s) => ({
+  TerminatingInstances: terminate(input.InstanceIds ?? [], ctx, s, input.DryRun),
+});
 
 // --- ModifyInstanceCpuOptions -----------------------------------------------------------------------
 

@@ -52,7 +52,7 @@ import {
 import { paginate } from '../domain/paging.js';
 import { type Handler, type Services, checkDryRun, requestFingerprint, required } from './context.js';
 import { findInstances } from './instances.js';
-import { defaultNetwork } from './network.js';
+import { instanceNetworkOf } from './network.js';
 import { storedInScope, tagList, tagsFromSpecifications } from './tags.js';
 
 const KIND = 'launch-template';
@@ -456,12 +456,14 @@ export const getLaunchTemplateData: Handler<GetLaunchTemplateDataRequest, GetLau
   const id = required(input.InstanceId, 'InstanceId');
   const [rec] = findInstances(s, ctx, [id]) as [InstanceRecord];
   checkDryRun(input);
+  const network = instanceNetworkOf(rec);
   return {
     LaunchTemplateData: launchTemplateDataOf({
       rec,
       tags: s.store.tagsOf(rec.id),
       volumeTags: hasRootVolume(rec) ? s.store.tagsOf(rootVolumeId(rec)) : undefined,
-      subnetId: defaultNetwork(rec.region, rec.availabilityZone).subnetId,
+      subnetId: network.subnetId,
+      securityGroupIds: network.securityGroups.map((g) => g.GroupId!),
     }),
   };
 };

@@ -1,21 +1,300 @@
-/** The default VPC and its subnets: fixed per region and zone, so IDs are stable across restarts. */
-import { createHash } from 'node:crypto';
+/**
+ * The default VPC as the API shows it: DescribeVpcs, DescribeSubnets and DescribeSecurityGroups, and
+ * an instance's network members (VpcId, SubnetId, SecurityGroups). The resources themselves are
+ * derived, not stored (src/domain/network.ts); their tags are kept under their IDs like any other.
+ */
+import type {
+  DescribeSecurityGroupsRequest,
+  DescribeSecurityGroupsResult,
+  DescribeSubnetsRequest,
+  DescribeSubnetsResult,
+  DescribeVpcsRequest,
+  DescribeVpcsResult,
+  GroupIdentifier,
+  IpPermission,
+  SecurityGroup,
+  Subnet,
+  Vpc,
+} from '@aws-sdk/client-ec2';
+import { Errors } from '../domain/errors.js';
+import { type FilterAccessor, type FilterTable, compileFilters } from '../domain/filters.js';
+import type { InstanceRecord, Scope } from '../domain/instance.js';
+import {
+  DEFAULT_GROUP_DESCRIPTION,
+  DEFAULT_GROUP_NAME,
+  DEFAULT_SUBNET_ADDRESSES,
+  DEFAULT_VPC_CIDR,
+  type DefaultNetwork,
+  type DefaultSubnet,
+  checkNetworkIds,
+  defaultNetworkOf,
+  missingIds,
+  requireNetworkIds,
+  securityGroupArn,
+  subnetArn,
+  subnetOfZone,
+} from '../domain/network.js';
+import { paginate } from '../domain/paging.js';
+import { type Handler, type Services, checkDryRun } from './context.js';
+import { visibleInstances } from './instances.js';
+import { tagList } from './tags.js';
 
-const hex17 = (seed: string) => createHash('sha256').update(seed).digest('hex').slice(0, 17);
+/** The Describe calls page 5 to 1000 items at a time, everything without MaxResults. */
+const PAGE_LIMITS = { min: 5, max: 1000 };
 
-export interface DefaultNetwork {
+const withTags = (s: Services, id: string) => {
+  const tags = s.store.tagsOf(id);
+  return tags && tags.size > 0 ? { Tags: tagList(tags) } : {};
+};
+
+// --- an instance's network --------------------------------------------------------------------------
+
+export interface InstanceNetwork {
   readonly vpcId: string;
   readonly subnetId: string;
+  readonly securityGroups: readonly GroupIdentifier[];
 }
 
-const networks = new Map<string, DefaultNetwork>();
+/**
+ * Where an instance is attached: its zone's default subnet (RunInstances' SubnetId decides the zone)
+ * and the default security group, the only one there is, so neither needs a record. EC2 shows none of
+ * it once the instance is terminated; callers decide that.
+ */
+export function instanceNetworkOf(rec: InstanceRecord): InstanceNetwork {
+  const net = defaultNetworkOf(rec);
+  return {
+    vpcId: net.vpcId,
+    // RunInstances accepts only the Region's zones, and every zone has a default subnet.
+    subnetId: subnetOfZone(net, rec.availabilityZone)!.id,
+    securityGroups: [{ GroupId: net.securityGroupId, GroupName: DEFAULT_GROUP_NAME }],
+  };
+}
 
-export function defaultNetwork(region: string, zone: string): DefaultNetwork {
-  const key = `${region}/${zone}`;
-  let net = networks.get(key);
-  if (!net) {
-    net = { vpcId: `vpc-${hex17(`vpc/${region}`)}`, subnetId: `subnet-${hex17(`subnet/${zone}`)}` };
-    networks.set(key, net);
+/** An instance's network as DescribeInstances shows it: none once it is terminated. */
+export const attachedNetworkOf = (rec: InstanceRecord): InstanceNetwork | undefined =>
+  rec.state === 'terminated' ? undefined : instanceNetworkOf(rec);
+
+// --- DescribeVpcs -----------------------------------------------------------------------------------
+
+function toVpc(net: DefaultNetwork, s: Services): Vpc {
+  return {
+    OwnerId: net.account,
+    InstanceTenancy: 'default',
+    CidrBlockAssociationSet: [
+      { AssociationId: net.cidrAssociationId, CidrBlock: DEFAULT_VPC_CIDR, CidrBlockState: { State: 'associated' } },
+    ],
+    IsDefault: true,
+    BlockPublicAccessStates: { InternetGatewayBlockMode: 'off' },
+    ...withTags(s, net.vpcId),
+    VpcId: net.vpcId,
+    State: 'available',
+    CidrBlock: DEFAULT_VPC_CIDR,
+    DhcpOptionsId: net.dhcpOptionsId,
+  };
+}
+
+const cidrAssociations = (v: Vpc) => v.CidrBlockAssociationSet ?? [];
+
+function vpcFilters(s: Services): FilterTable<Vpc> {
+  return {
+    tags: (v) => s.store.tagsOf(v.VpcId!),
+    fields: {
+      cidr: (v) => v.CidrBlock,
+      'cidr-block-association.cidr-block': (v) => cidrAssociations(v).map((a) => a.CidrBlock),
+      'cidr-block-association.association-id': (v) => cidrAssociations(v).map((a) => a.AssociationId),
+      'cidr-block-association.state': (v) => cidrAssociations(v).map((a) => a.CidrBlockState?.State),
+      'dhcp-options-id': (v) => v.DhcpOptionsId,
+      // The default VPC has no IPv6 block: these filters are valid and match nothing.
+      'ipv6-cidr-block-association.ipv6-cidr-block': () => undefined,
+      'ipv6-cidr-block-association.ipv6-pool': () => undefined,
+      'ipv6-cidr-block-association.association-id': () => undefined,
+      'ipv6-cidr-block-association.state': () => undefined,
+      'is-default': (v) => v.IsDefault,
+      // The older spelling, which Terraform's aws_vpc data source sends.
+      isDefault: (v) => v.IsDefault,
+      'owner-id': (v) => v.OwnerId,
+      state: (v) => v.State,
+      'vpc-id': (v) => v.VpcId,
+    },
+  };
+}
+
+export const describeVpcs: Handler<DescribeVpcsRequest, DescribeVpcsResult> = (input, ctx, s) => {
+  const ids = input.VpcIds ?? [];
+  checkNetworkIds('vpc', ids);
+  const predicate = compileFilters(vpcFilters(s), input.Filters);
+  const net = defaultNetworkOf(ctx);
+  requireNetworkIds(net, 'vpc', ids);
+  checkDryRun(input);
+  const page = paginate([toVpc(net, s)].filter(predicate), input, PAGE_LIMITS, { f: input.Filters, ids });
+  return { Vpcs: page.items, ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
+};
+
+// --- DescribeSubnets --------------------------------------------------------------------------------
+
+/** Instances that hold an address in each zone's default subnet (every one that is not terminated). */
+function addressesInUse(s: Services, scope: Scope): Map<string, number> {
+  const used = new Map<string, number>();
+  for (const rec of visibleInstances(s, scope)) {
+    if (rec.state !== 'terminated') used.set(rec.availabilityZone, (used.get(rec.availabilityZone) ?? 0) + 1);
   }
-  return net;
+  return used;
 }
+
+function toSubnet(net: DefaultNetwork, subnet: DefaultSubnet, inUse: number, s: Services): Subnet {
+  return {
+    AvailabilityZoneId: subnet.zone.id,
+    MapCustomerOwnedIpOnLaunch: false,
+    OwnerId: net.account,
+    AssignIpv6AddressOnCreation: false,
+    Ipv6CidrBlockAssociationSet: [],
+    ...withTags(s, subnet.id),
+    SubnetArn: subnetArn(net, subnet),
+    EnableDns64: false,
+    Ipv6Native: false,
+    PrivateDnsNameOptionsOnLaunch: {
+      HostnameType: 'ip-name',
+      EnableResourceNameDnsARecord: false,
+      EnableResourceNameDnsAAAARecord: false,
+    },
+    BlockPublicAccessStates: { InternetGatewayBlockMode: 'off' },
+    SubnetId: subnet.id,
+    State: 'available',
+    VpcId: net.vpcId,
+    CidrBlock: subnet.cidr,
+    AvailableIpAddressCount: Math.max(0, DEFAULT_SUBNET_ADDRESSES - inUse),
+    AvailabilityZone: subnet.zone.name,
+    DefaultForAz: true,
+    MapPublicIpOnLaunch: true,
+  };
+}
+
+function subnetFilters(s: Services): FilterTable<Subnet> {
+  const zone: FilterAccessor<Subnet> = (x) => x.AvailabilityZone;
+  const zoneId: FilterAccessor<Subnet> = (x) => x.AvailabilityZoneId;
+  const cidr: FilterAccessor<Subnet> = (x) => x.CidrBlock;
+  const defaultForAz: FilterAccessor<Subnet> = (x) => x.DefaultForAz;
+  const dnsOptions = (x: Subnet) => x.PrivateDnsNameOptionsOnLaunch;
+  return {
+    tags: (x) => s.store.tagsOf(x.SubnetId!),
+    fields: {
+      // EC2 also takes the older camel-case names, which Terraform's aws_subnet data source sends.
+      'availability-zone': zone,
+      availabilityZone: zone,
+      'availability-zone-id': zoneId,
+      availabilityZoneId: zoneId,
+      'available-ip-address-count': (x) => x.AvailableIpAddressCount,
+      'cidr-block': cidr,
+      cidr,
+      cidrBlock: cidr,
+      'customer-owned-ipv4-pool': () => undefined,
+      'default-for-az': defaultForAz,
+      defaultForAz,
+      'enable-dns64': (x) => x.EnableDns64,
+      'enable-lni-at-device-index': () => undefined,
+      'ipv6-cidr-block-association.ipv6-cidr-block': () => undefined,
+      'ipv6-cidr-block-association.association-id': () => undefined,
+      'ipv6-cidr-block-association.state': () => undefined,
+      'ipv6-native': (x) => x.Ipv6Native,
+      'map-customer-owned-ip-on-launch': (x) => x.MapCustomerOwnedIpOnLaunch,
+      'map-public-ip-on-launch': (x) => x.MapPublicIpOnLaunch,
+      'outpost-arn': () => undefined,
+      'owner-id': (x) => x.OwnerId,
+      'private-dns-name-options-on-launch.hostname-type': (x) => dnsOptions(x)?.HostnameType,
+      'private-dns-name-options-on-launch.enable-resource-name-dns-a-record': (x) => dnsOptions(x)?.EnableResourceNameDnsARecord,
+      'private-dns-name-options-on-launch.enable-resource-name-dns-aaaa-record': (x) =>
+        dnsOptions(x)?.EnableResourceNameDnsAAAARecord,
+      state: (x) => x.State,
+      'subnet-arn': (x) => x.SubnetArn,
+      'subnet-id': (x) => x.SubnetId,
+      'vpc-id': (x) => x.VpcId,
+    },
+  };
+}
+
+export const describeSubnets: Handler<DescribeSubnetsRequest, DescribeSubnetsResult> = (input, ctx, s) => {
+  const ids = input.SubnetIds ?? [];
+  checkNetworkIds('subnet', ids);
+  const predicate = compileFilters(subnetFilters(s), input.Filters);
+  const net = defaultNetworkOf(ctx);
+  requireNetworkIds(net, 'subnet', ids);
+  checkDryRun(input);
+  const inUse = addressesInUse(s, ctx);
+  const named = new Set(ids);
+  const subnets = net.subnets
+    .filter((x) => named.size === 0 || named.has(x.id))
+    .map((x) => toSubnet(net, x, inUse.get(x.zone.name) ?? 0, s))
+    .filter(predicate);
+  const page = paginate(subnets, input, PAGE_LIMITS, { f: input.Filters, ids });
+  return { Subnets: page.items, ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
+};
+
+// --- DescribeSecurityGroups -------------------------------------------------------------------------
+
+/** The rules EC2 gives a default security group: all traffic from its own members in, all traffic out. */
+function toSecurityGroup(net: DefaultNetwork, s: Services): SecurityGroup {
+  const all = { IpProtocol: '-1', Ipv6Ranges: [], PrefixListIds: [] };
+  return {
+    GroupId: net.securityGroupId,
+    IpPermissionsEgress: [{ ...all, UserIdGroupPairs: [], IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+    ...withTags(s, net.securityGroupId),
+    VpcId: net.vpcId,
+    SecurityGroupArn: securityGroupArn(net),
+    OwnerId: net.account,
+    GroupName: DEFAULT_GROUP_NAME,
+    Description: DEFAULT_GROUP_DESCRIPTION,
+    IpPermissions: [{ ...all, UserIdGroupPairs: [{ UserId: net.account, GroupId: net.securityGroupId }], IpRanges: [] }],
+  };
+}
+
+/** The `ip-permission.*` (or `egress.ip-permission.*`) filters over one direction's rules. */
+function permissionFilters(
+  prefix: string,
+  rules: (g: SecurityGroup) => readonly IpPermission[],
+  groupName: (id: string | undefined) => string | undefined,
+): Record<string, FilterAccessor<SecurityGroup>> {
+  const pairs = (g: SecurityGroup) => rules(g).flatMap((r) => r.UserIdGroupPairs ?? []);
+  return {
+    [`${prefix}.cidr`]: (g) => rules(g).flatMap((r) => (r.IpRanges ?? []).map((x) => x.CidrIp)),
+    [`${prefix}.from-port`]: (g) => rules(g).map((r) => r.FromPort),
+    [`${prefix}.to-port`]: (g) => rules(g).map((r) => r.ToPort),
+    [`${prefix}.protocol`]: (g) => rules(g).map((r) => r.IpProtocol),
+    [`${prefix}.group-id`]: (g) => pairs(g).map((p) => p.GroupId),
+    [`${prefix}.group-name`]: (g) => pairs(g).map((p) => groupName(p.GroupId)),
+    [`${prefix}.user-id`]: (g) => pairs(g).map((p) => p.UserId),
+    [`${prefix}.ipv6-cidr`]: (g) => rules(g).flatMap((r) => (r.Ipv6Ranges ?? []).map((x) => x.CidrIpv6)),
+    [`${prefix}.prefix-list-id`]: (g) => rules(g).flatMap((r) => (r.PrefixListIds ?? []).map((x) => x.PrefixListId)),
+  };
+}
+
+function securityGroupFilters(s: Services, net: DefaultNetwork): FilterTable<SecurityGroup> {
+  const groupName = (id: string | undefined) => (id === net.securityGroupId ? DEFAULT_GROUP_NAME : undefined);
+  return {
+    tags: (g) => s.store.tagsOf(g.GroupId!),
+    fields: {
+      description: (g) => g.Description,
+      'group-id': (g) => g.GroupId,
+      'group-name': (g) => g.GroupName,
+      'owner-id': (g) => g.OwnerId,
+      'vpc-id': (g) => g.VpcId,
+      ...permissionFilters('ip-permission', (g) => g.IpPermissions ?? [], groupName),
+      ...permissionFilters('egress.ip-permission', (g) => g.IpPermissionsEgress ?? [], groupName),
+    },
+  };
+}
+
+export const describeSecurityGroups: Handler<DescribeSecurityGroupsRequest, DescribeSecurityGroupsResult> = (input, ctx, s) => {
+  const ids = input.GroupIds ?? [];
+  const names = input.GroupNames ?? [];
+  checkNetworkIds('security-group', ids);
+  const net = defaultNetworkOf(ctx);
+  const predicate = compileFilters(securityGroupFilters(s, net), input.Filters);
+  requireNetworkIds(net, 'security-group', ids);
+  const unknownNames = missingIds(names, (name) => name === DEFAULT_GROUP_NAME);
+  if (unknownNames.length > 0) throw Errors.securityGroupNameNotFound(unknownNames[0]!, net.vpcId);
+  checkDryRun(input);
+  // Every group named exists, and there is one: whatever was named (or nothing) is it.
+  const groups = [toSecurityGroup(net, s)].filter(predicate);
+  const page = paginate(groups, input, PAGE_LIMITS, { f: input.Filters, ids, names });
+  return { SecurityGroups: page.items, ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
+};

@@ -5,6 +5,7 @@
 import { describeAccountAttributes } from './account.js';
 import type { Handler } from './context.js';
 import { describeInstanceCreditSpecifications } from './credit-specifications.js';
+import { createFleet, deleteFleets, describeFleetInstances, describeFleets } from './fleets.js';
 import { allocateHosts, describeHosts, modifyHosts, modifyInstancePlacement, releaseHosts } from './hosts.js';
 import { describeImages } from './images.js';
 import { describeInstanceAttribute, modifyInstanceAttribute } from './instance-attributes.js';
@@ -31,6 +32,7 @@ import {
   modifyLaunchTemplate,
 } from './launch-templates.js';
 import { createKeyPair, deleteKeyPair, describeKeyPairs, importKeyPair } from './key-pairs.js';
+import { describeSecurityGroups, describeSubnets, describeVpcs } from './network.js';
 import { describeAvailabilityZones, describeInstanceTypeOfferings, describeRegions } from './regions.js';
 import { createTags, deleteTags, describeTags } from './tags.js';
 import { describeVolumes } from './volumes.js';
@@ -74,9 +76,16 @@ export const OPERATIONS: Readonly<Record<string, AnyHandler>> = {
   DescribeAccountAttributes: describeAccountAttributes,
   DescribeInstanceCreditSpecifications: describeInstanceCreditSpecifications,
   DescribeVolumes: describeVolumes,
+  DescribeVpcs: describeVpcs,
+  DescribeSubnets: describeSubnets,
+  DescribeSecurityGroups: describeSecurityGroups,
   AllocateHosts: allocateHosts,
   DescribeHosts: describeHosts,
   ModifyHosts: modifyHosts,
   ReleaseHosts: releaseHosts,
   ModifyInstancePlacement: modifyInstancePlacement,
+  CreateFleet: createFleet,
+  DescribeFleets: describeFleets,
+  DeleteFleets: deleteFleets,
+  DescribeFleetInstances: describeFleetInstances,
 };

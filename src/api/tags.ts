@@ -11,6 +11,7 @@ import type {
 import { Errors } from '../domain/errors.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
 import { ID_PREFIX, type ResourceKind as IdKind, kindOfId } from '../domain/ids.js';
+import { checkNetworkTagTarget, networkResourceInScope } from '../domain/network.js';
 import { paginate } from '../domain/paging.js';
 import type { ResourceDocs, StoredKind, TagRecord } from '../store/store.js';
 import { type Handler, type RequestContext, type Services, checkDryRun, required } from './context.js';
@@ -76,12 +77,14 @@ const STORED_KINDS: Partial<Record<IdKind, StoredKind>> = {
   launchTemplate: 'launch-template',
   keyPair: 'key-pair',
   host: 'dedicated-host',
+  fleet: 'fleet',
 };
 
 const NOT_FOUND: Record<StoredKind, (id: string) => Error> = {
   'launch-template': Errors.launchTemplateIdNotFound,
   'key-pair': Errors.keyPairIdNotFound,
   'dedicated-host': (id) => Errors.hostIdNotFound([id]),
+  fleet: (id) => Errors.fleetIdNotFound([id]),
 };
 
 /** A stored resource when it exists in the caller's scope. */
@@ -106,6 +109,12 @@ function resolveResources(ids: readonly string[], ctx: RequestContext, s: Servic
     if (kind === 'volume' || id.startsWith(`${ID_PREFIX.volume}-`)) {
       volumeIds.push(id);
       types.set(id, 'volume');
+      continue;
+    }
+    // The default VPC, its subnets and security group: derived, so found by their IDs in the caller's scope.
+    const network = checkNetworkTagTarget(ctx, id);
+    if (network) {
+      types.set(id, network);
       continue;
     }
     const stored = kind && STORED_KINDS[kind];
@@ -176,6 +185,8 @@ export const describeTags: Handler<DescribeTagsRequest, DescribeTagsResult> = (i
     } else if (type === 'volume') {
       // A root volume's tags show while the volume exists: gone the moment its instance is terminated.
       if (!rootVolumeOwner(s, ctx, resourceId)) continue;
+    } else if (type === 'vpc' || type === 'subnet' || type === 'security-group') {
+      if (!networkResourceInScope(ctx, resourceId)) continue;
     } else if (!storedInScope(s, ctx, type as StoredKind, resourceId)) continue;
     for (const [Key, Value] of tags) all.push({ ResourceId: resourceId, ResourceType: type as TagDescription['ResourceType'], Key, Value });
   }

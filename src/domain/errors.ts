@@ -357,6 +357,69 @@ export const Errors = {
       `Dedicated host '${hostId}' supports the ${family} instance family; it cannot be modified to support '${requested}'.`,
     ),
 
+  // --- network (the default VPC, its subnets and security group) ------------------------------
+  vpcIdMalformed: (id: string) => new Ec2Error('InvalidVpcID.Malformed', `Invalid id: "${id}" (expecting "vpc-...")`),
+  vpcIdNotFound: (ids: readonly string[]) => notFound('InvalidVpcID.NotFound', 'vpc', ids),
+  subnetIdMalformed: (id: string) => new Ec2Error('InvalidSubnetID.Malformed', `Invalid id: "${id}" (expecting "subnet-...")`),
+  subnetIdNotFound: (ids: readonly string[]) => notFound('InvalidSubnetID.NotFound', 'subnet', ids),
+  securityGroupIdMalformed: (id: string) => new Ec2Error('InvalidGroupId.Malformed', `Invalid id: "${id}" (expecting "sg-...")`),
+  securityGroupNotFound: (ids: readonly string[]) =>
+    new Ec2Error(
+      'InvalidGroup.NotFound',
+      ids.length === 1 ? `The security group '${ids[0]}' does not exist` : `The security groups ${quoteList(ids)} do not exist`,
+    ),
+  /** A group named (not by ID) that the default VPC does not have, in EC2's words. */
+  securityGroupNameNotFound: (name: string, vpcId: string) =>
+    new Ec2Error('InvalidGroup.NotFound', `The security group '${name}' does not exist in default VPC '${vpcId}'`),
+  /** RunInstances: the subnet decides the zone, and Placement.AvailabilityZone named another (EC2's words). */
+  subnetZoneMismatch: (zone: string, subnetId: string, subnetZone: string) =>
+    new Ec2Error(
+      'InvalidParameterValue',
+      `Value (${zone}) for parameter availabilityZone is invalid. Subnet '${subnetId}' is in the availability zone ${subnetZone}`,
+    ),
+  networkInterfacesWithInstanceLevel: (what: 'subnet ID' | 'security groups') =>
+    new Ec2Error('InvalidParameterCombination', `Network interfaces and an instance-level ${what} may not be specified on the same request`),
+  groupNameWithSubnet: () =>
+    new Ec2Error('InvalidParameterCombination', 'The parameter groupName cannot be used with the parameter subnet'),
+  /** A network interface setting nestbox cannot honour (it gives each instance one primary interface). */
+  networkInterfaceNotImplemented: (what: string) =>
+    new Ec2Error(
+      'NotImplemented',
+      `RunInstances with ${what} is real EC2 behaviour but nestbox does not implement it yet: each instance has one primary network interface (device index 0) in a default subnet.`,
+      501,
+    ),
+
+  // --- fleets ------------------------------------------------------------------------------------
+  fleetIdMalformed: (id: string) => new Ec2Error('InvalidFleetId.Malformed', `Invalid id: "${id}" (expecting "fleet-...")`),
+  fleetIdNotFound: (ids: readonly string[]) => notFound('InvalidFleetId.NotFound', 'fleet', ids),
+  /** CreateFleet Type=request|maintain: a fleet that keeps capacity over time, which nestbox does not have. */
+  fleetTypeNotImplemented: (type: string, defaulted: boolean) =>
+    new Ec2Error(
+      'NotImplemented',
+      `CreateFleet with Type=${type}${defaulted ? ' (the default when Type is not given)' : ''} is real EC2 behaviour but nestbox implements Type=instant fleets only; got ${type}.`,
+      501,
+    ),
+  /** A CreateFleet option nestbox does not implement (attribute-based selection, capacity reservations, price caps …). */
+  fleetFeatureNotImplemented: (what: string) =>
+    new Ec2Error(
+      'NotImplemented',
+      `CreateFleet with ${what} is real EC2 behaviour but nestbox does not implement it: it launches instant fleets of On-Demand and Spot Instances from launch templates and their overrides.`,
+      501,
+    ),
+  fleetCapacitySplit: (onDemand: number, spot: number, total: number) =>
+    new Ec2Error(
+      'InvalidParameterValue',
+      `The sum of OnDemandTargetCapacity (${onDemand}) and SpotTargetCapacity (${spot}) exceeds TotalTargetCapacity (${total}).`,
+    ),
+  /** DescribeFleetInstances on an instant fleet, in EC2's words (EC2 answers `Unsupported`). */
+  fleetInstancesOfInstantFleet: (id: string) =>
+    new Ec2Error('Unsupported', `Fleet ${id} is instant fleet. Describe fleet instances is not supported by this type of fleet`),
+  tooManyInstantFleets: (count: number, limit: number) =>
+    new Ec2Error(
+      'InvalidParameterValue',
+      `You can delete up to ${limit} fleets of type instant in a single request; this request names ${count}. No fleets were deleted.`,
+    ),
+
   // --- tags -------------------------------------------------------------------------------------
   invalidResourceId: (id: string) => new Ec2Error('InvalidID', `The ID '${id}' is not valid`),
   tagLimitExceeded: (limit: number) =>

@@ -30,6 +30,8 @@ export interface InstanceRecord extends Scope {
   readonly hostId?: string | undefined;
   /** tenancy `host`: `host` binds the instance to `hostId` across stop/start; absent means EC2's `default` */
   readonly affinity?: 'default' | 'host' | undefined;
+  /** `spot` for a Spot Instance (launched by an EC2 Fleet); absent means On-Demand */
+  readonly instanceLifecycle?: 'spot' | undefined;
   /** the launch template and version it was launched from */
   readonly launchTemplate?: { readonly id: string; readonly version: number } | undefined;
   /** instance attributes (ModifyInstanceAttribute); absent means EC2's default */
@@ -81,8 +83,13 @@ export const instanceIdOfRootVolume = (volumeId: string): string => `i-${volumeI
 /** The root volume exists while its instance is not terminated (DeleteOnTermination); stopped ones keep it. */
 export const hasRootVolume = (rec: Pick<InstanceRecord, 'state'>): boolean => rec.state !== 'terminated';
 
-export function privateIpFor(seq: number): string {
-  return `172.31.${Math.floor(seq / 250) % 250}.${(seq % 250) + 4}`;
+/**
+ * An address in the zone's default subnet, `172.31.<16 × zoneIndex>.0/20` (see domain/network.ts),
+ * skipping the first four addresses of each /24 as AWS reserves them at the start of a subnet.
+ */
+export function privateIpFor(seq: number, zoneIndex: number): string {
+  const n = seq % (16 * 250);
+  return `172.31.${16 * zoneIndex + Math.floor(n / 250)}.${(n % 250) + 4}`;
 }
 
 export function privateDnsName(ip: string, region: string): string {

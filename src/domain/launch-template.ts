@@ -197,6 +197,8 @@ export interface InstanceFacts {
   /** its root volume's tags */
   readonly volumeTags?: ReadonlyMap<string, string> | undefined;
   readonly subnetId: string;
+  /** the security groups of its primary network interface */
+  readonly securityGroupIds: readonly string[];
 }
 
 const cpuOptionsOf = (cpu: CpuSettings) => ({
@@ -210,7 +212,7 @@ const cpuOptionsOf = (cpu: CpuSettings) => ({
  * An instance's configuration as launch template data, ready to create a template from (EC2 leaves
  * out its `aws:` tags, which a template may not carry, and the addresses, which would pin them).
  */
-export function launchTemplateDataOf({ rec, tags, volumeTags, subnetId }: InstanceFacts): ResponseLaunchTemplateData {
+export function launchTemplateDataOf({ rec, tags, volumeTags, subnetId, securityGroupIds }: InstanceFacts): ResponseLaunchTemplateData {
   const root = ROOT_VOLUME[rec.platform];
   const userTags = [...(tags ?? [])]
     .filter(([key]) => !key.toLowerCase().startsWith('aws:'))
@@ -241,7 +243,9 @@ export function launchTemplateDataOf({ rec, tags, volumeTags, subnetId }: Instan
         },
       },
     ],
-    NetworkInterfaces: [{ DeviceIndex: 0, NetworkCardIndex: 0, SubnetId: subnetId, Groups: [], DeleteOnTermination: true }],
+    NetworkInterfaces: [
+      { DeviceIndex: 0, NetworkCardIndex: 0, SubnetId: subnetId, Groups: [...securityGroupIds], DeleteOnTermination: true },
+    ],
     Monitoring: { Enabled: false },
     Placement: {
       AvailabilityZone: rec.availabilityZone,

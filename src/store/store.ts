@@ -9,6 +9,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { FleetRecord } from '../domain/fleet.js';
 import type { HostRecord } from '../domain/host.js';
 import { type InstanceRecord, rootVolumeId } from '../domain/instance.js';
 import type { KeyPairRecord } from '../domain/key-pair.js';
@@ -35,6 +36,7 @@ export interface ResourceDocs {
   'launch-template': LaunchTemplateRecord;
   'key-pair': KeyPairRecord;
   'dedicated-host': HostRecord;
+  fleet: FleetRecord;
 }
 export type StoredKind = keyof ResourceDocs;
 /** One resource to write: its kind and its whole document. */
