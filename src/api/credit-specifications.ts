@@ -1,31 +1,47 @@
 /**
- * DescribeInstanceCreditSpecifications: the CPU credit option of burstable performance instances.
+ * DescribeInstanceCreditSpecifications and ModifyInstanceCreditSpecification: the CPU credit option
+ * of burstable performance instances.
  *
- * nestbox does not take a CreditSpecification at launch, so every instance has its type's default:
- * `unlimited` for T3, T3a and T4g, `standard` for T2. As EC2 documents, a listing without instance IDs
- * holds only the instances running `unlimited`; named instances are answered whatever their type,
- * and a type that is not burstable reports `standard` (what EC2 answers for one, e.g. an m5).
+ * An instance has the option RunInstances' CreditSpecification or ModifyInstanceCreditSpecification
+ * gave it, else its type's default: `unlimited` for T3, T3a and T4g (`standard` for T3 on a Dedicated
+ * Host), `standard` for T2. As EC2 documents, a listing without instance IDs holds only the instances
+ * running `unlimited`; named instances are answered whatever their type, and a type that is not
+ * burstable reports `standard` (what EC2 answers for one, e.g. an m5) unless it kept an option it was
+ * given while it was burstable. The rules are in src/domain/launch-options.ts.
  */
 import type {
   DescribeInstanceCreditSpecificationsRequest,
   DescribeInstanceCreditSpecificationsResult,
   InstanceCreditSpecification,
+  ModifyInstanceCreditSpecificationRequest,
+  ModifyInstanceCreditSpecificationResult,
+  SuccessfulInstanceCreditSpecificationItem,
+  UnsuccessfulInstanceCreditSpecificationErrorCode,
+  UnsuccessfulInstanceCreditSpecificationItem,
 } from '@aws-sdk/client-ec2';
-import { Errors } from '../domain/errors.js';
+import { Ec2Error, Errors } from '../domain/errors.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
-import type { InstanceRecord } from '../domain/instance.js';
+import { isWellFormedId } from '../domain/ids.js';
+import { type InstanceRecord, type Scope, expired } from '../domain/instance.js';
+import { type CpuCredits, type CreditSubject, checkCpuCredits, cpuCreditsOf, parseCpuCredits } from '../domain/launch-options.js';
 import { paginate } from '../domain/paging.js';
-import { type Handler, type Services, checkDryRun } from './context.js';
-import { findInstances, visibleInstances } from './instances.js';
+import { type Handler, type Services, checkDryRun, required } from './context.js';
+import { findInstances, retentionCutoff, visibleInstances } from './instances.js';
 
 /** EC2 takes at most this many explicit instance IDs in one call. */
 const MAX_INSTANCE_IDS = 1000;
 
-export function cpuCreditsOf(rec: InstanceRecord, s: Services): 'standard' | 'unlimited' {
-  const burstable = s.catalog.info(rec.instanceType)?.BurstablePerformanceSupported === true;
-  // T2 launches with `standard`; the later burstable families with `unlimited`.
-  return burstable && !rec.instanceType.startsWith('t2.') ? 'unlimited' : 'standard';
-}
+const creditSubject = (rec: InstanceRecord, s: Services): CreditSubject => ({
+  instanceType: rec.instanceType,
+  burstable: s.catalog.info(rec.instanceType)?.BurstablePerformanceSupported === true,
+  tenancy: rec.tenancy,
+});
+
+/** An instance's CPU credit option (also what GetLaunchTemplateData gives a burstable instance). */
+export const instanceCpuCredits = (rec: InstanceRecord, s: Services): CpuCredits => cpuCreditsOf(rec, creditSubject(rec, s));
+
+/** Whether the instance's type is burstable, so that a template made from it may carry its credit option. */
+export const isBurstable = (rec: InstanceRecord, s: Services): boolean => creditSubject(rec, s).burstable;
 
 const creditFilters: FilterTable<InstanceCreditSpecification> = {
   fields: { 'instance-id': (c) => c.InstanceId },
@@ -46,8 +62,66 @@ export const describeInstanceCreditSpecifications: Handler<
   const named = ids.length > 0 ? findInstances(s, ctx, ids) : undefined;
   checkDryRun(input);
   const specs = (named ?? visibleInstances(s, ctx).filter((r) => r.state !== 'terminated'))
-    .map((r) => ({ InstanceId: r.id, CpuCredits: cpuCreditsOf(r, s) }))
+    .map((r) => ({ InstanceId: r.id, CpuCredits: instanceCpuCredits(r, s) }))
     .filter((c) => (named !== undefined || c.CpuCredits === 'unlimited') && predicate(c));
   const page = paginate(specs, input, { min: 5, max: 1000 }, { f: input.Filters, ids });
   return { InstanceCreditSpecifications: page.items, ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
+};
+
+// --- ModifyInstanceCreditSpecification ----------------------------------------------------------------
+
+type Outcome = { readonly id: string; readonly next?: InstanceRecord } | { readonly id: string; readonly error: Ec2Error };
+
+/**
+ * What one item does: the record with its new option, or the per-instance error EC2 reports in
+ * UnsuccessfulInstanceCreditSpecifications (a malformed or unknown ID, an instance that is shutting
+ * down or gone, a type that is not burstable, `unlimited` for T3 on a Dedicated Host).
+ */
+function modifyOne(id: string, credits: CpuCredits, s: Services, scope: Scope, cutoff: number): Outcome {
+  if (!isWellFormedId('instance', id)) return { id, error: Errors.instanceIdMalformed(id) };
+  const rec = s.store.instance(id);
+  if (!rec || rec.account !== scope.account || rec.region !== scope.region || expired(rec, cutoff)) {
+    return { id, error: Errors.instanceIdNotFound([id]) };
+  }
+  if (rec.state === 'shutting-down' || rec.state === 'terminated') {
+    return { id, error: Errors.incorrectInstanceState(rec.id, 'modified', rec.state) };
+  }
+  try {
+    checkCpuCredits(creditSubject(rec, s), credits);
+  } catch (err) {
+    if (err instanceof Ec2Error) return { id, error: err };
+    throw err;
+  }
+  return rec.cpuCredits === credits ? { id } : { id, next: { ...rec, cpuCredits: credits } };
+}
+
+export const modifyInstanceCreditSpecification: Handler<ModifyInstanceCreditSpecificationRequest, ModifyInstanceCreditSpecificationResult> = (
+  input,
+  ctx,
+  s,
+) => {
+  const items = required(input.InstanceCreditSpecifications, 'InstanceCreditSpecification');
+  if (items.length > MAX_INSTANCE_IDS) {
+    throw Errors.invalidParameterValue(`At most ${MAX_INSTANCE_IDS} instances may be given; ${items.length} were.`);
+  }
+  const wanted = items.map((item, i) => ({
+    id: required(item.InstanceId, `InstanceCreditSpecification.${i + 1}.InstanceId`),
+    credits: parseCpuCredits(item.CpuCredits, `InstanceCreditSpecification.${i + 1}.CpuCredits`),
+  }));
+  checkDryRun(input);
+  const cutoff = retentionCutoff(s);
+  const outcomes = wanted.map((w) => modifyOne(w.id, w.credits, s, ctx, cutoff));
+  const changed = outcomes.flatMap((o) => ('next' in o && o.next ? [o.next] : []));
+  if (changed.length > 0) s.store.commit({ instances: changed });
+  const successful: SuccessfulInstanceCreditSpecificationItem[] = [];
+  const unsuccessful: UnsuccessfulInstanceCreditSpecificationItem[] = [];
+  for (const o of outcomes) {
+    if ('error' in o) {
+      unsuccessful.push({
+        InstanceId: o.id,
+        Error: { Code: o.error.code as UnsuccessfulInstanceCreditSpecificationErrorCode, Message: o.error.message },
+      });
+    } else successful.push({ InstanceId: o.id });
+  }
+  return { SuccessfulInstanceCreditSpecifications: successful, UnsuccessfulInstanceCreditSpecifications: unsuccessful };
 };

@@ -211,6 +211,10 @@ function resolveConfig(c: FleetLaunchTemplateConfigRequest, ctx: RequestContext,
   const { LaunchTemplateId, LaunchTemplateName, Version } = c.LaunchTemplateSpecification!;
   const probe: RunInstancesRequest = { LaunchTemplate: { LaunchTemplateId, LaunchTemplateName, Version }, MinCount: 1, MaxCount: 1 };
   const { request, launchTemplate } = applyLaunchTemplate(probe, ctx, s);
+  // The fleet decides On-Demand or Spot for each instance; a template that decides it too is refused.
+  if (request.InstanceMarketOptions?.MarketType !== undefined) {
+    throw Errors.fleetFeatureNotImplemented(`a launch template with InstanceMarketOptions (${launchTemplate!.id} version ${launchTemplate!.version})`);
+  }
   return {
     given: c,
     template: { id: launchTemplate!.id, name: LaunchTemplateName, version: launchTemplate!.version },
@@ -246,7 +250,7 @@ function launchRequest(slot: Slot, region: string, launchTags: readonly TagSpeci
   }
   const placement =
     zone !== undefined || o.Placement !== undefined
-      ? { ...slot.config.templatePlacement, ...o.Placement, ...(zone !== undefined ? { AvailabilityZone: zone } : {}) }
+      ? { ...slot.config.templatePlacement, ...o.Placement, ...(zone !== undefined ? { AvailabilityZone: zone, AvailabilityZoneId: undefined } : {}) }
       : undefined;
   const userData = slot.config.given.LaunchTemplateSpecification?.LaunchTemplateSpecificationUserData;
   // A template that defines the primary network interface gets the override's subnet there (as EC2

@@ -41,6 +41,7 @@ import {
   type PlacementChange,
   type Tenancy,
   changePlacement,
+  checkNoPlacementGroup,
   hostExpired,
   parseAffinity,
   parseTenancy,
@@ -49,9 +50,9 @@ import { isWellFormedId, newId } from '../domain/ids.js';
 import type { InstanceRecord, Scope } from '../domain/instance.js';
 import type { InstanceTypeFacts } from '../domain/instance-types.js';
 import { paginate } from '../domain/paging.js';
-import { zonesIn } from '../domain/regions.js';
+import { zoneNamed, zonesIn } from '../domain/regions.js';
 import type { ResourcePut } from '../store/store.js';
-import { type Handler, type Services, requestFingerprint, required, zonesOf } from './context.js';
+import { type Handler, type Services, requestFingerprint, required } from './context.js';
 import { findInstances, retentionCutoff } from './instances.js';
 import { tagList, tagsFromSpecifications } from './tags.js';
 
@@ -128,18 +129,9 @@ function hostConfiguration(
 
 /** AvailabilityZone or AvailabilityZoneId: one of them, naming a zone of the caller's region. */
 function allocationZone(input: AllocateHostsRequest, region: string): string {
-  const { AvailabilityZone: name, AvailabilityZoneId: zoneId } = input;
-  if (name !== undefined && zoneId !== undefined) {
-    throw Errors.invalidParameterCombination('You cannot specify both AvailabilityZone and AvailabilityZoneId.');
-  }
-  if (name !== undefined) {
-    if (!zonesOf(region).includes(name)) throw Errors.invalidAvailabilityZone(name);
-    return name;
-  }
-  if (zoneId === undefined) throw Errors.missingParameter('AvailabilityZone');
-  const zone = zonesIn(region).find((z) => z.id === zoneId);
-  if (!zone) throw Errors.invalidAvailabilityZoneId(zoneId);
-  return zone.name;
+  const zone = zoneNamed(region, input.AvailabilityZone, input.AvailabilityZoneId);
+  if (zone === undefined) throw Errors.missingParameter('AvailabilityZone');
+  return zone;
 }
 
 
@@ -468,11 +460,7 @@ export const modifyInstancePlacement: Handler<ModifyInstancePlacementRequest, Mo
   }
   const [rec] = findInstances(s, ctx, [id]) as [InstanceRecord];
   const [host] = HostId === undefined ? [] : findHosts(s, ctx, [HostId]);
-  if (GroupName) throw Errors.placementGroupUnknown(GroupName);
-  if (GroupId !== undefined) throw Errors.placementGroupUnknown(GroupId);
-  if (PartitionNumber !== undefined) {
-    throw Errors.invalidParameterCombination('The parameter PartitionNumber can be used only with a partition placement group.');
-  }
+  checkNoPlacementGroup({ GroupName, GroupId, PartitionNumber });
   const facts = s.catalog.facts(rec.instanceType)!;
   const next = changePlacement(rec, change, facts.family);
   if (host) checkHostTakes(s.catalog, host, facts, rec.availabilityZone);

@@ -1,8 +1,9 @@
 /**
  * DescribeInstanceAttribute and ModifyInstanceAttribute. What an attribute shows is read from the same
- * view DescribeInstances answers with (toInstance), so the two never disagree. Five attributes can be
- * changed: the instance type, user data (both only while stopped), termination and stop protection,
- * and the instance-initiated shutdown behaviour; the rules live in src/domain/instance-attributes.ts.
+ * view DescribeInstances answers with (toInstance), so the two never disagree. Six attributes can be
+ * changed: the instance type, user data, EBS optimisation (these three only while stopped), termination
+ * and stop protection, and the instance-initiated shutdown behaviour; the rules live in
+ * src/domain/instance-attributes.ts.
  */
 import type {
   DescribeInstanceAttributeRequest,
@@ -15,6 +16,7 @@ import { Errors } from '../domain/errors.js';
 import type { InstanceRecord } from '../domain/instance.js';
 import {
   type ShutdownBehavior,
+  checkNotTerminating,
   checkUserData,
   parseShutdownBehavior,
   typeChange,
@@ -98,7 +100,6 @@ const NOT_IMPLEMENTED: ReadonlySet<InstanceAttributeName> = new Set([
   'blockDeviceMapping',
   'sourceDestCheck',
   'groupSet',
-  'ebsOptimized',
   'sriovNetSupport',
   'enaSupport',
   'enclaveOptions',
@@ -110,6 +111,7 @@ const IMPLEMENTED = [
   'disableApiTermination',
   'disableApiStop',
   'instanceInitiatedShutdownBehavior',
+  'ebsOptimized',
 ] as const satisfies readonly InstanceAttributeName[];
 const isImplemented = (name: InstanceAttributeName): name is (typeof IMPLEMENTED)[number] =>
   (IMPLEMENTED as readonly string[]).includes(name);
@@ -118,7 +120,7 @@ type Change =
   | { readonly attribute: 'instanceType'; readonly value: string }
   /** base64, checked */
   | { readonly attribute: 'userData'; readonly value: string }
-  | { readonly attribute: 'disableApiTermination' | 'disableApiStop'; readonly value: boolean }
+  | { readonly attribute: 'disableApiTermination' | 'disableApiStop' | 'ebsOptimized'; readonly value: boolean }
   | { readonly attribute: 'instanceInitiatedShutdownBehavior'; readonly value: ShutdownBehavior };
 
 /** The one attribute a request changes and its value, checked for syntax (nothing about the instance yet). */
@@ -151,6 +153,7 @@ function requestedChange(input: ModifyInstanceAttributeRequest, s: Services): Ch
       return { attribute, value: checkUserData(raw instanceof Uint8Array ? Buffer.from(raw).toString('base64') : text(raw)) };
     case 'disableApiTermination':
     case 'disableApiStop':
+    case 'ebsOptimized':
       return { attribute, value: parseBoolean(raw, param) };
     case 'instanceInitiatedShutdownBehavior':
       return { attribute, value: parseShutdownBehavior(text(raw), param) };
@@ -186,6 +189,10 @@ function applyChange(rec: InstanceRecord, change: Change, s: Services): Instance
     case 'userData':
       if (rec.state !== 'stopped') throw Errors.notInStoppedState(rec.id);
       return change.value === rec.userData ? rec : { ...rec, userData: change.value };
+    // EC2 UG: EBS optimisation is changed on a stopped instance. `false` is recorded as absent, as at launch.
+    case 'ebsOptimized':
+      if (rec.state !== 'stopped') throw Errors.notInStoppedState(rec.id);
+      return withAttribute(rec, 'ebsOptimized', change.value || undefined);
     // Protection and the shutdown behaviour change on a live instance too (EC2 UG), not on a terminating one.
     // EC2's defaults (false, 'stop') are recorded as absent, as RunInstances records them.
     case 'disableApiTermination':
@@ -198,13 +205,7 @@ function applyChange(rec: InstanceRecord, change: Change, s: Services): Instance
   }
 }
 
-function checkNotTerminating(rec: InstanceRecord): void {
-  if (rec.state === 'shutting-down' || rec.state === 'terminated') {
-    throw Errors.incorrectInstanceState(rec.id, 'modified', rec.state);
-  }
-}
-
-function withAttribute<K extends 'disableApiTermination' | 'disableApiStop' | 'shutdownBehavior'>(
+function withAttribute<K extends 'disableApiTermination' | 'disableApiStop' | 'shutdownBehavior' | 'ebsOptimized'>(
   rec: InstanceRecord,
   key: K,
   value: InstanceRecord[K],

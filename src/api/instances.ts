@@ -26,20 +26,39 @@ import type {
   TerminateInstancesResult,
 } from '@aws-sdk/client-ec2';
 import { applyTrigger } from '../compute/reconciler.js';
+import { rootVolumeOf } from '../domain/block-devices.js';
 import { type CpuSettings, parseToggle, resolveCpuSettings } from '../domain/cpu-options.js';
 import { Errors } from '../domain/errors.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
 import { checkApiProtection, checkUserData, parseShutdownBehavior } from '../domain/instance-attributes.js';
 import { isWellFormedId, newId } from '../domain/ids.js';
-import { affinityOf, parseTenancy } from '../domain/host.js';
+import { affinityOf, checkNoPlacementGroup, parseTenancy } from '../domain/host.js';
 import { type ImageFacts, ROOT_VOLUME, findImage } from '../domain/images.js';
-import { type InstanceRecord, type Scope, expired, privateDnsName, privateIpFor, rootVolumeId } from '../domain/instance.js';
+import {
+  type InstanceRecord,
+  type Scope,
+  expired,
+  privateDnsName,
+  privateIpFor,
+  rootVolumeAttached,
+  rootVolumeId,
+} from '../domain/instance.js';
 import type { InstanceTypeFacts } from '../domain/instance-types.js';
 import type { KeyPairRecord } from '../domain/key-pair.js';
+import {
+  type LaunchSettings,
+  checkRunInstancesMembers,
+  checkSpotStop,
+  metadataOptionsOf,
+  metadataOptionsView,
+  privateDnsNameOptionsView,
+  resolveLaunchOptions,
+} from '../domain/launch-options.js';
 import { type LaunchTemplateRef, launchTemplateTags } from '../domain/launch-template.js';
 import { ACTION_PARTICIPLE, STATE_CODES, STATE_REASONS, type UserAction, userInitiated } from '../domain/lifecycle.js';
 import { defaultNetworkOf, resolveLaunchNetwork } from '../domain/network.js';
 import { paginate } from '../domain/paging.js';
+import { zoneNamed } from '../domain/regions.js';
 import { type Handler, type RequestContext, type Services, checkDryRun, requestFingerprint, required, zonesOf } from './context.js';
 import { checkKeyForPlatform, keyPairByName } from './key-pairs.js';
 import { type HostLaunchRequest, hostLaunchRequest, placeHostStarts, placeOnHost } from './hosts.js';
@@ -92,6 +111,7 @@ export function toInstance(rec: InstanceRecord, s: Services): Instance {
   const net = attachedNetworkOf(rec);
   const windows = rec.platform === 'windows';
   const rootDevice = ROOT_VOLUME[rec.platform].device;
+  const root = rootVolumeOf(rec);
   const cpu = rec.cpu;
   const launched = new Date(rec.launchTime);
   return {
@@ -115,33 +135,33 @@ export function toInstance(rec: InstanceRecord, s: Services): Instance {
     },
     // EC2 writes the platform in lower case on the wire, though the SDK's enum says 'Windows'.
     ...(windows ? { Platform: 'windows' as Instance['Platform'] } : {}),
-    Monitoring: { State: 'disabled' },
+    Monitoring: { State: rec.detailedMonitoring ? 'enabled' : 'disabled' },
     ...(net ? { SubnetId: net.subnetId, VpcId: net.vpcId, PrivateIpAddress: rec.privateIpAddress } : {}),
     Architecture: rec.architecture,
     RootDeviceType: 'ebs',
     RootDeviceName: rootDevice,
-    BlockDeviceMappings:
-      rec.state === 'terminated'
-        ? []
-        : [
-            {
-              DeviceName: rootDevice,
-              Ebs: {
-                AttachTime: launched,
-                DeleteOnTermination: true,
-                Status: 'attached',
-                VolumeId: rootVolumeId(rec),
-              },
+    BlockDeviceMappings: rootVolumeAttached(rec)
+      ? [
+          {
+            DeviceName: rootDevice,
+            Ebs: {
+              AttachTime: launched,
+              DeleteOnTermination: root.deleteOnTermination,
+              Status: 'attached',
+              VolumeId: rootVolumeId(rec),
             },
-          ],
+          },
+        ]
+      : [],
     VirtualizationType: 'hvm',
+    ...(rec.iamInstanceProfile ? { IamInstanceProfile: { Arn: rec.iamInstanceProfile.arn, Id: rec.iamInstanceProfile.id } } : {}),
     ...(rec.clientToken !== undefined ? { ClientToken: rec.clientToken } : {}),
     ...(tags && tags.size > 0 ? { Tags: tagList(tags) } : {}),
     SecurityGroups: net ? [...net.securityGroups] : [],
     SourceDestCheck: true,
     Hypervisor: 'xen',
     ...(rec.instanceLifecycle ? { InstanceLifecycle: rec.instanceLifecycle } : {}),
-    EbsOptimized: true,
+    EbsOptimized: rec.ebsOptimized === true,
     EnaSupport: true,
     ...(rec.stateReason ? { StateReason: { Code: rec.stateReason.code, Message: rec.stateReason.message } } : {}),
     CpuOptions: {
@@ -150,23 +170,18 @@ export function toInstance(rec: InstanceRecord, s: Services): Instance {
       ...(cpu.amdSevSnp ? { AmdSevSnp: cpu.amdSevSnp } : {}),
       ...(cpu.nestedVirtualization ? { NestedVirtualization: cpu.nestedVirtualization } : {}),
     },
+    CapacityReservationSpecification: { CapacityReservationPreference: rec.capacityReservationsNone ? 'none' : 'open' },
     HibernationOptions: { Configured: rec.hibernationConfigured },
-    MetadataOptions: {
-      State: 'applied',
-      HttpTokens: 'required',
-      HttpPutResponseHopLimit: 2,
-      HttpEndpoint: 'enabled',
-      HttpProtocolIpv6: 'disabled',
-      InstanceMetadataTags: 'disabled',
-    },
-    EnclaveOptions: { Enabled: false },
+    // Changes apply at once here, so DescribeInstances never catches them `pending`.
+    MetadataOptions: { State: 'applied', ...metadataOptionsView(metadataOptionsOf(rec)) },
+    EnclaveOptions: { Enabled: rec.enclave === true },
     PlatformDetails: windows ? 'Windows' : 'Linux/UNIX',
     UsageOperation: windows ? 'RunInstances:0002' : 'RunInstances',
     UsageOperationUpdateTime: launched,
     BootMode: 'uefi-preferred',
     CurrentInstanceBootMode: 'uefi',
-    PrivateDnsNameOptions: { HostnameType: 'ip-name', EnableResourceNameDnsARecord: false, EnableResourceNameDnsAAAARecord: false },
-    MaintenanceOptions: { AutoRecovery: 'default' },
+    PrivateDnsNameOptions: privateDnsNameOptionsView(rec),
+    MaintenanceOptions: { AutoRecovery: rec.autoRecoveryDisabled ? 'disabled' : 'default' },
   };
 }
 
@@ -211,6 +226,22 @@ export function instanceFilterTable(s: Services): FilterTable<InstanceRecord> {
       'ami-launch-index': (r) => r.amiLaunchIndex,
       // Spot Instances only: On-Demand ones have no lifecycle, as in EC2
       'instance-lifecycle': (r) => r.instanceLifecycle,
+      'monitoring-state': (r) => (r.detailedMonitoring ? 'enabled' : 'disabled'),
+      'ebs-optimized': (r) => r.ebsOptimized === true,
+      'enclave-options.enabled': (r) => r.enclave === true,
+      'iam-instance-profile.arn': (r) => r.iamInstanceProfile?.arn,
+      'iam-instance-profile.id': (r) => r.iamInstanceProfile?.id,
+      'maintenance-options.auto-recovery': (r) => (r.autoRecoveryDisabled ? 'disabled' : 'default'),
+      'metadata-options.http-tokens': (r) => metadataOptionsOf(r).httpTokens,
+      'metadata-options.http-put-response-hop-limit': (r) => metadataOptionsOf(r).hopLimit,
+      'metadata-options.http-endpoint': (r) => metadataOptionsOf(r).httpEndpoint,
+      'metadata-options.http-protocol-ipv6': (r) => metadataOptionsOf(r).httpProtocolIpv6,
+      'metadata-options.instance-metadata-tags': (r) => metadataOptionsOf(r).instanceMetadataTags,
+      'private-dns-name-options.hostname-type': (r) => privateDnsNameOptionsView(r).HostnameType,
+      'block-device-mapping.device-name': (r) => (rootVolumeAttached(r) ? ROOT_VOLUME[r.platform].device : undefined),
+      'block-device-mapping.volume-id': (r) => (rootVolumeAttached(r) ? rootVolumeId(r) : undefined),
+      'block-device-mapping.status': (r) => (rootVolumeAttached(r) ? 'attached' : undefined),
+      'block-device-mapping.delete-on-termination': (r) => (rootVolumeAttached(r) ? rootVolumeOf(r).deleteOnTermination : undefined),
     },
   };
 }
@@ -264,6 +295,8 @@ export interface LaunchPlan {
   readonly launchTemplate: LaunchTemplateRef | undefined;
   /** tenancy `host`: the named host or the zone to auto-place in; placed after DryRun */
   readonly host: HostLaunchRequest | undefined;
+  /** the launch options (root volume, metadata, monitoring, credits, Spot, …) as each instance records them */
+  readonly settings: LaunchSettings;
 }
 
 /** Checks a RunInstances request against every rule, in EC2's order; changes nothing. */
@@ -277,6 +310,8 @@ export function planLaunch(raw: RunInstancesRequest, ctx: RequestContext, s: Ser
   if (!Number.isInteger(maxCount) || maxCount < minCount) {
     throw Errors.invalidValueFor('MaxCount', maxCount, `MaxCount must be at least MinCount (${minCount}).`);
   }
+  // A member nestbox cannot honour is refused by name before anything else is looked at.
+  checkRunInstancesMembers(input);
   if (!isWellFormedId('image', imageId)) throw Errors.amiIdMalformed(imageId);
   const image = findImage(imageId);
   if (!image) throw Errors.amiIdNotFound([imageId]);
@@ -286,14 +321,21 @@ export function planLaunch(raw: RunInstancesRequest, ctx: RequestContext, s: Ser
       `The architecture '${facts.architecture}' of the specified instance type does not match the architecture '${image.architecture}' of the specified AMI.`,
     );
   }
-  const requestedZone = input.Placement?.AvailabilityZone;
-  if (requestedZone !== undefined && !zonesOf(ctx.region).includes(requestedZone)) throw Errors.invalidAvailabilityZone(requestedZone);
+  // The zone by name or by ID; from here on the placement names it.
+  const { AvailabilityZoneId: zoneId, ...given } = input.Placement ?? {};
+  const requestedZone = zoneNamed(ctx.region, given.AvailabilityZone, zoneId);
+  const placement = input.Placement && { ...given, ...(requestedZone !== undefined ? { AvailabilityZone: requestedZone } : {}) };
+  if (placement?.HostResourceGroupArn !== undefined) {
+    throw Errors.invalidValueFor('Placement.HostResourceGroupArn', placement.HostResourceGroupArn, 'nestbox has no host resource groups.');
+  }
+  if (placement?.SpreadDomain !== undefined) throw Errors.launchOptionNotImplemented('Placement.SpreadDomain', 'nestbox has no placement groups');
+  checkNoPlacementGroup(placement ?? {});
   // A subnet (SubnetId, or the primary network interface's) decides the zone; named security groups must exist.
-  const { subnet } = resolveLaunchNetwork(input, defaultNetworkOf(ctx));
+  const { subnet } = resolveLaunchNetwork({ ...input, Placement: placement }, defaultNetworkOf(ctx));
   const zone = subnet?.zone.name ?? requestedZone ?? zonesOf(ctx.region)[0]!;
   // Naming a Dedicated Host implies tenancy `host`, as in EC2.
-  const tenancy = parseTenancy(input.Placement?.Tenancy ?? (input.Placement?.HostId !== undefined ? 'host' : 'default'), 'placement.tenancy');
-  const host = hostLaunchRequest(s, ctx, subnet ? { ...input.Placement, AvailabilityZone: zone } : input.Placement, tenancy);
+  const tenancy = parseTenancy(placement?.Tenancy ?? (placement?.HostId !== undefined ? 'host' : 'default'), 'placement.tenancy');
+  const host = hostLaunchRequest(s, ctx, subnet ? { ...placement, AvailabilityZone: zone } : placement, tenancy);
   const hibernation = input.HibernationOptions?.Configured === true;
   if (hibernation && !facts.hibernationSupported) throw Errors.hibernationNotSupported(facts.type);
   const cpu = resolveCpuSettings({ facts, platform: image.platform, hibernationConfigured: hibernation }, input.CpuOptions);
@@ -303,6 +345,14 @@ export function planLaunch(raw: RunInstancesRequest, ctx: RequestContext, s: Ser
   const keyPair = input.KeyName === undefined ? undefined : keyPairByName(s, ctx, input.KeyName);
   if (keyPair) checkKeyForPlatform(keyPair, image.platform);
   const shutdownBehavior = parseShutdownBehavior(input.InstanceInitiatedShutdownBehavior ?? 'stop', 'InstanceInitiatedShutdownBehavior');
+  const settings = resolveLaunchOptions(input, {
+    account: ctx.account,
+    image,
+    instanceType: facts.type,
+    typeInfo: s.catalog.info(facts.type)!,
+    tenancy,
+    hibernation,
+  });
   return {
     minCount,
     maxCount,
@@ -322,6 +372,7 @@ export function planLaunch(raw: RunInstancesRequest, ctx: RequestContext, s: Ser
     shutdownBehavior,
     launchTemplate,
     host,
+    settings,
   };
 }
 
@@ -331,7 +382,7 @@ export interface LaunchOptions {
   readonly dryRun?: boolean | undefined;
   /** RunInstances' ClientToken: kept on every instance, and committed (with its fingerprint) with them */
   readonly clientToken?: { readonly token: string; readonly fingerprint: string } | undefined;
-  /** `spot` for Spot Instances (EC2 Fleet); absent means On-Demand */
+  /** `spot` for an EC2 Fleet's Spot Instances; absent: as the plan says (RunInstances' InstanceMarketOptions) */
   readonly lifecycle?: 'spot' | undefined;
   /** tags the launching service puts on every instance (EC2 Fleet: `aws:ec2:fleet-id`) */
   readonly systemTags?: readonly KeyValue[] | undefined;
@@ -392,6 +443,7 @@ export function launchPlanned(plan: LaunchPlan, ctx: RequestContext, s: Services
       ...(plan.disableApiStop ? { disableApiStop: true } : {}),
       ...(plan.shutdownBehavior === 'terminate' ? { shutdownBehavior: 'terminate' as const } : {}),
       ...(plan.launchTemplate ? { launchTemplate: plan.launchTemplate } : {}),
+      ...plan.settings,
       ...(opts.lifecycle ? { instanceLifecycle: opts.lifecycle } : {}),
       clientToken: token,
       privateIpAddress: privateIpFor(seq, zoneIndex),
@@ -580,8 +632,12 @@ export const stopInstances: Handler<StopInstancesRequest, StopInstancesResult> =
     check: (rec, after) => {
       // A pending instance may be stopped only when it has been running before (a restart, not a launch).
       if (rec.state === 'pending' && !rec.hasRun) throw Errors.neverRan(rec.id);
-      // Protection refuses starting a stop, not one already under way (Force on a stopping instance still works).
-      if (after !== rec) checkApiProtection(rec, 'stop');
+      // A one-time Spot Instance cannot be stopped; protection refuses starting a stop, not one already
+      // under way (Force on a stopping instance still works).
+      if (after !== rec) {
+        checkSpotStop(rec);
+        checkApiProtection(rec, 'stop');
+      }
       if (!hibernate) return;
       if (rec.cpu.nestedVirtualization === 'enabled') throw Errors.nestedVirtualizationHibernation();
       if (!rec.hibernationConfigured) throw Errors.unsupportedHibernationStop(rec.id);

@@ -51,6 +51,7 @@ import {
 } from '../domain/launch-template.js';
 import { paginate } from '../domain/paging.js';
 import { type Handler, type Services, checkDryRun, requestFingerprint, required } from './context.js';
+import { instanceCpuCredits, isBurstable } from './credit-specifications.js';
 import { findInstances } from './instances.js';
 import { instanceNetworkOf } from './network.js';
 import { storedInScope, tagList, tagsFromSpecifications } from './tags.js';
@@ -464,6 +465,7 @@ export const getLaunchTemplateData: Handler<GetLaunchTemplateDataRequest, GetLau
       volumeTags: hasRootVolume(rec) ? s.store.tagsOf(rootVolumeId(rec)) : undefined,
       subnetId: network.subnetId,
       securityGroupIds: network.securityGroups.map((g) => g.GroupId!),
+      ...(isBurstable(rec, s) ? { cpuCredits: instanceCpuCredits(rec, s) } : {}),
     }),
   };
 };

@@ -4,11 +4,12 @@
  */
 import { describeAccountAttributes } from './account.js';
 import type { Handler } from './context.js';
-import { describeInstanceCreditSpecifications } from './credit-specifications.js';
+import { describeInstanceCreditSpecifications, modifyInstanceCreditSpecification } from './credit-specifications.js';
 import { createFleet, deleteFleets, describeFleetInstances, describeFleets } from './fleets.js';
 import { allocateHosts, describeHosts, modifyHosts, modifyInstancePlacement, releaseHosts } from './hosts.js';
 import { describeImages } from './images.js';
 import { describeInstanceAttribute, modifyInstanceAttribute } from './instance-attributes.js';
+import { modifyInstanceMetadataOptions, monitorInstances, unmonitorInstances } from './instance-options.js';
 import { describeInstanceTypes } from './instance-types.js';
 import {
   describeInstanceStatus,
@@ -35,7 +36,7 @@ import { createKeyPair, deleteKeyPair, describeKeyPairs, importKeyPair } from '.
 import { describeSecurityGroups, describeSubnets, describeVpcs } from './network.js';
 import { describeAvailabilityZones, describeInstanceTypeOfferings, describeRegions } from './regions.js';
 import { createTags, deleteTags, describeTags } from './tags.js';
-import { describeVolumes } from './volumes.js';
+import { deleteVolume, describeVolumes } from './volumes.js';
 
 // Each handler keeps its precise types where it is defined; the registry only needs to call them.
 // biome-ignore lint/suspicious/noExplicitAny: the registry is heterogeneous by nature
@@ -52,6 +53,9 @@ export const OPERATIONS: Readonly<Record<string, AnyHandler>> = {
   ModifyInstanceCpuOptions: modifyInstanceCpuOptions,
   DescribeInstanceAttribute: describeInstanceAttribute,
   ModifyInstanceAttribute: modifyInstanceAttribute,
+  ModifyInstanceMetadataOptions: modifyInstanceMetadataOptions,
+  MonitorInstances: monitorInstances,
+  UnmonitorInstances: unmonitorInstances,
   GetConsoleOutput: getConsoleOutput,
   CreateTags: createTags,
   DeleteTags: deleteTags,
@@ -75,7 +79,9 @@ export const OPERATIONS: Readonly<Record<string, AnyHandler>> = {
   DescribeInstanceTypeOfferings: describeInstanceTypeOfferings,
   DescribeAccountAttributes: describeAccountAttributes,
   DescribeInstanceCreditSpecifications: describeInstanceCreditSpecifications,
+  ModifyInstanceCreditSpecification: modifyInstanceCreditSpecification,
   DescribeVolumes: describeVolumes,
+  DeleteVolume: deleteVolume,
   DescribeVpcs: describeVpcs,
   DescribeSubnets: describeSubnets,
   DescribeSecurityGroups: describeSecurityGroups,

@@ -1,19 +1,29 @@
 /**
- * DescribeVolumes: the root EBS volume of every instance. Each instance that is not terminated has
- * exactly one (gp3, its image's size, `in-use` and attached, stopped instances included); it goes away
- * with its instance (DeleteOnTermination). Volumes are derived from instance records, not stored; their
- * tags (RunInstances' `volume` tag specifications, CreateTags) are kept under the volume ID.
+ * DescribeVolumes and DeleteVolume: the root EBS volume of every instance. Each instance that is not
+ * terminated has exactly one (its image's size and gp3 unless BlockDeviceMappings said otherwise,
+ * `in-use` and attached, stopped instances included). It goes away with its instance unless its
+ * DeleteOnTermination was false: then it stays, `available` and detached, until DeleteVolume (its
+ * instance's record is kept for it, past the terminated instance's hour of visibility). Volumes are
+ * derived from instance records, not stored; their tags (RunInstances' `volume` tag specifications,
+ * CreateTags) are kept under the volume ID.
  */
-import type { DescribeVolumesRequest, DescribeVolumesResult, Volume } from '@aws-sdk/client-ec2';
+import type { DeleteVolumeRequest, DescribeVolumesRequest, DescribeVolumesResult, Volume } from '@aws-sdk/client-ec2';
+import { rootVolumeOf, volumeIops } from '../domain/block-devices.js';
 import { Errors } from '../domain/errors.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
 import { isWellFormedId } from '../domain/ids.js';
 import { ROOT_VOLUME, rootSnapshotId } from '../domain/images.js';
-import { type InstanceRecord, type Scope, hasRootVolume, instanceIdOfRootVolume, rootVolumeId } from '../domain/instance.js';
+import {
+  type InstanceRecord,
+  type Scope,
+  hasRootVolume,
+  instanceIdOfRootVolume,
+  rootVolumeAttached,
+  rootVolumeId,
+} from '../domain/instance.js';
 import { paginate } from '../domain/paging.js';
 import { zonesIn } from '../domain/regions.js';
-import { type Handler, type Services, checkDryRun } from './context.js';
-import { visibleInstances } from './instances.js';
+import { type Handler, type Services, checkDryRun, required } from './context.js';
 import { tagList } from './tags.js';
 
 /** EC2 pages at most this many volumes; a larger MaxResults is answered with this many. */
@@ -39,34 +49,48 @@ export function findRootVolumes(s: Services, scope: Scope, ids: readonly string[
   return found;
 }
 
-export function rootVolumeOf(rec: InstanceRecord, s: Services): Volume {
-  const root = ROOT_VOLUME[rec.platform];
+/** Every root volume that exists in the caller's scope, in its instance's creation order. */
+function volumeOwners(s: Services, scope: Scope): InstanceRecord[] {
+  const out: InstanceRecord[] = [];
+  for (const rec of s.store.allInstances()) {
+    if (rec.account === scope.account && rec.region === scope.region && hasRootVolume(rec)) out.push(rec);
+  }
+  return out;
+}
+
+export function toVolume(rec: InstanceRecord, s: Services): Volume {
+  const settings = rootVolumeOf(rec);
   const id = rootVolumeId(rec);
   const created = new Date(rec.launchTime);
   const tags = s.store.tagsOf(id);
   const zoneId = zonesIn(rec.region).find((z) => z.name === rec.availabilityZone)?.id;
+  const iops = volumeIops(settings);
+  const attached = rootVolumeAttached(rec);
   return {
     VolumeId: id,
-    Size: root.sizeGiB,
+    Size: settings.sizeGiB,
     SnapshotId: rootSnapshotId(rec.imageId),
     AvailabilityZone: rec.availabilityZone,
     ...(zoneId ? { AvailabilityZoneId: zoneId } : {}),
-    State: 'in-use',
+    State: attached ? 'in-use' : 'available',
     CreateTime: created,
-    Attachments: [
-      {
-        AttachTime: created,
-        Device: root.device,
-        InstanceId: rec.id,
-        State: 'attached',
-        VolumeId: id,
-        DeleteOnTermination: true,
-      },
-    ],
-    Encrypted: false,
-    VolumeType: ROOT_VOLUME.volumeType,
-    Iops: ROOT_VOLUME.iops,
-    Throughput: ROOT_VOLUME.throughputMiBps,
+    Attachments: attached
+      ? [
+          {
+            AttachTime: created,
+            Device: ROOT_VOLUME[rec.platform].device,
+            InstanceId: rec.id,
+            State: 'attached',
+            VolumeId: id,
+            DeleteOnTermination: settings.deleteOnTermination,
+          },
+        ]
+      : [],
+    Encrypted: settings.encrypted,
+    ...(settings.kmsKeyId !== undefined ? { KmsKeyId: settings.kmsKeyId } : {}),
+    VolumeType: settings.volumeType,
+    ...(iops !== undefined ? { Iops: iops } : {}),
+    ...(settings.throughputMiBps !== undefined ? { Throughput: settings.throughputMiBps } : {}),
     MultiAttachEnabled: false,
     ...(tags && tags.size > 0 ? { Tags: tagList(tags) } : {}),
   };
@@ -105,9 +129,9 @@ export const describeVolumes: Handler<DescribeVolumesRequest, DescribeVolumesRes
   }
   for (const id of ids) if (!isWellFormedId('volume', id)) throw Errors.volumeIdMalformed(id);
   const predicate = compileFilters(volumeFilterTable(s), input.Filters);
-  const recs = ids.length > 0 ? findRootVolumes(s, ctx, ids) : visibleInstances(s, ctx).filter(hasRootVolume);
+  const recs = ids.length > 0 ? findRootVolumes(s, ctx, ids) : volumeOwners(s, ctx);
   checkDryRun(input);
-  const matching = recs.map((r) => rootVolumeOf(r, s)).filter(predicate);
+  const matching = recs.map((r) => toVolume(r, s)).filter(predicate);
   const max = input.MaxResults === undefined ? undefined : Math.min(input.MaxResults, MAX_VOLUMES_PER_PAGE);
   const page = paginate(
     matching,
@@ -116,4 +140,24 @@ export const describeVolumes: Handler<DescribeVolumesRequest, DescribeVolumesRes
     { f: input.Filters, ids },
   );
   return { Volumes: page.items, ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
+};
+
+// --- DeleteVolume -------------------------------------------------------------------------------------
+
+/**
+ * DeleteVolume: only a volume that is not attached, i.e. a root volume kept after its instance was
+ * terminated (DeleteOnTermination false); an attached one is VolumeInUse. Its tags go with it; its
+ * instance's record goes at the next purge once the instance's own hour of visibility is over.
+ */
+export const deleteVolume: Handler<DeleteVolumeRequest, Record<string, never>> = (input, ctx, s) => {
+  const id = required(input.VolumeId, 'VolumeId');
+  const [rec] = findRootVolumes(s, ctx, [id]) as [InstanceRecord];
+  checkDryRun(input);
+  if (rootVolumeAttached(rec)) throw Errors.volumeInUse(id, rec.id);
+  const settings = rootVolumeOf(rec);
+  s.store.commit({
+    instances: [{ ...rec, rootVolume: { ...settings, deleted: true } }],
+    deleteTags: [...(s.store.tagsOf(id)?.keys() ?? [])].map((key) => ({ resourceId: id, key })),
+  });
+  return {};
 };

@@ -4,7 +4,7 @@
  * brings every VM back in line with what was recorded (running ones running, none orphaned).
  */
 import type { Catalog } from '../domain/instance-types.js';
-import { type InstanceRecord, expired } from '../domain/instance.js';
+import { type InstanceRecord, expired, hasRootVolume } from '../domain/instance.js';
 import { STATE_REASONS, type Trigger, guestHaltTrigger, transition } from '../domain/lifecycle.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
@@ -194,10 +194,14 @@ export class Reconciler {
     this.purgeTimer.unref();
   }
 
-  /** Terminated instances disappear once the retention has passed (the store drops their and their root volumes' tags). */
+  /**
+   * Terminated instances disappear once the retention has passed (the store drops their and their root
+   * volumes' tags) — but a record stays while the root volume it carries outlives it (DeleteOnTermination
+   * false), until DeleteVolume.
+   */
   purge(now: Date): void {
     const cutoff = now.getTime() - this.opts.terminatedRetentionMs;
-    const gone = [...this.store.allInstances()].filter((r) => expired(r, cutoff)).map((r) => r.id);
+    const gone = [...this.store.allInstances()].filter((r) => expired(r, cutoff) && !hasRootVolume(r)).map((r) => r.id);
     if (gone.length > 0) this.store.commit({ deleteInstances: gone });
   }
 

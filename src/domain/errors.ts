@@ -420,6 +420,91 @@ export const Errors = {
       `You can delete up to ${limit} fleets of type instant in a single request; this request names ${count}. No fleets were deleted.`,
     ),
 
+  // --- launch options: block devices, metadata, monitoring, credits, Spot, IAM --------------------
+  /** A parameter (or a value of one) nestbox cannot honour: refused by name rather than dropped. */
+  parameterNotImplemented: (action: string, what: string, why: string) =>
+    new Ec2Error('NotImplemented', `${action} with ${what} is real EC2 behaviour but nestbox does not implement it: ${why}.`, 501),
+  launchOptionNotImplemented: (what: string, why: string) => Errors.parameterNotImplemented('RunInstances', what, why),
+  invalidBlockDeviceMapping: (message: string) => new Ec2Error('InvalidBlockDeviceMapping', message),
+  invalidDeviceName: (name: string) => new Ec2Error('InvalidBlockDeviceMapping', `Invalid device name ${name}`),
+  duplicateDevice: (name: string) =>
+    new Ec2Error('InvalidBlockDeviceMapping', `The device '${name}' is used in more than one block-device mapping`),
+  /** EC2's words, two spaces before "snapshot" included (as every public report of it quotes them). */
+  volumeSmallerThanSnapshot: (size: number, snapshotId: string, snapshotSize: number) =>
+    new Ec2Error(
+      'InvalidBlockDeviceMapping',
+      `Volume of size ${size}GB is smaller than  snapshot '${snapshotId}', expect size >= ${snapshotSize}GB`,
+    ),
+  volumeTooLarge: (size: number, type: string, max: number) =>
+    new Ec2Error('InvalidParameterValue', `Volume of ${size}GiB is too large for volume type ${type}; maximum is ${max}GiB`),
+  notABootVolumeType: (type: string, device: string) =>
+    new Ec2Error(
+      'InvalidBlockDeviceMapping',
+      `The volume type ${type} cannot be used for the root device ${device}: st1 and sc1 volumes cannot be boot volumes.`,
+    ),
+  iopsNotSupported: (type: string) =>
+    new Ec2Error('InvalidParameterCombination', `The parameter iops is not supported for ${type} volumes.`),
+  iopsRequired: (type: string) =>
+    new Ec2Error('InvalidParameterCombination', `The parameter iops must be specified for ${type} volumes.`),
+  iopsOutOfRange: (iops: number, type: string, bound: 'minimum' | 'maximum', limit: number) =>
+    new Ec2Error(
+      'InvalidParameterValue',
+      `Volume iops of ${iops} is too ${bound === 'minimum' ? 'low' : 'high'} for volume type ${type}; ${bound} is ${limit}.`,
+    ),
+  iopsToSizeRatio: (ratio: number, max: number) =>
+    new Ec2Error('InvalidParameterValue', `Iops to volume size ratio of ${ratio.toFixed(6)} is too high; maximum is ${max}`),
+  throughputNotSupported: (device: string) =>
+    new Ec2Error('InvalidBlockDeviceMapping', `throughput cannot be specified with the volumeType of device '${device}'`),
+  throughputOutOfRange: (throughput: number, bound: 'minimum' | 'maximum', limit: number) =>
+    new Ec2Error(
+      'InvalidParameterValue',
+      `Volume throughput of ${throughput} MiB/s is too ${bound === 'minimum' ? 'low' : 'high'}; ${bound} is ${limit} MiB/s.`,
+    ),
+  throughputToIopsRatio: (ratio: number, max: number) =>
+    new Ec2Error(
+      'InvalidParameterValue',
+      `Throughput (MiBps) to iops ratio of ${ratio.toFixed(6)} is too high; maximum is ${max.toFixed(6)} MiBps per iops`,
+    ),
+  kmsKeyWithoutEncryption: () =>
+    new Ec2Error('InvalidParameterDependency', 'The parameter KmsKeyId requires the parameter Encrypted to be set.'),
+  volumeInUse: (volumeId: string, instanceId: string) =>
+    new Ec2Error('VolumeInUse', `Volume ${volumeId} is currently attached to ${instanceId}`),
+  /** EC2's words for a StopInstances of a Spot Instance whose request is one-time. */
+  oneTimeSpotStop: (id: string) =>
+    new Ec2Error(
+      'UnsupportedOperation',
+      `You can't stop the Spot Instance '${id}' because it is associated with a one-time Spot Instance request. You can only stop Spot Instances associated with persistent Spot Instance requests.`,
+    ),
+  spotRequestTypeBehavior: (type: string, behavior: string) =>
+    new Ec2Error(
+      'InvalidParameterCombination',
+      `The request with type '${type}' is not supported when instanceInterruptionBehavior is set to '${behavior}'.`,
+    ),
+  spotOnDedicatedHost: () =>
+    new Ec2Error('InvalidParameterCombination', "Spot Instances cannot be launched with a tenancy of 'host'."),
+  /** EC2's words (code InstanceCreditSpecification.NotSupported), whichever credit option was asked for. */
+  creditSpecificationNotSupported: (type: string) =>
+    new Ec2Error('InstanceCreditSpecification.NotSupported', `The ${type} instance type does not support T2 Unlimited.`),
+  unlimitedOnDedicatedHost: (type: string) =>
+    new Ec2Error(
+      'InstanceCreditSpecification.NotSupported',
+      `T3 instances with host tenancy do not support the unlimited CPU credit option (${type}).`,
+    ),
+  enclaveNotSupported: (type: string) =>
+    new Ec2Error('UnsupportedOperation', `The instance type ${type} does not support Nitro Enclaves.`),
+  enclaveWithHibernation: () =>
+    new Ec2Error('InvalidParameterCombination', 'Nitro Enclaves and hibernation cannot both be enabled on an instance.'),
+  iamProfileNameAndArn: () =>
+    new Ec2Error(
+      'InvalidParameterCombination',
+      "The parameter 'iamInstanceProfile.name' may not be used in combination with 'iamInstanceProfile.arn'",
+    ),
+  iamProfileInvalid: (param: 'arn' | 'name', value: string) =>
+    new Ec2Error(
+      'InvalidParameterValue',
+      `Value (${value}) for parameter iamInstanceProfile.${param} is invalid. Invalid IAM Instance Profile ${param === 'arn' ? 'ARN' : 'name'}`,
+    ),
+
   // --- tags -------------------------------------------------------------------------------------
   invalidResourceId: (id: string) => new Ec2Error('InvalidID', `The ID '${id}' is not valid`),
   tagLimitExceeded: (limit: number) =>

@@ -50,6 +50,22 @@ export function parseTenancy(value: string, param: string): Tenancy {
 }
 
 /**
+ * nestbox has no placement groups: out of any group (`GroupName` empty) is all a placement may say.
+ * RunInstances and ModifyInstancePlacement share the rule.
+ */
+export function checkNoPlacementGroup(p: {
+  readonly GroupName?: string | undefined;
+  readonly GroupId?: string | undefined;
+  readonly PartitionNumber?: number | undefined;
+}): void {
+  if (p.GroupName) throw Errors.placementGroupUnknown(p.GroupName);
+  if (p.GroupId !== undefined) throw Errors.placementGroupUnknown(p.GroupId);
+  if (p.PartitionNumber !== undefined) {
+    throw Errors.invalidParameterCombination('The parameter PartitionNumber can be used only with a partition placement group.');
+  }
+}
+
+/**
  * The host affinity EC2 shows for an instance: only instances with tenancy `host` have one, `default`
  * unless it was set to `host`.
  */

@@ -13,6 +13,11 @@ export interface ImageFacts {
   readonly creationDate: string;
   /** the qemu driver boots it for real (the image `nestbox images build` makes); others are simulated */
   readonly bootable: boolean;
+  /**
+   * `v2.0`: instances launched from it get IMDSv2 only (HttpTokens `required`, hop limit 2) unless the
+   * launch says otherwise, as EC2 does for such AMIs; absent: IMDSv1 allowed (`optional`, hop limit 1).
+   */
+  readonly imdsSupport?: 'v2.0' | undefined;
 }
 
 export const IMAGES: readonly ImageFacts[] = [
@@ -24,6 +29,7 @@ export const IMAGES: readonly ImageFacts[] = [
     platform: 'linux',
     creationDate: '2026-02-16T00:00:00.000Z',
     bootable: true,
+    imdsSupport: 'v2.0',
   },
   {
     id: 'ami-0b5e4a1f2c3d40002',
@@ -33,6 +39,7 @@ export const IMAGES: readonly ImageFacts[] = [
     platform: 'linux',
     creationDate: '2026-02-16T00:00:00.000Z',
     bootable: false,
+    imdsSupport: 'v2.0',
   },
   {
     id: 'ami-0b5e4a1f2c3d40003',
@@ -42,13 +49,15 @@ export const IMAGES: readonly ImageFacts[] = [
     platform: 'windows',
     creationDate: '2026-02-16T00:00:00.000Z',
     bootable: false,
+    imdsSupport: 'v2.0',
   },
 ];
 
 /**
  * The root EBS volume an instance launched from an image gets: device name and size by platform,
- * gp3 at its baseline performance, deleted on termination. DescribeImages, DescribeInstances and
- * DescribeVolumes all read it from here.
+ * gp3 at its baseline performance, deleted on termination. DescribeImages shows it; a launch's
+ * BlockDeviceMappings may change it (src/domain/block-devices.ts), and what an instance records
+ * otherwise falls back to it.
  */
 export const ROOT_VOLUME = {
   linux: { device: '/dev/xvda', sizeGiB: 8 },
@@ -90,6 +99,7 @@ export function imageInfo(i: ImageFacts): Image {
     EnaSupport: true,
     SriovNetSupport: 'simple',
     BootMode: i.architecture === 'arm64' ? 'uefi' : 'uefi-preferred',
+    ...(i.imdsSupport ? { ImdsSupport: i.imdsSupport } : {}),
     BlockDeviceMappings: [
       {
         DeviceName: root.device,

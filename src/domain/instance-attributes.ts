@@ -47,6 +47,16 @@ export function checkApiProtection(rec: InstanceRecord, action: 'stop' | 'termin
   }
 }
 
+/**
+ * What can change on a live instance (protection, the shutdown behaviour, metadata options, monitoring)
+ * can change in any state but while it is shutting down or once it is terminated.
+ */
+export function checkNotTerminating(rec: Pick<InstanceRecord, 'id' | 'state'>): void {
+  if (rec.state === 'shutting-down' || rec.state === 'terminated') {
+    throw Errors.incorrectInstanceState(rec.id, 'modified', rec.state);
+  }
+}
+
 // --- instance type change -------------------------------------------------------------------------
 
 export interface TypeChange {

@@ -1,5 +1,7 @@
 /** The instance as nestbox records it: plain, immutable data. The API's view is mapped from it. */
+import type { RootVolumeSettings } from './block-devices.js';
 import type { CpuSettings } from './cpu-options.js';
+import type { CpuCredits, IamInstanceProfileRecord, MetadataOptions, PrivateDnsNameSettings, SpotSettings } from './launch-settings.js';
 import type { StateName, StateReason } from './lifecycle.js';
 
 export interface Scope {
@@ -30,8 +32,10 @@ export interface InstanceRecord extends Scope {
   readonly hostId?: string | undefined;
   /** tenancy `host`: `host` binds the instance to `hostId` across stop/start; absent means EC2's `default` */
   readonly affinity?: 'default' | 'host' | undefined;
-  /** `spot` for a Spot Instance (launched by an EC2 Fleet); absent means On-Demand */
+  /** `spot` for a Spot Instance (RunInstances' InstanceMarketOptions, or an EC2 Fleet); absent means On-Demand */
   readonly instanceLifecycle?: 'spot' | undefined;
+  /** a Spot Instance's request as RunInstances gave it; absent on a Spot Instance: one-time, terminate (EC2 Fleet) */
+  readonly spot?: SpotSettings | undefined;
   /** the launch template and version it was launched from */
   readonly launchTemplate?: { readonly id: string; readonly version: number } | undefined;
   /** instance attributes (ModifyInstanceAttribute); absent means EC2's default */
@@ -46,6 +50,24 @@ export interface InstanceRecord extends Scope {
   readonly clientToken?: string | undefined;
   readonly privateIpAddress: string;
   readonly terminatedAt?: string | undefined;
+  // What RunInstances' launch options set (src/domain/launch-options.ts); absent means EC2's default.
+  /** the root EBS volume's settings from BlockDeviceMappings; absent: the image's (ROOT_VOLUME) */
+  readonly rootVolume?: RootVolumeSettings | undefined;
+  /** instance metadata options; absent: the image's defaults (recorded at every launch since they were kept) */
+  readonly metadataOptions?: MetadataOptions | undefined;
+  /** detailed monitoring (Monitoring.Enabled, MonitorInstances) */
+  readonly detailedMonitoring?: true | undefined;
+  /** the CPU credit option set at launch or by ModifyInstanceCreditSpecification; absent: the type's default */
+  readonly cpuCredits?: CpuCredits | undefined;
+  readonly ebsOptimized?: true | undefined;
+  /** MaintenanceOptions.AutoRecovery `disabled`; absent: `default` */
+  readonly autoRecoveryDisabled?: true | undefined;
+  /** absent: the default subnet's (`ip-name`, no resource-name DNS records) */
+  readonly privateDnsNameOptions?: PrivateDnsNameSettings | undefined;
+  readonly enclave?: true | undefined;
+  readonly iamInstanceProfile?: IamInstanceProfileRecord | undefined;
+  /** CapacityReservationSpecification preference `none`; absent: `open` */
+  readonly capacityReservationsNone?: true | undefined;
   /** the instance has reached `running` at least once (EC2 will not stop one that never has) */
   readonly hasRun?: boolean | undefined;
   /** what the driver last said about the VM (acceleration, scaling), shown by the console */
@@ -80,8 +102,15 @@ export const rootVolumeId = (rec: Pick<InstanceRecord, 'id'>): string => `vol-${
 /** The instance whose root volume `volumeId` would be (the inverse of `rootVolumeId`): a lookup, not a scan. */
 export const instanceIdOfRootVolume = (volumeId: string): string => `i-${volumeId.slice(volumeId.indexOf('-') + 1)}`;
 
-/** The root volume exists while its instance is not terminated (DeleteOnTermination); stopped ones keep it. */
-export const hasRootVolume = (rec: Pick<InstanceRecord, 'state'>): boolean => rec.state !== 'terminated';
+/**
+ * The root volume exists while its instance is not terminated (stopped ones keep it attached), and
+ * after termination when its DeleteOnTermination was false, until DeleteVolume removes it.
+ */
+export const hasRootVolume = (rec: Pick<InstanceRecord, 'state' | 'rootVolume'>): boolean =>
+  rec.state !== 'terminated' || (rec.rootVolume?.deleteOnTermination === false && rec.rootVolume.deleted !== true);
+
+/** The root volume is attached to its instance until the instance is terminated. */
+export const rootVolumeAttached = (rec: Pick<InstanceRecord, 'state'>): boolean => rec.state !== 'terminated';
 
 /**
  * An address in the zone's default subnet, `172.31.<16 × zoneIndex>.0/20` (see domain/network.ts),

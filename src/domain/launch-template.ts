@@ -15,11 +15,19 @@ import type {
   Tag,
   TagSpecification,
 } from '@aws-sdk/client-ec2';
+import { rootVolumeOf } from './block-devices.js';
 import type { CpuSettings } from './cpu-options.js';
 import { Errors } from './errors.js';
 import { affinityOf } from './host.js';
 import { ROOT_VOLUME, rootSnapshotId } from './images.js';
 import type { InstanceRecord, Scope } from './instance.js';
+import {
+  type CpuCredits,
+  metadataOptionsOf,
+  metadataOptionsView,
+  privateDnsNameOptionsView,
+  spotSettingsOf,
+} from './launch-options.js';
 
 export interface LaunchTemplateVersionRecord {
   readonly number: number;
@@ -199,6 +207,8 @@ export interface InstanceFacts {
   readonly subnetId: string;
   /** the security groups of its primary network interface */
   readonly securityGroupIds: readonly string[];
+  /** its CPU credit option, for a burstable type only (another type would refuse a template carrying one) */
+  readonly cpuCredits?: CpuCredits | undefined;
 }
 
 const cpuOptionsOf = (cpu: CpuSettings) => ({
@@ -212,8 +222,9 @@ const cpuOptionsOf = (cpu: CpuSettings) => ({
  * An instance's configuration as launch template data, ready to create a template from (EC2 leaves
  * out its `aws:` tags, which a template may not carry, and the addresses, which would pin them).
  */
-export function launchTemplateDataOf({ rec, tags, volumeTags, subnetId, securityGroupIds }: InstanceFacts): ResponseLaunchTemplateData {
-  const root = ROOT_VOLUME[rec.platform];
+export function launchTemplateDataOf({ rec, tags, volumeTags, subnetId, securityGroupIds, cpuCredits }: InstanceFacts): ResponseLaunchTemplateData {
+  const root = rootVolumeOf(rec);
+  const spot = spotSettingsOf(rec);
   const userTags = [...(tags ?? [])]
     .filter(([key]) => !key.toLowerCase().startsWith('aws:'))
     .map(([Key, Value]) => ({ Key, Value }));
@@ -228,25 +239,28 @@ export function launchTemplateDataOf({ rec, tags, volumeTags, subnetId, security
     ImageId: rec.imageId,
     InstanceType: rec.instanceType as ResponseLaunchTemplateData['InstanceType'],
     ...(rec.keyName !== undefined ? { KeyName: rec.keyName } : {}),
-    EbsOptimized: true,
+    EbsOptimized: rec.ebsOptimized === true,
+    ...(rec.iamInstanceProfile ? { IamInstanceProfile: { Arn: rec.iamInstanceProfile.arn } } : {}),
     BlockDeviceMappings: [
       {
-        DeviceName: root.device,
+        DeviceName: ROOT_VOLUME[rec.platform].device,
         Ebs: {
-          DeleteOnTermination: true,
-          Encrypted: false,
+          DeleteOnTermination: root.deleteOnTermination,
+          Encrypted: root.encrypted,
+          ...(root.kmsKeyId !== undefined ? { KmsKeyId: root.kmsKeyId } : {}),
           SnapshotId: rootSnapshotId(rec.imageId),
           VolumeSize: root.sizeGiB,
-          VolumeType: ROOT_VOLUME.volumeType,
-          Iops: ROOT_VOLUME.iops,
-          Throughput: ROOT_VOLUME.throughputMiBps,
+          VolumeType: root.volumeType,
+          // Provisioned values only: gp2's baseline IOPS would be refused by a launch from the template.
+          ...(root.iops !== undefined ? { Iops: root.iops } : {}),
+          ...(root.throughputMiBps !== undefined ? { Throughput: root.throughputMiBps } : {}),
         },
       },
     ],
     NetworkInterfaces: [
       { DeviceIndex: 0, NetworkCardIndex: 0, SubnetId: subnetId, Groups: [...securityGroupIds], DeleteOnTermination: true },
     ],
-    Monitoring: { Enabled: false },
+    Monitoring: { Enabled: rec.detailedMonitoring === true },
     Placement: {
       AvailabilityZone: rec.availabilityZone,
       ...(rec.tenancy === 'host' ? { Affinity: affinityOf(rec) } : {}),
@@ -259,18 +273,25 @@ export function launchTemplateDataOf({ rec, tags, volumeTags, subnetId, security
     InstanceInitiatedShutdownBehavior: rec.shutdownBehavior ?? 'stop',
     ...(rec.userData !== undefined ? { UserData: rec.userData } : {}),
     ...(tagSpecifications.length > 0 ? { TagSpecifications: tagSpecifications } : {}),
+    ...(spot
+      ? {
+          InstanceMarketOptions: {
+            MarketType: 'spot' as const,
+            SpotOptions: {
+              SpotInstanceType: spot.requestType,
+              InstanceInterruptionBehavior: spot.interruptionBehavior,
+              ...(spot.maxPrice !== undefined ? { MaxPrice: spot.maxPrice } : {}),
+            },
+          },
+        }
+      : {}),
+    ...(cpuCredits ? { CreditSpecification: { CpuCredits: cpuCredits } } : {}),
     CpuOptions: cpuOptionsOf(rec.cpu),
-    CapacityReservationSpecification: { CapacityReservationPreference: 'open' },
+    CapacityReservationSpecification: { CapacityReservationPreference: rec.capacityReservationsNone ? 'none' : 'open' },
     HibernationOptions: { Configured: rec.hibernationConfigured },
-    MetadataOptions: {
-      HttpTokens: 'required',
-      HttpPutResponseHopLimit: 2,
-      HttpEndpoint: 'enabled',
-      HttpProtocolIpv6: 'disabled',
-      InstanceMetadataTags: 'disabled',
-    },
-    EnclaveOptions: { Enabled: false },
-    PrivateDnsNameOptions: { HostnameType: 'ip-name', EnableResourceNameDnsARecord: false, EnableResourceNameDnsAAAARecord: false },
-    MaintenanceOptions: { AutoRecovery: 'default' },
+    MetadataOptions: metadataOptionsView(metadataOptionsOf(rec)),
+    EnclaveOptions: { Enabled: rec.enclave === true },
+    PrivateDnsNameOptions: privateDnsNameOptionsView(rec),
+    MaintenanceOptions: { AutoRecovery: rec.autoRecoveryDisabled ? 'disabled' : 'default' },
   };
 }

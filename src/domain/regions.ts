@@ -13,6 +13,7 @@
  * per Region name, whatever it is) with three zones, a to c, whose IDs follow the same naming rule;
  * such a Region is never listed by DescribeRegions.
  */
+import { Errors } from './errors.js';
 
 export interface ZoneFacts {
   /** `us-east-1a` */
@@ -125,6 +126,25 @@ export function zonesIn(region: string): readonly ZoneFacts[] {
     unlisted.set(region, zones);
   }
   return zones;
+}
+
+/**
+ * The zone a request names by name or by ID (never both) in `region`, or undefined when it names
+ * none; an unknown name or ID is InvalidParameterValue.
+ */
+export function zoneNamed(region: string, name: string | undefined, id: string | undefined): string | undefined {
+  if (name !== undefined && id !== undefined) {
+    throw Errors.invalidParameterCombination('You cannot specify both AvailabilityZone and AvailabilityZoneId.');
+  }
+  const zones = zonesIn(region);
+  if (name !== undefined) {
+    if (!zones.some((z) => z.name === name)) throw Errors.invalidAvailabilityZone(name);
+    return name;
+  }
+  if (id === undefined) return undefined;
+  const zone = zones.find((z) => z.id === id);
+  if (!zone) throw Errors.invalidAvailabilityZoneId(id);
+  return zone.name;
 }
 
 /** The EC2 endpoint of a Region. */
