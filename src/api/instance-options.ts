@@ -16,7 +16,7 @@ import type {
 import { Errors } from '../domain/errors.js';
 import type { InstanceRecord } from '../domain/instance.js';
 import { checkNotTerminating } from '../domain/instance-attributes.js';
-import { applyMetadataOptions, defaultMetadataOptions, metadataOptionsOf, metadataOptionsView } from '../domain/launch-options.js';
+import { type MetadataOptions, applyMetadataOptions, defaultMetadataOptions, metadataOptionsOf, metadataOptionsView } from '../domain/launch-options.js';
 import { type Handler, type RequestContext, type Services, checkDryRun, required } from './context.js';
 import { findInstances } from './instances.js';
 
@@ -35,7 +35,8 @@ export const modifyInstanceMetadataOptions: Handler<ModifyInstanceMetadataOption
   checkNotTerminating(rec);
   const current = metadataOptionsOf(rec);
   const next = applyMetadataOptions(current, input, '');
-  if (rec.metadataOptions === undefined || JSON.stringify(next) !== JSON.stringify(current)) {
+  const changed = (Object.keys(next) as (keyof MetadataOptions)[]).some((k) => next[k] !== current[k]);
+  if (changed) {
     s.store.commit({ instances: [{ ...rec, metadataOptions: next }] });
   }
   return { InstanceId: rec.id, InstanceMetadataOptions: { State: 'pending', ...metadataOptionsView(next) } };

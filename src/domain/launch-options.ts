@@ -380,7 +380,8 @@ export function resolveLaunchOptions(input: RunInstancesRequest, c: LaunchOption
 
   return {
     ...(rootVolume ? { rootVolume } : {}),
-    metadataOptions,
+    // Like every other option, recorded only when asked for: absent means the image's default.
+    ...(input.MetadataOptions ? { metadataOptions } : {}),
     ...(input.Monitoring?.Enabled === true ? { detailedMonitoring: true as const } : {}),
     ...(cpuCredits ? { cpuCredits } : {}),
     ...(spot ? { instanceLifecycle: 'spot' as const, spot } : {}),
