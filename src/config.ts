@@ -33,12 +33,19 @@ export interface Config {
   readonly credentials: readonly Credentials[] | undefined;
   readonly defaultRegion: string;
   readonly defaultAccount: string;
+  /** where the secret access key came from, for the start-up banner (the secret itself is never printed) */
+  readonly secretSource: SecretSource;
+  /** serve the web console's source maps (and point the bundle at them): off unless asked for */
+  readonly consoleSourceMaps: boolean;
   /** how long the simulated driver takes to boot or stop a VM */
   readonly simulatedDelayMs: number;
   readonly terminatedRetentionMs: number;
   readonly fsync: boolean;
   readonly quiet: boolean;
 }
+
+/** `default`: the built-in secret ('test'); otherwise the environment variable that set it. */
+export type SecretSource = 'default' | 'NESTBOX_SECRET_ACCESS_KEY';
 
 export const DEFAULT_CREDENTIALS: Credentials = { accessKeyId: 'test', secretAccessKey: 'test', accountId: '000000000000' };
 
@@ -58,13 +65,22 @@ export const DEFAULTS: Config = {
   credentials: [DEFAULT_CREDENTIALS],
   defaultRegion: 'us-east-1',
   defaultAccount: DEFAULT_CREDENTIALS.accountId,
+  secretSource: 'default',
+  consoleSourceMaps: false,
   simulatedDelayMs: 2000,
   terminatedRetentionMs: 60 * 60 * 1000,
   fsync: false,
   quiet: false,
 };
 
-export const USAGE = `Usage: nestbox serve [options]
+export const USAGE = `Usage: nestbox <command> [options]
+
+Commands:
+  serve [options]          run the EC2 API and the web console (options below)
+  images build|status      build or check the VM image of the qemu driver (nestbox images help)
+  help                     this text
+
+Options of serve:
 
   --host HOST              listen address (default 127.0.0.1)
   --port N                 listen port (default 4599)
@@ -74,6 +90,7 @@ export const USAGE = `Usage: nestbox serve [options]
                            image are here, else simulated (default auto)
   --catalog PROFILE        instance-type catalog: ${CATALOG_PROFILES.join(' | ')} (default launch-2026-02)
   --no-auth                accept requests without checking signatures
+  --console-source-maps    serve the web console's source maps (off: they are neither served nor linked)
   --accel auto|kvm|tcg     qemu: acceleration (default auto: KVM when a probe boot works, else TCG)
   --vm-memory-mib N        qemu: guest memory cap per VM (default 256)
   --vm-max-vcpus N         qemu: vCPU cap per VM (default: the host's CPU count)
@@ -86,7 +103,9 @@ export const USAGE = `Usage: nestbox serve [options]
   --quiet                  no per-request log lines
 
 Environment: NESTBOX_ACCESS_KEY_ID, NESTBOX_SECRET_ACCESS_KEY, NESTBOX_ACCOUNT_ID set the credentials
-(default test / test, account 000000000000).`;
+(default test / test, account 000000000000). The secret is never printed or logged.
+
+One server per data dir: a second one on a dir in use exits at once (status 1), naming the owner.`;
 
 export class UsageError extends Error {}
 
@@ -100,13 +119,15 @@ function intFlag(name: string, value: string | undefined, min: number, max: numb
 
 export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Config {
   const c: { -readonly [K in keyof Config]: Config[K] } = { ...DEFAULTS };
+  // An empty variable counts as unset (an empty key could never sign a request).
   const creds: Credentials = {
-    accessKeyId: env.NESTBOX_ACCESS_KEY_ID ?? DEFAULT_CREDENTIALS.accessKeyId,
-    secretAccessKey: env.NESTBOX_SECRET_ACCESS_KEY ?? DEFAULT_CREDENTIALS.secretAccessKey,
-    accountId: env.NESTBOX_ACCOUNT_ID ?? DEFAULT_CREDENTIALS.accountId,
+    accessKeyId: env.NESTBOX_ACCESS_KEY_ID || DEFAULT_CREDENTIALS.accessKeyId,
+    secretAccessKey: env.NESTBOX_SECRET_ACCESS_KEY || DEFAULT_CREDENTIALS.secretAccessKey,
+    accountId: env.NESTBOX_ACCOUNT_ID || DEFAULT_CREDENTIALS.accountId,
   };
   c.credentials = [creds];
   c.defaultAccount = creds.accountId;
+  c.secretSource = env.NESTBOX_SECRET_ACCESS_KEY ? 'NESTBOX_SECRET_ACCESS_KEY' : 'default';
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const [flag, inline] = arg.includes('=') ? (arg.split(/=(.*)/s, 2) as [string, string]) : [arg, undefined];
@@ -172,6 +193,9 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
         break;
       case '--fsync':
         c.fsync = true;
+        break;
+      case '--console-source-maps':
+        c.consoleSourceMaps = true;
         break;
       case '--quiet':
         c.quiet = true;

@@ -256,13 +256,19 @@ test('RunInstances uses the same zones: the first is the default, each listed zo
   }
 });
 
-test('a Region outside the table is still served, with zones a to c, and is never listed as a Region', async () => {
+test('a Region outside the table is refused as AWS refuses a credential scoped to a wrong Region, and never listed', async () => {
   const client = server.client('xx-test-1');
-  assert.deepEqual(await zones(client), ['xx-test-1a=xxt1-az1', 'xx-test-1b=xxt1-az2', 'xx-test-1c=xxt1-az3']);
-  const r = await client.send(new RunInstancesCommand({ ImageId: LINUX_AMI, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }));
-  assert.equal(r.Instances?.[0]?.Placement?.AvailabilityZone, 'xx-test-1a');
-  assert.ok(!(await regionNames(client)).includes('xx-test-1'));
-  const e = await errorOf(client.send(new DescribeRegionsCommand({ RegionNames: ['xx-test-1'] })));
+  for (const call of [
+    () => zones(client),
+    () => client.send(new RunInstancesCommand({ ImageId: LINUX_AMI, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 })),
+  ]) {
+    const e = await errorOf(call());
+    assert.equal(e.code, 'SignatureDoesNotMatch');
+    assert.equal(e.status, 403);
+    assert.equal(e.message, "Credential should be scoped to a valid region, not 'xx-test-1'.");
+  }
+  assert.ok(!(await regionNames(ec2)).includes('xx-test-1'));
+  const e = await errorOf(ec2.send(new DescribeRegionsCommand({ RegionNames: ['xx-test-1'] })));
   assert.equal(e.code, 'InvalidParameterValue');
   assert.match(e.message, /xx-test-1/);
 });

@@ -13,30 +13,11 @@ import { OPERATIONS } from '../src/api/operations.js';
 import { DEFAULTS } from '../src/config.js';
 import type { Logger } from '../src/logger.js';
 import { type Nestbox, startNestbox } from '../src/main.js';
-import { type NormalizedSchema, operationSchema, queryKey } from '../src/protocol/schema.js';
+import { operationSchema } from '../src/protocol/schema.js';
+import { keysOf } from './input-keys.js';
 
 /** Values of every kind a member can be sent with; each is wrong for most members. */
 const JUNK = ['', 'x', '-1', '0', '1e400', '99999999999999999999', 'true', '$Latest', 'i-0123456789abcdef0', 'ä\u0000<&>', 'x'.repeat(300)];
-
-/** Query keys that reach a scalar of the input: `K`, `K.1`, `K.Sub`, `K.1.Sub`, … (three levels deep). */
-function keysOf(schema: NormalizedSchema): string[] {
-  const out: string[] = [];
-  const walk = (s: NormalizedSchema, prefix: string, depth: number) => {
-    if (s.isStructSchema()) {
-      if (depth > 2) return;
-      for (const [name, member] of s.structIterator()) {
-        const key = queryKey(name, member);
-        walk(member, prefix ? `${prefix}.${key}` : key, depth + 1);
-      }
-    } else if (s.isListSchema()) {
-      walk(s.getValueSchema(), `${prefix}.1`, depth);
-    } else if (!s.isMapSchema()) {
-      out.push(prefix);
-    }
-  };
-  walk(schema, '', 0);
-  return out;
-}
 
 let nestbox: Nestbox;
 let dataDir: string;

@@ -11,6 +11,7 @@ import {
   canonicalRequest,
   computeSignature,
   verifySigV4,
+  checkCredential,
   type Credentials,
   type SignedRequest,
   type VerifyOptions,
@@ -291,6 +292,28 @@ test('SignedHeaders without host is refused', async () => {
   const authorization = String(req.headers.authorization).replace(';host;', ';');
   assert.doesNotMatch(authorization, /SignedHeaders=[^,]*\bhost\b/);
   assertEc2Error(() => verifySigV4(withHeaders(req, { authorization }), options()), 'SignatureDoesNotMatch', 403, /'Host'/);
+});
+
+test("a scope naming a Region outside the catalog is SignatureDoesNotMatch, before the access key is looked up", async () => {
+  for (const region of ['us-east-9', '..', '<r&"x>', 'x'.repeat(300)]) {
+    const req = await signedPost({ region });
+    const lookup = () => assert.fail('the access key must not be looked up for a scope that cannot be valid');
+    const shown = region.length > 64 ? `${region.slice(0, 64)}…` : region;
+    assertEc2Error(() => verifySigV4(req, options({ lookup })), 'SignatureDoesNotMatch', 403);
+    assert.throws(() => verifySigV4(req, options({ lookup })), (e: Ec2Error) => e.message === `Credential should be scoped to a valid region, not '${shown}'.`);
+  }
+  // another endpoint may serve other Regions
+  const custom = await signedPost({ region: 'xx-test-1' });
+  assert.equal(verifySigV4(custom, options({ isKnownRegion: (r) => r === 'xx-test-1' })).region, 'xx-test-1');
+});
+
+test('checkCredential decides from the headers alone (no body): known key, fresh date, valid scope', async () => {
+  const { body: _body, ...head } = await signedPost();
+  assert.equal(checkCredential(head, options()).credentials, CREDS);
+  assertEc2Error(() => checkCredential(head, options({ lookup: () => undefined })), 'AuthFailure', 401);
+  assertEc2Error(() => checkCredential(head, options({ now: () => new Date(SIGNED_AT.getTime() + 3_600_000) })), 'RequestExpired', 400);
+  const { body: _b, ...unsigned } = withHeaders(await signedPost(), { authorization: undefined });
+  assertEc2Error(() => checkCredential(unsigned, options()), 'MissingAuthenticationToken', 401);
 });
 
 // --- AWS SigV4 test suite -------------------------------------------------------------------------

@@ -34,6 +34,7 @@ import type {
   TagSpecification,
 } from '@aws-sdk/client-ec2';
 import { Ec2Error, Errors } from '../domain/errors.js';
+import { CLIENT_TOKEN_SYNTAX, checkTextDeep, xmlSafeText } from '../domain/text.js';
 import {
   type CapacityPortion,
   type Candidate,
@@ -391,11 +392,13 @@ export const createFleet: Handler<CreateFleetRequest, CreateFleetResult> = (inpu
     throw Errors.invalidValueFor('LaunchTemplateConfigs', `${configs.length} configurations`, `At most ${MAX_LAUNCH_TEMPLATE_CONFIGS} are allowed.`);
   }
   configs.forEach((c, i) => checkConfigSyntax(c, i + 1));
+  // Kept and written back (DescribeFleets, the errors of this answer): every string must be sendable.
+  checkTextDeep(configs, 'LaunchTemplateConfigs');
   const fleetTags = tagsFromSpecifications(input.TagSpecifications, 'fleet', FLEET_TAGGABLE);
   const launchTags = (input.TagSpecifications ?? []).filter((t) => t.ResourceType !== 'fleet');
   const token = input.ClientToken;
-  if (token !== undefined && token.length > MAX_CLIENT_TOKEN) {
-    throw Errors.invalidValueFor('ClientToken', token, `The client token must be at most ${MAX_CLIENT_TOKEN} ASCII characters.`);
+  if (token !== undefined && (token.length > MAX_CLIENT_TOKEN || !CLIENT_TOKEN_SYNTAX.test(token))) {
+    throw Errors.invalidValueFor('ClientToken', xmlSafeText(token), `The client token must be at most ${MAX_CLIENT_TOKEN} ASCII characters.`);
   }
   const resolvedConfigs = configs.map((c) => resolveConfig(c, ctx, s));
   const print = requestFingerprint(input);

@@ -19,6 +19,7 @@ import type {
   UnsuccessfulItem,
 } from '@aws-sdk/client-ec2';
 import { type Ec2Error, Errors } from '../domain/errors.js';
+import { CLIENT_TOKEN_SYNTAX, xmlSafeText } from '../domain/text.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
 import {
   type HostLoad,
@@ -160,8 +161,8 @@ export const allocateHosts: Handler<AllocateHostsRequest, AllocateHostsResult> =
   }
   const tags = tagsFromSpecifications(input.TagSpecifications, 'dedicated-host', ['dedicated-host']);
   const token = input.ClientToken;
-  if (token !== undefined && token.length > 64) {
-    throw Errors.invalidValueFor('clientToken', token, 'The client token must be at most 64 ASCII characters.');
+  if (token !== undefined && (token.length > 64 || !CLIENT_TOKEN_SYNTAX.test(token))) {
+    throw Errors.invalidValueFor('clientToken', xmlSafeText(token), 'The client token must be at most 64 ASCII characters.');
   }
 
   const visible = visibleHosts(s, ctx);

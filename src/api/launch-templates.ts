@@ -30,6 +30,7 @@ import type {
 } from '@aws-sdk/client-ec2';
 import { parseToggle } from '../domain/cpu-options.js';
 import { Errors } from '../domain/errors.js';
+import { CLIENT_TOKEN_SYNTAX, checkText, checkTextDeep, xmlSafeText } from '../domain/text.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
 import { isWellFormedId, newId } from '../domain/ids.js';
 import { type InstanceRecord, type Scope, hasRootVolume, rootVolumeId } from '../domain/instance.js';
@@ -37,6 +38,7 @@ import {
   type LaunchTemplateRecord,
   type LaunchTemplateRef,
   type LaunchTemplateVersionRecord,
+  MAX_VERSIONS_PER_TEMPLATE,
   MAX_VERSION_DESCRIPTION,
   type VersionSelector,
   checkTemplateName,
@@ -60,6 +62,17 @@ const KIND = 'launch-template';
 /** EC2's limits: client tokens of CreateLaunchTemplate(Version), versions per DeleteLaunchTemplateVersions call. */
 const MAX_CLIENT_TOKEN = 128;
 const MAX_VERSIONS_PER_DELETE = 200;
+/** EC2's 10,000 versions per template; tests lower it to reach it quickly (setMaxVersionsPerTemplate). */
+let maxVersionsPerTemplate = MAX_VERSIONS_PER_TEMPLATE;
+
+/** Sets the versions-per-template cap (tests); returns a function that restores the previous one. */
+export function setMaxVersionsPerTemplate(limit: number): () => void {
+  const previous = maxVersionsPerTemplate;
+  maxVersionsPerTemplate = limit;
+  return () => {
+    maxVersionsPerTemplate = previous;
+  };
+}
 const PAGE_LIMITS = { min: 1, max: 200 };
 
 // --- lookups ----------------------------------------------------------------------------------------
@@ -121,8 +134,11 @@ function findTemplate(s: Services, scope: Scope, ref: TemplateRef): LaunchTempla
   return t;
 }
 
+/** A template's versions, ascending (the store keeps them one row each, apart from the template). */
+const versionsOf = (s: Services, t: LaunchTemplateRecord) => s.store.templateVersions(t.id);
+
 function view(s: Services, t: LaunchTemplateRecord): LaunchTemplate {
-  return toLaunchTemplate(t, tagList(s.store.tagsOf(t.id) ?? new Map()));
+  return toLaunchTemplate(t, versionsOf(s, t), tagList(s.store.tagsOf(t.id) ?? new Map()));
 }
 
 /**
@@ -139,7 +155,7 @@ export function applyLaunchTemplate(
   const ref = templateRef(spec, IN_RUN_INSTANCES);
   const selector = parseVersion(spec.Version ?? '$Default', 'LaunchTemplate.Version');
   const t = findTemplate(s, scope, ref);
-  const version = resolveVersion(t, selector);
+  const version = resolveVersion(t, versionsOf(s, t), selector);
   return { request: mergeLaunchRequest(version.data, input), launchTemplate: { id: t.id, version: version.number } };
 }
 
@@ -157,17 +173,20 @@ function checkTemplateData(data: RequestLaunchTemplateData): void {
   parseToggle(data.CpuOptions?.NestedVirtualization, 'launchTemplateData.cpuOptions.nestedVirtualization');
   parseToggle(data.CpuOptions?.AmdSevSnp, 'launchTemplateData.cpuOptions.amdSevSnp');
   tagsFromSpecifications(data.TagSpecifications as TagSpecification[] | undefined, 'instance');
+  // Kept as given and written back by DescribeLaunchTemplateVersions: every string must be sendable.
+  checkTextDeep(data, 'launchTemplateData');
 }
 
 function checkDescription(description: string | undefined): void {
   if (description !== undefined && description.length > MAX_VERSION_DESCRIPTION) {
     throw Errors.invalidValueFor('VersionDescription', description, `Version descriptions are at most ${MAX_VERSION_DESCRIPTION} characters.`);
   }
+  checkText(description, 'VersionDescription');
 }
 
 function checkClientToken(token: string | undefined): void {
-  if (token !== undefined && token.length > MAX_CLIENT_TOKEN) {
-    throw Errors.invalidValueFor('ClientToken', token, `The client token must be at most ${MAX_CLIENT_TOKEN} ASCII characters.`);
+  if (token !== undefined && (token.length > MAX_CLIENT_TOKEN || !CLIENT_TOKEN_SYNTAX.test(token))) {
+    throw Errors.invalidValueFor('ClientToken', xmlSafeText(token), `The client token must be at most ${MAX_CLIENT_TOKEN} ASCII characters.`);
   }
 }
 
@@ -209,12 +228,13 @@ export const createLaunchTemplate: Handler<CreateLaunchTemplateRequest, CreateLa
     createdBy: `arn:aws:iam::${ctx.account}:root`,
     defaultVersion: 1,
     lastVersionNumber: 1,
-    versions: [{ number: 1, description: input.VersionDescription, createTime: now, data }],
     clientToken: token,
     fingerprint: token === undefined ? undefined : print,
   };
+  const first: LaunchTemplateVersionRecord = { number: 1, description: input.VersionDescription, createTime: now, data };
   s.store.commit({
     putResources: [{ kind: KIND, doc: t }],
+    putTemplateVersions: [{ templateId: t.id, version: first }],
     putTags: tags.map((tag) => ({ resourceId: t.id, resourceType: KIND, key: tag.key, value: tag.value })),
   });
   return { LaunchTemplate: view(s, t) };
@@ -236,13 +256,15 @@ export const createLaunchTemplateVersion: Handler<CreateLaunchTemplateVersionReq
   checkClientToken(input.ClientToken);
   checkTemplateData(given);
   const t = findTemplate(s, ctx, ref);
-  const base = source === undefined ? undefined : resolveVersion(t, source);
+  const versions = versionsOf(s, t);
+  const base = source === undefined ? undefined : resolveVersion(t, versions, source);
   const token = input.ClientToken;
   const print = requestFingerprint(input);
-  const replayed = token === undefined ? undefined : t.versions.find((v) => v.clientToken === token);
+  const replayed = token === undefined ? undefined : versions.find((v) => v.clientToken === token);
   if (replayed && replayed.fingerprint !== print) throw Errors.idempotentParameterMismatch(token!);
   checkDryRun(input);
   if (replayed) return { LaunchTemplateVersion: toLaunchTemplateVersion(t, replayed) };
+  if (versions.length >= maxVersionsPerTemplate) throw Errors.launchTemplateVersionLimitExceeded(t.id, maxVersionsPerTemplate);
 
   const version: LaunchTemplateVersionRecord = {
     number: t.lastVersionNumber + 1,
@@ -252,8 +274,9 @@ export const createLaunchTemplateVersion: Handler<CreateLaunchTemplateVersionReq
     clientToken: token,
     fingerprint: token === undefined ? undefined : print,
   };
-  const next: LaunchTemplateRecord = { ...t, lastVersionNumber: version.number, versions: [...t.versions, version] };
-  s.store.commit({ putResources: [{ kind: KIND, doc: next }] });
+  // One new row for the version; the template's own (small) document only records the number given.
+  const next: LaunchTemplateRecord = { ...t, lastVersionNumber: version.number };
+  s.store.commit({ putResources: [{ kind: KIND, doc: next }], putTemplateVersions: [{ templateId: t.id, version }] });
   return { LaunchTemplateVersion: toLaunchTemplateVersion(next, version) };
 };
 
@@ -345,13 +368,14 @@ export const describeLaunchTemplateVersions: Handler<
   const max = versionBound(input.MaxVersion, 'MaxVersion');
   const predicate = compileFilters(versionFilters, input.Filters);
   const templates = ref ? [findTemplate(s, ctx, ref)] : templatesInScope(s, ctx);
-  if (ref) for (const v of selectors) resolveVersion(templates[0]!, v);
+  if (ref) for (const v of selectors) resolveVersion(templates[0]!, versionsOf(s, templates[0]!), v);
   checkDryRun(input);
 
   const items: VersionItem[] = [];
   for (const t of templates) {
+    const versions = versionsOf(s, t);
     const chosen: LaunchTemplateVersionRecord[] =
-      selectors.length === 0 ? [...t.versions] : unique(selectors.map((sel: VersionSelector) => findVersion(t, sel)));
+      selectors.length === 0 ? versions.slice().reverse() : unique(selectors.map((sel: VersionSelector) => findVersion(t, versions, sel)));
     // Newest first, as EC2 lists them.
     chosen.sort((a, b) => b.number - a.number);
     for (const v of chosen) {
@@ -382,7 +406,7 @@ export const modifyLaunchTemplate: Handler<ModifyLaunchTemplateRequest, ModifyLa
   const ref = templateRef(input, TOP_LEVEL);
   const wanted = input.DefaultVersion === undefined ? undefined : parseVersion(input.DefaultVersion, 'SetDefaultVersion', false);
   const t = findTemplate(s, ctx, ref);
-  const version = wanted === undefined ? undefined : resolveVersion(t, wanted);
+  const version = wanted === undefined ? undefined : resolveVersion(t, versionsOf(s, t), wanted);
   checkDryRun(input);
   if (!version || version.number === t.defaultVersion) return { LaunchTemplate: view(s, t) };
   const next: LaunchTemplateRecord = { ...t, defaultVersion: version.number };
@@ -426,7 +450,7 @@ export const deleteLaunchTemplateVersions: Handler<DeleteLaunchTemplateVersionsR
   const deleted: DeleteLaunchTemplateVersionsResponseSuccessItem[] = [];
   const refused: DeleteLaunchTemplateVersionsResponseErrorItem[] = [];
   for (const n of numbers) {
-    if (!t.versions.some((v) => v.number === n)) {
+    if (!s.store.templateVersion(t.id, n)) {
       refused.push({
         ...names,
         VersionNumber: n,
@@ -444,9 +468,7 @@ export const deleteLaunchTemplateVersions: Handler<DeleteLaunchTemplateVersionsR
     } else deleted.push({ ...names, VersionNumber: n });
   }
   if (deleted.length > 0) {
-    const gone = new Set(deleted.map((d) => d.VersionNumber));
-    const next: LaunchTemplateRecord = { ...t, versions: t.versions.filter((v) => !gone.has(v.number)) };
-    s.store.commit({ putResources: [{ kind: KIND, doc: next }] });
+    s.store.commit({ deleteTemplateVersions: deleted.map((d) => ({ templateId: t.id, number: d.VersionNumber! })) });
   }
   return { SuccessfullyDeletedLaunchTemplateVersions: deleted, UnsuccessfullyDeletedLaunchTemplateVersions: refused };
 };

@@ -13,6 +13,7 @@ import { type FilterTable, compileFilters } from '../domain/filters.js';
 import { ID_PREFIX, type ResourceKind as IdKind, kindOfId } from '../domain/ids.js';
 import { checkNetworkTagTarget, networkResourceInScope } from '../domain/network.js';
 import { paginate } from '../domain/paging.js';
+import { checkText } from '../domain/text.js';
 import type { ResourceDocs, StoredKind, TagRecord } from '../store/store.js';
 import { type Handler, type RequestContext, type Services, checkDryRun, required } from './context.js';
 import { type Scope, expired } from '../domain/instance.js';
@@ -29,7 +30,10 @@ export interface KeyValue {
 export const tagList = (tags: ReadonlyMap<string, string>): Tag[] =>
   [...tags].map(([Key, Value]) => ({ Key, Value }));
 
-/** EC2's tag rules: key 1–128 characters and not `aws:`, value up to 256, at most 50 per resource. */
+/**
+ * EC2's tag rules: key 1–128 characters and not `aws:`, value up to 256, at most 50 per resource, and
+ * no character XML cannot carry (src/domain/text.ts).
+ */
 export function checkTags(tags: readonly Tag[]): KeyValue[] {
   if (tags.length > MAX_TAGS_PER_RESOURCE) throw Errors.tagLimitExceeded(MAX_TAGS_PER_RESOURCE);
   return tags.map((t) => {
@@ -37,8 +41,10 @@ export function checkTags(tags: readonly Tag[]): KeyValue[] {
     if (key === undefined || key.length === 0) throw Errors.invalidParameterValue('Tag key must not be empty.');
     if (key.length > 128) throw Errors.invalidValueFor('tag key', key, 'Tag keys are at most 128 characters.');
     if (key.toLowerCase().startsWith('aws:')) throw Errors.invalidTagKey(key);
+    checkText(key, 'tag key');
     const value = t.Value ?? '';
     if (value.length > 256) throw Errors.invalidValueFor('tag value', value, 'Tag values are at most 256 characters.');
+    checkText(value, 'tag value');
     return { key, value };
   });
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-/** `nestbox serve [options]`: the command-line entry point. */
-import { USAGE, UsageError, parseArgs } from '../config.js';
+/** The command-line entry point: `nestbox serve [options]`, `nestbox images …`, `nestbox help`. */
+import { DEFAULT_CREDENTIALS, USAGE, UsageError, parseArgs } from '../config.js';
 import { createLogger } from '../logger.js';
 import { resolve } from 'node:path';
 import { IMAGES_USAGE, imagesCommand } from '../compute/qemu/index.js';
@@ -10,18 +10,7 @@ async function serve(argv: readonly string[]): Promise<void> {
   const config = parseArgs(argv);
   const log = createLogger({ quiet: config.quiet });
   const nestbox = await startNestbox(config, log);
-  const creds = config.credentials?.[0];
-  log.info(`nestbox listening on ${nestbox.endpoint}`);
-  log.info(`  console  : ${nestbox.endpoint}/console`);
-  log.info(`  data dir : ${config.dataDir}`);
-  log.info(`  driver   : ${nestbox.driverName}${config.driver === 'auto' ? ' (auto)' : ''}`);
-  log.info(`  catalog  : ${config.catalog}`);
-  log.info(
-    creds
-      ? `  auth     : SigV4, access key '${creds.accessKeyId}' / secret '${creds.secretAccessKey}', account ${creds.accountId}`
-      : '  auth     : off (--no-auth)',
-  );
-  log.info(`  try      : AWS_ACCESS_KEY_ID=${creds?.accessKeyId ?? 'test'} AWS_SECRET_ACCESS_KEY=${creds?.secretAccessKey ?? 'test'} aws --region ${config.defaultRegion} --endpoint-url ${nestbox.endpoint} ec2 describe-instances`);
+  // Before anything is printed: whoever reads the banner may stop the server at once.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -37,11 +26,40 @@ async function serve(argv: readonly string[]): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  const creds = config.credentials?.[0];
+  // The secret is never printed: only where it comes from (the built-in default is no secret: it is documented).
+  const fromEnv = config.secretSource !== 'default';
+  const secretShown = fromEnv ? `from ${config.secretSource} (not shown)` : `the default, '${DEFAULT_CREDENTIALS.secretAccessKey}'`;
+  const secretForShell = fromEnv ? `"$${config.secretSource}"` : DEFAULT_CREDENTIALS.secretAccessKey;
+  log.info(`nestbox listening on ${nestbox.endpoint}`);
+  log.info(`  console  : ${nestbox.endpoint}/console`);
+  log.info(`  data dir : ${config.dataDir}`);
+  log.info(`  driver   : ${nestbox.driverName}${config.driver === 'auto' ? ' (auto)' : ''}`);
+  log.info(`  catalog  : ${config.catalog}`);
+  log.info(
+    creds
+      ? `  auth     : SigV4, access key '${creds.accessKeyId}', secret: ${secretShown}, account ${creds.accountId}`
+      : '  auth     : off (--no-auth)',
+  );
+  if (config.consoleSourceMaps) log.info('  console  : source maps served (--console-source-maps)');
+  log.info(
+    creds
+      ? `  try      : AWS_ACCESS_KEY_ID=${shellWord(creds.accessKeyId)} AWS_SECRET_ACCESS_KEY=${secretForShell} aws --region ${config.defaultRegion} --endpoint-url ${nestbox.endpoint} ec2 describe-instances`
+      : `  try      : AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws --region ${config.defaultRegion} --endpoint-url ${nestbox.endpoint} ec2 describe-instances`,
+  );
 }
 
+/** A word as a POSIX shell reads it back: bare when it is plain, else single-quoted. */
+const shellWord = (s: string) => (/^[A-Za-z0-9_./:@%+=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
 async function main(argv: readonly string[]): Promise<void> {
-  const [command = 'serve', ...rest] = argv;
+  const [command, ...rest] = argv;
   switch (command) {
+    case undefined:
+      // No command starts nothing: a bare `nestbox` must never become a second server by accident.
+      process.stderr.write(`${USAGE}\n`);
+      process.exitCode = 2;
+      return;
     case 'serve':
       return serve(rest);
     case 'images':
@@ -57,8 +75,7 @@ async function main(argv: readonly string[]): Promise<void> {
       process.stdout.write(`${USAGE}\n\n${IMAGES_USAGE}\n`);
       return;
     default:
-      // `nestbox --port 4600` is `nestbox serve --port 4600`.
-      if (command.startsWith('--')) return serve(argv);
+      if (command.startsWith('-')) throw new UsageError(`no command given (to run the server: nestbox serve ${argv.join(' ')})`);
       throw new UsageError(`unknown command '${command}'`);
   }
 }

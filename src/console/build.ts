@@ -33,7 +33,9 @@ export async function buildConsole(outDir: string = CONSOLE_OUT_DIR): Promise<Co
     jsx: 'automatic',
     jsxImportSource: 'preact',
     minify: true,
-    sourcemap: 'linked',
+    // Maps are written next to the bundle but not linked from it: the server serves them, and points the
+    // browser at them with a SourceMap header, only when started with --console-source-maps.
+    sourcemap: 'external',
     legalComments: 'eof',
     metafile: true,
     logLevel: 'warning',

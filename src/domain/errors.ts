@@ -511,6 +511,30 @@ export const Errors = {
     new Ec2Error('TagLimitExceeded', `The maximum number of tags per resource (${limit}) has been exceeded.`),
   invalidTagKey: (key: string) =>
     new Ec2Error('InvalidParameterValue', `Tag keys starting with 'aws:' are reserved for internal use: ${key}`),
+
+  // --- stored text (src/domain/text.ts) -------------------------------------------------------------
+  /** A stored, echoed member with a character XML 1.0 cannot carry; `shown` has it replaced by U+FFFD. */
+  invalidCharacter: (param: string, shown: string, codePoint: string) =>
+    new Ec2Error(
+      'InvalidParameterValue',
+      `Value (${shown}) for parameter ${param} is invalid. It contains the character ${codePoint}; control characters other than tab, line feed and carriage return, U+FFFE, U+FFFF and unpaired surrogates are not allowed.`,
+    ),
+
+  // --- bounded resources (src/http/server.ts, launch-template versions) -------------------------
+  /** A request body that did not arrive in time (the SDKs retry `RequestTimeout` as a transient error). */
+  requestTimeout: (ms: number) =>
+    new Ec2Error('RequestTimeout', `The request body was not received within ${ms} ms; the connection is closed.`, 408),
+  /** The connection closed before the request's body arrived (never seen by the client, which is gone). */
+  requestAborted: () => new Ec2Error('RequestAborted', 'The connection closed before the request body arrived.', 400),
+  /** EC2's server error for a temporary failure; here: the server's budget of request bytes in flight is spent. */
+  serviceUnavailable: (detail: string) =>
+    new Ec2Error('ServiceUnavailable', `The request has failed due to a temporary failure of the server. ${detail}`, 503),
+  /** EC2's code for the 10,000-versions-per-template quota (errors-overview: "You've reached the limit on the number of launch template versions you can create."). */
+  launchTemplateVersionLimitExceeded: (id: string, limit: number) =>
+    new Ec2Error(
+      'MaxTemplateVersionLimitExceeded',
+      `You've reached the limit on the number of launch template versions you can create: launch template ${id} has ${limit} versions. Delete versions you no longer need and try again.`,
+    ),
 } as const;
 
 export type ErrorFactory = keyof typeof Errors;

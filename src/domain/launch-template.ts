@@ -50,12 +50,19 @@ export interface LaunchTemplateRecord extends Scope {
   readonly defaultVersion: number;
   /** the highest version number ever given: numbers are never reused, even after a delete */
   readonly lastVersionNumber: number;
-  /** ascending by number, never empty (the default version cannot be deleted) */
-  readonly versions: readonly LaunchTemplateVersionRecord[];
   /** CreateLaunchTemplate's idempotency token and a fingerprint of the rest of its request */
   readonly clientToken?: string | undefined;
   readonly fingerprint?: string | undefined;
 }
+
+/**
+ * A template's versions, ascending by number, never empty (the default version cannot be deleted).
+ * The store keeps them apart from the template, one row each (Store.templateVersions).
+ */
+export type TemplateVersions = readonly LaunchTemplateVersionRecord[];
+
+/** EC2's quota: "up to 10,000 versions per launch template" (User Guide, launch template restrictions). */
+export const MAX_VERSIONS_PER_TEMPLATE = 10_000;
 
 /** The template and version an instance was launched from (InstanceRecord.launchTemplate). */
 export interface LaunchTemplateRef {
@@ -89,17 +96,27 @@ export function parseVersion(value: string, param: string, allowAliases = true):
 
 // --- versions ---------------------------------------------------------------------------------------
 
-export const latestVersion = (t: LaunchTemplateRecord): LaunchTemplateVersionRecord => t.versions[t.versions.length - 1]!;
+export const latestVersion = (versions: TemplateVersions): LaunchTemplateVersionRecord => versions[versions.length - 1]!;
 
-export function findVersion(t: LaunchTemplateRecord, v: VersionSelector): LaunchTemplateVersionRecord | undefined {
-  if (v === '$Latest') return latestVersion(t);
+/** The version a selector names in the template's versions (binary search: they are ascending). */
+export function findVersion(t: LaunchTemplateRecord, versions: TemplateVersions, v: VersionSelector): LaunchTemplateVersionRecord | undefined {
+  if (v === '$Latest') return versions.length > 0 ? latestVersion(versions) : undefined;
   const n = v === '$Default' ? t.defaultVersion : v;
-  return t.versions.find((x) => x.number === n);
+  let lo = 0;
+  let hi = versions.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const at = versions[mid]!;
+    if (at.number === n) return at;
+    if (at.number < n) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
 }
 
 /** The version a selector names, or InvalidLaunchTemplateId.VersionNotFound. */
-export function resolveVersion(t: LaunchTemplateRecord, v: VersionSelector): LaunchTemplateVersionRecord {
-  const found = findVersion(t, v);
+export function resolveVersion(t: LaunchTemplateRecord, versions: TemplateVersions, v: VersionSelector): LaunchTemplateVersionRecord {
+  const found = findVersion(t, versions, v);
   if (!found) throw Errors.launchTemplateVersionNotFound(t.id, String(v));
   return found;
 }
@@ -120,14 +137,14 @@ function definedMembers<T extends object>(o: T): Partial<T> {
 
 // --- the API's view ---------------------------------------------------------------------------------
 
-export function toLaunchTemplate(t: LaunchTemplateRecord, tags: readonly Tag[]): LaunchTemplate {
+export function toLaunchTemplate(t: LaunchTemplateRecord, versions: TemplateVersions, tags: readonly Tag[]): LaunchTemplate {
   return {
     LaunchTemplateId: t.id,
     LaunchTemplateName: t.name,
     CreateTime: new Date(t.createTime),
     CreatedBy: t.createdBy,
     DefaultVersionNumber: t.defaultVersion,
-    LatestVersionNumber: latestVersion(t).number,
+    LatestVersionNumber: versions.length > 0 ? latestVersion(versions).number : t.defaultVersion,
     ...(tags.length > 0 ? { Tags: [...tags] } : {}),
   };
 }

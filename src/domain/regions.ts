@@ -9,9 +9,12 @@
  * is used (e.g. us-east-1a is use1-az6), and letters that new accounts do not get are absent
  * (us-west-1 has b and c; ap-northeast-1 a, c and d; ca-central-1 a, b and d).
  *
- * A request signed for a Region that is not in the table is still served (nestbox keeps resources
- * per Region name, whatever it is) with three zones, a to c, whose IDs follow the same naming rule;
- * such a Region is never listed by DescribeRegions.
+ * Requests are served only in the Regions of this table: a request signed (or, with `--no-auth`,
+ * scoped) for any other name is refused by the HTTP layer before it reaches a handler, as AWS refuses
+ * a credential scope naming a Region the endpoint does not serve ("Credential should be scoped to a
+ * valid region", src/http/sigv4.ts isCatalogRegion), so no resource, quota or zone exists for such a
+ * name. zonesIn still answers for a name outside the table (three zones, a to c, whose IDs follow the
+ * same naming rule) so that pure callers never fail on one.
  */
 import { Errors } from './errors.js';
 

@@ -24,16 +24,30 @@ const CONTENT_TYPES = {
   svg: 'image/svg+xml',
 } as const;
 
+interface Route {
+  readonly file: string;
+  readonly type: string;
+  /** the source map of this file, linked with a `SourceMap` header when maps are served */
+  readonly map?: string;
+}
+
 /** URL path → file in the console directory. */
-const FILES: ReadonlyMap<string, { file: string; type: string }> = new Map([
+const FILES: ReadonlyMap<string, Route> = new Map([
   [CONSOLE_PATH, { file: 'index.html', type: CONTENT_TYPES.html }],
   [`${CONSOLE_PATH}/`, { file: 'index.html', type: CONTENT_TYPES.html }],
   [`${CONSOLE_PATH}/index.html`, { file: 'index.html', type: CONTENT_TYPES.html }],
-  [`${CONSOLE_PATH}/app.js`, { file: 'app.js', type: CONTENT_TYPES.js }],
-  [`${CONSOLE_PATH}/app.js.map`, { file: 'app.js.map', type: CONTENT_TYPES.map }],
-  [`${CONSOLE_PATH}/app.css`, { file: 'app.css', type: CONTENT_TYPES.css }],
-  [`${CONSOLE_PATH}/app.css.map`, { file: 'app.css.map', type: CONTENT_TYPES.map }],
+  [`${CONSOLE_PATH}/app.js`, { file: 'app.js', type: CONTENT_TYPES.js, map: `${CONSOLE_PATH}/app.js.map` }],
+  [`${CONSOLE_PATH}/app.css`, { file: 'app.css', type: CONTENT_TYPES.css, map: `${CONSOLE_PATH}/app.css.map` }],
   [`${CONSOLE_PATH}/favicon.svg`, { file: 'favicon.svg', type: CONTENT_TYPES.svg }],
+]);
+
+/**
+ * The bundle's source maps (the console's whole source): served only with --console-source-maps.
+ * The build writes them without a `sourceMappingURL` comment, so nothing refers to them otherwise.
+ */
+const SOURCE_MAPS: ReadonlyMap<string, Route> = new Map([
+  [`${CONSOLE_PATH}/app.js.map`, { file: 'app.js.map', type: CONTENT_TYPES.map }],
+  [`${CONSOLE_PATH}/app.css.map`, { file: 'app.css.map', type: CONTENT_TYPES.map }],
 ]);
 
 /**
@@ -62,7 +76,21 @@ export interface ConsoleFiles {
   serve(req: IncomingMessage, res: ServerResponse, path: string): number;
 }
 
-export function consoleFiles(dir: string = CONSOLE_DIR): ConsoleFiles {
+const MAP_REFERENCE = /\n?(\/\/# sourceMappingURL=[^\n]*|\/\*# sourceMappingURL=[^*]*\*\/)\s*$/;
+
+function withoutMapReference(body: Buffer): Buffer {
+  const tail = body.subarray(Math.max(0, body.length - 200)).toString('latin1');
+  const m = MAP_REFERENCE.exec(tail);
+  return m ? body.subarray(0, body.length - Buffer.byteLength(m[0], 'latin1')) : body;
+}
+
+export interface ConsoleOptions {
+  /** serve app.js.map / app.css.map and link them (SourceMap header); default false */
+  readonly sourceMaps?: boolean;
+}
+
+export function consoleFiles(dir: string = CONSOLE_DIR, opts: ConsoleOptions = {}): ConsoleFiles {
+  const sourceMaps = opts.sourceMaps === true;
   const cache = new Map<string, Cached>();
 
   /** The file as it is now on disk, or undefined when it is not there (the console is not built). */
@@ -76,6 +104,8 @@ export function consoleFiles(dir: string = CONSOLE_DIR): ConsoleFiles {
       const hit = cache.get(file);
       if (hit?.key === key) return hit;
       body = readFileSync(full);
+      // A bundle from an older build may still name its map: the reference goes unless maps are served.
+      if (!sourceMaps && /\.(js|css)$/.test(file)) body = withoutMapReference(body);
     } catch {
       return undefined;
     }
@@ -106,7 +136,7 @@ export function consoleFiles(dir: string = CONSOLE_DIR): ConsoleFiles {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         return text(res, 405, `The web console only answers GET and HEAD, not ${req.method}.`, { Allow: 'GET, HEAD' });
       }
-      const route = FILES.get(path);
+      const route = FILES.get(path) ?? (sourceMaps ? SOURCE_MAPS.get(path) : undefined);
       if (!route) return text(res, 404, `Not found: ${path.slice(0, 200)}. The web console is at ${CONSOLE_PATH}.`);
       const entry = load(route.file);
       if (!entry) {
@@ -122,6 +152,7 @@ export function consoleFiles(dir: string = CONSOLE_DIR): ConsoleFiles {
         ETag: entry.etag,
         Vary: 'Accept-Encoding',
         ...(route.type === CONTENT_TYPES.html ? SECURITY_HEADERS : { 'X-Content-Type-Options': 'nosniff' }),
+        ...(sourceMaps && route.map ? { SourceMap: route.map } : {}),
       };
       if (req.headers['if-none-match'] === entry.etag) {
         res.writeHead(304, headers);

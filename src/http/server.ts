@@ -1,12 +1,20 @@
 /**
  * The HTTP front: the web console's static files under /console (src/http/console.ts), and one
  * ordered pipeline per API request —
- *   request id → health → body (size-limited) → SigV4 → parameters → action → input → handler → XML.
+ *   request id → health → credential scope (headers only) → body (size-, budget- and time-limited)
+ *   → SigV4 → parameters (counted) → action → input → handler → XML.
  * Every failure becomes the EC2 error envelope; anything unexpected is logged here and answered as
  * InternalError, with no internals on the wire.
+ *
+ * What a client can make the server hold is bounded before it is authenticated (HttpLimits, listed in
+ * the README's "Limits"): connections, the time to send headers and body, the bytes of one body and of
+ * all bodies being received at once, and the number of parameters. A request whose credential scope
+ * cannot authenticate (unknown key, stale date, unknown region, no signature) is answered from its
+ * headers, before a byte of its body is read.
  */
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, createServer } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { RequestContext, Services } from '../api/context.js';
 import { OPERATIONS } from '../api/operations.js';
 import { Ec2Error, Errors } from '../domain/errors.js';
@@ -15,11 +23,43 @@ import { parseInput } from '../protocol/query-parser.js';
 import { operationSchema } from '../protocol/schema.js';
 import { errorDocument, successDocument } from '../protocol/xml-writer.js';
 import { consoleFiles, isConsolePath } from './console.js';
-import { type Credentials, verifySigV4 } from './sigv4.js';
+import { type Credentials, type RequestHead, checkCredential, invalidRegionScope, isCatalogRegion, verifySigV4 } from './sigv4.js';
 
 export const API_VERSION = '2016-11-15';
 export const MAX_BODY_BYTES = 1024 * 1024;
 export const MAX_PARAMETERS = 20_000;
+
+/** What one client, or all of them together, can make the server hold or wait for. */
+export interface HttpLimits {
+  /** bytes of one request body (HTTP/1.1 receives one request at a time per connection, so also per connection) */
+  readonly maxBodyBytes: number;
+  /** bodies up to this size (every ordinary SDK request) are "small": they have a budget of their own */
+  readonly smallBodyBytes: number;
+  /** bytes of small request bodies being received by the whole server at once (reserved from Content-Length) */
+  readonly maxSmallBodyBytesInFlight: number;
+  /** bytes of larger request bodies being received by the whole server at once (reserved from Content-Length) */
+  readonly maxBodyBytesInFlight: number;
+  /** parameters of one request, query string and body together */
+  readonly maxParameters: number;
+  /** open connections; Node closes connections past it as soon as they are accepted */
+  readonly maxConnections: number;
+  /** time for a request's headers to arrive (also the longest a connection may stay silent before its first request) */
+  readonly headersTimeoutMs: number;
+  /** time for a request's body to arrive once its headers have */
+  readonly bodyTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: HttpLimits = Object.freeze({
+  maxBodyBytes: MAX_BODY_BYTES,
+  smallBodyBytes: 64 * 1024,
+  maxSmallBodyBytesInFlight: 16 * 1024 * 1024,
+  maxBodyBytesInFlight: 32 * 1024 * 1024,
+  maxParameters: MAX_PARAMETERS,
+  maxConnections: 1000,
+  headersTimeoutMs: 10_000,
+  // headers + body + Node's 1 s backstop margin = 30 s for a whole request
+  bodyTimeoutMs: 19_000,
+});
 
 export interface HttpOptions {
   readonly services: Services;
@@ -31,47 +71,132 @@ export interface HttpOptions {
   readonly defaultAccount: string;
   /** extra information for the health document */
   readonly health: () => Record<string, unknown>;
+  /** serve the web console's source maps (`--console-source-maps`); default off */
+  readonly consoleSourceMaps?: boolean;
+  /** overrides of DEFAULT_LIMITS (tests use short timeouts) */
+  readonly limits?: Partial<HttpLimits>;
+}
+
+/** One body's share of the budget: which pool, and how many bytes. */
+interface Reservation {
+  pool: 'small' | 'large';
+  bytes: number;
+}
+
+/**
+ * Bytes of request bodies the whole server is receiving, reserved before they are read and returned
+ * when the body is done. Small bodies (every ordinary SDK request) and large ones have separate pools,
+ * so large bodies that stall (which cannot be told from real ones before they are read) cannot starve
+ * the small requests of everyone else.
+ */
+class BodyBudget {
+  private readonly used = { small: 0, large: 0 };
+  constructor(private readonly limits: HttpLimits) {}
+
+  /** Grows a reservation to `total` bytes, in the pool that size belongs to; false (and no change) when that pool is spent. */
+  grow(r: Reservation, total: number): boolean {
+    const pool = total <= this.limits.smallBodyBytes ? 'small' : 'large';
+    const cap = pool === 'small' ? this.limits.maxSmallBodyBytesInFlight : this.limits.maxBodyBytesInFlight;
+    const extra = pool === r.pool ? total - r.bytes : total;
+    if (this.used[pool] + extra > cap) return false;
+    this.used[pool] += extra;
+    if (pool !== r.pool) this.used[r.pool] -= r.bytes;
+    r.pool = pool;
+    r.bytes = total;
+    return true;
+  }
+
+  release(r: Reservation): void {
+    this.used[r.pool] -= r.bytes;
+    r.bytes = 0;
+  }
 }
 
 export function createApiServer(opts: HttpOptions): Server {
   const byKey = new Map((opts.credentials ?? []).map((c) => [c.accessKeyId, c]));
   const lookup = (id: string) => byKey.get(id);
-  const consoleSite = consoleFiles();
+  const consoleSite = consoleFiles(undefined, { sourceMaps: opts.consoleSourceMaps === true });
+  const limits: HttpLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const budget = new BodyBudget(limits);
+  /** Sockets that were answered while their request's body was still arriving (Node discards the rest). */
+  const answeredEarly = new WeakSet<Duplex>();
 
-  return createServer((req, res) => {
-    const started = process.hrtime.bigint();
-    const url = req.url ?? '/';
-    const consolePath = url.split('?', 1)[0] as string;
-    if (isConsolePath(consolePath)) {
-      // The browser's page and bundle: no signature, no API pipeline.
-      const status = consoleSite.serve(req, res, consolePath);
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const shown = /^[\x21-\x7e]{1,100}$/.test(consolePath) ? consolePath : JSON.stringify(consolePath.slice(0, 100));
-      opts.log.request(`console ${req.method} ${shown} ${status} ${ms.toFixed(1)}ms`);
-      return;
-    }
-    const requestId = randomUUID();
-    let action = '-';
-    const finish = (status: number, text: string, contentType = 'text/xml;charset=UTF-8') => {
-      // Encoded once: the length and the bytes written come from the same buffer.
-      const body = Buffer.from(text);
-      res.writeHead(status, {
-        'Content-Type': contentType,
-        'Content-Length': body.length,
-        'x-amzn-RequestId': requestId,
-      });
-      res.end(body);
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      opts.log.request(`${action} ${status} ${ms.toFixed(1)}ms ${requestId}`);
-    };
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      // Node's own deadline for a whole request is only a backstop: the body deadline below answers first.
+      requestTimeout: limits.headersTimeoutMs + limits.bodyTimeoutMs + 1000,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    (req, res) => {
+      const started = process.hrtime.bigint();
+      const url = req.url ?? '/';
+      const consolePath = url.split('?', 1)[0] as string;
+      if (isConsolePath(consolePath)) {
+        // The browser's page and bundle: no signature, no API pipeline.
+        const status = consoleSite.serve(req, res, consolePath);
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        const shown = /^[\x21-\x7e]{1,100}$/.test(consolePath) ? consolePath : JSON.stringify(consolePath.slice(0, 100));
+        opts.log.request(`console ${req.method} ${shown} ${status} ${ms.toFixed(1)}ms`);
+        return;
+      }
+      const requestId = randomUUID();
+      let action = '-';
+      const finish = (status: number, text: string, contentType = 'text/xml;charset=UTF-8', close = false) => {
+        if (res.headersSent || res.destroyed) return; // the client went away
+        // Encoded once: the length and the bytes written come from the same buffer.
+        const body = Buffer.from(text);
+        res.writeHead(status, {
+          'Content-Type': contentType,
+          'Content-Length': body.length,
+          'x-amzn-RequestId': requestId,
+          ...(close ? { Connection: 'close' } : {}),
+        });
+        if (!req.complete && !close) {
+          // Answered before the body arrived (refused from its headers): Node reads and discards the rest,
+          // and keeps the connection for the next request. Its backstop deadline must not write a second answer.
+          const socket = req.socket;
+          answeredEarly.add(socket);
+          req.once('end', () => answeredEarly.delete(socket));
+        }
+        res.end(body);
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        opts.log.request(`${action} ${status} ${ms.toFixed(1)}ms ${requestId}`);
+      };
 
-    handle(req, opts, lookup, requestId, (a) => (action = a))
-      .then((r) => finish(r.status, r.body, r.contentType))
-      .catch((err: unknown) => {
-        const e = err instanceof Ec2Error ? err : internal(err, opts.log, requestId);
-        finish(e.status, errorDocument(e.code, e.message, requestId));
-      });
+      handle(req, opts, lookup, requestId, (a) => (action = a), limits, budget)
+        .then((r) => finish(r.status, r.body, r.contentType))
+        .catch((err: unknown) => {
+          const e = err instanceof Ec2Error ? err : internal(err, opts.log, requestId);
+          // A body that never completed leaves the connection unusable: answer, then close it.
+          finish(e.status, errorDocument(e.code, e.message, requestId), undefined, e.code === 'RequestTimeout');
+        });
+    },
+  );
+  server.maxConnections = limits.maxConnections;
+  let lastDropWarning = 0;
+  server.on('drop', () => {
+    if (Date.now() - lastDropWarning < 10_000) return;
+    lastDropWarning = Date.now();
+    opts.log.warn(`connection refused: ${limits.maxConnections} connections are open (the limit); new ones are closed until some end`);
   });
+  // Node's answers to requests that never arrived whole or could not be parsed, as EC2 error documents.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (socket.writable && !answeredEarly.has(socket) && err.code !== 'ECONNRESET') {
+      const [status, reason, code, message] =
+        err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'Request Timeout', 'RequestTimeout', `The request was not received within ${limits.headersTimeoutMs} ms (headers) and ${limits.bodyTimeoutMs} ms (body).`]
+          : err.code === 'HPE_HEADER_OVERFLOW'
+            ? [431, 'Request Header Fields Too Large', 'InvalidHttpRequest', 'The request headers are too large.']
+            : [400, 'Bad Request', 'InvalidHttpRequest', 'The request is not valid HTTP/1.1.'];
+      const body = Buffer.from(errorDocument(code, message, randomUUID()));
+      socket.end(
+        `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/xml;charset=UTF-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy();
+  });
+  return server;
 }
 
 function internal(err: unknown, log: Logger, requestId: string): Ec2Error {
@@ -91,6 +216,8 @@ async function handle(
   lookup: (id: string) => Credentials | undefined,
   requestId: string,
   setAction: (action: string) => void,
+  limits: HttpLimits,
+  budget: BodyBudget,
 ): Promise<Reply> {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
@@ -105,22 +232,22 @@ async function handle(
     throw new Ec2Error('InvalidHttpRequest', `The HTTP method ${req.method} is not supported.`, 405);
   }
 
-  const body = await readBody(req);
+  const head: RequestHead = { method: req.method, path, rawQuery, headers: req.headers };
+  // Known key, fresh date, valid region: refused from the headers alone, before the body is read.
+  if (opts.credentials) checkCredential(head, { lookup });
+  const body = await readBody(req, limits, budget);
   // The signature is checked on the raw request, before its parameters are even decoded.
-  const caller = opts.credentials
-    ? verifySigV4({ method: req.method, path, rawQuery, headers: req.headers, body }, { lookup })
-    : undefined;
+  const caller = opts.credentials ? verifySigV4({ ...head, body }, { lookup }) : undefined;
 
-  const params = parseForm(rawQuery);
+  const params = parseForm(rawQuery, [], limits.maxParameters);
   if (req.method === 'POST') {
     const type = String(req.headers['content-type'] ?? '').toLowerCase();
     if (body.length > 0 && !type.startsWith('application/x-www-form-urlencoded')) {
       throw new Ec2Error('InvalidHttpRequest', `The Content-Type ${type || '(none)'} is not supported; use application/x-www-form-urlencoded.`, 415);
     }
-    params.push(...parseForm(body.toString('utf8')));
+    parseForm(body.toString('utf8'), params, limits.maxParameters);
   }
-  if (params.length > MAX_PARAMETERS) throw Errors.invalidParameter(`The request has more than ${MAX_PARAMETERS} parameters.`);
-  const scope = caller ?? { accountId: opts.defaultAccount, region: regionFromHeaders(req, params) ?? opts.defaultRegion };
+  const scope = caller ?? { accountId: opts.defaultAccount, region: unsignedRegion(req, params, opts.defaultRegion) };
 
   const action = single(params, 'Action');
   if (!action) throw Errors.missingAction();
@@ -144,48 +271,95 @@ function single(params: readonly (readonly [string, string])[], name: string): s
   return undefined;
 }
 
-/** With authentication off, the region still comes from the signature's scope when there is one. */
-function regionFromHeaders(req: IncomingMessage, params: readonly (readonly [string, string])[]): string | undefined {
+/**
+ * With authentication off, the region still comes from the signature's scope when there is one, and
+ * follows the same rule as a checked signature: a Region of the catalog, or the request is refused
+ * (see isCatalogRegion in sigv4.ts). Without a scope, the default region.
+ */
+function unsignedRegion(req: IncomingMessage, params: readonly (readonly [string, string])[], fallback: string): string {
   const auth = req.headers.authorization;
-  const credential = (typeof auth === 'string' && /Credential=([^,\s]+)/.exec(auth)?.[1]) || single(params, 'X-Amz-Credential');
-  return credential?.split('/')[2] || undefined;
+  // read as verifySigV4 reads it: up to the next comma, trimmed
+  const credential = (typeof auth === 'string' && /Credential=([^,]+)/.exec(auth)?.[1]?.trim()) || single(params, 'X-Amz-Credential');
+  const region = credential?.split('/')[2];
+  if (region === undefined) return fallback;
+  if (!isCatalogRegion(region)) throw invalidRegionScope(region);
+  return region;
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+/**
+ * The body, within the limits: at most maxBodyBytes, with its bytes reserved from the server-wide
+ * budget while it arrives (the declared Content-Length up front, or chunk by chunk when chunked), and
+ * complete within bodyTimeoutMs. Whatever happens, the reservation is returned exactly once.
+ */
+function readBody(req: IncomingMessage, limits: HttpLimits, budget: BodyBudget): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > MAX_BODY_BYTES) {
+    if (declared > limits.maxBodyBytes) {
       req.resume();
-      reject(Errors.requestEntityTooLarge(MAX_BODY_BYTES));
+      reject(Errors.requestEntityTooLarge(limits.maxBodyBytes));
       return;
     }
-    const chunks: Buffer[] = [];
+    const reservation: Reservation = { pool: 'small', bytes: 0 };
+    const busy = (size: number) => {
+      const small = size <= limits.smallBodyBytes;
+      return Errors.serviceUnavailable(
+        `Request bodies being received already use the server's budget for ${small ? `bodies up to ${limits.smallBodyBytes} bytes (${limits.maxSmallBodyBytesInFlight}` : `larger bodies (${limits.maxBodyBytesInFlight}`} bytes); retry shortly.`,
+      );
+    };
+    if (declared > 0 && !budget.grow(reservation, declared)) {
+      req.resume();
+      reject(busy(declared));
+      return;
+    }
+    let chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    let settled = false;
+    const settle = (outcome: Buffer | Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      budget.release(reservation);
+      if (outcome instanceof Error) {
+        chunks = [];
+        req.removeListener('data', onData);
+        req.resume(); // Node discards whatever else arrives
+        reject(outcome);
+      } else resolve(outcome);
+    };
+    const timer = setTimeout(() => settle(Errors.requestTimeout(limits.bodyTimeoutMs)), limits.bodyTimeoutMs);
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(Errors.requestEntityTooLarge(MAX_BODY_BYTES));
-        return;
-      }
+      if (size > limits.maxBodyBytes) return settle(Errors.requestEntityTooLarge(limits.maxBodyBytes));
+      if (size > reservation.bytes && !budget.grow(reservation, size)) return settle(busy(size));
       chunks.push(chunk);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
-    req.on('error', reject);
+    };
+    req.on('data', onData);
+    req.on('end', () => settle(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+    // The client went away before the end: nobody waits for an answer, but the budget is returned.
+    req.on('error', () => settle(Errors.requestAborted()));
+    req.on('close', () => settle(Errors.requestAborted()));
   });
 }
 
-/** application/x-www-form-urlencoded, strictly: a bad percent-escape is MalformedQueryString. */
-export function parseForm(text: string): [string, string][] {
-  const out: [string, string][] = [];
-  if (text === '') return out;
-  for (const pair of text.split('&')) {
-    if (pair === '') continue;
-    const eq = pair.indexOf('=');
-    const rawKey = eq === -1 ? pair : pair.slice(0, eq);
-    const rawValue = eq === -1 ? '' : pair.slice(eq + 1);
-    out.push([decode(rawKey), decode(rawValue)]);
+/**
+ * application/x-www-form-urlencoded, strictly: a bad percent-escape is MalformedQueryString. Pairs are
+ * appended to `out`, scanning the text without splitting it first; one pair past `limit` refuses the
+ * request at once (InvalidParameter, 400), however many more there are.
+ */
+export function parseForm(text: string, out: [string, string][] = [], limit = Number.POSITIVE_INFINITY): [string, string][] {
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('&', start);
+    if (end === -1) end = text.length;
+    if (end > start) {
+      if (out.length >= limit) throw Errors.invalidParameter(`The request has more than ${limit} parameters.`);
+      const pair = text.slice(start, end);
+      const eq = pair.indexOf('=');
+      const rawKey = eq === -1 ? pair : pair.slice(0, eq);
+      const rawValue = eq === -1 ? '' : pair.slice(eq + 1);
+      out.push([decode(rawKey), decode(rawValue)]);
+    }
+    start = end + 1;
   }
   return out;
 }

@@ -10,6 +10,7 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { Errors } from '../domain/errors.js';
+import { findRegion } from '../domain/regions.js';
 
 export interface Credentials {
   accessKeyId: string;
@@ -28,6 +29,9 @@ export interface SignedRequest {
   body: Buffer;
 }
 
+/** What arrives before the body: enough to check the credential scope without reading a byte of it. */
+export type RequestHead = Omit<SignedRequest, 'body'>;
+
 export interface VerifyOptions {
   lookup(accessKeyId: string): Credentials | undefined;
   /** Service the credential scope must name; default 'ec2'. */
@@ -35,6 +39,8 @@ export interface VerifyOptions {
   now?: () => Date;
   /** Largest accepted distance between the signature's timestamp and now; default 15 minutes. */
   maxSkewMs?: number;
+  /** Whether the scope's region is one this endpoint serves; default: a Region of the catalog (src/domain/regions.ts). */
+  isKnownRegion?: (region: string) => boolean;
 }
 
 export interface VerifiedCaller {
@@ -62,7 +68,7 @@ const DEFAULT_MAX_SKEW_MS = 15 * 60_000;
 const MAX_PRESIGN_EXPIRES_SECONDS = 604_800;
 
 /** Everything a signature check needs, whichever form carried it. */
-interface SignatureParts {
+export interface SignatureParts {
   accessKeyId: string;
   scope: CredentialScope;
   terminator: string;
@@ -79,21 +85,63 @@ interface SignatureParts {
 
 export function verifySigV4(req: SignedRequest, opts: VerifyOptions): VerifiedCaller {
   const query = parseQuery(req.rawQuery);
-  const authorization = headerValue(req.headers, 'authorization');
-  const parts =
-    authorization !== undefined ? fromAuthorizationHeader(authorization, req.headers) : fromPresignedQuery(query);
-
-  checkFreshness(parts, (opts.now?.() ?? new Date()).getTime(), opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS);
-  checkScope(parts, opts.service ?? DEFAULT_SERVICE);
-
-  const credentials = opts.lookup(parts.accessKeyId);
-  if (!credentials) throw Errors.authFailure();
+  const { parts, credentials } = checkCredential(req, opts, query);
 
   const canonical = canonicalRequest(req, parts.signedHeaders, payloadHash(req), query);
   const expected = computeSignature(credentials.secretAccessKey, parts.scope, parts.amzDate, canonical);
   if (!signatureMatches(parts.signature, expected)) throw Errors.signatureDoesNotMatch();
 
   return { accessKeyId: parts.accessKeyId, accountId: credentials.accountId, region: parts.scope.region };
+}
+
+/**
+ * Everything that can be checked before the body is read: the signature's shape, its freshness, its
+ * scope (region, service, terminator, date) and that the access key is known. The server runs this
+ * on the headers alone, so a request that can never authenticate is answered without its body being
+ * read; verifySigV4 runs it again, then checks the signature over the whole request.
+ */
+export function checkCredential(
+  req: RequestHead,
+  opts: VerifyOptions,
+  query: readonly QueryParam[] = parseQuery(req.rawQuery),
+): { readonly parts: SignatureParts; readonly credentials: Credentials } {
+  const authorization = headerValue(req.headers, 'authorization');
+  const parts =
+    authorization !== undefined ? fromAuthorizationHeader(authorization, req.headers) : fromPresignedQuery(query);
+
+  checkFreshness(parts, (opts.now?.() ?? new Date()).getTime(), opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS);
+  checkScope(parts, opts.service ?? DEFAULT_SERVICE, opts.isKnownRegion ?? isCatalogRegion);
+  // nestbox issues no temporary credentials, so a session token (header, or presigned query) is one it
+  // did not issue: refused as EC2 refuses an invalid token, with AuthFailure (401).
+  if (hasSessionToken(req.headers, query)) throw Errors.authFailure();
+
+  const credentials = opts.lookup(parts.accessKeyId);
+  if (!credentials) throw Errors.authFailure();
+  return { parts, credentials };
+}
+
+/**
+ * Regions are the catalog's. AWS refuses a signature scoped to a region the endpoint does not serve
+ * as it refuses any other wrong scope: HTTP 403 SignatureDoesNotMatch-style, "Credential should be
+ * scoped to a valid region, not '<region>'." (IAM User Guide, "Troubleshoot signed requests for AWS
+ * APIs" → Credential scope errors → Region: "If the credential scope does not specify the same
+ * Region as the request, the signature verification step fails with … Credential should be scoped to
+ * a valid Region, not region-code"; SDK issues such as aws/aws-sdk-ruby#508 and aws/aws-sdk-java-v2#988
+ * quote the same text). nestbox serves every Region of the catalog at one endpoint, so any catalog
+ * Region is "the request's" and anything else (`us-east-9`, `..`, markup, 300 characters) is refused
+ * before a resource can be created or even looked up in it.
+ */
+export const isCatalogRegion = (region: string): boolean => findRegion(region) !== undefined;
+
+/** The refusal for a scope naming a region nestbox does not serve (also used with authentication off). */
+export function invalidRegionScope(region: string) {
+  const shown = region.length > 64 ? `${region.slice(0, 64)}…` : region;
+  return Errors.signatureDoesNotMatch(`Credential should be scoped to a valid region, not '${shown}'.`);
+}
+
+/** `X-Amz-Security-Token` with a value, as a header (signed requests) or a query parameter (presigned). */
+function hasSessionToken(headers: RequestHead['headers'], query: readonly QueryParam[]): boolean {
+  return !!headerValue(headers, 'x-amz-security-token') || !!queryValue(query, 'X-Amz-Security-Token');
 }
 
 // --- the two forms ------------------------------------------------------------------------------
@@ -254,13 +302,13 @@ function checkFreshness(parts: SignatureParts, nowMs: number, maxSkewMs: number)
  * AWS says which part is wrong ("Credential should be scoped to correct service: 'ec2'.").
  * IncompleteSignature (400) is kept for signatures that cannot be read at all.
  */
-function checkScope(parts: SignatureParts, service: string): void {
+function checkScope(parts: SignatureParts, service: string, isKnownRegion: (region: string) => boolean): void {
   if (!parts.signedHeaderNames.includes('host')) {
     throw Errors.signatureDoesNotMatch("'Host' must be a 'SignedHeader' in the AWS Authorization.");
   }
   const { scope, terminator, amzDate } = parts;
   let problems = '';
-  if (scope.region === '') problems += `Credential should be scoped to a valid region, not '${scope.region}'. `;
+  if (scope.region === '' || !isKnownRegion(scope.region)) problems += `${invalidRegionScope(scope.region).message} `;
   if (scope.service !== service) problems += `Credential should be scoped to correct service: '${service}'. `;
   if (terminator !== TERMINATOR) {
     problems += `Credential should be scoped with a valid terminator: '${TERMINATOR}', not '${terminator}'. `;

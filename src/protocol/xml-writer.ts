@@ -5,18 +5,29 @@
  * precomputed), so a response costs one pass over the data and string concatenation — no schema walk
  * per response and no per-operation templates.
  */
+import { NOT_XML_CHAR } from '../domain/text.js';
 import { type NormalizedSchema, isFlattened, scalarKind, xmlElementName, xmlItemName } from './schema.js';
 
 export const EC2_XMLNS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 
 type Writer = (value: unknown) => string;
 
-const ESCAPABLE = /[&<>"'\r]/;
+/**
+ * Every text node goes through escapeXml. The five markup characters become entities and CR becomes
+ * `&#13;` (so it survives XML's line-end normalisation). Characters XML 1.0 cannot carry at all — not
+ * even as a character reference: U+0000–U+001F other than tab, LF and CR, U+FFFE, U+FFFF and unpaired
+ * surrogates — are REPLACED by U+FFFD, so every document nestbox writes is well-formed whatever was
+ * sent. Stored members refuse such characters at the door (src/domain/text.ts), so the replacement only
+ * shows where input is echoed (an error naming a bad action, parameter or value) or in text stored
+ * before that check existed.
+ */
+const NEEDS_WORK = /[&<>"'\r\x00-\x08\x0B\x0C\x0E-\x1F\uD800-\uDFFF\uFFFE\uFFFF]/;
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\r': '&#13;' };
-const ESCAPE_ALL = /[&<>"'\r]/g;
+const ESCAPE_ALL = new RegExp(`[&<>"'\\r]|${NOT_XML_CHAR.source}`, 'g');
 
 export function escapeXml(s: string): string {
-  return ESCAPABLE.test(s) ? s.replace(ESCAPE_ALL, (c) => ESCAPES[c] as string) : s;
+  // Valid surrogate pairs (emoji …) take the slow path too, and come out of it unchanged.
+  return NEEDS_WORK.test(s) ? s.replace(ESCAPE_ALL, (c) => ESCAPES[c] ?? '\uFFFD') : s;
 }
 
 const writeString: Writer = (v) => escapeXml(String(v));
