@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { CATALOG_PROFILES, type CatalogProfile, isCatalogProfile } from './domain/instance-types.js';
 import type { Credentials } from './http/sigv4.js';
+import { type Account, loadAccountsFile } from './accounts.js';
 
 export type DriverChoice = 'auto' | 'simulated' | 'qemu';
 const DRIVERS: readonly DriverChoice[] = ['auto', 'simulated', 'qemu'];
@@ -33,6 +34,10 @@ export interface Config {
   readonly credentials: readonly Credentials[] | undefined;
   readonly defaultRegion: string;
   readonly defaultAccount: string;
+  /** `--accounts FILE`: the accounts, their keys and quotas; undefined: the one account of `credentials` with EC2's default quotas */
+  readonly accounts: readonly Account[] | undefined;
+  /** the accounts file they came from (for the start-up banner) */
+  readonly accountsFile: string | undefined;
   /** where the secret access key came from, for the start-up banner (the secret itself is never printed) */
   readonly secretSource: SecretSource;
   /** serve the web console's source maps (and point the bundle at them): off unless asked for */
@@ -42,6 +47,8 @@ export interface Config {
   readonly terminatedRetentionMs: number;
   readonly fsync: boolean;
   readonly quiet: boolean;
+  /** EC2-style request throttling (token buckets per account, Region and action; src/faults.ts); off by default */
+  readonly throttle: boolean;
 }
 
 /** `default`: the built-in secret ('test'); otherwise the environment variable that set it. */
@@ -65,12 +72,15 @@ export const DEFAULTS: Config = {
   credentials: [DEFAULT_CREDENTIALS],
   defaultRegion: 'us-east-1',
   defaultAccount: DEFAULT_CREDENTIALS.accountId,
+  accounts: undefined,
+  accountsFile: undefined,
   secretSource: 'default',
   consoleSourceMaps: false,
   simulatedDelayMs: 2000,
   terminatedRetentionMs: 60 * 60 * 1000,
   fsync: false,
   quiet: false,
+  throttle: false,
 };
 
 export const USAGE = `Usage: nestbox <command> [options]
@@ -78,6 +88,8 @@ export const USAGE = `Usage: nestbox <command> [options]
 Commands:
   serve [options]          run the EC2 API and the web console (options below)
   images build|status      build or check the VM image of the qemu driver (nestbox images help)
+  faults list|add|remove|clear|crash
+                           faults on demand for your tests, on a running server (nestbox faults --help)
   help                     this text
 
 Options of serve:
@@ -89,6 +101,8 @@ Options of serve:
                            how instances run: qemu = real VMs; auto = qemu when QEMU and a built
                            image are here, else simulated (default auto)
   --catalog PROFILE        instance-type catalog: ${CATALOG_PROFILES.join(' | ')} (default launch-2026-02)
+  --accounts FILE          several accounts, their access keys (full or read-only) and quotas, from a
+                           JSON file (also NESTBOX_ACCOUNTS_FILE; see the README, "Several accounts")
   --no-auth                accept requests without checking signatures
   --console-source-maps    serve the web console's source maps (off: they are neither served nor linked)
   --accel auto|kvm|tcg     qemu: acceleration (default auto: KVM when a probe boot works, else TCG)
@@ -101,9 +115,10 @@ Options of serve:
   --sim-delay-ms N         simulated boot/stop time (default 2000)
   --fsync                  fsync every commit (slower; survives power loss, not just crashes)
   --quiet                  no per-request log lines
+  --throttle               EC2-style request throttling (RequestLimitExceeded past EC2's token buckets)
 
 Environment: NESTBOX_ACCESS_KEY_ID, NESTBOX_SECRET_ACCESS_KEY, NESTBOX_ACCOUNT_ID set the credentials
-(default test / test, account 000000000000). The secret is never printed or logged.
+(default test / test, account 000000000000) when there is no accounts file. The secret is never printed or logged.
 
 One server per data dir: a second one on a dir in use exits at once (status 1), naming the owner.`;
 
@@ -128,6 +143,8 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
   c.credentials = [creds];
   c.defaultAccount = creds.accountId;
   c.secretSource = env.NESTBOX_SECRET_ACCESS_KEY ? 'NESTBOX_SECRET_ACCESS_KEY' : 'default';
+  let accountsFile = env.NESTBOX_ACCOUNTS_FILE || undefined;
+  let noAuth = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const [flag, inline] = arg.includes('=') ? (arg.split(/=(.*)/s, 2) as [string, string]) : [arg, undefined];
@@ -185,8 +202,14 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
         c.catalog = p;
         break;
       }
+      case '--accounts': {
+        const file = value();
+        if (!file) throw new UsageError('--accounts needs a file');
+        accountsFile = file;
+        break;
+      }
       case '--no-auth':
-        c.credentials = undefined;
+        noAuth = true;
         break;
       case '--sim-delay-ms':
         c.simulatedDelayMs = intFlag('--sim-delay-ms', value(), 0, 600_000);
@@ -200,10 +223,31 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
       case '--quiet':
         c.quiet = true;
         break;
+      case '--throttle':
+        c.throttle = true;
+        break;
       default:
         throw new UsageError(`unknown option '${arg}'`);
     }
   }
   if (c.dataDir === DEFAULTS.dataDir) c.dataDir = resolve(DEFAULTS.dataDir);
+  if (accountsFile !== undefined) Object.assign(c, accountsConfig(resolve(accountsFile)));
+  if (noAuth) c.credentials = undefined;
   return Object.freeze(c);
+}
+
+/**
+ * The settings an accounts file makes (read and checked now: AccountsFileError, one line naming the
+ * file, otherwise): every key of every account, and the first account for requests when `--no-auth`.
+ */
+export function accountsConfig(file: string): Pick<Config, 'accounts' | 'accountsFile' | 'credentials' | 'defaultAccount'> {
+  const accounts = loadAccountsFile(file);
+  return {
+    accounts,
+    accountsFile: file,
+    credentials: accounts.flatMap((a) =>
+      a.keys.map((k) => ({ accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey, accountId: a.id, permission: k.permission, user: k.user })),
+    ),
+    defaultAccount: (accounts[0] as Account).id,
+  };
 }

@@ -2,13 +2,13 @@
 import type { AccountAttribute, DescribeAccountAttributesRequest, DescribeAccountAttributesResult } from '@aws-sdk/client-ec2';
 import { Errors } from '../domain/errors.js';
 import { defaultNetworkOf } from '../domain/network.js';
-import { type Handler, type RequestContext, checkDryRun } from './context.js';
-import { INSTANCE_LIMIT } from './instances.js';
+import { type Handler, type RequestContext, type Services, checkDryRun, quotasOf } from './context.js';
 
 /** Every attribute EC2 answers, in the order it lists them, with this account's values. */
-const ATTRIBUTES: Readonly<Record<string, (ctx: RequestContext) => readonly string[]>> = {
+const ATTRIBUTES: Readonly<Record<string, (ctx: RequestContext, s: Services) => readonly string[]>> = {
   'vpc-max-security-groups-per-interface': () => ['5'],
-  'max-instances': () => [String(INSTANCE_LIMIT)],
+  // the account's own instance quota (src/accounts.ts)
+  'max-instances': (ctx, s) => [String(quotasOf(s, ctx.account).instances)],
   // EC2-Classic is retired: every account is VPC-only.
   'supported-platforms': () => ['VPC'],
   'default-vpc': (ctx) => [defaultNetworkOf(ctx).vpcId],
@@ -21,6 +21,7 @@ const NAMES = Object.keys(ATTRIBUTES);
 export const describeAccountAttributes: Handler<DescribeAccountAttributesRequest, DescribeAccountAttributesResult> = (
   input,
   ctx,
+  s,
 ) => {
   const asked: string[] = [...new Set<string>(input.AttributeNames ?? [])];
   for (const name of asked) if (!Object.hasOwn(ATTRIBUTES, name)) throw Errors.invalidAccountAttribute(name, NAMES);
@@ -28,7 +29,7 @@ export const describeAccountAttributes: Handler<DescribeAccountAttributesRequest
   const names = asked.length > 0 ? asked : NAMES;
   const attributes: AccountAttribute[] = names.map((name) => ({
     AttributeName: name,
-    AttributeValues: ATTRIBUTES[name]!(ctx).map((AttributeValue) => ({ AttributeValue })),
+    AttributeValues: ATTRIBUTES[name]!(ctx, s).map((AttributeValue) => ({ AttributeValue })),
   }));
   return { AccountAttributes: attributes };
 };

@@ -53,12 +53,17 @@ import type { InstanceTypeFacts } from '../domain/instance-types.js';
 import { paginate } from '../domain/paging.js';
 import { zoneNamed, zonesIn } from '../domain/regions.js';
 import type { ResourcePut } from '../store/store.js';
-import { type Handler, type Services, requestFingerprint, required } from './context.js';
+import { type Handler, type Services, quotasOf, requestFingerprint, required } from './context.js';
+import { DEFAULT_QUOTAS } from '../accounts.js';
 import { findInstances, retentionCutoff } from './instances.js';
 import { tagList, tagsFromSpecifications } from './tags.js';
 
-/** Allocated (not released) hosts one account may have in one region, like EC2's Dedicated Host quota. */
-export const HOST_LIMIT = 100;
+/** Allocated (not released) hosts of one family one account may have in one region by default, like EC2's Dedicated Host quotas. */
+export const HOST_LIMIT = DEFAULT_QUOTAS.dedicatedHostsPerFamily;
+
+/** A host's instance family: the one it was allocated for, or its instance type's. */
+const hostFamilyOf = (h: Pick<HostRecord, 'instanceFamily' | 'instanceType'>): string | undefined =>
+  h.instanceFamily ?? h.instanceType?.split('.')[0];
 
 // --- lookups ----------------------------------------------------------------------------------------
 
@@ -174,8 +179,10 @@ export const allocateHosts: Handler<AllocateHostsRequest, AllocateHostsResult> =
       return { HostIds: earlier.map((h) => h.id) };
     }
   }
-  const allocated = visible.filter((h) => h.state === 'available').length;
-  if (allocated + quantity > HOST_LIMIT) throw Errors.hostLimitExceeded(allocated + quantity, HOST_LIMIT);
+  // The account's Dedicated Host quota counts the allocated hosts of the same instance family (src/accounts.ts).
+  const limit = quotasOf(s, ctx.account).dedicatedHostsPerFamily;
+  const allocated = visible.filter((h) => h.state === 'available' && hostFamilyOf(h) === hostFamilyOf(config)).length;
+  if (allocated + quantity > limit) throw Errors.hostLimitExceeded(allocated + quantity, limit);
 
   const allocationTime = s.now().toISOString();
   const hosts: HostRecord[] = Array.from({ length: quantity }, () => ({

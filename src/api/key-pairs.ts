@@ -20,12 +20,20 @@ import { newId } from '../domain/ids.js';
 import type { Scope } from '../domain/instance.js';
 import type { KeyPairRecord } from '../domain/key-pair.js';
 import { KEY_FORMATS, KEY_TYPES, type KeyType, generateKey, openSshLine, parsePublicKey } from '../domain/ssh-keys.js';
-import { type Handler, type RequestContext, type Services, checkDryRun, required } from './context.js';
+import { type Handler, type RequestContext, type Services, checkDryRun, quotasOf, required } from './context.js';
 import { type KeyValue, storedInScope, tagList, tagsFromSpecifications } from './tags.js';
 
 // --- lookups ----------------------------------------------------------------------------------------
 
 const inScope = (key: KeyPairRecord, scope: Scope) => key.account === scope.account && key.region === scope.region;
+
+/** The account's key pair quota in the region (src/accounts.ts; EC2: 5,000 per Region). */
+function checkKeyPairQuota(s: Services, scope: Scope): void {
+  const limit = quotasOf(s, scope.account).keyPairs;
+  let n = 0;
+  for (const key of s.store.resources('key-pair')) if (inScope(key, scope) && ++n >= limit) throw Errors.keyPairLimitExceeded(limit);
+  if (limit === 0) throw Errors.keyPairLimitExceeded(limit);
+}
 
 function findByName(s: Services, scope: Scope, name: string): KeyPairRecord | undefined {
   for (const key of s.store.resources('key-pair')) if (key.name === name && inScope(key, scope)) return key;
@@ -94,6 +102,7 @@ function saveKeyPair(
   tags: readonly KeyValue[],
 ): KeyPairRecord {
   if (findByName(s, ctx, key.name)) throw Errors.keyPairDuplicate(key.name);
+  checkKeyPairQuota(s, ctx);
   const rec: KeyPairRecord = {
     id: newId('keyPair'),
     account: ctx.account,
@@ -118,6 +127,7 @@ export const createKeyPair: Handler<CreateKeyPairRequest, KeyPair> = async (inpu
   checkDryRun(input);
   // Refused before the key is generated; saveKeyPair checks again after the await.
   if (findByName(s, ctx, name)) throw Errors.keyPairDuplicate(name);
+  checkKeyPairQuota(s, ctx);
   const made = await generateKey(keyType, format, name);
   const rec = saveKeyPair(s, ctx, { name, keyType, fingerprint: made.fingerprint, publicKey: openSshLine(keyType, made.blob, name) }, tags);
   return {

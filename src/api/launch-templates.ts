@@ -52,7 +52,7 @@ import {
   toLaunchTemplateVersion,
 } from '../domain/launch-template.js';
 import { paginate } from '../domain/paging.js';
-import { type Handler, type Services, checkDryRun, requestFingerprint, required } from './context.js';
+import { type Handler, type Services, checkDryRun, quotasOf, requestFingerprint, required } from './context.js';
 import { instanceCpuCredits, isBurstable } from './credit-specifications.js';
 import { findInstances } from './instances.js';
 import { instanceNetworkOf } from './network.js';
@@ -217,6 +217,8 @@ export const createLaunchTemplate: Handler<CreateLaunchTemplateRequest, CreateLa
   checkDryRun(input);
   if (replayed) return { LaunchTemplate: view(s, replayed) };
   if (templateNamed(s, ctx, name)) throw Errors.launchTemplateNameInUse(name);
+  const templateLimit = quotasOf(s, ctx.account).launchTemplates;
+  if (templatesInScope(s, ctx).length >= templateLimit) throw Errors.launchTemplateLimitExceeded(templateLimit);
 
   const now = s.now().toISOString();
   const t: LaunchTemplateRecord = {

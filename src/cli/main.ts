@@ -5,6 +5,8 @@ import { createLogger } from '../logger.js';
 import { resolve } from 'node:path';
 import { IMAGES_USAGE, imagesCommand } from '../compute/qemu/index.js';
 import { StartupError, startNestbox } from '../main.js';
+import { AccountsFileError } from '../accounts.js';
+import { FAULTS_USAGE, faultsCommand } from './faults.js';
 
 async function serve(argv: readonly string[]): Promise<void> {
   const config = parseArgs(argv);
@@ -36,15 +38,23 @@ async function serve(argv: readonly string[]): Promise<void> {
   log.info(`  data dir : ${config.dataDir}`);
   log.info(`  driver   : ${nestbox.driverName}${config.driver === 'auto' ? ' (auto)' : ''}`);
   log.info(`  catalog  : ${config.catalog}`);
-  log.info(
-    creds
-      ? `  auth     : SigV4, access key '${creds.accessKeyId}', secret: ${secretShown}, account ${creds.accountId}`
-      : '  auth     : off (--no-auth)',
-  );
+  if (config.accounts && creds) {
+    // --accounts: the accounts and their access keys with their permissions; secrets stay in the file.
+    log.info(`  auth     : SigV4, ${config.accounts.length} account(s) from ${config.accountsFile} (secrets not shown)`);
+    for (const a of config.accounts) {
+      log.info(`    account ${a.id}: ${a.keys.map((k) => `'${k.accessKeyId}' (${k.permission})`).join(', ')}`);
+    }
+  } else {
+    log.info(
+      creds
+        ? `  auth     : SigV4, access key '${creds.accessKeyId}', secret: ${secretShown}, account ${creds.accountId}`
+        : `  auth     : off (--no-auth)${config.accounts ? `, every request is account ${config.defaultAccount}` : ''}`,
+    );
+  }
   if (config.consoleSourceMaps) log.info('  console  : source maps served (--console-source-maps)');
   log.info(
     creds
-      ? `  try      : AWS_ACCESS_KEY_ID=${shellWord(creds.accessKeyId)} AWS_SECRET_ACCESS_KEY=${secretForShell} aws --region ${config.defaultRegion} --endpoint-url ${nestbox.endpoint} ec2 describe-instances`
+      ? `  try      : AWS_ACCESS_KEY_ID=${shellWord(creds.accessKeyId)} AWS_SECRET_ACCESS_KEY=${config.accounts ? '…' : secretForShell} aws --region ${config.defaultRegion} --endpoint-url ${nestbox.endpoint} ec2 describe-instances`
       : `  try      : AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws --region ${config.defaultRegion} --endpoint-url ${nestbox.endpoint} ec2 describe-instances`,
   );
 }
@@ -69,10 +79,17 @@ async function main(argv: readonly string[]): Promise<void> {
         err: (line) => process.stderr.write(`${line}\n`),
       });
       return;
+    case 'faults':
+      process.exitCode = await faultsCommand(rest, {
+        env: process.env,
+        out: (line) => process.stdout.write(`${line}\n`),
+        err: (line) => process.stderr.write(`${line}\n`),
+      });
+      return;
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(`${USAGE}\n\n${IMAGES_USAGE}\n`);
+      process.stdout.write(`${USAGE}\n\n${IMAGES_USAGE}\n\n${FAULTS_USAGE}\n`);
       return;
     default:
       if (command.startsWith('-')) throw new UsageError(`no command given (to run the server: nestbox serve ${argv.join(' ')})`);
@@ -81,7 +98,7 @@ async function main(argv: readonly string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof StartupError) {
+  if (err instanceof StartupError || err instanceof AccountsFileError) {
     process.stderr.write(`nestbox: ${err.message}\n`);
     process.exit(1);
   }

@@ -535,6 +535,47 @@ export const Errors = {
       'MaxTemplateVersionLimitExceeded',
       `You've reached the limit on the number of launch template versions you can create: launch template ${id} has ${limit} versions. Delete versions you no longer need and try again.`,
     ),
+
+  // --- faults on demand (src/faults.ts) and API throttling (--throttle) -----------------------------
+  /**
+   * EC2's throttling error: HTTP 503, code RequestLimitExceeded (AWS SDK reports quote "Request limit exceeded.
+   * (Service: AmazonEC2; Status Code: 503; Error Code: RequestLimitExceeded …)"); the SDKs retry it as throttling.
+   */
+  requestLimitExceeded: (account: string, action: string) =>
+    new Ec2Error(
+      'RequestLimitExceeded',
+      `Request limit exceeded. Account ${account} has been throttled on ec2:${action} because it exceeded its request rate limit.`,
+      503,
+    ),
+
+  // --- several accounts (src/accounts.ts) ---------------------------------------------------------
+  /**
+   * A read-only key calling an operation that changes something, in EC2's words for an IAM denial
+   * ("You are not authorized to perform this operation. User: arn:aws:iam::…:user/… is not authorized
+   * to perform: ec2:RunInstances on resource: … because no identity-based policy allows the … action"),
+   * without the encoded authorization message (there is no STS to decode it). Also answers DryRun.
+   */
+  notAuthorized: (account: string, user: string, action: string, region: string) =>
+    new Ec2Error(
+      'UnauthorizedOperation',
+      `You are not authorized to perform this operation. User: arn:aws:iam::${account}:user/${user} is not authorized to perform: ec2:${action} on resource: arn:aws:ec2:${region}:${account}:* because no identity-based policy allows the ec2:${action} action`,
+      403,
+    ),
+  /** EC2's On-Demand vCPU quota, in its own words (RunInstances answers it today instead of InstanceLimitExceeded). */
+  vcpuLimitExceeded: (limit: number) =>
+    new Ec2Error(
+      'VcpuLimitExceeded',
+      `You have requested more vCPU capacity than your current vCPU limit of ${limit} allows for the instance bucket that the specified instance type belongs to. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit.`,
+    ),
+  /** The key pair quota (EC2: 5,000 per Region); EC2's generic code for a resource quota. */
+  keyPairLimitExceeded: (limit: number) =>
+    new Ec2Error('ResourceLimitExceeded', `You have reached the maximum number of key pairs (${limit}) for this account in this Region.`),
+  /** The launch template quota (EC2: 5,000 per Region). */
+  launchTemplateLimitExceeded: (limit: number) =>
+    new Ec2Error(
+      'LaunchTemplateLimitExceeded',
+      `You've reached the maximum number of launch templates (${limit}) for this account in this Region. Delete launch templates you no longer need and try again.`,
+    ),
 } as const;
 
 export type ErrorFactory = keyof typeof Errors;

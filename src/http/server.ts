@@ -17,11 +17,14 @@ import { type IncomingMessage, type Server, createServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RequestContext, Services } from '../api/context.js';
 import { OPERATIONS } from '../api/operations.js';
+import { permits } from '../accounts.js';
 import { Ec2Error, Errors } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
 import { parseInput } from '../protocol/query-parser.js';
 import { operationSchema } from '../protocol/schema.js';
 import { errorDocument, successDocument } from '../protocol/xml-writer.js';
+import type { Faults } from '../faults.js';
+import { adminActionName, adminError, handleAdmin, isAdminPath } from './admin.js';
 import { consoleFiles, isConsolePath } from './console.js';
 import { type Credentials, type RequestHead, checkCredential, invalidRegionScope, isCatalogRegion, verifySigV4 } from './sigv4.js';
 
@@ -75,6 +78,8 @@ export interface HttpOptions {
   readonly consoleSourceMaps?: boolean;
   /** overrides of DEFAULT_LIMITS (tests use short timeouts) */
   readonly limits?: Partial<HttpLimits>;
+  /** faults on demand and `--throttle` (src/faults.ts); also enables the admin routes under /_nestbox/ */
+  readonly faults?: Faults;
 }
 
 /** One body's share of the budget: which pool, and how many bytes. */
@@ -228,6 +233,7 @@ async function handle(
     setAction('health');
     return { status: 200, body: JSON.stringify({ status: 'ok', ...opts.health() }), contentType: 'application/json' };
   }
+  if (isAdminPath(path)) return handleAdminRequest(req, opts, lookup, path, rawQuery, setAction, limits, budget);
   if (req.method !== 'POST' && req.method !== 'GET') {
     throw new Ec2Error('InvalidHttpRequest', `The HTTP method ${req.method} is not supported.`, 405);
   }
@@ -261,9 +267,55 @@ async function handle(
   if (!handler) throw Errors.notImplemented(action);
 
   const input = parseInput(schema.input, params);
-  const ctx: RequestContext = { requestId, action, account: scope.accountId, region: scope.region };
+  // A read-only key may only read (Describe*, Get*); anything else — DryRun included — is refused as IAM refuses it.
+  if (caller && !permits(caller.permission, action)) {
+    throw Errors.notAuthorized(caller.accountId, caller.user ?? caller.accessKeyId, action, caller.region);
+  }
+  const ctx: RequestContext = {
+    requestId,
+    action,
+    account: scope.accountId,
+    region: scope.region,
+    permission: caller?.permission ?? 'full',
+  };
+  // Faults on demand and --throttle: before the handler, so a refused call records nothing.
+  opts.faults?.check({ account: ctx.account, region: ctx.region, action, input }, opts.services);
   const output = await handler(input, ctx, opts.services);
   return { status: 200, body: successDocument(action, requestId, schema.output, output) };
+}
+
+/**
+ * The admin routes (src/http/admin.ts): authenticated as the API is — credential scope from the headers,
+ * the body within the same limits, then the signature — and answered in JSON, errors included.
+ */
+async function handleAdminRequest(
+  req: IncomingMessage,
+  opts: HttpOptions,
+  lookup: (id: string) => Credentials | undefined,
+  path: string,
+  rawQuery: string,
+  setAction: (action: string) => void,
+  limits: HttpLimits,
+  budget: BodyBudget,
+): Promise<Reply> {
+  const method = req.method ?? '';
+  setAction(adminActionName(method, path));
+  try {
+    const head: RequestHead = { method, path, rawQuery, headers: req.headers };
+    if (opts.credentials) checkCredential(head, { lookup });
+    const body = await readBody(req, limits, budget);
+    const caller = opts.credentials ? verifySigV4({ ...head, body }, { lookup }) : undefined;
+    if (!opts.faults) return adminError(404, 'NotFound', 'The admin interface is not enabled on this server.');
+    // A read-only key may list faults, not add, remove or crash anything.
+    if (caller && method !== 'GET' && !permits(caller.permission, 'ModifyFaults')) {
+      return adminError(403, 'UnauthorizedOperation', 'You are not authorized to perform this operation: a read-only key can only list faults.');
+    }
+    return handleAdmin({ method, path, body, account: caller?.accountId ?? opts.defaultAccount }, opts.faults, opts.services);
+  } catch (err) {
+    // A body that never arrived keeps its XML answer and closed connection (the caller's catch does that).
+    if (err instanceof Ec2Error && err.code !== 'RequestTimeout') return adminError(err.status, err.code, err.message);
+    throw err;
+  }
 }
 
 function single(params: readonly (readonly [string, string])[], name: string): string | undefined {

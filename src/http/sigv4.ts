@@ -11,11 +11,16 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { Errors } from '../domain/errors.js';
 import { findRegion } from '../domain/regions.js';
+import type { Permission } from '../accounts.js';
 
 export interface Credentials {
   accessKeyId: string;
   secretAccessKey: string;
   accountId: string;
+  /** what the key may call (src/accounts.ts); absent: everything */
+  permission?: Permission | undefined;
+  /** the IAM user name the key stands for, in UnauthorizedOperation messages; absent: the access key ID */
+  user?: string | undefined;
 }
 
 export interface SignedRequest {
@@ -47,6 +52,8 @@ export interface VerifiedCaller {
   accessKeyId: string;
   accountId: string;
   region: string;
+  permission?: Permission | undefined;
+  user?: string | undefined;
 }
 
 /** The `date/region/service` part of a credential scope (the terminator is always aws4_request). */
@@ -91,7 +98,13 @@ export function verifySigV4(req: SignedRequest, opts: VerifyOptions): VerifiedCa
   const expected = computeSignature(credentials.secretAccessKey, parts.scope, parts.amzDate, canonical);
   if (!signatureMatches(parts.signature, expected)) throw Errors.signatureDoesNotMatch();
 
-  return { accessKeyId: parts.accessKeyId, accountId: credentials.accountId, region: parts.scope.region };
+  return {
+    accessKeyId: parts.accessKeyId,
+    accountId: credentials.accountId,
+    region: parts.scope.region,
+    ...(credentials.permission !== undefined ? { permission: credentials.permission } : {}),
+    ...(credentials.user !== undefined ? { user: credentials.user } : {}),
+  };
 }
 
 /**

@@ -1,0 +1,301 @@
+/**
+ * Every resource belongs to one account. Account A makes one of everything (instance, its root volume,
+ * launch template, fleet, Dedicated Host, key pair, tags); then account B calls EVERY operation nestbox
+ * implements (src/api/operations.ts — the test fails when one has no case here) with A's resources as
+ * IDs, names, filters and references (a launch template, key, host or fleet named inside another
+ * request). B must get the NotFound error (or an unsuccessful item), see nothing of A's in any answer,
+ * and afterwards A's resources must be exactly as they were.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import * as sdk from '@aws-sdk/client-ec2';
+import { OPERATIONS } from '../src/api/operations.js';
+import { accountsConfig } from '../src/config.js';
+import { LINUX_AMI, type TestServer, describeOne, eventually, startTestServer } from './helpers.js';
+
+const A = { accessKeyId: 'AKIDACCOUNTA', secretAccessKey: 'secret-a' };
+const B = { accessKeyId: 'AKIDACCOUNTB', secretAccessKey: 'secret-b' };
+const REGION = 'us-east-1';
+const ZONE = 'us-east-1a';
+
+let server: TestServer;
+let dir: string;
+let a: sdk.EC2Client;
+let b: sdk.EC2Client;
+
+/** A's resources. */
+const r = {
+  instance: '',
+  volume: '',
+  template: '',
+  templateName: 'a-only-template',
+  sharedName: 'same-name-in-both',
+  fleet: '',
+  host: '',
+  hostToken: 'a-host-token',
+  keyName: 'a-only-key',
+  keyId: '',
+  keyFingerprint: '',
+  sharedKeyId: '',
+};
+let httpTokens: string | undefined;
+let fleetInstance = '';
+/** Every ID and name of A's that B must never see. */
+let secrets: string[] = [];
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'nestbox-xacct-'));
+  const file = join(dir, 'accounts.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      accounts: [
+        { id: '111111111111', keys: [{ ...A, permission: 'full' }] },
+        { id: '222222222222', keys: [{ ...B, permission: 'full' }] },
+      ],
+    }),
+  );
+  server = await startTestServer({ ...accountsConfig(file), driver: 'simulated' });
+  a = server.client(REGION, A);
+  b = server.client(REGION, B);
+
+  const key = await a.send(new sdk.CreateKeyPairCommand({ KeyName: r.keyName }));
+  r.keyId = key.KeyPairId!;
+  r.keyFingerprint = key.KeyFingerprint!;
+  r.sharedKeyId = (await a.send(new sdk.CreateKeyPairCommand({ KeyName: 'shared-key' }))).KeyPairId!;
+  const lt = await a.send(
+    new sdk.CreateLaunchTemplateCommand({
+      LaunchTemplateName: r.templateName,
+      LaunchTemplateData: { ImageId: LINUX_AMI, InstanceType: 't3.micro', KeyName: r.keyName },
+      TagSpecifications: [{ ResourceType: 'launch-template', Tags: [{ Key: 'owner', Value: 'a' }] }],
+    }),
+  );
+  r.template = lt.LaunchTemplate!.LaunchTemplateId!;
+  await a.send(new sdk.CreateLaunchTemplateCommand({ LaunchTemplateName: r.sharedName, LaunchTemplateData: { InstanceType: 't3.micro' } }));
+  const run = await a.send(
+    new sdk.RunInstancesCommand({
+      MinCount: 1,
+      MaxCount: 1,
+      LaunchTemplate: { LaunchTemplateId: r.template },
+      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'owner', Value: 'a' }] }],
+    }),
+  );
+  r.instance = run.Instances![0]!.InstanceId!;
+  await eventually(async () => ((await describeOne(a, r.instance)).State?.Name === 'running' ? true : undefined));
+  const described = await describeOne(a, r.instance);
+  r.volume = described.BlockDeviceMappings![0]!.Ebs!.VolumeId!;
+  httpTokens = described.MetadataOptions?.HttpTokens;
+  const fleet = await a.send(
+    new sdk.CreateFleetCommand({
+      Type: 'instant',
+      LaunchTemplateConfigs: [{ LaunchTemplateSpecification: { LaunchTemplateId: r.template, Version: '1' } }],
+      TargetCapacitySpecification: { TotalTargetCapacity: 1, DefaultTargetCapacityType: 'on-demand' },
+    }),
+  );
+  r.fleet = fleet.FleetId!;
+  fleetInstance = fleet.Instances?.[0]?.InstanceIds?.[0] ?? '';
+  const hosts = await a.send(
+    new sdk.AllocateHostsCommand({ AvailabilityZone: ZONE, InstanceFamily: 'm8i', ClientToken: r.hostToken, Quantity: 1 }),
+  );
+  r.host = hosts.HostIds![0]!;
+  secrets = [fleetInstance, r.instance, r.volume, r.template, r.templateName, r.fleet, r.host, r.keyName, r.keyId, r.keyFingerprint, r.sharedKeyId];
+  for (const s of secrets) assert.ok(s, 'every resource of A was made');
+});
+
+after(async () => {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+type Expect = 'notFound' | 'ok';
+interface Case {
+  readonly input: Record<string, unknown>;
+  /** notFound: an error whose code ends in .NotFound (or .NotFoundException, as EC2 names a launch template's); ok: an answer (unsuccessful items, empty lists, B's own new resources) */
+  readonly expect: Expect;
+}
+
+const tags = [{ Key: 'owner', Value: 'b' }];
+const run = { ImageId: LINUX_AMI, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 };
+
+/** For every operation: what B sends, naming A's resources (built when the IDs exist). */
+function cases(): Record<string, Case[]> {
+  const nf = (input: Record<string, unknown>): Case => ({ input, expect: 'notFound' });
+  const ok = (input: Record<string, unknown>): Case => ({ input, expect: 'ok' });
+  const byInstance = [nf({ InstanceIds: [r.instance] })];
+  const instanceFilter = ok({ Filters: [{ Name: 'instance-id', Values: [r.instance] }] });
+  return {
+    RunInstances: [
+      nf({ MinCount: 1, MaxCount: 1, LaunchTemplate: { LaunchTemplateId: r.template } }),
+      nf({ MinCount: 1, MaxCount: 1, LaunchTemplate: { LaunchTemplateName: r.templateName } }),
+      nf({ ...run, KeyName: r.keyName }),
+      nf({ ...run, InstanceType: 'm8i.large', Placement: { HostId: r.host, Tenancy: 'host' } }),
+    ],
+    DescribeInstances: [...byInstance, ok({}), instanceFilter, ok({ Filters: [{ Name: 'tag:owner', Values: ['a'] }] })],
+    DescribeInstanceStatus: [...byInstance, ok({ IncludeAllInstances: true }), ok({ Filters: [{ Name: 'instance-state-name', Values: ['running'] }] })],
+    StartInstances: byInstance,
+    StopInstances: byInstance,
+    RebootInstances: byInstance,
+    TerminateInstances: byInstance,
+    ModifyInstanceCpuOptions: [nf({ InstanceId: r.instance, CoreCount: 1, ThreadsPerCore: 1 })],
+    DescribeInstanceAttribute: [nf({ InstanceId: r.instance, Attribute: 'instanceType' })],
+    ModifyInstanceAttribute: [nf({ InstanceId: r.instance, DisableApiTermination: { Value: true } })],
+    ModifyInstanceMetadataOptions: [nf({ InstanceId: r.instance, HttpTokens: httpTokens === 'required' ? 'optional' : 'required' })],
+    MonitorInstances: byInstance,
+    UnmonitorInstances: byInstance,
+    GetConsoleOutput: [nf({ InstanceId: r.instance })],
+    CreateTags: [r.instance, r.volume, r.template, r.fleet, r.host, r.keyId].map((id) => nf({ Resources: [id], Tags: tags })),
+    DeleteTags: [r.instance, r.volume, r.template, r.fleet, r.host, r.keyId].map((id) => nf({ Resources: [id], Tags: [{ Key: 'owner' }] })),
+    DescribeTags: [ok({}), ok({ Filters: [{ Name: 'resource-id', Values: [r.instance, r.template, r.host, r.volume] }] })],
+    DescribeInstanceTypes: [ok({ InstanceTypes: ['t3.micro'] })],
+    DescribeImages: [ok({ ImageIds: [LINUX_AMI] })],
+    CreateLaunchTemplate: [
+      // names are per account: B's template of the same name is B's own, and A's key is still not B's
+      ok({ LaunchTemplateName: r.sharedName, LaunchTemplateData: { InstanceType: 't3.micro', KeyName: r.keyName } }),
+    ],
+    CreateLaunchTemplateVersion: [
+      nf({ LaunchTemplateId: r.template, LaunchTemplateData: { InstanceType: 't3.nano' } }),
+      nf({ LaunchTemplateName: r.templateName, LaunchTemplateData: { InstanceType: 't3.nano' } }),
+    ],
+    DescribeLaunchTemplates: [
+      nf({ LaunchTemplateIds: [r.template] }),
+      nf({ LaunchTemplateNames: [r.templateName] }),
+      ok({}),
+      ok({ Filters: [{ Name: 'tag:owner', Values: ['a'] }] }),
+    ],
+    DescribeLaunchTemplateVersions: [nf({ LaunchTemplateId: r.template }), nf({ LaunchTemplateName: r.templateName })],
+    ModifyLaunchTemplate: [nf({ LaunchTemplateId: r.template, DefaultVersion: '1' })],
+    DeleteLaunchTemplate: [nf({ LaunchTemplateId: r.template }), nf({ LaunchTemplateName: r.templateName })],
+    DeleteLaunchTemplateVersions: [nf({ LaunchTemplateId: r.template, Versions: ['1'] })],
+    GetLaunchTemplateData: [nf({ InstanceId: r.instance })],
+    CreateKeyPair: [ok({ KeyName: 'shared-key' })],
+    ImportKeyPair: [
+      ok({
+        KeyName: 'shared-imported',
+        PublicKeyMaterial: new TextEncoder().encode(
+          'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl b@example',
+        ),
+      }),
+    ],
+    DescribeKeyPairs: [nf({ KeyNames: [r.keyName] }), nf({ KeyPairIds: [r.keyId] }), ok({}), ok({ Filters: [{ Name: 'key-name', Values: [r.keyName] }] })],
+    DeleteKeyPair: [ok({ KeyPairId: r.keyId }), ok({ KeyName: r.keyName })],
+    DescribeRegions: [ok({})],
+    DescribeAvailabilityZones: [ok({})],
+    DescribeInstanceTypeOfferings: [ok({})],
+    DescribeAccountAttributes: [ok({})],
+    DescribeInstanceCreditSpecifications: byInstance,
+    ModifyInstanceCreditSpecification: [ok({ InstanceCreditSpecifications: [{ InstanceId: r.instance, CpuCredits: 'standard' }] })],
+    DescribeVolumes: [nf({ VolumeIds: [r.volume] }), ok({}), ok({ Filters: [{ Name: 'attachment.instance-id', Values: [r.instance] }] })],
+    DeleteVolume: [nf({ VolumeId: r.volume })],
+    DescribeVpcs: [ok({})],
+    DescribeSubnets: [ok({})],
+    DescribeSecurityGroups: [ok({})],
+    // A's ClientToken is A's: B's request with it allocates B's own host
+    AllocateHosts: [ok({ AvailabilityZone: ZONE, InstanceFamily: 'm8i', ClientToken: r.hostToken, Quantity: 1 })],
+    DescribeHosts: [nf({ HostIds: [r.host] }), ok({}), ok({ Filter: [{ Name: 'instance-type', Values: ['m8i.large'] }] })],
+    ModifyHosts: [ok({ HostIds: [r.host], AutoPlacement: 'on' })],
+    ReleaseHosts: [ok({ HostIds: [r.host] })],
+    ModifyInstancePlacement: [nf({ InstanceId: r.instance, Tenancy: 'host' }), nf({ InstanceId: r.instance, HostId: r.host })],
+    CreateFleet: [
+      nf({
+        Type: 'instant',
+        LaunchTemplateConfigs: [{ LaunchTemplateSpecification: { LaunchTemplateId: r.template, Version: '1' } }],
+        TargetCapacitySpecification: { TotalTargetCapacity: 1, DefaultTargetCapacityType: 'on-demand' },
+      }),
+    ],
+    DescribeFleets: [nf({ FleetIds: [r.fleet] }), ok({}), ok({ Filters: [{ Name: 'fleet-state', Values: ['active'] }] })],
+    DeleteFleets: [ok({ FleetIds: [r.fleet], TerminateInstances: true })],
+    DescribeFleetInstances: [nf({ FleetId: r.fleet })],
+  };
+}
+
+/** A's IDs and names in an answer to B, other than those B itself sent (answers echo what was asked). */
+function leaked(output: unknown, input: unknown): string[] {
+  const sent = JSON.stringify(input);
+  const text = JSON.stringify(output, (_k, v) => (v instanceof Uint8Array ? undefined : v));
+  return secrets.filter((s) => !sent.includes(s) && text.includes(s));
+}
+
+test('account B can never see, change, tag or delete account A’s resources, through any operation', async () => {
+  const table = cases();
+  assert.deepEqual(
+    Object.keys(OPERATIONS).filter((op) => !table[op]),
+    [],
+    'every operation of src/api/operations.ts has cross-account cases here',
+  );
+  const problems: string[] = [];
+  for (const action of Object.keys(OPERATIONS)) {
+    for (const c of table[action]!) {
+      const Command = (sdk as unknown as Record<string, new (input: unknown) => sdk.RunInstancesCommand>)[`${action}Command`];
+      assert.ok(Command, `the SDK has ${action}Command`);
+      const what = `${action} ${JSON.stringify(c.input, (_k, v) => (v instanceof Uint8Array ? '…' : v))}`;
+      try {
+        const out = await b.send(new Command(c.input));
+        if (c.expect === 'notFound') problems.push(`${what}: succeeded, expected a NotFound error`);
+        const seen = leaked(out, c.input);
+        if (seen.length > 0) problems.push(`${what}: the answer shows A's ${seen.join(', ')}`);
+        // Unsuccessful items only: nothing of A's was done.
+        const o = out as unknown as Record<string, unknown>;
+        for (const key of ['Successful', 'SuccessfulFleetDeletions', 'SuccessfulInstanceCreditSpecifications', 'Instances']) {
+          const list = o[key] as unknown[] | undefined;
+          if (action !== 'DescribeFleets' && Array.isArray(list) && JSON.stringify(list).match(/i-|h-|fleet-/) && key !== 'Instances') {
+            problems.push(`${what}: ${key} is ${JSON.stringify(list)}`);
+          }
+        }
+        if (action === 'CreateFleet' && ((o.Instances as unknown[] | undefined)?.length ?? 0) > 0) {
+          problems.push(`${what}: launched from A's template: ${JSON.stringify(o.Instances)}`);
+        }
+      } catch (err) {
+        const e = err as { name: string; message: string };
+        if (c.expect === 'ok') problems.push(`${what}: ${e.name}: ${e.message}`);
+        else if (!/\.NotFound(Exception)?$/.test(e.name)) problems.push(`${what}: ${e.name} (${e.message}), expected a NotFound error`);
+        const seen = secrets.filter((s) => !JSON.stringify(c.input).includes(s) && e.message.includes(s));
+        if (seen.length > 0) problems.push(`${what}: the error shows A's ${seen.join(', ')}`);
+      }
+    }
+  }
+  assert.deepEqual(problems, []);
+
+  // A's resources are exactly as they were.
+  const i = await describeOne(a, r.instance);
+  assert.equal(i.State?.Name, 'running');
+  assert.deepEqual(i.Tags?.filter((t) => !t.Key?.startsWith('aws:')), [{ Key: 'owner', Value: 'a' }]);
+  assert.equal(i.MetadataOptions?.HttpTokens, httpTokens);
+  assert.equal(i.Monitoring?.State, 'disabled');
+  const attr = await a.send(new sdk.DescribeInstanceAttributeCommand({ InstanceId: r.instance, Attribute: 'disableApiTermination' }));
+  assert.equal(attr.DisableApiTermination?.Value, false);
+  const lts = await a.send(new sdk.DescribeLaunchTemplatesCommand({ LaunchTemplateIds: [r.template] }));
+  assert.equal(lts.LaunchTemplates?.[0]?.LatestVersionNumber, 1);
+  assert.deepEqual(lts.LaunchTemplates?.[0]?.Tags, [{ Key: 'owner', Value: 'a' }]);
+  const keys = await a.send(new sdk.DescribeKeyPairsCommand({ KeyPairIds: [r.keyId, r.sharedKeyId] }));
+  assert.equal(keys.KeyPairs?.length, 2);
+  assert.equal(keys.KeyPairs?.find((k) => k.KeyPairId === r.keyId)?.KeyFingerprint, r.keyFingerprint);
+  const host = (await a.send(new sdk.DescribeHostsCommand({ HostIds: [r.host] }))).Hosts?.[0];
+  assert.equal(host?.State, 'available');
+  assert.equal(host?.AutoPlacement, 'off');
+  const vol = await a.send(new sdk.DescribeVolumesCommand({ VolumeIds: [r.volume] }));
+  assert.equal(vol.Volumes?.length, 1);
+  const fleets = await a.send(new sdk.DescribeFleetsCommand({ FleetIds: [r.fleet] }));
+  assert.equal(fleets.Fleets?.length, 1);
+  assert.notEqual(fleets.Fleets?.[0]?.FleetState, 'deleted');
+  assert.notEqual(fleets.Fleets?.[0]?.FleetState, 'deleted_terminating');
+  // DeleteFleets with TerminateInstances did not reach the fleet's instance
+  assert.ok(fleetInstance);
+  assert.notEqual((await describeOne(a, fleetInstance)).State?.Name, 'terminated');
+
+  // …and B's own resources (same names, same ClientToken) are B's: A sees none of them.
+  const bTemplates = (await b.send(new sdk.DescribeLaunchTemplatesCommand({}))).LaunchTemplates ?? [];
+  assert.deepEqual(bTemplates.map((t) => t.LaunchTemplateName), [r.sharedName]);
+  const aTemplates = (await a.send(new sdk.DescribeLaunchTemplatesCommand({}))).LaunchTemplates ?? [];
+  assert.ok(!aTemplates.some((t) => bTemplates.some((bt) => bt.LaunchTemplateId === t.LaunchTemplateId)));
+  const bHosts = (await b.send(new sdk.DescribeHostsCommand({}))).Hosts ?? [];
+  assert.equal(bHosts.length, 1);
+  assert.notEqual(bHosts[0]?.HostId, r.host);
+  const aHosts = (await a.send(new sdk.DescribeHostsCommand({}))).Hosts ?? [];
+  assert.deepEqual(aHosts.map((h) => h.HostId), [r.host]);
+  const bKeys = (await b.send(new sdk.DescribeKeyPairsCommand({}))).KeyPairs ?? [];
+  assert.deepEqual(bKeys.map((k) => k.KeyName).sort(), ['shared-imported', 'shared-key']);
+  assert.ok(!bKeys.some((k) => k.KeyPairId === r.sharedKeyId));
+});
