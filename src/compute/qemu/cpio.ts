@@ -1,8 +1,8 @@
 /**
  * A writer for the "newc" cpio format, the one the Linux kernel unpacks as an initramfs. Written here
  * rather than run through cpio(1) so that image builds need no cpio binary, are byte-for-byte
- * reproducible (fixed owners and times), and can make device nodes without privileges. The per-instance
- * user-data archive is built with it too: the kernel unpacks concatenated archives in order.
+ * reproducible (fixed owners and times), and can make device nodes without privileges. image.ts builds
+ * two with it: the initramfs that mounts an instance's root disk, and the L2 guest's that l2-linux boots.
  */
 
 export type CpioEntry =
