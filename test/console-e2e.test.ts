@@ -3,9 +3,11 @@
  * in-process nestbox (simulated driver). It signs in, launches a c8i.large with "Nested
  * virtualization: Enable" through the wizard, watches it reach running, finds Change CPU options
  * refused while it runs, stops it, changes the setting through Change CPU options, starts it, and
- * reads the list and the details page; the wizard refuses Enable for m6i.large. Screenshots of the
- * wizard, the details page, the list and the instance types go to artifacts/console/ (CI artifacts;
- * NESTBOX_CONSOLE_ARTIFACTS moves them).
+ * reads the list and the details page; the wizard refuses Enable for m6i.large. The list's IPv4
+ * columns and the details page's networking show what DescribeInstances answers at that moment, and
+ * Connect gives the SSH command for an instance that can take it, or why not. Screenshots of the
+ * wizard, the details page, the list, the Connect dialog and the instance types go to
+ * artifacts/console/ (CI artifacts; NESTBOX_CONSOLE_ARTIFACTS moves them).
  *
  * Chromium is required, not optional: `.ci/run` installs it (`apt-get install chromium`).
  */
@@ -17,8 +19,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import {
+  CreateKeyPairCommand,
+  CreateTagsCommand,
+  DescribeInstancesCommand,
+  type EC2Client,
+  type Instance,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import { type BrowserContext, type Locator, type Page, chromium } from 'playwright-core';
 import { buildConsole } from '../src/console/build.js';
 import { consoleFiles } from '../src/http/console.js';
 import { CREDENTIALS, type TestServer, startTestServer } from './helpers.js';
@@ -95,6 +105,20 @@ function rawStatus(path: string): Promise<number | undefined> {
 }
 
 const row = (id: string) => page.locator(`tr[data-instance-id="${id}"]`);
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Waits until `locator` reads exactly `text` (the page polls, so it may be a moment behind the API). */
+async function waitForText(locator: Locator, text: string): Promise<void> {
+  await locator.filter({ hasText: new RegExp(`^${escapeRegExp(text)}$`) }).waitFor();
+}
+
+/** What the console shows for a value the API left out or sent empty. */
+const shown = (value: string | undefined) => value || '–';
+
+const tag = (i: Instance | undefined, key: string) => i?.Tags?.find((t) => t.Key === key)?.Value;
+
+const focusedIn = (locator: Locator) => locator.evaluate((el) => el.matches(':focus-within'));
 
 async function waitForState(id: string, state: string): Promise<void> {
   await row(id).locator(`[data-col="state"] [data-state="${state}"]`).waitFor();
@@ -329,6 +353,169 @@ describe('the console in Chromium', () => {
     // The simulated guest's serial log, fetched through GetConsoleOutput: its CPU has the extension.
     await page.getByTestId('console-output').getByText(/virtualization extension: svm/).waitFor();
     await shot('details');
+  });
+
+  test('the list shows each instance’s public and private IPv4 address as DescribeInstances gives them', async () => {
+    await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Instances' }).click();
+    await waitForState(id, 'running');
+    const described = await describeInstance(id);
+    assert.ok(described?.PrivateIpAddress, 'a running instance has a private IPv4 address');
+    await waitForText(row(id).locator('[data-col="public-ip"]'), shown(described?.PublicIpAddress));
+    await waitForText(row(id).locator('[data-col="private-ip"]'), described.PrivateIpAddress);
+    await page.getByRole('columnheader', { name: 'Public IPv4 address' }).waitFor();
+    await page.getByRole('columnheader', { name: 'Private IPv4 address' }).waitFor();
+    // The filter finds an instance by its address.
+    await page.getByLabel('Filter instances').fill(described.PrivateIpAddress);
+    await row(id).waitFor();
+    assert.equal(await page.locator('tbody tr[data-instance-id]').count(), 1);
+    await page.getByLabel('Filter instances').fill('');
+  });
+
+  test('the details page: networking as DescribeInstances gives it, – for what it leaves out', async () => {
+    await row(id).getByRole('link', { name: id }).click();
+    await page.getByTestId('details-state').locator('[data-state="running"]').waitFor();
+    const d = await describeInstance(id);
+    assert.ok(d?.VpcId && d.SubnetId && d.PrivateIpAddress);
+    const networking = page.getByRole('region', { name: 'Networking' });
+    const field = (name: string) => networking.locator(`[data-field="${name}"]`);
+    const enis = d.NetworkInterfaces ?? [];
+    const primary = enis.find((n) => n.Attachment?.DeviceIndex === 0) ?? enis[0];
+    const groups = (d.SecurityGroups ?? []).map((g) => `${g.GroupId}${g.GroupName ? ` (${g.GroupName})` : ''}`).join('');
+    const expected: Record<string, string> = {
+      'public-ip': shown(d.PublicIpAddress),
+      'public-dns': shown(d.PublicDnsName),
+      'private-ip': d.PrivateIpAddress,
+      'private-dns': shown(d.PrivateDnsName),
+      'vpc-id': d.VpcId,
+      'subnet-id': d.SubnetId,
+      'security-groups': shown(groups),
+      'eni-id': shown(primary?.NetworkInterfaceId),
+      mac: shown(primary?.MacAddress),
+    };
+    for (const [name, text] of Object.entries(expected)) await waitForText(field(name), text);
+    for (const label of ['Public IPv4 address', 'Public DNS', 'Private IPv4 address', 'Private DNS', 'VPC ID', 'Subnet ID', 'Security groups', 'Primary network interface', 'MAC address']) {
+      await networking.getByText(label, { exact: true }).waitFor();
+    }
+    await networking.screenshot({ path: join(ARTIFACTS, 'details-networking.png') });
+  });
+
+  test('Connect on a simulated instance without a key pair says why SSH cannot work', async () => {
+    const d = await describeInstance(id);
+    const opener = page.getByRole('button', { name: 'Connect', exact: true });
+    await opener.click();
+    const dialog = page.getByRole('dialog', { name: 'Connect to instance' });
+    await dialog.waitFor();
+    // One message for each reason that applies to the instance as the API describes it.
+    const reasons: Record<string, RegExp> = {};
+    if (tag(d, 'nestbox:vm') === undefined) reasons.simulated = /simulated: no virtual machine runs behind it/;
+    if (d?.State?.Name !== 'running') reasons.state = /The instance is /;
+    if (!d?.KeyName) reasons['key-pair'] = /launched without a key pair/;
+    if (!d?.PublicIpAddress) reasons['public-ip'] = /no public IPv4 address/;
+    assert.ok(reasons.simulated && reasons['key-pair'], 'the wizard launched a simulated instance without a key pair');
+    const items = dialog.locator('[data-reason]');
+    assert.deepEqual((await items.evaluateAll((els) => els.map((e) => e.getAttribute('data-reason')))).sort(), Object.keys(reasons).sort());
+    for (const [reason, message] of Object.entries(reasons)) {
+      assert.match((await dialog.locator(`[data-reason="${reason}"]`).textContent()) ?? '', message);
+    }
+    assert.equal(await dialog.getByTestId('connect-command').count(), 0);
+    // Focus moved into the dialog (on Done); Escape closes it and gives focus back to Connect.
+    assert.equal(await focusedIn(dialog), true);
+    assert.equal(await dialog.getByRole('button', { name: 'Done' }).evaluate((el) => el.matches(':focus')), true);
+    await shot('connect-unavailable', false);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(await opener.evaluate((el) => el.matches(':focus')), true);
+  });
+
+  test('Connect gives the SSH command, with -p for a forwarded port, and copies it', async () => {
+    // An instance that can take SSH: a key pair, and the tags the server gives a real VM and its
+    // forwarded SSH port (set here, as the simulated driver boots no VM).
+    const keyName = 'connect-e2e';
+    await ec2.send(new CreateKeyPairCommand({ KeyName: keyName }));
+    const run = await ec2.send(
+      new RunInstancesCommand({
+        ImageId: LINUX,
+        InstanceType: 'c8i.large',
+        MinCount: 1,
+        MaxCount: 1,
+        KeyName: keyName,
+        TagSpecifications: [
+          {
+            ResourceType: 'instance',
+            Tags: [
+              { Key: 'Name', Value: 'ssh-e2e' },
+              { Key: 'nestbox:vm', Value: 'console e2e: stands in for a real VM' },
+              { Key: 'nestbox:ssh-port', Value: '2222' },
+            ],
+          },
+        ],
+      }),
+    );
+    const sshId = run.Instances?.[0]?.InstanceId ?? '';
+    assert.match(sshId, /^i-/);
+    try {
+      await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Instances' }).click();
+      await waitForState(sshId, 'running');
+      let d = await describeInstance(sshId);
+      // A public address as the API gives it; where it gives none (yet), one is written into its
+      // DescribeInstances answers for this instance so that the command can be read.
+      let host = d?.PublicIpAddress ?? '';
+      if (host === '') {
+        host = '203.0.113.25';
+        await page.route(`${server.endpoint}/`, async (route) => {
+          const response = await route.fetch();
+          let body = await response.text();
+          if (/Action=DescribeInstances/.test(route.request().postData() ?? '')) {
+            body = body.replace(`<instanceId>${sshId}</instanceId>`, `$&<ipAddress>${host}</ipAddress>`);
+          }
+          await route.fulfill({ response, body });
+        });
+      }
+      await waitForText(row(sshId).locator('[data-col="public-ip"]'), host);
+      await shot('instances-addresses', false);
+      const port = tag(d, 'nestbox:ssh-port');
+      const keyFile = `${keyName}.pem`;
+      const command = `ssh -i "${keyFile}"${port && port !== '22' ? ` -p ${port}` : ''} admin@${host}`;
+
+      // From the list: Actions → Connect, with exactly one instance selected.
+      await selectOnly(sshId);
+      await (await actionsItem('Connect')).click();
+      const dialog = page.getByRole('dialog', { name: 'Connect to instance' });
+      await dialog.waitFor();
+      assert.equal(await dialog.locator('[data-reason]').count(), 0);
+      assert.equal(await dialog.getByTestId('connect-chmod').textContent(), `chmod 400 "${keyFile}"`);
+      assert.equal(await dialog.getByTestId('connect-command').textContent(), command);
+      if (port === '2222') assert.match(command, / -p 2222 admin@/);
+      // The steps: the chmod first, then the command.
+      const steps = await dialog.locator('ol.steps > li').allTextContents();
+      assert.ok(steps.findIndex((t) => t.includes('chmod 400')) < steps.findIndex((t) => t.includes('ssh -i')));
+      // Focus is on Copy (the SSH command); copying puts the exact command on the clipboard.
+      const copy = dialog.getByRole('button', { name: 'Copy SSH command' });
+      assert.equal(await copy.evaluate((el) => el.matches(':focus')), true);
+      await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.endpoint });
+      await page.keyboard.press('Enter');
+      await dialog.getByRole('status').filter({ hasText: 'Copied' }).waitFor();
+      assert.equal(await page.evaluate('navigator.clipboard.readText()'), command);
+      await shot('connect', false);
+      await dialog.getByRole('button', { name: 'Done' }).click();
+      await dialog.waitFor({ state: 'detached' });
+      assert.equal(await page.getByRole('button', { name: 'Actions' }).evaluate((el) => el.matches(':focus')), true);
+
+      // On the details page, SSH on port 22 needs no -p; the dialog follows the instance live.
+      await row(sshId).getByRole('link', { name: sshId }).click();
+      await page.getByTestId('details-state').locator('[data-state="running"]').waitFor();
+      await page.getByRole('button', { name: 'Connect', exact: true }).click();
+      await dialog.waitFor();
+      await ec2.send(new CreateTagsCommand({ Resources: [sshId], Tags: [{ Key: 'nestbox:ssh-port', Value: '22' }] }));
+      d = await describeInstance(sshId);
+      assert.equal(tag(d, 'nestbox:ssh-port'), '22');
+      await waitForText(dialog.getByTestId('connect-command'), `ssh -i "${keyFile}" admin@${host}`);
+      await page.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'detached' });
+    } finally {
+      await page.unroute(`${server.endpoint}/`);
+      await ec2.send(new TerminateInstancesCommand({ InstanceIds: [sshId] }));
+    }
   });
 
   test('a Windows instance shows Virtual Secure Mode off while nested virtualization is enabled', async () => {

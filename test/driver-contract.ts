@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { VmDriver, VmEvent, VmEventSink, VmSpec } from '../src/compute/driver.js';
+import { networkInterfaceId, rootVolumeId } from '../src/domain/instance.js';
+import { macAddress } from '../src/domain/network.js';
 
 export interface DriverContractOptions {
   /** how long a boot (and a stop, and a destroy) may take on this driver */
@@ -68,10 +70,15 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 const newInstanceId = () => `i-${randomBytes(9).toString('hex').slice(0, 17)}`;
 
-/** A small Linux x86_64 VM on the built-in image that carries l2-smoke (shared by every driver test). */
+/**
+ * A small Linux x86_64 VM on the built-in image that carries l2-smoke (shared by every driver test): its
+ * primary interface in us-east-1a's default subnet with SSH open to the world but no public IP (so a
+ * real driver forwards nothing unless a test gives one), and the image's 8 GiB root volume.
+ */
 export function specFor(overrides: Partial<VmSpec> = {}): VmSpec {
+  const instanceId = overrides.instanceId ?? newInstanceId();
   return {
-    instanceId: newInstanceId(),
+    instanceId,
     imageId: 'ami-0b5e4a1f2c3d40001',
     instanceType: 'c8i.large',
     platform: 'linux',
@@ -81,6 +88,16 @@ export function specFor(overrides: Partial<VmSpec> = {}): VmSpec {
     coreCount: 1,
     threadsPerCore: 2,
     nestedVirtualization: false,
+    network: {
+      eniId: networkInterfaceId({ id: instanceId }),
+      mac: macAddress({ id: instanceId }),
+      privateIp: '172.31.0.10',
+      subnetCidr: '172.31.0.0/20',
+      privateDnsName: 'ip-172-31-0-10.ec2.internal',
+      openTcpPorts: [22],
+    },
+    rootVolume: { volumeId: rootVolumeId({ id: instanceId }), sizeGiB: 8, deleteOnTermination: true },
+    imageVariant: 'base',
     ...overrides,
   };
 }

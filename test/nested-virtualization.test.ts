@@ -607,7 +607,7 @@ test('DescribeInstanceTypes by name; unknown type → InvalidInstanceType naming
 test('DescribeImages: the Windows image has Platform windows; unknown and malformed IDs fail', async () => {
   const all = await ec2.send(new DescribeImagesCommand({}));
   const ids = (all.Images ?? []).map((i) => i.ImageId).sort();
-  assert.deepEqual(ids, [LINUX_AMI, ARM_AMI, WINDOWS_AMI]);
+  assert.deepEqual(ids, [LINUX_AMI, ARM_AMI, WINDOWS_AMI, 'ami-0b5e4a1f2c3d40004']);
   const win = await ec2.send(new DescribeImagesCommand({ ImageIds: [WINDOWS_AMI] }));
   assert.equal(win.Images?.length, 1);
   assert.equal(win.Images?.[0]?.Platform, 'windows');

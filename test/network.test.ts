@@ -268,9 +268,19 @@ test('DescribeSecurityGroups: the default group with its default rules; IDs, nam
     VpcId: vpcId,
     OwnerId: ACCOUNT,
     SecurityGroupArn: `arn:aws:ec2:eu-central-1:${ACCOUNT}:security-group/${id}`,
-    // in: all traffic from members of the group itself; out: all traffic anywhere
+    // in: all traffic from members of the group itself (EC2's), and SSH from anywhere (nestbox's, so ssh works);
+    // out: all traffic anywhere
     IpPermissions: [
       { IpProtocol: '-1', UserIdGroupPairs: [{ UserId: ACCOUNT, GroupId: id }], IpRanges: [], Ipv6Ranges: [], PrefixListIds: [] },
+      {
+        IpProtocol: 'tcp',
+        FromPort: 22,
+        ToPort: 22,
+        UserIdGroupPairs: [],
+        IpRanges: [{ CidrIp: '0.0.0.0/0', Description: 'SSH from anywhere (nestbox: so ssh works out of the box)' }],
+        Ipv6Ranges: [],
+        PrefixListIds: [],
+      },
     ],
     IpPermissionsEgress: [
       { IpProtocol: '-1', UserIdGroupPairs: [], IpRanges: [{ CidrIp: '0.0.0.0/0' }], Ipv6Ranges: [], PrefixListIds: [] },
@@ -286,10 +296,19 @@ test('DescribeSecurityGroups: the default group with its default rules; IDs, nam
     [f('ip-permission.protocol', '-1'), f('ip-permission.group-id', id), f('ip-permission.user-id', ACCOUNT)],
     [f('ip-permission.group-name', 'default')],
     [f('egress.ip-permission.cidr', '0.0.0.0/0'), f('egress.ip-permission.protocol', '-1')],
+    // the SSH rule
+    [f('ip-permission.cidr', '0.0.0.0/0'), f('ip-permission.protocol', 'tcp')],
+    [f('ip-permission.from-port', '22'), f('ip-permission.to-port', '22')],
   ]) {
     assert.deepEqual(await ids({ Filters: filters }), [id], JSON.stringify(filters));
   }
-  for (const filters of [[f('group-name', 'web')], [f('ip-permission.cidr', '0.0.0.0/0')], [f('ip-permission.from-port', '22')]]) {
+  for (const filters of [
+    [f('group-name', 'web')],
+    [f('ip-permission.cidr', '10.0.0.0/8')],
+    [f('ip-permission.from-port', '80')],
+    [f('ip-permission.protocol', 'udp')],
+    [f('egress.ip-permission.protocol', 'tcp')],
+  ]) {
     assert.deepEqual(await ids({ Filters: filters }), [], JSON.stringify(filters));
   }
 

@@ -1,9 +1,11 @@
 /** What every handler gets: the services it may use and the request's own context. */
 import { createHash } from 'node:crypto';
+import { type AccountQuotas, DEFAULT_QUOTAS, type Permission } from '../accounts.js';
 import type { Reconciler } from '../compute/reconciler.js';
 import { Errors } from '../domain/errors.js';
 import type { Catalog } from '../domain/instance-types.js';
 import type { Scope } from '../domain/instance.js';
+import type { PublicIpAllocator } from '../domain/public-ip.js';
 import type { Logger } from '../logger.js';
 import { zonesIn } from '../domain/regions.js';
 import type { Store } from '../store/store.js';
@@ -19,11 +21,20 @@ export interface Services {
   readonly terminatedRetentionMs: number;
   /** the next creation sequence number (monotonic across restarts) */
   nextSeq(): number;
+  /** hands out instances' public IPv4 addresses (loopback addresses of this host: src/domain/public-ip.ts) */
+  readonly publicIps: PublicIpAllocator;
+  /** an account's quotas (src/accounts.ts); absent: EC2's defaults for every account */
+  readonly quotas?: (account: string) => AccountQuotas;
 }
+
+/** The quotas of the request's account. */
+export const quotasOf = (s: Services, account: string): AccountQuotas => s.quotas?.(account) ?? DEFAULT_QUOTAS;
 
 export interface RequestContext extends Scope {
   readonly requestId: string;
   readonly action: string;
+  /** what the caller's key may do (src/accounts.ts; the server refuses the rest before a handler runs); absent: full */
+  readonly permission?: Permission;
 }
 
 export type Handler<I, O> = (input: I, ctx: RequestContext, services: Services) => O | Promise<O>;

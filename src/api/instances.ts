@@ -11,6 +11,7 @@ import type {
   GetConsoleOutputRequest,
   GetConsoleOutputResult,
   Instance,
+  InstanceNetworkInterface,
   InstanceStateChange,
   InstanceStatus,
   ModifyInstanceCpuOptionsRequest,
@@ -29,7 +30,8 @@ import { applyTrigger } from '../compute/reconciler.js';
 import { rootVolumeOf } from '../domain/block-devices.js';
 import { type CpuSettings, parseToggle, resolveCpuSettings } from '../domain/cpu-options.js';
 import { Errors } from '../domain/errors.js';
-import { type FilterTable, compileFilters } from '../domain/filters.js';
+import { CLIENT_TOKEN_SYNTAX, xmlSafeText } from '../domain/text.js';
+import { type FilterAccessor, type FilterTable, type FilterValue, compileFilters } from '../domain/filters.js';
 import { checkApiProtection, checkUserData, parseShutdownBehavior } from '../domain/instance-attributes.js';
 import { isWellFormedId, newId } from '../domain/ids.js';
 import { affinityOf, checkNoPlacementGroup, parseTenancy } from '../domain/host.js';
@@ -58,12 +60,14 @@ import { type LaunchTemplateRef, launchTemplateTags } from '../domain/launch-tem
 import { ACTION_PARTICIPLE, STATE_CODES, STATE_REASONS, type UserAction, userInitiated } from '../domain/lifecycle.js';
 import { defaultNetworkOf, resolveLaunchNetwork } from '../domain/network.js';
 import { paginate } from '../domain/paging.js';
+import { type PublicIpSource, heldPublicIps, publicDnsName, withPublicIp } from '../domain/public-ip.js';
 import { zoneNamed } from '../domain/regions.js';
-import { type Handler, type RequestContext, type Services, checkDryRun, requestFingerprint, required, zonesOf } from './context.js';
+import { type Handler, type RequestContext, type Services, checkDryRun, quotasOf, requestFingerprint, required, zonesOf } from './context.js';
+import { DEFAULT_QUOTAS } from '../accounts.js';
 import { checkKeyForPlatform, keyPairByName } from './key-pairs.js';
 import { type HostLaunchRequest, hostLaunchRequest, placeHostStarts, placeOnHost } from './hosts.js';
 import { applyLaunchTemplate } from './launch-templates.js';
-import { attachedNetworkOf } from './network.js';
+import { attachedNetworkOf, instanceNetworkInterfaces } from './network.js';
 import { type KeyValue, tagList, tagsFromSpecifications } from './tags.js';
 
 // --- lookups ----------------------------------------------------------------------------------------
@@ -98,6 +102,12 @@ export function findInstances(s: Services, scope: Scope, ids: readonly string[])
   return found;
 }
 
+/**
+ * Where the public IPv4 addresses of one change (a launch, a start) come from: the server's allocator,
+ * skipping every address an instance holds now, in any account and Region.
+ */
+const publicIpSource = (s: Services): PublicIpSource => s.publicIps.session(() => heldPublicIps(s.store.allInstances()));
+
 function typeFacts(s: Services, type: string): InstanceTypeFacts {
   const facts = s.catalog.facts(type);
   if (!facts) throw Errors.invalidInstanceTypeValue(type);
@@ -119,7 +129,9 @@ export function toInstance(rec: InstanceRecord, s: Services): Instance {
     ImageId: rec.imageId,
     State: { Code: STATE_CODES[rec.state], Name: rec.state },
     PrivateDnsName: rec.state === 'terminated' ? '' : privateDnsName(rec.privateIpAddress, rec.region),
-    PublicDnsName: '',
+    // The public DNS name is EC2's form of the (loopback) public address; nothing resolves it.
+    PublicDnsName: rec.publicIp !== undefined ? publicDnsName(rec.publicIp, rec.region) : '',
+    ...(rec.publicIp !== undefined ? { PublicIpAddress: rec.publicIp } : {}),
     StateTransitionReason: rec.stateTransitionReason,
     ...(rec.keyName !== undefined ? { KeyName: rec.keyName } : {}),
     AmiLaunchIndex: rec.amiLaunchIndex,
@@ -157,6 +169,7 @@ export function toInstance(rec: InstanceRecord, s: Services): Instance {
     ...(rec.iamInstanceProfile ? { IamInstanceProfile: { Arn: rec.iamInstanceProfile.arn, Id: rec.iamInstanceProfile.id } } : {}),
     ...(rec.clientToken !== undefined ? { ClientToken: rec.clientToken } : {}),
     ...(tags && tags.size > 0 ? { Tags: tagList(tags) } : {}),
+    NetworkInterfaces: instanceNetworkInterfaces(rec),
     SecurityGroups: net ? [...net.securityGroups] : [],
     SourceDestCheck: true,
     Hypervisor: 'xen',
@@ -187,10 +200,86 @@ export function toInstance(rec: InstanceRecord, s: Services): Instance {
 
 // --- filters ----------------------------------------------------------------------------------------
 
+/**
+ * The `network-interface.*` filters (and the older `association.*` spellings), read from the
+ * interfaces DescribeInstances shows, so a filter always agrees with the view. Members nestbox never
+ * has (IPv6, prefixes, Elastic IP allocations, carrier and customer-owned addresses, requester-managed
+ * interfaces) are valid filters that match nothing, or `false` where EC2 has a boolean.
+ */
+function networkInterfaceFilters(): FilterTable<InstanceRecord>['fields'] {
+  const enis = (r: InstanceRecord) => instanceNetworkInterfaces(r);
+  const each =
+    (get: (eni: InstanceNetworkInterface) => FilterValue | readonly FilterValue[]): FilterAccessor<InstanceRecord> =>
+    (r) =>
+      enis(r).flatMap(get);
+  const addresses = (eni: InstanceNetworkInterface) => eni.PrivateIpAddresses ?? [];
+  const none = () => undefined;
+  return {
+    'network-interface.network-interface-id': each((e) => e.NetworkInterfaceId),
+    'network-interface.mac-address': each((e) => e.MacAddress),
+    'network-interface.private-ip-address': each((e) => e.PrivateIpAddress),
+    'network-interface.private-dns-name': each((e) => e.PrivateDnsName),
+    'network-interface.public-dns-name': each((e) => e.Association?.PublicDnsName),
+    'network-interface.description': each((e) => e.Description),
+    'network-interface.subnet-id': each((e) => e.SubnetId),
+    'network-interface.vpc-id': each((e) => e.VpcId),
+    'network-interface.availability-zone': (r) => (enis(r).length > 0 ? r.availabilityZone : undefined),
+    'network-interface.owner-id': each((e) => e.OwnerId),
+    'network-interface.requester-id': none,
+    'network-interface.requester-managed': each(() => false),
+    'network-interface.status': each((e) => e.Status),
+    'network-interface.source-dest-check': each((e) => e.SourceDestCheck),
+    'network-interface.group-id': each((e) => (e.Groups ?? []).map((g) => g.GroupId)),
+    'network-interface.group-name': each((e) => (e.Groups ?? []).map((g) => g.GroupName)),
+    'network-interface.attachment.attachment-id': each((e) => e.Attachment?.AttachmentId),
+    'network-interface.attachment.instance-id': (r) => (enis(r).length > 0 ? r.id : undefined),
+    'network-interface.attachment.instance-owner-id': (r) => (enis(r).length > 0 ? r.account : undefined),
+    'network-interface.attachment.device-index': each((e) => e.Attachment?.DeviceIndex),
+    'network-interface.attachment.network-card-index': each((e) => e.Attachment?.NetworkCardIndex),
+    'network-interface.attachment.status': each((e) => e.Attachment?.Status),
+    'network-interface.attachment.attach-time': each((e) => e.Attachment?.AttachTime?.toISOString()),
+    'network-interface.attachment.delete-on-termination': each((e) => e.Attachment?.DeleteOnTermination),
+    'network-interface.addresses.private-ip-address': each((e) => addresses(e).map((a) => a.PrivateIpAddress)),
+    'network-interface.addresses.private-dns-name': each((e) => addresses(e).map((a) => a.PrivateDnsName)),
+    'network-interface.addresses.primary': each((e) => addresses(e).map((a) => a.Primary)),
+    'network-interface.addresses.association.public-ip': each((e) => addresses(e).map((a) => a.Association?.PublicIp)),
+    'network-interface.addresses.association.public-dns-name': each((e) => addresses(e).map((a) => a.Association?.PublicDnsName)),
+    'network-interface.addresses.association.ip-owner-id': each((e) => addresses(e).map((a) => a.Association?.IpOwnerId)),
+    'network-interface.addresses.association.allocation-id': none,
+    'network-interface.addresses.association.association-id': none,
+    'network-interface.addresses.association.carrier-ip': none,
+    'network-interface.addresses.association.customer-owned-ip': none,
+    'network-interface.association.public-ip': each((e) => e.Association?.PublicIp),
+    'network-interface.association.public-dns-name': each((e) => e.Association?.PublicDnsName),
+    'network-interface.association.ip-owner-id': each((e) => e.Association?.IpOwnerId),
+    'network-interface.association.allocation-id': none,
+    'network-interface.association.association-id': none,
+    'network-interface.association.carrier-ip': none,
+    'network-interface.association.customer-owned-ip': none,
+    // the older spellings, without the `network-interface.` prefix
+    'association.public-ip': each((e) => e.Association?.PublicIp),
+    'association.ip-owner-id': each((e) => e.Association?.IpOwnerId),
+    'association.allocation-id': none,
+    'association.association-id': none,
+    'network-interface.ipv6-address': none,
+    'network-interface.ipv6-addresses.ipv6-address': none,
+    'network-interface.ipv6-addresses.is-primary-ipv6': none,
+    'network-interface.ipv6-native': each(() => false),
+    'network-interface.ipv4-prefixes.ipv4-prefix': none,
+    'network-interface.ipv6-prefixes.ipv6-prefix': none,
+    'network-interface.deny-all-igw-traffic': each(() => false),
+    'network-interface.outpost-arn': none,
+  };
+}
+
 export function instanceFilterTable(s: Services): FilterTable<InstanceRecord> {
   return {
     tags: (r) => s.store.tagsOf(r.id),
     fields: {
+      ...networkInterfaceFilters(),
+      'ip-address': (r) => r.publicIp,
+      'dns-name': (r) => (r.publicIp !== undefined ? publicDnsName(r.publicIp, r.region) : undefined),
+      'source-dest-check': (r) => (r.state === 'terminated' ? undefined : true),
       'instance-id': (r) => r.id,
       'instance-state-name': (r) => r.state,
       'instance-state-code': (r) => STATE_CODES[r.state],
@@ -248,18 +337,63 @@ export function instanceFilterTable(s: Services): FilterTable<InstanceRecord> {
 
 // --- RunInstances -----------------------------------------------------------------------------------
 
-/** Instances (not terminated) one account may have in one region, like EC2's instance quota. */
-export const INSTANCE_LIMIT = 5000;
+/** Instances (not terminated) one account may have in one region, like EC2's instance quota: the default (src/accounts.ts). */
+export const INSTANCE_LIMIT = DEFAULT_QUOTAS.instances;
 
-/** How many of MinCount..MaxCount fit under the quota: as many as possible, at least MinCount, or the error. */
-function launchCount(s: Services, scope: Scope, minCount: number, maxCount: number): number {
+/**
+ * How many of MinCount..MaxCount fit under the account's quotas: as many as possible, at least
+ * MinCount, or the error. The instance quota counts every instance that is not terminated; the On-Demand
+ * vCPU quota (`vcpus`, for On-Demand launches not on a Dedicated Host) counts the vCPUs of the account's
+ * pending and running On-Demand instances of the same bucket (vcpuBucketOf), as EC2 does.
+ */
+function launchCount(s: Services, scope: Scope, minCount: number, maxCount: number, vcpus?: { perInstance: number; bucket: string }): number {
+  const quotas = quotasOf(s, scope.account);
+  const limit = quotas.instances;
+  let room = maxCount;
   // Fast path: when even every record there is leaves room, counting the live ones (O(n)) is not needed.
-  if (INSTANCE_LIMIT - s.store.instanceCount() >= maxCount) return maxCount;
-  let live = 0;
-  for (const rec of s.store.allInstances()) if (inScope(rec, scope) && rec.state !== 'terminated') live++;
-  const room = INSTANCE_LIMIT - live;
-  if (room < minCount) throw Errors.instanceLimitExceeded(live + minCount, INSTANCE_LIMIT);
+  if (limit - s.store.instanceCount() < maxCount) {
+    let live = 0;
+    for (const rec of s.store.allInstances()) if (inScope(rec, scope) && rec.state !== 'terminated') live++;
+    room = limit - live;
+    if (room < minCount) throw Errors.instanceLimitExceeded(live + minCount, limit);
+  }
+  if (vcpus && vcpus.perInstance > 0) {
+    let used = 0;
+    for (const rec of s.store.allInstances()) {
+      if (!inScope(rec, scope) || rec.instanceLifecycle === 'spot' || rec.hostId !== undefined) continue;
+      if (rec.state !== 'pending' && rec.state !== 'running') continue;
+      const facts = s.catalog.facts(rec.instanceType);
+      if (facts && vcpuBucketOf(facts.family) === vcpus.bucket) used += facts.vcpus;
+    }
+    const fit = Math.floor((quotas.vcpus - used) / vcpus.perInstance);
+    if (fit < minCount) throw Errors.vcpuLimitExceeded(quotas.vcpus);
+    room = Math.min(room, fit);
+  }
   return Math.min(maxCount, room);
+}
+
+/**
+ * EC2's On-Demand vCPU buckets ("Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances", "… X
+ * instances", "… G and VT …", "… P …", "… F …", "… Inf …", "… DL …", "… Trn …", "… HPC …", "… High Memory …"),
+ * from the family's name.
+ */
+export function vcpuBucketOf(family: string): string {
+  const f = family.toLowerCase();
+  for (const [prefix, bucket] of [
+    ['inf', 'inf'],
+    ['trn', 'trn'],
+    ['hpc', 'hpc'],
+    ['dl', 'dl'],
+    ['vt', 'g'],
+    ['u-', 'high-memory'],
+    ['x', 'x'],
+    ['g', 'g'],
+    ['p', 'p'],
+    ['f', 'f'],
+  ] as const) {
+    if (f.startsWith(prefix)) return bucket;
+  }
+  return 'standard';
 }
 
 function reservationOf(s: Services, reservationId: string, recs: readonly InstanceRecord[], account: string): Reservation {
@@ -297,6 +431,8 @@ export interface LaunchPlan {
   readonly host: HostLaunchRequest | undefined;
   /** the launch options (root volume, metadata, monitoring, credits, Spot, …) as each instance records them */
   readonly settings: LaunchSettings;
+  /** whether each instance gets a public IPv4 address whenever it enters `pending` (src/domain/public-ip.ts) */
+  readonly associatePublicIp: boolean;
 }
 
 /** Checks a RunInstances request against every rule, in EC2's order; changes nothing. */
@@ -331,7 +467,7 @@ export function planLaunch(raw: RunInstancesRequest, ctx: RequestContext, s: Ser
   if (placement?.SpreadDomain !== undefined) throw Errors.launchOptionNotImplemented('Placement.SpreadDomain', 'nestbox has no placement groups');
   checkNoPlacementGroup(placement ?? {});
   // A subnet (SubnetId, or the primary network interface's) decides the zone; named security groups must exist.
-  const { subnet } = resolveLaunchNetwork({ ...input, Placement: placement }, defaultNetworkOf(ctx));
+  const { subnet, associatePublicIp } = resolveLaunchNetwork({ ...input, Placement: placement }, defaultNetworkOf(ctx));
   const zone = subnet?.zone.name ?? requestedZone ?? zonesOf(ctx.region)[0]!;
   // Naming a Dedicated Host implies tenancy `host`, as in EC2.
   const tenancy = parseTenancy(placement?.Tenancy ?? (placement?.HostId !== undefined ? 'host' : 'default'), 'placement.tenancy');
@@ -373,6 +509,7 @@ export function planLaunch(raw: RunInstancesRequest, ctx: RequestContext, s: Ser
     launchTemplate,
     host,
     settings,
+    associatePublicIp,
   };
 }
 
@@ -400,7 +537,9 @@ export interface Launched {
  * the VMs boot. An Ec2Error means nothing was recorded.
  */
 export function launchPlanned(plan: LaunchPlan, ctx: RequestContext, s: Services, opts: LaunchOptions = {}): Launched {
-  const allowed = launchCount(s, ctx, plan.minCount, plan.maxCount);
+  const spot = opts.lifecycle === 'spot' || (plan.settings as { instanceLifecycle?: string } | undefined)?.instanceLifecycle === 'spot';
+  const onDemandVcpus = spot || plan.host ? undefined : { perInstance: plan.facts.vcpus, bucket: vcpuBucketOf(plan.facts.family) };
+  const allowed = launchCount(s, ctx, plan.minCount, plan.maxCount, onDemandVcpus);
   checkDryRun({ DryRun: opts.dryRun });
   // Tenancy host: the host is chosen before anything is recorded, and may take fewer than allowed.
   const onHost = plan.host && placeOnHost(s, ctx, plan.host, plan.facts, plan.minCount, allowed);
@@ -412,10 +551,12 @@ export function launchPlanned(plan: LaunchPlan, ctx: RequestContext, s: Services
 
   const launchTime = s.now().toISOString();
   const reservationId = newId('reservation');
+  const publicIps = publicIpSource(s);
   const recs: InstanceRecord[] = [];
   for (let i = 0; i < count; i++) {
     const seq = s.nextSeq();
-    recs.push({
+    // A new record is `pending`: it gets its public address by the rule every state change follows.
+    const rec: InstanceRecord = {
       id: newId('instance'),
       account: ctx.account,
       region: ctx.region,
@@ -447,7 +588,9 @@ export function launchPlanned(plan: LaunchPlan, ctx: RequestContext, s: Services
       ...(opts.lifecycle ? { instanceLifecycle: opts.lifecycle } : {}),
       clientToken: token,
       privateIpAddress: privateIpFor(seq, zoneIndex),
-    });
+      associatePublicIp: plan.associatePublicIp,
+    };
+    recs.push(withPublicIp(rec, publicIps));
   }
   s.reconciler.admit(recs);
   s.store.commit({
@@ -465,8 +608,8 @@ export function launchPlanned(plan: LaunchPlan, ctx: RequestContext, s: Services
 export const runInstances: Handler<RunInstancesRequest, Reservation> = (input, ctx, s) => {
   const plan = planLaunch(input, ctx, s);
   const token = input.ClientToken;
-  if (token !== undefined && token.length > 64) {
-    throw Errors.invalidValueFor('clientToken', token, 'The client token must be at most 64 ASCII characters.');
+  if (token !== undefined && (token.length > 64 || !CLIENT_TOKEN_SYNTAX.test(token))) {
+    throw Errors.invalidValueFor('clientToken', xmlSafeText(token), 'The client token must be at most 64 ASCII characters.');
   }
   const print = requestFingerprint(input);
   if (token !== undefined) {
@@ -586,9 +729,10 @@ function changeStates(
   const recs = findInstances(s, ctx, required(ids, 'InstanceId'));
   checkDryRun({ DryRun: dryRun });
   const now = s.now();
+  const publicIps = publicIpSource(s);
   const next: InstanceRecord[] = [];
   for (const rec of recs) {
-    const after = applyTrigger(rec, opts.action, now, opts.reason);
+    const after = applyTrigger(rec, opts.action, now, opts.reason, publicIps);
     if (!after) throw Errors.incorrectInstanceState(rec.id, ACTION_PARTICIPLE[opts.action], rec.state);
     opts.check?.(rec, after);
     next.push(after);

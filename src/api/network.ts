@@ -11,6 +11,8 @@ import type {
   DescribeVpcsRequest,
   DescribeVpcsResult,
   GroupIdentifier,
+  InstanceNetworkInterface,
+  InstanceNetworkInterfaceAssociation,
   IpPermission,
   SecurityGroup,
   Subnet,
@@ -18,23 +20,10 @@ import type {
 } from '@aws-sdk/client-ec2';
 import { Errors } from '../domain/errors.js';
 import { type FilterAccessor, type FilterTable, compileFilters } from '../domain/filters.js';
-import type { InstanceRecord, Scope } from '../domain/instance.js';
-import {
-  DEFAULT_GROUP_DESCRIPTION,
-  DEFAULT_GROUP_NAME,
-  DEFAULT_SUBNET_ADDRESSES,
-  DEFAULT_VPC_CIDR,
-  type DefaultNetwork,
-  type DefaultSubnet,
-  checkNetworkIds,
-  defaultNetworkOf,
-  missingIds,
-  requireNetworkIds,
-  securityGroupArn,
-  subnetArn,
-  subnetOfZone,
-} from '../domain/network.js';
+import { type InstanceRecord, type Scope, networkInterfaceAttachmentId, networkInterfaceId, privateDnsName } from '../domain/instance.js';
+import { DEFAULT_GROUP_DESCRIPTION, DEFAULT_GROUP_NAME, DEFAULT_SUBNET_ADDRESSES, DEFAULT_SUBNET_MAP_PUBLIC_IP_ON_LAUNCH, DEFAULT_VPC_CIDR, type DefaultNetwork, type DefaultSubnet, checkNetworkIds, defaultGroupRules, defaultNetworkOf, missingIds, requireNetworkIds, securityGroupArn, subnetArn, subnetOfZone, macAddress } from '../domain/network.js';
 import { paginate } from '../domain/paging.js';
+import { publicDnsName } from '../domain/public-ip.js';
 import { type Handler, type Services, checkDryRun } from './context.js';
 import { visibleInstances } from './instances.js';
 import { tagList } from './tags.js';
@@ -52,6 +41,8 @@ const withTags = (s: Services, id: string) => {
 export interface InstanceNetwork {
   readonly vpcId: string;
   readonly subnetId: string;
+  /** the subnet's IPv4 block, e.g. `172.31.0.0/20` */
+  readonly subnetCidr: string;
   readonly securityGroups: readonly GroupIdentifier[];
 }
 
@@ -62,10 +53,12 @@ export interface InstanceNetwork {
  */
 export function instanceNetworkOf(rec: InstanceRecord): InstanceNetwork {
   const net = defaultNetworkOf(rec);
+  // RunInstances accepts only the Region's zones, and every zone has a default subnet.
+  const subnet = subnetOfZone(net, rec.availabilityZone)!;
   return {
     vpcId: net.vpcId,
-    // RunInstances accepts only the Region's zones, and every zone has a default subnet.
-    subnetId: subnetOfZone(net, rec.availabilityZone)!.id,
+    subnetId: subnet.id,
+    subnetCidr: subnet.cidr,
     securityGroups: [{ GroupId: net.securityGroupId, GroupName: DEFAULT_GROUP_NAME }],
   };
 }
@@ -73,6 +66,56 @@ export function instanceNetworkOf(rec: InstanceRecord): InstanceNetwork {
 /** An instance's network as DescribeInstances shows it: none once it is terminated. */
 export const attachedNetworkOf = (rec: InstanceRecord): InstanceNetwork | undefined =>
   rec.state === 'terminated' ? undefined : instanceNetworkOf(rec);
+
+/** The public address's association as EC2 shows it (Amazon's pool: owner `amazon`), when the instance holds one. */
+export function publicIpAssociation(rec: InstanceRecord): InstanceNetworkInterfaceAssociation | undefined {
+  if (rec.publicIp === undefined) return undefined;
+  return { IpOwnerId: 'amazon', PublicDnsName: publicDnsName(rec.publicIp, rec.region), PublicIp: rec.publicIp };
+}
+
+/**
+ * The instance's network interfaces as DescribeInstances shows them: its primary interface (device
+ * index 0), derived from the instance like its root volume — ID and attachment ID from the instance
+ * ID, a MAC address hashed from it, the private address, the default group, and the public address's
+ * association while it holds one. It is created with the instance and goes with it (DeleteOnTermination
+ * true); none once the instance is terminated.
+ */
+export function instanceNetworkInterfaces(rec: InstanceRecord): InstanceNetworkInterface[] {
+  const net = attachedNetworkOf(rec);
+  if (!net) return [];
+  const association = publicIpAssociation(rec);
+  const dnsName = privateDnsName(rec.privateIpAddress, rec.region);
+  return [
+    {
+      ...(association ? { Association: association } : {}),
+      Attachment: {
+        // EC2 keeps the primary interface's attachment from launch; the record's launch time is the one it has.
+        AttachTime: new Date(rec.launchTime),
+        AttachmentId: networkInterfaceAttachmentId(rec),
+        DeleteOnTermination: true,
+        DeviceIndex: 0,
+        Status: 'attached',
+        NetworkCardIndex: 0,
+      },
+      Description: '',
+      Groups: [...net.securityGroups],
+      Ipv6Addresses: [],
+      MacAddress: macAddress(rec),
+      NetworkInterfaceId: networkInterfaceId(rec),
+      OwnerId: rec.account,
+      PrivateDnsName: dnsName,
+      PrivateIpAddress: rec.privateIpAddress,
+      PrivateIpAddresses: [
+        { ...(association ? { Association: association } : {}), Primary: true, PrivateDnsName: dnsName, PrivateIpAddress: rec.privateIpAddress },
+      ],
+      SourceDestCheck: true,
+      Status: 'in-use',
+      SubnetId: net.subnetId,
+      VpcId: net.vpcId,
+      InterfaceType: 'interface',
+    },
+  ];
+}
 
 // --- DescribeVpcs -----------------------------------------------------------------------------------
 
@@ -165,7 +208,7 @@ function toSubnet(net: DefaultNetwork, subnet: DefaultSubnet, inUse: number, s: 
     AvailableIpAddressCount: Math.max(0, DEFAULT_SUBNET_ADDRESSES - inUse),
     AvailabilityZone: subnet.zone.name,
     DefaultForAz: true,
-    MapPublicIpOnLaunch: true,
+    MapPublicIpOnLaunch: DEFAULT_SUBNET_MAP_PUBLIC_IP_ON_LAUNCH,
   };
 }
 
@@ -231,19 +274,22 @@ export const describeSubnets: Handler<DescribeSubnetsRequest, DescribeSubnetsRes
 
 // --- DescribeSecurityGroups -------------------------------------------------------------------------
 
-/** The rules EC2 gives a default security group: all traffic from its own members in, all traffic out. */
+/**
+ * The default group with EC2's default rules (all traffic from its own members in, all traffic out)
+ * and nestbox's SSH rule (TCP 22 from anywhere): see `defaultGroupRules`.
+ */
 function toSecurityGroup(net: DefaultNetwork, s: Services): SecurityGroup {
-  const all = { IpProtocol: '-1', Ipv6Ranges: [], PrefixListIds: [] };
+  const rules = defaultGroupRules(net);
   return {
     GroupId: net.securityGroupId,
-    IpPermissionsEgress: [{ ...all, UserIdGroupPairs: [], IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+    IpPermissionsEgress: [...rules.egress],
     ...withTags(s, net.securityGroupId),
     VpcId: net.vpcId,
     SecurityGroupArn: securityGroupArn(net),
     OwnerId: net.account,
     GroupName: DEFAULT_GROUP_NAME,
     Description: DEFAULT_GROUP_DESCRIPTION,
-    IpPermissions: [{ ...all, UserIdGroupPairs: [{ UserId: net.account, GroupId: net.securityGroupId }], IpRanges: [] }],
+    IpPermissions: [...rules.ingress],
   };
 }
 

@@ -147,7 +147,8 @@ export const describeVolumes: Handler<DescribeVolumesRequest, DescribeVolumesRes
 /**
  * DeleteVolume: only a volume that is not attached, i.e. a root volume kept after its instance was
  * terminated (DeleteOnTermination false); an attached one is VolumeInUse. Its tags go with it; its
- * instance's record goes at the next purge once the instance's own hour of visibility is over.
+ * instance's record goes at the next purge once the instance's own hour of visibility is over; the
+ * driver deletes its disk (a real VM's qcow2 file), after the commit.
  */
 export const deleteVolume: Handler<DeleteVolumeRequest, Record<string, never>> = (input, ctx, s) => {
   const id = required(input.VolumeId, 'VolumeId');
@@ -159,5 +160,6 @@ export const deleteVolume: Handler<DeleteVolumeRequest, Record<string, never>> =
     instances: [{ ...rec, rootVolume: { ...settings, deleted: true } }],
     deleteTags: [...(s.store.tagsOf(id)?.keys() ?? [])].map((key) => ({ resourceId: id, key })),
   });
+  s.reconciler.deleteVolume(id);
   return {};
 };

@@ -3,11 +3,15 @@
  * and destroy, turns the driver's reports into lifecycle transitions, and after a nestbox restart
  * brings every VM back in line with what was recorded (running ones running, none orphaned).
  */
+import { rootVolumeOf } from '../domain/block-devices.js';
+import { findImage } from '../domain/images.js';
 import type { Catalog } from '../domain/instance-types.js';
-import { type InstanceRecord, expired, hasRootVolume } from '../domain/instance.js';
+import { type InstanceRecord, expired, hasRootVolume, networkInterfaceId, privateDnsName, rootVolumeId } from '../domain/instance.js';
 import { STATE_REASONS, type Trigger, guestHaltTrigger, transition } from '../domain/lifecycle.js';
+import { defaultNetworkOf, instanceOpenTcpPorts, subnetOfZone, macAddress } from '../domain/network.js';
+import { type PublicIpSource, withPublicIp } from '../domain/public-ip.js';
 import type { Logger } from '../logger.js';
-import type { Store } from '../store/store.js';
+import type { Store, TagRecord } from '../store/store.js';
 import type { VmDriver, VmEvent, VmSpec } from './driver.js';
 
 export interface ReconcilerOptions {
@@ -18,23 +22,30 @@ export interface ReconcilerOptions {
 
 /**
  * The record after `trigger`, or undefined when the lifecycle table does not allow it. The one place
- * where an instance's state changes, for API actions and driver reports alike.
+ * where an instance's state changes, for API actions and driver reports alike — and so where its
+ * public IPv4 address follows the state (`withPublicIp`): released on `stopped` and `terminated`, a
+ * new one from `publicIps` on entering `pending` (StartInstances; a trigger that can lead to `pending`
+ * needs the source, the others do not).
  */
 export function applyTrigger(
   rec: InstanceRecord,
   trigger: Trigger,
   at: Date,
   patch: Partial<Pick<InstanceRecord, 'stateReason' | 'stateTransitionReason' | 'runtime' | 'launchTime' | 'hasRun'>> = {},
+  publicIps?: PublicIpSource,
 ): InstanceRecord | undefined {
   const t = transition(rec.state, trigger);
   if (!t) return undefined;
   if (!t.changed) return rec;
-  return {
-    ...rec,
-    ...patch,
-    state: t.to,
-    ...(t.to === 'terminated' ? { terminatedAt: at.toISOString() } : {}),
-  };
+  return withPublicIp(
+    {
+      ...rec,
+      ...patch,
+      state: t.to,
+      ...(t.to === 'terminated' ? { terminatedAt: at.toISOString() } : {}),
+    },
+    publicIps,
+  );
 }
 
 export class Reconciler {
@@ -93,17 +104,47 @@ export class Reconciler {
     }
     if (next && next !== rec) {
       const summary = event.kind === 'booted' ? vmSummary(event.runtime) : undefined;
+      const sshPort = this.sshPortTag(next, event);
       this.store.commit({
         instances: [next],
-        ...(summary ? { putTags: [{ resourceId: id, resourceType: 'instance', key: VM_TAG, value: summary }] } : {}),
+        putTags: [
+          ...(summary ? [{ resourceId: id, resourceType: 'instance', key: VM_TAG, value: summary }] : []),
+          ...sshPort.put,
+        ],
+        deleteTags: sshPort.delete,
       });
       // An instance the VM's own report put into shutting-down (shutdown behaviour `terminate`) goes on to terminated.
       if (next.state === 'shutting-down') this.terminate(next);
+    } else if (event.kind === 'booted' && rec.state === 'running') {
+      // A running VM booted again after a restart (it was gone): its forwarded SSH port may have changed.
+      const sshPort = this.sshPortTag(rec, event);
+      if (sshPort.put.length > 0) this.store.commit({ putTags: sshPort.put });
     }
   };
 
+  /**
+   * The SSH_PORT_TAG change an event makes: set to the `sshPort` a booted VM's runtime reports (when it
+   * differs), removed once the instance is stopped or terminated (no VM, so no port).
+   */
+  private sshPortTag(next: InstanceRecord, event: VmEvent): { put: TagRecord[]; delete: { resourceId: string; key: string }[] } {
+    const current = this.store.tagsOf(next.id)?.get(SSH_PORT_TAG);
+    if (event.kind === 'booted') {
+      const port = event.runtime?.sshPort;
+      return port !== undefined && port !== current
+        ? { put: [{ resourceId: next.id, resourceType: 'instance', key: SSH_PORT_TAG, value: port }], delete: [] }
+        : { put: [], delete: [] };
+    }
+    const gone = next.state === 'stopped' || next.state === 'terminated';
+    return gone && current !== undefined ? { put: [], delete: [{ resourceId: next.id, key: SSH_PORT_TAG }] } : { put: [], delete: [] };
+  }
+
+  /** What the driver needs to run an instance's VM, all of it derived from the record. */
   specOf(rec: InstanceRecord): VmSpec {
     const facts = this.catalog.facts(rec.instanceType);
+    // RunInstances accepts only the Region's zones, and every zone has a default subnet.
+    const subnet = subnetOfZone(defaultNetworkOf(rec), rec.availabilityZone);
+    const root = rootVolumeOf(rec);
+    const variant = findImage(rec.imageId)?.variant;
     return {
       instanceId: rec.id,
       imageId: rec.imageId,
@@ -117,6 +158,17 @@ export class Reconciler {
       nestedVirtualization: rec.cpu.nestedVirtualization === 'enabled',
       userData: rec.userData === undefined ? undefined : Buffer.from(rec.userData, 'base64').toString('utf8'),
       publicKey: rec.publicKey,
+      network: {
+        eniId: networkInterfaceId(rec),
+        mac: macAddress(rec),
+        privateIp: rec.privateIpAddress,
+        subnetCidr: subnet?.cidr ?? '172.31.0.0/20',
+        privateDnsName: privateDnsName(rec.privateIpAddress, rec.region),
+        publicIp: rec.publicIp,
+        openTcpPorts: instanceOpenTcpPorts(rec),
+      },
+      rootVolume: { volumeId: rootVolumeId(rec), sizeGiB: root.sizeGiB, deleteOnTermination: root.deleteOnTermination },
+      ...(variant !== undefined ? { imageVariant: variant } : {}),
     };
   }
 
@@ -150,6 +202,11 @@ export class Reconciler {
       this.log.warn(`instance ${rec.id}: destroy failed: ${errorText(err)}`);
       this.onEvent(rec.id, { kind: 'destroyed' });
     });
+  }
+
+  /** DeleteVolume removed a root volume that outlived its instance: the driver deletes its disk, if it keeps one. */
+  deleteVolume(volumeId: string): void {
+    this.driver.deleteVolume?.(volumeId).catch((err: unknown) => this.log.warn(`volume ${volumeId}: delete failed: ${errorText(err)}`));
   }
 
   consoleOutput(id: string): Promise<string | undefined> {
@@ -213,6 +270,14 @@ export class Reconciler {
 
 /** The tag that shows what a real VM got: acceleration, CPU model, and any scaling to fit this host. */
 export const VM_TAG = 'nestbox:vm';
+
+/**
+ * The tag that says which TCP port of the instance's public address reaches the guest's SSH server
+ * (`ssh -p <port> root@<public IP>`): the `sshPort` the driver reports when the VM has booted (22 when
+ * nestbox may bind low ports, else a high one). Removed once the instance is stopped or terminated.
+ * The console's Connect dialog reads it.
+ */
+export const SSH_PORT_TAG = 'nestbox:ssh-port';
 
 /** e.g. `qemu tcg -cpu EPYC (svm): 1 vCPU, 256 MiB; scaled: vCPUs 2 (1 core x 2 threads) -> 1 …` */
 export function vmSummary(runtime: Readonly<Record<string, string>> | undefined): string | undefined {

@@ -28,6 +28,10 @@ export function createRoutingDriver(real: VmDriver, simulated: VmDriver, runsFor
       await of(id).destroy(id);
       owner.delete(id);
     },
+    // Only the real driver keeps disks; a simulated instance's volume has none to delete.
+    async deleteVolume(volumeId) {
+      await real.deleteVolume?.(volumeId);
+    },
     async sweep(live, known) {
       await real.sweep?.(live, known);
     },

@@ -13,6 +13,23 @@ const POWERS_OFF = /(?:^|[;&|])\s*(?:poweroff|shutdown\s+-[hP]\b[^\n]*|halt\s+-p
 
 const runsScript = (spec: VmSpec) => spec.platform === 'linux' && spec.userData?.startsWith('#!') === true;
 
+/**
+ * A simulated instance has no network: its interface, addresses and open ports are recorded (the API
+ * shows them) but nothing answers on them, so its console says so.
+ */
+function networkLine(spec: VmSpec): string {
+  const n = spec.network;
+  const prefix = n.subnetCidr.slice(n.subnetCidr.indexOf('/'));
+  const ports = n.openTcpPorts.length > 0 ? `TCP ${n.openTcpPorts.join(', ')}` : 'no TCP ports';
+  const reach = n.publicIp
+    ? `; public IP ${n.publicIp} (${ports} open to the world) is not served`
+    : '; it has no public IP';
+  return (
+    `[    0.000000] nestbox simulated driver: no network: a simulated instance cannot be reached. ` +
+    `${n.eniId} (${n.mac}) ${n.privateIp}${prefix}${reach}\n`
+  );
+}
+
 export interface SimulatedOptions {
   /** pending → running, and stopping → stopped, after this long */
   readonly delayMs: number;
@@ -40,7 +57,8 @@ export function createSimulatedDriver(events: VmEventSink, opts: SimulatedOption
     const ext = spec.nestedVirtualization ? 'svm' : 'none';
     let log =
       `[    0.000000] nestbox simulated driver: no VM is running for ${spec.instanceId}\n` +
-      `[    0.000000] CPU topology: ${spec.coreCount} cores x ${spec.threadsPerCore} threads, virtualization extension: ${ext}\n`;
+      `[    0.000000] CPU topology: ${spec.coreCount} cores x ${spec.threadsPerCore} threads, virtualization extension: ${ext}\n` +
+      networkLine(spec);
     if (spec.platform === 'windows') {
       const vsm = virtualSecureMode({ platform: spec.platform, nestedVirtualization: spec.nestedVirtualization ? 'enabled' : undefined });
       log += `Virtual Secure Mode: ${vsm}${vsm === 'disabled' ? ' (nested virtualization is enabled; Credential Guard is unavailable)' : ''}\n`;

@@ -18,7 +18,15 @@ export interface ImageFacts {
    * launch says otherwise, as EC2 does for such AMIs; absent: IMDSv1 allowed (`optional`, hop limit 1).
    */
   readonly imdsSupport?: 'v2.0' | undefined;
+  /**
+   * Which built image a real VM boots (the qemu driver's `VmSpec.imageVariant`): `base` is the minimal
+   * Debian image with l2-smoke, `cloud-init` the Debian image whose cloud-init configures the instance
+   * from the instance metadata service. Absent on images nestbox only simulates.
+   */
+  readonly variant?: ImageVariant | undefined;
 }
+
+export type ImageVariant = 'base' | 'cloud-init';
 
 export const IMAGES: readonly ImageFacts[] = [
   {
@@ -30,6 +38,7 @@ export const IMAGES: readonly ImageFacts[] = [
     creationDate: '2026-02-16T00:00:00.000Z',
     bootable: true,
     imdsSupport: 'v2.0',
+    variant: 'base',
   },
   {
     id: 'ami-0b5e4a1f2c3d40002',
@@ -50,6 +59,18 @@ export const IMAGES: readonly ImageFacts[] = [
     creationDate: '2026-02-16T00:00:00.000Z',
     bootable: false,
     imdsSupport: 'v2.0',
+  },
+  {
+    id: 'ami-0b5e4a1f2c3d40004',
+    name: 'nestbox/debian-12-amd64-cloud-init',
+    description:
+      'Debian 12 (bookworm) x86_64 with cloud-init, which sets up the instance from the instance metadata service (SSH key, user data, hostname), built by nestbox',
+    architecture: 'x86_64',
+    platform: 'linux',
+    creationDate: '2026-02-16T00:00:00.000Z',
+    bootable: true,
+    imdsSupport: 'v2.0',
+    variant: 'cloud-init',
   },
 ];
 

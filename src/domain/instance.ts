@@ -48,7 +48,21 @@ export interface InstanceRecord extends Scope {
   /** base64, as given to RunInstances */
   readonly userData?: string | undefined;
   readonly clientToken?: string | undefined;
+  /** the primary network interface's primary private IPv4 address (`privateIpFor`) */
   readonly privateIpAddress: string;
+  /**
+   * Whether the instance gets a public IPv4 address each time it enters `pending` (RunInstances,
+   * StartInstances): the primary network interface's AssociatePublicIpAddress, else the subnet's
+   * MapPublicIpOnLaunch. Absent (records from before it was kept): the subnet's, which is true for
+   * every default subnet. See src/domain/public-ip.ts.
+   */
+  readonly associatePublicIp?: boolean | undefined;
+  /**
+   * The public IPv4 address it holds, a loopback address of this host (src/domain/public-ip.ts):
+   * assigned on entering `pending`, removed on `stopped` and `terminated` (as EC2 releases an address
+   * that is not an Elastic IP).
+   */
+  readonly publicIp?: string | undefined;
   readonly terminatedAt?: string | undefined;
   // What RunInstances' launch options set (src/domain/launch-options.ts); absent means EC2's default.
   /** the root EBS volume's settings from BlockDeviceMappings; absent: the image's (ROOT_VOLUME) */
@@ -112,9 +126,23 @@ export const hasRootVolume = (rec: Pick<InstanceRecord, 'state' | 'rootVolume'>)
 /** The root volume is attached to its instance until the instance is terminated. */
 export const rootVolumeAttached = (rec: Pick<InstanceRecord, 'state'>): boolean => rec.state !== 'terminated';
 
+/** The hex digits of an instance ID, which the IDs of what every instance has (volume, interface) reuse. */
+const idDigits = (rec: Pick<InstanceRecord, 'id'>): string => rec.id.slice(rec.id.indexOf('-') + 1);
+
+/**
+ * The ID of an instance's primary network interface (device index 0): `eni-` and the instance's own
+ * hex digits, like `rootVolumeId`, so it needs no record and is stable across restarts.
+ */
+export const networkInterfaceId = (rec: Pick<InstanceRecord, 'id'>): string => `eni-${idDigits(rec)}`;
+
+/** The ID of the primary network interface's attachment to its instance. */
+export const networkInterfaceAttachmentId = (rec: Pick<InstanceRecord, 'id'>): string => `eni-attach-${idDigits(rec)}`;
+
 /**
  * An address in the zone's default subnet, `172.31.<16 × zoneIndex>.0/20` (see domain/network.ts),
- * skipping the first four addresses of each /24 as AWS reserves them at the start of a subnet.
+ * whose last octet is 4 to 253. So it is always one a DHCP server of the subnet may hand out: never the
+ * network address, nor base+1 (the VPC router), base+2 (DNS) or base+3 (reserved by AWS; the qemu
+ * driver serves the instance metadata there), nor the broadcast address (…15.255).
  */
 export function privateIpFor(seq: number, zoneIndex: number): string {
   const n = seq % (16 * 250);

@@ -11,7 +11,7 @@
  * network interface carrying them).
  */
 import { createHash } from 'node:crypto';
-import type { InstanceNetworkInterfaceSpecification } from '@aws-sdk/client-ec2';
+import type { InstanceNetworkInterfaceSpecification, IpPermission } from '@aws-sdk/client-ec2';
 import { Errors } from './errors.js';
 import { ID_PREFIX, isWellFormedId } from './ids.js';
 import type { Scope } from './instance.js';
@@ -22,6 +22,8 @@ export const DEFAULT_GROUP_NAME = 'default';
 export const DEFAULT_GROUP_DESCRIPTION = 'default VPC security group';
 /** A /20 has 4,096 addresses; AWS reserves five in every subnet. */
 export const DEFAULT_SUBNET_ADDRESSES = 4096 - 5;
+/** Default subnets give an instance a public IPv4 address at launch unless its network interface says not to. */
+export const DEFAULT_SUBNET_MAP_PUBLIC_IP_ON_LAUNCH = true;
 
 export interface DefaultSubnet {
   readonly id: string;
@@ -155,6 +157,74 @@ export function checkNetworkTagTarget(scope: Scope, id: string): NetworkResource
   return type;
 }
 
+// --- the default security group's rules ----------------------------------------------------------
+
+const WORLD = '0.0.0.0/0';
+
+export interface SecurityGroupRules {
+  readonly ingress: readonly IpPermission[];
+  readonly egress: readonly IpPermission[];
+}
+
+/**
+ * The default group's rules. EC2's: all traffic in from members of the group itself, all traffic out.
+ * nestbox adds one, its documented choice so that `ssh` to a new instance works out of the box (as the
+ * EC2 console's launch-wizard group does): TCP 22 in from anywhere (0.0.0.0/0). With the qemu driver
+ * that port is forwarded from the instance's public address (see `openTcpPorts`).
+ */
+export function defaultGroupRules(net: DefaultNetwork): SecurityGroupRules {
+  const none = { Ipv6Ranges: [], PrefixListIds: [] };
+  return {
+    ingress: [
+      { IpProtocol: '-1', UserIdGroupPairs: [{ UserId: net.account, GroupId: net.securityGroupId }], IpRanges: [], ...none },
+      {
+        IpProtocol: 'tcp',
+        FromPort: 22,
+        ToPort: 22,
+        UserIdGroupPairs: [],
+        IpRanges: [{ CidrIp: WORLD, Description: 'SSH from anywhere (nestbox: so ssh works out of the box)' }],
+        ...none,
+      },
+    ],
+    egress: [{ IpProtocol: '-1', UserIdGroupPairs: [], IpRanges: [{ CidrIp: WORLD }], ...none }],
+  };
+}
+
+/** At most this many TCP ports are forwarded to one instance from its public address. */
+export const MAX_FORWARDED_TCP_PORTS = 16;
+/**
+ * What a rule open to the world forwards when it opens more than MAX_FORWARDED_TCP_PORTS ports (a wide
+ * range, or protocol -1: all traffic): only these well-known service ports inside it.
+ */
+export const WELL_KNOWN_TCP_PORTS: readonly number[] = [22, 80, 443, 3000, 5000, 8000, 8080, 8443];
+
+/**
+ * The TCP ports ingress rules open to the whole IPv4 world (0.0.0.0/0), ascending: what the qemu driver
+ * forwards from an instance's public address to the guest. A rule for TCP (`tcp`, `6`) forwards its
+ * port range, all traffic (`-1`) every port; a range wider than MAX_FORWARDED_TCP_PORTS ports forwards
+ * only the WELL_KNOWN_TCP_PORTS in it, and at most MAX_FORWARDED_TCP_PORTS ports are forwarded in all
+ * (the lowest). Rules for other protocols, narrower sources or other groups forward nothing.
+ */
+export function openTcpPorts(ingress: readonly IpPermission[]): number[] {
+  const ports = new Set<number>();
+  for (const rule of ingress) {
+    if (!(rule.IpRanges ?? []).some((r) => r.CidrIp === WORLD)) continue;
+    const all = rule.IpProtocol === '-1';
+    if (!all && rule.IpProtocol !== 'tcp' && rule.IpProtocol !== '6') continue;
+    const from = all ? 0 : Math.max(0, rule.FromPort ?? 0);
+    const to = all ? 65535 : Math.min(65535, rule.ToPort ?? 65535);
+    if (to - from + 1 > MAX_FORWARDED_TCP_PORTS) {
+      for (const p of WELL_KNOWN_TCP_PORTS) if (p >= from && p <= to) ports.add(p);
+    } else {
+      for (let p = Math.max(1, from); p <= to; p++) ports.add(p);
+    }
+  }
+  return [...ports].sort((a, b) => a - b).slice(0, MAX_FORWARDED_TCP_PORTS);
+}
+
+/** The TCP ports an instance's security groups open to the world: its groups are the default group, so [22]. */
+export const instanceOpenTcpPorts = (scope: Scope): number[] => openTcpPorts(defaultGroupRules(defaultNetworkOf(scope)).ingress);
+
 // --- RunInstances -----------------------------------------------------------------------------------
 
 /** What a launch request says about the network, as RunInstances and launch-template data give it. */
@@ -169,13 +239,19 @@ export interface LaunchNetworkRequest {
 export interface LaunchNetwork {
   /** the subnet the request names, which decides the zone; undefined: the zone's default subnet */
   readonly subnet: DefaultSubnet | undefined;
+  /**
+   * whether the instance gets a public IPv4 address (src/domain/public-ip.ts): the primary interface's
+   * AssociatePublicIpAddress, else the subnet's MapPublicIpOnLaunch (true: every subnet is a default one)
+   */
+  readonly associatePublicIp: boolean;
 }
 
 /**
  * Members of a network interface specification nestbox honours: one primary interface (device index
- * 0, network card 0, type `interface`) in a subnet, with security groups. AssociatePublicIpAddress,
- * DeleteOnTermination and Description concern an interface and address nestbox does not model
- * separately, so they are accepted as they are. Anything else is refused by name, never ignored.
+ * 0, network card 0, type `interface`) in a subnet, with security groups, and AssociatePublicIpAddress
+ * (whether it gets a public address). DeleteOnTermination and Description concern an interface nestbox
+ * does not keep apart from its instance (it always goes with the instance, Description ''), so they
+ * are accepted as they are. Anything else is refused by name, never ignored.
  */
 const HONOURED_INTERFACE_MEMBERS = new Set([
   'DeviceIndex',
@@ -219,12 +295,14 @@ export function resolveLaunchNetwork(req: LaunchNetworkRequest, net: DefaultNetw
   const groupNames = req.SecurityGroups ?? [];
   let subnetId = req.SubnetId;
   let ids = groupIds;
+  let associatePublicIp: boolean | undefined;
   if (nics.length > 0) {
     if (subnetId !== undefined) throw Errors.networkInterfacesWithInstanceLevel('subnet ID');
     if (groupIds.length > 0 || groupNames.length > 0) throw Errors.networkInterfacesWithInstanceLevel('security groups');
     const nic = primaryInterface(nics);
     subnetId = nic.SubnetId;
     ids = nic.Groups ?? [];
+    associatePublicIp = nic.AssociatePublicIpAddress;
   }
   if (subnetId !== undefined && groupNames.length > 0) throw Errors.groupNameWithSubnet();
 
@@ -240,5 +318,16 @@ export function resolveLaunchNetwork(req: LaunchNetworkRequest, net: DefaultNetw
   const zone = req.Placement?.AvailabilityZone;
   if (subnet && zone !== undefined && zone !== subnet.zone.name) throw Errors.subnetZoneMismatch(zone, subnet.id, subnet.zone.name);
   // The groups need no keeping: only the default group exists, so whatever was named (or nothing) is it.
-  return { subnet };
+  return { subnet, associatePublicIp: associatePublicIp ?? DEFAULT_SUBNET_MAP_PUBLIC_IP_ON_LAUNCH };
+}
+
+// --- an instance's primary network interface (kept out of domain/instance.ts, which the console bundles) ---
+
+/**
+ * The primary network interface's MAC address: `0e:` and five bytes of a hash of the instance ID. The
+ * first octet 0x0e is a locally administered unicast address (bit 1 set, bit 0 clear), as EC2's are.
+ */
+export function macAddress(rec: { readonly id: string }): string {
+  const bytes = createHash('sha256').update(`mac/${rec.id}`).digest().subarray(0, 5);
+  return ['0e', ...[...bytes].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }

@@ -13,7 +13,8 @@ export interface MenuItem {
 }
 
 export interface MenuGroup {
-  readonly label: string;
+  /** none: the items stand on their own at the top, like EC2's Actions → Connect */
+  readonly label?: string;
   readonly items: readonly MenuItem[];
 }
 
@@ -92,10 +93,17 @@ export function MenuButton(props: { label: string; groups: readonly MenuGroup[];
       {open && (
         <div class="menu" id={`${id}-menu`} role="menu" aria-label={props.label} ref={menu} onKeyDown={onMenuKey}>
           {props.groups.map((group, g) => (
-            <div class="menu-group" role="group" aria-labelledby={`${id}-g${g}`} key={group.label}>
-              <div class="menu-group-label" id={`${id}-g${g}`}>
-                {group.label}
-              </div>
+            <div
+              class="menu-group"
+              role={group.label ? 'group' : 'none'}
+              aria-labelledby={group.label ? `${id}-g${g}` : undefined}
+              key={group.label ?? g}
+            >
+              {group.label && (
+                <div class="menu-group-label" id={`${id}-g${g}`}>
+                  {group.label}
+                </div>
+              )}
               {group.items.map((item, i) => {
                 const reasonId = `${id}-g${g}-i${i}`;
                 const disabled = item.disabledReason !== undefined;

@@ -1,6 +1,7 @@
 /**
- * The Actions menu for the selected instances, on the list and on the details page: Instance state
- * (start, stop, reboot, terminate after a confirmation) and Instance settings → Change CPU options.
+ * The Actions menu for the selected instances, on the list and on the details page: Connect (one
+ * instance: the SSH command, or why it cannot work), Instance state (start, stop, reboot, terminate
+ * after a confirmation) and Instance settings → Change CPU options.
  */
 import type { Instance, InstanceStateChange } from '@aws-sdk/client-ec2';
 import { useState } from 'preact/hooks';
@@ -10,6 +11,7 @@ import { useNotify } from '../components/Notifications.js';
 import { useApi } from '../context.js';
 import { asApiError } from '../hooks.js';
 import { ChangeCpuOptions } from './ChangeCpuOptions.js';
+import { ConnectDialog } from './ConnectDialog.js';
 
 type Verb = 'start' | 'stop' | 'reboot' | 'terminate';
 const VERBS: Record<Verb, { readonly label: string; readonly doing: string }> = {
@@ -34,7 +36,7 @@ function cpuOptionsUnavailable(selected: readonly Instance[]): string | undefine
 export function InstanceActions(props: { instances: readonly Instance[]; onChanged: () => void }) {
   const api = useApi();
   const notify = useNotify();
-  const [dialog, setDialog] = useState<'terminate' | 'cpu-options'>();
+  const [dialog, setDialog] = useState<'connect' | 'terminate' | 'cpu-options'>();
   const selected = props.instances;
   const ids = selected.map((i) => i.InstanceId ?? '');
 
@@ -56,6 +58,15 @@ export function InstanceActions(props: { instances: readonly Instance[]; onChang
 
   const none = selected.length === 0 ? 'Select one or more instances.' : undefined;
   const groups: MenuGroup[] = [
+    {
+      items: [
+        {
+          label: 'Connect',
+          disabledReason: selected.length === 1 ? undefined : 'Select a single instance.',
+          onSelect: () => setDialog('connect'),
+        },
+      ],
+    },
     {
       label: 'Instance state',
       items: (['start', 'stop', 'reboot', 'terminate'] as const).map((verb) => ({
@@ -104,6 +115,7 @@ export function InstanceActions(props: { instances: readonly Instance[]; onChang
           </ul>
         </Modal>
       )}
+      {dialog === 'connect' && selected[0] && <ConnectDialog instance={selected[0]} onClose={() => setDialog(undefined)} />}
       {dialog === 'cpu-options' && selected[0] && (
         <ChangeCpuOptions
           instance={selected[0]}

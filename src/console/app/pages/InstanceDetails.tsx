@@ -1,10 +1,11 @@
 /**
- * One instance: state and reason, CPU options with nested virtualization (and VSM on Windows), tags,
- * and the serial console, all refreshed while the page is open.
+ * One instance: state and reason, networking (addresses, DNS names, VPC, subnet, security groups,
+ * primary network interface), CPU options with nested virtualization (and VSM on Windows), tags, and
+ * the serial console, all refreshed while the page is open; Connect shows how to log in with SSH.
  */
 import type { Instance } from '@aws-sdk/client-ec2';
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiErrorAlert } from '../components/Alert.js';
 import { NestedBadge, StateBadge } from '../components/Badges.js';
 import { platformOf, vsmOf } from '../capabilities.js';
@@ -12,6 +13,7 @@ import { useApi, useTitle } from '../context.js';
 import { nameOf, when } from '../format.js';
 import { useResource } from '../hooks.js';
 import { href } from '../router.js';
+import { ConnectDialog } from './ConnectDialog.js';
 import { InstanceActions } from './InstanceActions.js';
 import { POLL_MS } from './Instances.js';
 
@@ -19,22 +21,30 @@ const CONSOLE_POLL_MS = 3000;
 /** States in which the guest may still write to its console. */
 const LIVE_STATES = new Set(['pending', 'running', 'stopping', 'shutting-down']);
 
-function Facts(props: { items: readonly (readonly [string, ComponentChildren])[] }) {
+/** label, value (absent: –), and optionally the value's `data-field` */
+type Fact = readonly [string, ComponentChildren, string?];
+
+const absent = (value: ComponentChildren) => value === undefined || value === null || value === '';
+
+function Facts(props: { items: readonly Fact[] }) {
   return (
     <dl class="facts">
-      {props.items.map(([label, value]) => (
+      {props.items.map(([label, value, field]) => (
         <div class="fact" key={label}>
           <dt>{label}</dt>
-          <dd>{value ?? '—'}</dd>
+          <dd data-field={field}>{absent(value) ? <span class="muted">–</span> : value}</dd>
         </div>
       ))}
     </dl>
   );
 }
 
-function Section(props: { title: string; id: string; children: ComponentChildren; actions?: ComponentChildren }) {
+/** A monospace value, or – when the API gave none (EC2 sends some as empty strings). */
+const mono = (value: string | undefined) => (value ? <span class="mono">{value}</span> : undefined);
+
+function Section(props: { title: string; id: string; children: ComponentChildren; actions?: ComponentChildren; wide?: boolean }) {
   return (
-    <section class="card" aria-labelledby={props.id}>
+    <section class={props.wide ? 'card span-all' : 'card'} aria-labelledby={props.id}>
       <div class="card-header">
         <h2 id={props.id}>{props.title}</h2>
         {props.actions}
@@ -46,7 +56,7 @@ function Section(props: { title: string; id: string; children: ComponentChildren
 
 function StateReason(props: { instance: Instance }) {
   const { StateReason: reason, StateTransitionReason: transition } = props.instance;
-  if (!reason?.Message && !transition) return <span class="muted">—</span>;
+  if (!reason?.Message && !transition) return <span class="muted">–</span>;
   return (
     <span>
       {reason?.Message}
@@ -60,7 +70,7 @@ function CpuOptions(props: { instance: Instance }) {
   const { instance } = props;
   const cpu = instance.CpuOptions ?? {};
   const vsm = vsmOf(instance);
-  const items: [string, ComponentChildren][] = [
+  const items: Fact[] = [
     ['Core count', cpu.CoreCount],
     ['Threads per core', cpu.ThreadsPerCore],
     ['vCPUs', cpu.CoreCount !== undefined && cpu.ThreadsPerCore !== undefined ? cpu.CoreCount * cpu.ThreadsPerCore : undefined],
@@ -92,6 +102,41 @@ function CpuOptions(props: { instance: Instance }) {
         To change these, stop the instance, then choose <strong>Actions → Instance settings → Change CPU options</strong>.
       </p>
     </>
+  );
+}
+
+function Networking(props: { instance: Instance }) {
+  const { instance } = props;
+  const enis = instance.NetworkInterfaces ?? [];
+  const primary = enis.find((n) => n.Attachment?.DeviceIndex === 0) ?? enis[0];
+  const groups = instance.SecurityGroups ?? [];
+  return (
+    <Facts
+      items={[
+        ['Public IPv4 address', mono(instance.PublicIpAddress), 'public-ip'],
+        ['Public DNS', mono(instance.PublicDnsName), 'public-dns'],
+        ['Private IPv4 address', mono(instance.PrivateIpAddress), 'private-ip'],
+        ['Private DNS', mono(instance.PrivateDnsName), 'private-dns'],
+        ['VPC ID', mono(instance.VpcId), 'vpc-id'],
+        ['Subnet ID', mono(instance.SubnetId), 'subnet-id'],
+        [
+          'Security groups',
+          groups.length > 0 ? (
+            <ul class="plain-list">
+              {groups.map((g) => (
+                <li key={g.GroupId}>
+                  <span class="mono">{g.GroupId}</span>
+                  {g.GroupName && <span class="muted"> ({g.GroupName})</span>}
+                </li>
+              ))}
+            </ul>
+          ) : undefined,
+          'security-groups',
+        ],
+        ['Primary network interface', mono(primary?.NetworkInterfaceId), 'eni-id'],
+        ['MAC address', mono(primary?.MacAddress), 'mac'],
+      ]}
+    />
   );
 }
 
@@ -129,6 +174,7 @@ export function InstanceDetails(props: { id: string }) {
   const res = useResource(() => api.instance(props.id), [api, props.id], POLL_MS);
   const instance = res.data;
   const name = instance ? nameOf(instance) : '';
+  const [connecting, setConnecting] = useState(false);
   useTitle(name ? `${name} (${props.id})` : props.id);
 
   return (
@@ -146,9 +192,13 @@ export function InstanceDetails(props: { id: string }) {
           <button type="button" class="button" onClick={res.reload} aria-label="Refresh instance" title="Refresh">
             ↻
           </button>
+          <button type="button" class="button" disabled={!instance} onClick={() => setConnecting(true)}>
+            Connect
+          </button>
           <InstanceActions instances={instance ? [instance] : []} onChanged={res.reload} />
         </div>
       </div>
+      {connecting && instance && <ConnectDialog instance={instance} onClose={() => setConnecting(false)} />}
       {res.error && <ApiErrorAlert title={`Could not describe ${props.id}`} error={res.error} />}
       {!instance && !res.error && <p class="muted">{res.loading ? 'Loading…' : `No instance ${props.id} in ${api.region}.`}</p>}
       {instance && (
@@ -165,11 +215,13 @@ export function InstanceDetails(props: { id: string }) {
                 ['Architecture', instance.Architecture],
                 ['Launch time', when(instance.LaunchTime)],
                 ['Availability Zone', instance.Placement?.AvailabilityZone],
-                ['Private IPv4 address', instance.PrivateIpAddress],
                 ['Key pair', instance.KeyName],
                 ['Hibernation', instance.HibernationOptions?.Configured ? 'Configured' : 'Not configured'],
               ]}
             />
+          </Section>
+          <Section title="Networking" id="networking-title" wide>
+            <Networking instance={instance} />
           </Section>
           <Section title="CPU options" id="cpu-title">
             <CpuOptions instance={instance} />

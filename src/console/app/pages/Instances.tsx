@@ -19,6 +19,10 @@ const searchable = (i: Instance) => [
   i.InstanceType,
   `nested-${nestedVirtualizationOf(i) ?? 'unset'}`,
   i.ImageId,
+  i.PublicIpAddress,
+  i.PublicDnsName,
+  i.PrivateIpAddress,
+  i.PrivateDnsName,
   ...(i.Tags ?? []).flatMap((t) => [t.Key, t.Value]),
 ];
 
@@ -65,7 +69,7 @@ export function Instances() {
           <input
             type="search"
             class="filter"
-            placeholder="Filter instances by name, ID, state, type, tag…"
+            placeholder="Filter instances by name, ID, state, type, IP address, tag…"
             aria-label="Filter instances"
             value={query}
             onInput={(e) => setQuery(e.currentTarget.value)}
@@ -94,7 +98,9 @@ export function Instances() {
                 <th>Instance ID</th>
                 <th>Instance state</th>
                 <th>Instance type</th>
-                <th>Nested virtualization</th>
+                <th class="th-wrap">Nested virtualization</th>
+                <th class="th-wrap">Public IPv4 address</th>
+                <th class="th-wrap">Private IPv4 address</th>
                 <th>AMI ID</th>
                 <th>Launch time</th>
               </tr>
@@ -123,7 +129,7 @@ export function Instances() {
                       />
                     </td>
                     <td>{nameOf(i) || <span class="muted">–</span>}</td>
-                    <td>
+                    <td class="nowrap">
                       <a href={href({ page: 'instance', id })} class="mono">
                         {id}
                       </a>
@@ -134,6 +140,12 @@ export function Instances() {
                     <td class="mono">{i.InstanceType}</td>
                     <td data-col="nested">
                       <NestedBadge instance={i} />
+                    </td>
+                    <td class="mono" data-col="public-ip">
+                      {i.PublicIpAddress || <span class="muted">–</span>}
+                    </td>
+                    <td class="mono" data-col="private-ip">
+                      {i.PrivateIpAddress || <span class="muted">–</span>}
                     </td>
                     <td class="mono">{i.ImageId}</td>
                     <td class="nowrap">{when(i.LaunchTime)}</td>
