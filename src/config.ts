@@ -63,7 +63,7 @@ export const DEFAULTS: Config = {
   driver: 'auto',
   imagesDir: undefined,
   accel: 'auto',
-  vmMemoryMiB: 256,
+  vmMemoryMiB: 512,
   vmMaxVcpus: undefined,
   vmMemoryBudgetMiB: undefined,
   maxVms: undefined,
@@ -106,7 +106,7 @@ Options of serve:
   --no-auth                accept requests without checking signatures
   --console-source-maps    serve the web console's source maps (off: they are neither served nor linked)
   --accel auto|kvm|tcg     qemu: acceleration (default auto: KVM when a probe boot works, else TCG)
-  --vm-memory-mib N        qemu: guest memory cap per VM (default 256)
+  --vm-memory-mib N        qemu: guest memory cap per VM (default 512: room for an L2 VM)
   --vm-max-vcpus N         qemu: vCPU cap per VM (default: the host's CPU count)
   --vm-memory-budget-mib N qemu: memory for all VMs together (default 75% of the host's)
   --max-vms N              qemu: VMs at once at most (default: no limit but memory)

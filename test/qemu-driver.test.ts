@@ -1,6 +1,7 @@
 /**
  * The qemu driver with real VMs: the VmDriver contract, then what only real VMs show — an L2 guest
  * that runs (or cannot) inside L1, a guest that powers itself off, and a QEMU killed with SIGKILL.
+ * The guests' metadata (user data) comes from a stand-in metadata service (test/fake-imds.ts).
  *
  * Needs qemu-system-x86_64 and the built-in image (`nestbox images build`, in <NESTBOX_IMAGE_DATA_DIR
  * or ./.nestbox>/images); skipped with the reason otherwise, or failed when NESTBOX_QEMU_TESTS=require.
@@ -8,17 +9,18 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { VmDriver, VmEvent, VmEventSink } from '../src/compute/driver.js';
-import { VM_FILES } from '../src/compute/qemu/argv.js';
 import { type QemuDriverOptions, createQemuDriver } from '../src/compute/qemu/driver.js';
 import { type ImageInfo, buildImage, findImage, imageStatus } from '../src/compute/qemu/image.js';
 import { findQemu } from '../src/compute/qemu/probe.js';
 import { Ec2Error } from '../src/domain/errors.js';
 import { driverContract, specFor } from './driver-contract.js';
+import { fakeImds } from './fake-imds.js';
 import { eventually } from './helpers.js';
 
 const imageDataDir = resolve(process.env.NESTBOX_IMAGE_DATA_DIR ?? '.nestbox');
@@ -37,38 +39,36 @@ const BOOT_TIMEOUT_MS = 45_000;
 const vmsDir = mkdtempSync(join(tmpdir(), 'nestbox-qemu-test-'));
 after(() => rmSync(vmsDir, { recursive: true, force: true }));
 
+/** The user data of the specs the tests start, served by the stand-in metadata service. */
+const userDataOf = new Map<string, string>();
+const imds = fakeImds((id) => ({ userData: userDataOf.get(id) }));
+after(() => imds.closeAll());
+
 /** 1 vCPU per VM keeps TCG boots fast on a small host; the scaling shows in the runtime info. */
 const driverOptions = (): QemuDriverOptions => ({
   dataDir: vmsDir,
   image: image as ImageInfo,
   qemu: qemu as string,
+  imds,
   maxVcpus: 1,
-  maxMemoryMiB: 256,
+  maxMemoryMiB: 512,
   stopTimeoutMs: 20_000,
 });
-const makeDriver = (events: VmEventSink) => createQemuDriver(events, driverOptions());
+/** The driver under the contract suite: a spec's user data is what the stand-in metadata service serves it. */
+const makeDriver = (events: VmEventSink): VmDriver => {
+  const driver = createQemuDriver(events, driverOptions());
+  return {
+    ...driver,
+    start: (spec) => {
+      if (spec.userData !== undefined) userDataOf.set(spec.instanceId, spec.userData);
+      return driver.start(spec);
+    },
+  };
+};
 
 const spec = specFor;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** The entries of a newc cpio archive (up to its trailer): name, mode and contents. */
-function readCpio(buf: Buffer): { name: string; mode: number; data: Buffer }[] {
-  const out: { name: string; mode: number; data: Buffer }[] = [];
-  const field = (at: number, i: number) => Number.parseInt(buf.subarray(at + 6 + i * 8, at + 14 + i * 8).toString(), 16);
-  const pad4 = (n: number) => (n + 3) & ~3;
-  for (let at = 0; ; ) {
-    assert.equal(buf.subarray(at, at + 6).toString(), '070701', `a newc header at ${at}`);
-    const mode = field(at, 1);
-    const size = field(at, 6);
-    const nameSize = field(at, 11);
-    const name = buf.subarray(at + 110, at + 110 + nameSize - 1).toString();
-    if (name === 'TRAILER!!!') return out;
-    const dataAt = pad4(at + 110 + nameSize);
-    out.push({ name, mode, data: buf.subarray(dataAt, dataAt + size) });
-    at = pad4(dataAt + size);
-  }
-}
 
 /** Events in order, and a way to wait for one. */
 function recorder() {
@@ -107,9 +107,11 @@ describe('qemu driver', { skip: unavailable }, () => {
     const second = recorder();
     let d2: ReturnType<typeof createQemuDriver> | undefined;
     // A: nested virtualization on; l2-smoke runs an L2 guest through /dev/kvm inside the L1 VM
-    const a = spec({ nestedVirtualization: true, userData: '#!/bin/sh\nl2-smoke' });
+    const a = spec({ nestedVirtualization: true });
+    userDataOf.set(a.instanceId, '#!/bin/sh\nl2-smoke');
     // B: off; l2-smoke cannot, and then the guest powers itself off
-    const b = spec({ nestedVirtualization: false, userData: '#!/bin/sh\nl2-smoke\npoweroff' });
+    const b = spec({ nestedVirtualization: false });
+    userDataOf.set(b.instanceId, '#!/bin/sh\nl2-smoke\npoweroff');
     try {
       await d1.start(a);
       await d1.start(b);
@@ -126,7 +128,7 @@ describe('qemu driver', { skip: unavailable }, () => {
       assert.equal(rb.cpuModel, rb.accel === 'kvm' ? 'host,-vmx,-svm' : 'EPYC,-svm');
       assert.equal(ra.vcpus, '1');
       assert.equal(ra.requestedVcpus, '2');
-      assert.equal(ra.memoryMiB, '256');
+      assert.equal(ra.memoryMiB, '512');
       assert.match(ra.scaling ?? '', /vCPUs 2 .*-> 1/);
       assert.ok(Number(ra.bootMs) > 0);
 
@@ -138,7 +140,7 @@ describe('qemu driver', { skip: unavailable }, () => {
       const outB = await consoleShows(d1, b.instanceId, /L2 (OK|FAIL)/, BOOT_TIMEOUT_MS);
       assert.match(outB, /^L2 FAIL: no \/dev\/kvm/m);
       assert.match(outB, /virtualization extension: none/);
-      assert.match(outB, /no \/dev\/kvm \(nested virtualization is not available\)/);
+      assert.match(outB, /no \/dev\/kvm \(nested virtualization is not available/);
       // ... and B powered itself off: QEMU exits on its own (ACPI power-off), a halt nobody asked for
       const { at: _haltedAt, ...haltedB } = await first.next(b.instanceId, 'halted', BOOT_TIMEOUT_MS);
       assert.deepEqual(haltedB, { kind: 'halted', requested: false });
@@ -195,27 +197,45 @@ describe('qemu driver', { skip: unavailable }, () => {
   });
 });
 
-describe('qemu driver admission (no VM needed)', () => {
-  const fakeImage: ImageInfo = {
+describe('qemu driver with a stand-in QEMU (no VM needed): admission, root disks, wiring', () => {
+  // a small raw file as the image's root filesystem: qemu-img only reads its size
+  const rootfs = join(vmsDir, 'stand-in-rootfs.raw');
+  writeFileSync(rootfs, Buffer.alloc(1024 * 1024));
+  const fakeImage = {
     hash: '0000000000000000',
     dir: join(vmsDir, 'images', '0000000000000000'),
+    variant: 'base',
     vmlinux: '/nonexistent/vmlinux',
     initramfs: '/nonexistent/initramfs.cpio',
-    manifest: {
-      format: 1,
-      hash: '0000000000000000',
-      builtAt: new Date(0).toISOString(),
-      kernel: { package: 'linux-image', version: '0', release: '0' },
-      busybox: { package: 'busybox-static', version: '0' },
-      compiler: 'gcc',
-      files: { vmlinux: { bytes: 0, sha256: '' }, initramfs: { bytes: 0, sha256: '' } },
-    },
-  };
-  // a stand-in for QEMU that just stays up until it is killed
+    rootfs,
+    rootfsSizeGiB: 1,
+    manifest: { kernel: { package: 'linux-image', version: '0', release: '0' } },
+  } as unknown as ImageInfo;
+  // a stand-in for QEMU that records its arguments and stays up until it is killed
   const fakeQemu = join(vmsDir, 'qemu-system-standin');
-  writeFileSync(fakeQemu, '#!/bin/sh\n[ "$1" = --version ] && echo "QEMU emulator version 0 (stand-in)" && exit 0\nexec sleep 60\n', { mode: 0o755 });
+  writeFileSync(
+    fakeQemu,
+    '#!/bin/sh\n[ "$1" = --version ] && echo "QEMU emulator version 0 (stand-in)" && exit 0\nprintf "%s\\n" "$@" > args.txt\nexec sleep 60\n',
+    { mode: 0o755 },
+  );
   const driver = (o: Partial<QemuDriverOptions>) =>
-    createQemuDriver(() => undefined, { dataDir: vmsDir, image: fakeImage, qemu: fakeQemu, accel: 'tcg', ...o });
+    createQemuDriver(() => undefined, { dataDir: vmsDir, image: fakeImage, qemu: fakeQemu, accel: 'tcg', imds, ...o });
+  const argsOf = (id: string) =>
+    eventually(async () => {
+      try {
+        return readFileSync(join(vmsDir, 'vms', id, 'args.txt'), 'utf8').split('\n');
+      } catch {
+        return undefined;
+      }
+    }, 5000, 'the stand-in QEMU');
+  const volumeFile = (volumeId: string) => join(vmsDir, 'volumes', `${volumeId}.qcow2`);
+  /** qemu-img's view of a disk: its virtual size and backing file */
+  const diskInfo = (file: string) =>
+    JSON.parse(execFileSync('qemu-img', ['info', '--output=json', '-U', file], { encoding: 'utf8' })) as {
+      'virtual-size': number;
+      'backing-filename'?: string;
+      format: string;
+    };
 
   const isCapacityError = (err: unknown) => err instanceof Ec2Error && err.code === 'InsufficientInstanceCapacity';
 
@@ -240,11 +260,13 @@ describe('qemu driver admission (no VM needed)', () => {
     await d.close();
   });
 
-  test('sweep() after a restart: a QEMU no running instance accounts for is stopped; files of unknown instances go', async () => {
+  test('sweep() after a restart: a QEMU no running instance accounts for is stopped; files and disks of unknown instances go', async () => {
     const d = driver({});
     const vms = join(vmsDir, 'vms');
     const [unknown, stopped, running] = ['i-00000000000000001', 'i-00000000000000002', 'i-00000000000000003'];
     for (const id of [unknown, stopped, running]) mkdirSync(join(vms, id), { recursive: true });
+    mkdirSync(join(vmsDir, 'volumes'), { recursive: true });
+    for (const id of [unknown, stopped]) writeFileSync(volumeFile(`vol-${id.slice(2)}`), '');
     // a QEMU left running for an instance recorded as stopped (found by its pid file and working directory)
     const left = spawn('bash', ['-c', 'exec -a qemu-system-x86_64 sleep 60'], { cwd: join(vms, stopped), stdio: 'ignore' });
     const exited = new Promise<NodeJS.Signals | null>((r) => left.once('exit', (_code, signal) => r(signal)));
@@ -253,48 +275,106 @@ describe('qemu driver admission (no VM needed)', () => {
     await d.sweep(new Set([running]), new Set([stopped, running]));
     assert.equal(await exited, 'SIGKILL');
     assert.equal(existsSync(join(vms, unknown)), false, 'an instance nestbox does not know leaves nothing behind');
-    assert.equal(existsSync(join(vms, stopped)), true, "a stopped instance keeps its files (its console output)");
+    assert.equal(existsSync(volumeFile(`vol-${unknown.slice(2)}`)), false, 'nor a disk');
+    assert.equal(existsSync(join(vms, stopped)), true, 'a stopped instance keeps its files (its console output)');
+    assert.equal(existsSync(volumeFile(`vol-${stopped.slice(2)}`)), true, 'and its root disk');
     assert.equal(existsSync(join(vms, running)), true);
     await d.close();
   });
 
-  test("start(): the key pair's public key becomes root's authorized_keys in the instance's initramfs, after the image's", async () => {
-    const base = join(vmsDir, 'image-initramfs.cpio');
-    const imageArchive = Buffer.from('the image archive\n');
-    writeFileSync(base, imageArchive);
-    const d = driver({ image: { ...fakeImage, initramfs: base } });
-    const publicKey = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOnVHIKDZ52I9JsBNJf5P2lJq2pM8cjnX1Kq3qJ6N0xS my-key';
-    const s = spec({ publicKey, userData: '#!/bin/sh\necho hi' });
+  test('start(): the root volume is a qcow2 overlay over the image, made once, kept across starts, deleted with the instance', async () => {
+    const d = driver({});
+    const s = spec({ rootVolume: { volumeId: 'vol-0aaaaaaaaaaaaaaa1', sizeGiB: 9, deleteOnTermination: true } });
     try {
       await d.start(s);
-      const dir = join(vmsDir, 'vms', s.instanceId);
-      // vm.json is written once QEMU (the stand-in) was started with the prepared initramfs
-      await eventually(async () => (existsSync(join(dir, VM_FILES.state)) ? true : undefined), 5000, 'the stand-in QEMU');
-      const initrd = readFileSync(join(dir, VM_FILES.initrd));
-      assert.deepEqual(initrd.subarray(0, imageArchive.length), imageArchive);
-      const entries = readCpio(initrd.subarray(imageArchive.length));
-      const byName = new Map(entries.map((e) => [e.name, e]));
-      const key = byName.get('root/.ssh/authorized_keys');
-      assert.equal(key?.data.toString(), `${publicKey}\n`);
-      assert.equal(key?.mode, 0o100600);
-      assert.equal(byName.get('root/.ssh')?.mode, 0o040700);
-      assert.equal(byName.get('root')?.mode, 0o040700);
-      assert.equal(byName.get('nestbox/user-data')?.data.toString(), '#!/bin/sh\necho hi');
-      assert.ok(entries.findIndex((e) => e.name === 'root') < entries.findIndex((e) => e.name === 'root/.ssh'), 'parents first');
+      await argsOf(s.instanceId);
+      const info = diskInfo(volumeFile('vol-0aaaaaaaaaaaaaaa1'));
+      assert.equal(info.format, 'qcow2');
+      assert.equal(info['virtual-size'], 9 * 1024 ** 3, 'sized from the volume');
+      assert.equal(info['backing-filename'], rootfs);
+      // a second boot keeps the disk (and what was written to it)
+      writeFileSync(join(vmsDir, 'marker'), '');
+      const before = readFileSync(volumeFile('vol-0aaaaaaaaaaaaaaa1'));
+      await d.stop(s.instanceId, { force: true });
+      await d.start(s);
+      await argsOf(s.instanceId);
+      assert.deepEqual(readFileSync(volumeFile('vol-0aaaaaaaaaaaaaaa1')), before);
     } finally {
       await d.destroy(s.instanceId);
       await d.close();
     }
+    assert.equal(existsSync(volumeFile('vol-0aaaaaaaaaaaaaaa1')), false, 'terminate deletes the disk');
   });
 
-  test('start() without user data or a key pair boots the image as it is', async () => {
+  test('destroy() keeps a root disk whose volume outlives the instance, deleteVolume() removes it', async () => {
     const d = driver({});
-    const s = spec();
+    const s = spec({ rootVolume: { volumeId: 'vol-0aaaaaaaaaaaaaaa2', sizeGiB: 1, deleteOnTermination: false } });
     try {
       await d.start(s);
-      const dir = join(vmsDir, 'vms', s.instanceId);
-      await eventually(async () => (existsSync(join(dir, VM_FILES.state)) ? true : undefined), 5000, 'the stand-in QEMU');
-      assert.equal(existsSync(join(dir, VM_FILES.initrd)), false);
+      await argsOf(s.instanceId);
+    } finally {
+      await d.destroy(s.instanceId);
+    }
+    assert.equal(existsSync(volumeFile('vol-0aaaaaaaaaaaaaaa2')), true);
+    await d.deleteVolume('vol-0aaaaaaaaaaaaaaa2');
+    assert.equal(existsSync(volumeFile('vol-0aaaaaaaaaaaaaaa2')), false);
+    await d.close();
+  });
+
+  test('start(): the disk, the ENI (MAC, DHCP address in its subnet), the public ports and this instance\'s metadata socket', async () => {
+    const d = driver({ canBindLowPorts: false });
+    const s = spec({
+      network: {
+        eniId: 'eni-0123456789abcdef0',
+        mac: '0e:12:34:56:78:9a',
+        privateIp: '172.31.16.20',
+        subnetCidr: '172.31.16.0/20',
+        privateDnsName: 'ip-172-31-16-20.ec2.internal',
+        publicIp: '127.77.0.9',
+        openTcpPorts: [22, 8080],
+      },
+    });
+    try {
+      await d.start(s);
+      const args = await argsOf(s.instanceId);
+      const after = (flag: string) => args.filter((_, i) => args[i - 1] === flag);
+      assert.ok(after('-drive')[0]?.startsWith(`file=${volumeFile(s.rootVolume.volumeId)},`));
+      assert.deepEqual(after('-device'), ['virtio-blk-device,drive=root', 'virtio-net-device,netdev=n0,mac=0e:12:34:56:78:9a']);
+      const netdev = (after('-netdev')[0] ?? '').split(',');
+      assert.ok(netdev.includes('net=172.31.16.0/20'));
+      assert.ok(netdev.includes('host=172.31.16.1'));
+      assert.ok(netdev.includes('dhcpstart=172.31.16.20'));
+      assert.ok(netdev.includes('restrict=on'));
+      assert.ok(netdev.includes('hostname=ip-172-31-16-20'));
+      // without the right to bind low ports, 22 comes from a high port; 8080 as it is
+      assert.ok(netdev.includes('hostfwd=tcp:127.77.0.9:10022-172.31.16.20:22'));
+      assert.ok(netdev.includes('hostfwd=tcp:127.77.0.9:8080-172.31.16.20:8080'));
+      assert.ok(imds.open_.has(s.instanceId), 'the metadata service is open while the VM runs');
+      const guestfwd = netdev.find((p) => p.startsWith('guestfwd='));
+      assert.match(guestfwd ?? '', new RegExp(`^guestfwd=tcp:172\\.31\\.16\\.3:80-cmd:socat - ABSTRACT-CONNECT:nestbox-test-imds/[0-9a-f]+/${s.instanceId}/\\.+$`));
+      assert.match(after('-append')[0] ?? '', /\broot=\/dev\/vda rw\b.*\bnestbox\.imds=172\.31\.16\.3\b/);
+      assert.doesNotMatch(after('-append')[0] ?? '', /\bquiet\b/, 'the console shows the whole boot log');
+    } finally {
+      await d.destroy(s.instanceId);
+      await d.close();
+    }
+    assert.equal(imds.open_.has(s.instanceId), false, 'and closed when it is gone');
+  });
+
+  test('an instance of an image variant that is not built fails to launch, saying how to build it', async () => {
+    const events: { id: string; kind: string; detail?: string }[] = [];
+    const d = createQemuDriver((id, e) => events.push({ id, kind: e.kind, ...('detail' in e ? { detail: e.detail } : {}) }), {
+      dataDir: vmsDir,
+      image: fakeImage,
+      qemu: fakeQemu,
+      accel: 'tcg',
+      imds,
+    });
+    const s = spec({ imageVariant: 'cloud-init' });
+    try {
+      await d.start(s);
+      const failed = await eventually(async () => events.find((e) => e.id === s.instanceId && e.kind === 'launch-failed'), 5000, 'launch-failed');
+      assert.match(failed.detail ?? '', /nestbox images build --variant cloud-init/);
     } finally {
       await d.destroy(s.instanceId);
       await d.close();

@@ -18,8 +18,39 @@ export interface VmSpec {
   readonly nestedVirtualization: boolean;
   /** raw user data (decoded from base64) */
   readonly userData?: string | undefined;
-  /** the key pair's OpenSSH public key line (RunInstances KeyName), for the guest's root to authorize */
+  /** the key pair's OpenSSH public key line (RunInstances KeyName); a real guest reads it from IMDS */
   readonly publicKey?: string | undefined;
+  /** the primary network interface (device index 0) */
+  readonly network: VmNetwork;
+  /** the root EBS volume, which a real VM boots from */
+  readonly rootVolume: VmRootVolume;
+  /** the image variant a real VM boots (`base`, `cloud-init`); undefined: `base` */
+  readonly imageVariant?: string | undefined;
+}
+
+/** The instance's primary network interface, as the API records it. */
+export interface VmNetwork {
+  readonly eniId: string;
+  /** e.g. `0e:1a:2b:3c:4d:5e` */
+  readonly mac: string;
+  /** the ENI's primary private IPv4 address, inside `subnetCidr` */
+  readonly privateIp: string;
+  /** e.g. `172.31.0.0/20` */
+  readonly subnetCidr: string;
+  /** the private DNS name, e.g. `ip-172-31-0-8.ec2.internal` */
+  readonly privateDnsName: string;
+  /** the public IPv4 address: a loopback address of this host (127.x.y.z), unique among running instances */
+  readonly publicIp?: string | undefined;
+  /** TCP ports the instance's security groups open to the world (0.0.0.0/0): forwarded from `publicIp` */
+  readonly openTcpPorts: readonly number[];
+}
+
+export interface VmRootVolume {
+  /** `vol-…`; a real VM's disk is <dataDir>/volumes/<volumeId>.qcow2 */
+  readonly volumeId: string;
+  readonly sizeGiB: number;
+  /** false: the disk outlives the instance (the volume becomes `available`) */
+  readonly deleteOnTermination: boolean;
 }
 
 export type VmEvent =
@@ -47,8 +78,14 @@ export interface VmDriver {
   stop(instanceId: string, opts: { readonly force: boolean }): Promise<void>;
   /** A hardware-style reset; the VM stays up. */
   reboot(instanceId: string): Promise<void>;
-  /** Kills the VM and deletes its disk. Reports `destroyed`. */
-  destroy(instanceId: string): Promise<void>;
+  /**
+   * Kills the VM and deletes its root disk unless the root volume outlives the instance
+   * (`rootVolume.deleteOnTermination` false; without `rootVolume`, what the VM was last started with).
+   * Reports `destroyed`.
+   */
+  destroy(instanceId: string, rootVolume?: VmRootVolume): Promise<void>;
+  /** Deletes a root volume that outlived its instance (DeleteVolume). Optional: drivers without disks have none. */
+  deleteVolume?(volumeId: string): Promise<void>;
   /**
    * After a nestbox restart: takes over a VM that was running. Resolves true when it is still up (the
    * driver watches it again), false when it is gone and must be started anew.

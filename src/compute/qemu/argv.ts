@@ -4,9 +4,18 @@
  * in driver.ts.
  *
  * What it encodes (measured with QEMU 7.2 and the Debian 12 kernel 6.1):
- *   - `-M microvm` booting the uncompressed kernel through PVH with an uncompressed initramfs: the
- *     fastest boot under TCG. microvm's ACPI (on by default, made explicit here) gives the guest a power
- *     button (QMP system_powerdown) and a working power-off (QEMU exits on its own).
+ *   - `-M microvm` booting the uncompressed kernel through PVH with a tiny initramfs that mounts the
+ *     root disk: the fastest boot under TCG. microvm's ACPI (on by default, made explicit here) gives
+ *     the guest a power button (QMP system_powerdown) and a working power-off (QEMU exits on its own).
+ *   - The root disk: the instance's root volume, a qcow2 overlay over the image (virtio-blk, /dev/vda).
+ *   - The primary network interface: QEMU user networking (slirp) whose virtual network IS the
+ *     instance's subnet, so the guest's DHCP lease is exactly the ENI's private address (`dhcpstart`)
+ *     with the ENI's MAC. `restrict=on` isolates the guest: nothing leaves the VM but what is forwarded
+ *     explicitly — the public address's TCP ports (hostfwd on a 127.x.y.z address of this host) and the
+ *     instance metadata service (guestfwd: each TCP connection to <subnet base + 3>:80, an address AWS
+ *     reserves in every subnet, spawns `socat` to this instance's own IMDS socket, so one instance can
+ *     never reach another's metadata). slirp refuses a guestfwd outside its network, so the guest maps
+ *     169.254.169.254 to that address itself (an nftables DNAT its init sets up from `nestbox.imds=`).
  *   - Nested virtualization: enabled ⇒ the L1 CPU model carries the virtualization extension
  *     (KVM: `-cpu host`; TCG: `-cpu EPYC`, which exposes svm + npt), disabled ⇒ the same model without it.
  *   - No `-no-reboot`: a guest reboot and QMP system_reset reset the VM and it stays up (with
@@ -37,10 +46,27 @@ export interface VmLimits {
 
 export interface VmImage {
   readonly vmlinux: string;
-  /** the initramfs QEMU loads: the image's, or a per-instance copy with user data appended */
+  /** the image's initramfs, which mounts the root disk (or, for the KVM probe, only prints the boot marker) */
   readonly initrd: string;
   readonly hash: string;
   readonly kernelRelease: string;
+}
+
+/** A TCP port of the instance's public address, forwarded from this host to the guest. */
+export interface PortForward {
+  /** the host port on the public (loopback) address: the guest port, or a high port when low ones cannot be bound */
+  readonly hostPort: number;
+  readonly guestPort: number;
+}
+
+/** How the VM is wired: its root disk and its network interface. Absent only for the KVM probe. */
+export interface VmAttachments {
+  /** the root volume's qcow2 file (absolute) */
+  readonly disk: string;
+  /** the abstract unix socket (without the leading NUL) of this instance's metadata service */
+  readonly imdsSocket: string;
+  /** the TCP ports forwarded from the instance's public address (ignored without one) */
+  readonly forwards: readonly PortForward[];
 }
 
 export interface ArgvInput {
@@ -49,6 +75,8 @@ export interface ArgvInput {
   readonly host: HostFacts;
   readonly limits: VmLimits;
   readonly image: VmImage;
+  /** the root disk and network; undefined boots the initramfs alone (the KVM probe) */
+  readonly attach?: VmAttachments | undefined;
   /** TCG translation-block cache size (MiB); bounds QEMU's own memory beyond the guest's */
   readonly tcgTbSizeMiB?: number;
 }
@@ -59,7 +87,6 @@ export const VM_FILES = {
   qmp: 'qmp.sock',
   pid: 'pid',
   qemuLog: 'qemu.log',
-  initrd: 'initramfs.cpio',
   state: 'vm.json',
 } as const;
 
@@ -78,7 +105,8 @@ export interface QemuPlan {
   readonly runtime: Readonly<Record<string, string>>;
 }
 
-const BASE_CMDLINE = ['console=ttyS0', 'quiet', 'panic=-1', 'reboot=t', 'mitigations=off', 'nokaslr'];
+/** No `quiet`: the console output shows the whole kernel boot log, as EC2's does. */
+const BASE_CMDLINE = ['console=ttyS0', 'panic=-1', 'reboot=t', 'mitigations=off', 'nokaslr'];
 /** microvm hangs under TCG without an early TSC frequency */
 const TCG_CMDLINE = ['tsc_early_khz=2000000', 'tsc=reliable'];
 
@@ -110,14 +138,57 @@ const safeId = (id: string) => id.replace(/[^A-Za-z0-9_-]/g, '_');
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const topologyText = (t: Topology) => `${plural(t.cores, 'core')} x ${plural(t.threads, 'thread')}`;
 
+/** `a.b.c.d/n` → the address `offset` places after the network address. */
+export function subnetAddress(cidr: string, offset: number): string {
+  const [ip = '', bits = '32'] = cidr.split('/');
+  const n = ip.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
+  const size = 2 ** (32 - Number(bits));
+  const base = n - (n % size);
+  const v = base + offset;
+  return [24, 16, 8, 0].map((shift) => Math.floor(v / 2 ** shift) % 256).join('.');
+}
+
+/** Where the guest reaches the metadata service: the subnet's fourth address, which AWS reserves. */
+export const imdsAddress = (subnetCidr: string): string => subnetAddress(subnetCidr, 3);
+
+/**
+ * The `-netdev user` option: the subnet as slirp's network (router = base + 1, DNS = base + 2, as in a
+ * VPC), the ENI's address as the only DHCP lease, the public address's forwards, and the metadata
+ * service. Values come from the API's records (addresses, a MAC, a socket name), never free text.
+ */
+export function netdevOption(spec: VmSpec, attach: VmAttachments): string {
+  const net = spec.network;
+  const parts = [
+    'user',
+    'id=n0',
+    `net=${net.subnetCidr}`,
+    `host=${subnetAddress(net.subnetCidr, 1)}`,
+    `dns=${subnetAddress(net.subnetCidr, 2)}`,
+    `dhcpstart=${net.privateIp}`,
+    'restrict=on',
+    `hostname=${net.privateDnsName.split('.')[0]}`,
+  ];
+  if (net.publicIp) {
+    for (const f of attach.forwards) parts.push(`hostfwd=tcp:${net.publicIp}:${f.hostPort}-${net.privateIp}:${f.guestPort}`);
+  }
+  // QEMU's option parser splits on commas: the command has none.
+  parts.push(`guestfwd=tcp:${imdsAddress(net.subnetCidr)}:80-cmd:socat - ABSTRACT-CONNECT:${attach.imdsSocket}`);
+  return parts.join(',');
+}
+
 export function buildQemuPlan(input: ArgvInput): QemuPlan {
-  const { spec, accel, host, limits, image } = input;
+  const { spec, accel, host, limits, image, attach } = input;
   const topology = scaleTopology(spec.coreCount, spec.threadsPerCore, limits.maxVcpus);
   const vcpus = topology.cores * topology.threads;
   const memoryMiB = scaleMemory(spec.memoryMiB, limits);
   const model = cpuModel(accel, spec.nestedVirtualization);
   const id = safeId(spec.instanceId);
-  const cmdline = [...BASE_CMDLINE, ...(accel === 'tcg' ? TCG_CMDLINE : []), `nestbox.instance=${id}`].join(' ');
+  const cmdline = [
+    ...BASE_CMDLINE,
+    ...(accel === 'tcg' ? TCG_CMDLINE : []),
+    ...(attach ? ['root=/dev/vda', 'rw', `nestbox.imds=${imdsAddress(spec.network.subnetCidr)}`] : ['nestbox.probe=1']),
+    `nestbox.instance=${id}`,
+  ].join(' ');
   const accelArg = accel === 'kvm' ? 'kvm' : `tcg,tb-size=${input.tcgTbSizeMiB ?? 64}`;
   const argv = [
     '-name', `${id},debug-threads=off`,
@@ -132,6 +203,14 @@ export function buildQemuPlan(input: ArgvInput): QemuPlan {
     '-kernel', image.vmlinux,
     '-initrd', image.initrd,
     '-append', cmdline,
+    ...(attach
+      ? [
+          '-drive', `file=${attach.disk},if=none,id=root,format=qcow2,cache=writeback,discard=unmap`,
+          '-device', 'virtio-blk-device,drive=root',
+          '-netdev', netdevOption(spec, attach),
+          '-device', `virtio-net-device,netdev=n0,mac=${spec.network.mac}`,
+        ]
+      : []),
     '-serial', `file:${VM_FILES.serial}`,
     '-monitor', 'none',
     '-qmp', `unix:${VM_FILES.qmp},server=on,wait=off`,
@@ -147,6 +226,7 @@ export function buildQemuPlan(input: ArgvInput): QemuPlan {
     scaled.push(`memory ${spec.memoryMiB} MiB -> ${memoryMiB} MiB (at most ${limits.maxMemoryMiB} MiB per VM)`);
   }
   const extension = spec.nestedVirtualization ? (accel === 'kvm' ? (host.virtExtension ?? 'none on this host') : 'svm') : 'none';
+  const ssh = attach && spec.network.publicIp ? attach.forwards.find((f) => f.guestPort === 22) : undefined;
   const runtime: Record<string, string> = {
     driver: 'qemu',
     accel,
@@ -161,6 +241,7 @@ export function buildQemuPlan(input: ArgvInput): QemuPlan {
     scaling: scaled.length > 0 ? scaled.join('; ') : 'none',
     image: image.hash,
     kernel: image.kernelRelease,
+    ...(ssh ? { sshPort: String(ssh.hostPort) } : {}),
   };
   return { argv, cpuModel: model, topology, vcpus, memoryMiB, runtime };
 }

@@ -15,12 +15,16 @@
  * QEMU runs detached in its own session, with the instance directory <dataDir>/vms/<id>/ as its
  * working directory (serial.log, qmp.sock, pid, qemu.log, vm.json), so it outlives a nestbox restart;
  * adopt() finds it again by its pid file (checked against /proc/<pid>/cwd) and reconnects to QMP.
+ *
+ * The root volume is <dataDir>/volumes/<vol-id>.qcow2, a copy-on-write overlay over the image's root
+ * filesystem made at the first boot: it lives as long as the volume (stop/start, restarts), and goes
+ * with the instance unless DeleteOnTermination is false (then DeleteVolume removes it). The instance's
+ * metadata service (IMDS) is opened before QEMU starts and closed when the VM is gone; the guest
+ * reaches it through QEMU's user networking (see argv.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import {
-  appendFileSync,
   closeSync,
-  copyFileSync,
   existsSync,
   fstatSync,
   mkdirSync,
@@ -30,31 +34,47 @@ import {
   readdirSync,
   readlinkSync,
   realpathSync,
+  renameSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Errors } from '../../domain/errors.js';
-import type { VmDriver, VmEventSink, VmSpec } from '../driver.js';
-import { type Accel, type HostFacts, type QemuPlan, VM_FILES, type VmLimits, buildQemuPlan, scaleMemory } from './argv.js';
-import { type CpioEntry, cpioArchive } from './cpio.js';
-import { lastLines } from './exec.js';
+import type { VmDriver, VmEventSink, VmRootVolume, VmSpec } from '../driver.js';
+import { type Accel, type HostFacts, type PortForward, type QemuPlan, VM_FILES, type VmLimits, buildQemuPlan, scaleMemory } from './argv.js';
+import { lastLines, run } from './exec.js';
 import type { ImageInfo } from './image.js';
 import { type AccelChoice, hostFacts, memAvailableMiB, probeAccel, qemuVersion } from './probe.js';
 import { QmpClient, type QmpEvent } from './qmp.js';
 
+/** The instance metadata service, one endpoint per instance (src/imds/). */
+export interface ImdsEndpoints {
+  /** Serves `instanceId`'s metadata; resolves with its abstract socket name once listening. */
+  open(instanceId: string): Promise<string>;
+  close(instanceId: string): Promise<void>;
+}
+
 export interface QemuDriverOptions {
-  /** VMs live in <dataDir>/vms/<instanceId>/ */
+  /** VMs live in <dataDir>/vms/<instanceId>/, root volumes in <dataDir>/volumes/ */
   readonly dataDir: string;
+  /** the base image (booted by the KVM probe, and by instances of the `base` variant) */
   readonly image: ImageInfo;
+  /** the built image of a variant (`cloud-init`, …); default: only the base image */
+  readonly imageOf?: (variant: string) => ImageInfo | undefined;
   /** the qemu-system-x86_64 binary (see probe.ts findQemu) */
   readonly qemu: string;
+  /** qemu-img, which makes the root volumes (default: `qemu-img` on PATH) */
+  readonly qemuImg?: string;
+  /** where guests find their metadata; without it the guests' metadata requests fail */
+  readonly imds?: ImdsEndpoints;
+  /** the host may bind TCP ports below 1024 (default: root, or the kernel's unprivileged port start allows it) */
+  readonly canBindLowPorts?: boolean;
   /** auto (default): KVM when a probe boot under KVM works, else TCG */
   readonly accel?: 'auto' | Accel;
   /** vCPUs of one VM at most (default: the host's CPU count) */
   readonly maxVcpus?: number;
-  /** guest memory of one VM at most, MiB (default 256) */
+  /** guest memory of one VM at most, MiB (default 512: room for an L2 guest) */
   readonly maxMemoryMiB?: number;
   /** guest memory + QEMU overhead of all VMs together, MiB (default 75% of the host's memory) */
   readonly memoryBudgetMiB?: number;
@@ -81,6 +101,7 @@ export interface QemuDriver extends VmDriver {
    */
   admit(specs: readonly VmSpec[]): void;
   sweep(live: ReadonlySet<string>, known: ReadonlySet<string>): Promise<void>;
+  deleteVolume(volumeId: string): Promise<void>;
   capacity(): { readonly vms: number; readonly reservedMiB: number; readonly budgetMiB: number; readonly maxVms: number | undefined };
 }
 
@@ -88,7 +109,10 @@ export interface QemuDriver extends VmDriver {
 const OVERHEAD_MIB = 64;
 /** admit() leaves at least this much of the host's available memory to everything else */
 const HOST_RESERVE_MIB = 256;
-const MIN_GUEST_MIB = 128;
+const MIN_GUEST_MIB = 256;
+/** Ports below this need privileges; without them a public port p is forwarded from p + HIGH_PORT_OFFSET. */
+const LOW_PORT_LIMIT = 1024;
+export const HIGH_PORT_OFFSET = 10000;
 const BOOT_MARKER = /(?:^|\n)nestbox: booted/;
 const SERIAL_POLL_MS = 100;
 const ALIVE_POLL_MS = 1000;
@@ -130,6 +154,8 @@ interface VmState {
   readonly pid: number;
   readonly startedAt: string;
   readonly runtime: Readonly<Record<string, string>>;
+  /** what the VM was started with: a destroy after a restart still knows the root volume's fate */
+  readonly rootVolume?: VmRootVolume;
 }
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -178,15 +204,23 @@ function qmpPath(vm: Vm): string {
 export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): QemuDriver {
   const dataDir = resolve(opts.dataDir);
   const vmsDir = join(dataDir, 'vms');
+  const volumesDir = join(dataDir, 'volumes');
+  const imageOf = opts.imageOf ?? ((variant: string) => (variant === 'base' ? opts.image : undefined));
   const host = opts.host ?? hostFacts();
   const limits: VmLimits = {
     maxVcpus: Math.max(1, opts.maxVcpus ?? host.cpus),
-    maxMemoryMiB: Math.max(MIN_GUEST_MIB, opts.maxMemoryMiB ?? 256),
+    maxMemoryMiB: Math.max(MIN_GUEST_MIB, opts.maxMemoryMiB ?? 512),
     minMemoryMiB: MIN_GUEST_MIB,
   };
   const budgetMiB = opts.memoryBudgetMiB ?? Math.floor(host.memTotalMiB * 0.75);
   const stopTimeoutMs = opts.stopTimeoutMs ?? 30_000;
   const log = opts.log ?? { info: () => undefined, warn: () => undefined };
+  const lowPorts = opts.canBindLowPorts ?? canBindLowPorts();
+  if (!lowPorts) {
+    log.warn(
+      `qemu driver: this process may not bind ports below ${LOW_PORT_LIMIT} (not root, no CAP_NET_BIND_SERVICE), so a public address's port p < ${LOW_PORT_LIMIT} is forwarded from p + ${HIGH_PORT_OFFSET} (ssh -p ${22 + HIGH_PORT_OFFSET}); the instance's nestbox:ssh-port tag says which`,
+    );
+  }
   const vms = new Map<string, Vm>();
   /** timers not tied to one VM (destroy of a VM this driver does not track) */
   const looseTimers = new Set<NodeJS.Timeout>();
@@ -386,7 +420,9 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
     rmSync(join(vm.dir, VM_FILES.qmp), { force: true });
     rmSync(join(vm.dir, VM_FILES.pid), { force: true });
     vm.markExited();
-    if (closed || vm.destroyRequested) return;
+    if (closed) return;
+    void opts.imds?.close(vm.id);
+    if (vm.destroyRequested) return;
     if (vm.stopRequested) {
       emit(vm.id, { kind: 'halted', requested: true });
     } else if (vm.shutdown?.guest) {
@@ -429,20 +465,34 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
     if (!vm.child) after(vm, 50, () => checkAlive(vm));
   }
 
-  /** Writes the per-instance initramfs: the image's, followed by a second archive with what is the instance's own. */
-  function prepareDir(vm: Vm): string {
-    // 0700: the QMP socket in it controls the VM
+  /** A fresh instance directory (0700: the QMP socket in it controls the VM), without an earlier boot's files. */
+  function prepareDir(vm: Vm): void {
     mkdirSync(vm.dir, { recursive: true, mode: 0o700 });
-    for (const f of [VM_FILES.serial, VM_FILES.qmp, VM_FILES.pid, VM_FILES.qemuLog, VM_FILES.initrd, VM_FILES.state]) {
+    for (const f of [VM_FILES.serial, VM_FILES.qmp, VM_FILES.pid, VM_FILES.qemuLog, VM_FILES.state]) {
       rmSync(join(vm.dir, f), { force: true });
     }
-    const own = instanceFiles(vm.spec);
-    if (own.length === 0) return opts.image.initramfs;
-    const initrd = join(vm.dir, VM_FILES.initrd);
-    copyFileSync(opts.image.initramfs, initrd);
-    appendFileSync(initrd, cpioArchive(own));
-    return initrd;
   }
+
+  /** The root volume's disk, made over the image's root filesystem at the first boot. */
+  async function rootDisk(spec: VmSpec, image: ImageInfo): Promise<string> {
+    const file = volumeFile(spec.rootVolume.volumeId);
+    if (existsSync(file)) return file;
+    mkdirSync(volumesDir, { recursive: true, mode: 0o700 });
+    const size = Math.max(spec.rootVolume.sizeGiB, image.rootfsSizeGiB);
+    const partial = `${file}.${process.pid}.partial`;
+    await run(opts.qemuImg ?? 'qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', image.rootfs, partial, `${size}G`]);
+    renameSync(partial, file);
+    return file;
+  }
+
+  const volumeFile = (volumeId: string) => join(volumesDir, `${safeDirName(volumeId)}.qcow2`);
+
+  /** The public address's TCP ports: as they are, or from a high port when this host may not bind low ones. */
+  const forwardsOf = (spec: VmSpec): PortForward[] =>
+    spec.network.openTcpPorts.map((port) => ({
+      guestPort: port,
+      hostPort: port < LOW_PORT_LIMIT && !lowPorts ? port + HIGH_PORT_OFFSET : port,
+    }));
 
   async function launch(vm: Vm): Promise<void> {
     const [accel, version] = await Promise.all([chooseAccel(), qemuVersion(opts.qemu)]);
@@ -455,13 +505,29 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
       if (!closed && !vm.destroyRequested) emit(vm.id, { kind: 'halted', requested: true });
       return;
     }
-    const initrd = prepareDir(vm);
+    const variant = vm.spec.imageVariant ?? 'base';
+    const image = imageOf(variant);
+    if (!image) throw new Error(`the ${variant} image is not built on this host (run: nestbox images build --variant ${variant})`);
+    prepareDir(vm);
+    const [disk, imdsSocket] = await Promise.all([
+      rootDisk(vm.spec, image),
+      opts.imds ? opts.imds.open(vm.id) : Promise.resolve(`nestbox-imds/none/${vm.id}`),
+    ]);
+    if (closed || vm.destroyRequested || vm.stopRequested) {
+      vm.phase = 'gone';
+      vm.reservedMiB = 0;
+      vm.markExited();
+      void opts.imds?.close(vm.id);
+      if (!closed && !vm.destroyRequested) emit(vm.id, { kind: 'halted', requested: true });
+      return;
+    }
     const plan = buildQemuPlan({
       spec: vm.spec,
       accel: accel.accel,
       host,
       limits,
-      image: { vmlinux: opts.image.vmlinux, initrd, hash: opts.image.hash, kernelRelease: opts.image.manifest.kernel.release },
+      image: { vmlinux: image.vmlinux, initrd: image.initramfs, hash: image.hash, kernelRelease: image.manifest.kernel.release },
+      attach: { disk, imdsSocket, forwards: forwardsOf(vm.spec) },
       tcgTbSizeMiB: opts.tcgTbSizeMiB,
     });
     vm.plan = { ...plan, runtime: { ...plan.runtime, accelReason: accel.reason, qemu: version } };
@@ -494,7 +560,13 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
       onExit(vm, { code, signal });
     });
     if (vm.pid === undefined) return; // 'error' follows
-    const state: VmState = { instanceId: vm.id, pid: vm.pid, startedAt: new Date().toISOString(), runtime: vm.plan.runtime };
+    const state: VmState = {
+      instanceId: vm.id,
+      pid: vm.pid,
+      startedAt: new Date().toISOString(),
+      runtime: vm.plan.runtime,
+      rootVolume: vm.spec.rootVolume,
+    };
     writeFileSync(join(vm.dir, VM_FILES.state), `${JSON.stringify(state, null, 2)}\n`);
     watchSerial(vm);
     const client = await connectQmp(vm, QMP_CONNECT_MS);
@@ -609,9 +681,19 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
     }
   }
 
-  async function destroy(id: string): Promise<void> {
+  /** The root volume an instance's VM was last started with (vm.json), for a destroy after a restart. */
+  function recordedRootVolume(dir: string): VmRootVolume | undefined {
+    try {
+      return (JSON.parse(readFileSync(join(dir, VM_FILES.state), 'utf8')) as VmState).rootVolume;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async function destroy(id: string, rootVolume?: VmRootVolume): Promise<void> {
     const vm = vms.get(id);
     const dir = join(vmsDir, safeDirName(id));
+    const volume = rootVolume ?? vm?.spec.rootVolume ?? recordedRootVolume(dir);
     if (vm && !gone(vm)) {
       vm.destroyRequested = true;
       if (vm.pid !== undefined) {
@@ -626,8 +708,15 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
     }
     if (vm) clearTimers(vm);
     if (vms.get(id) === vm) vms.delete(id);
+    await opts.imds?.close(id);
     rmSync(dir, { recursive: true, force: true });
+    // The disk goes with the instance unless its volume outlives it (DeleteOnTermination false).
+    if (volume && volume.deleteOnTermination) rmSync(volumeFile(volume.volumeId), { force: true });
     emit(id, { kind: 'destroyed' });
+  }
+
+  async function deleteVolume(volumeId: string): Promise<void> {
+    rmSync(volumeFile(volumeId), { force: true });
   }
 
   /** VMs left behind by an earlier nestbox that no instance accounts for: stopped, and removed when unknown. */
@@ -647,6 +736,20 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
         await killPid(pid);
       }
       if (!known.has(id)) rmSync(dir, { recursive: true, force: true });
+    }
+    // Root disks of instances no record knows any more (a volume's ID is its instance's, see rootVolumeId)
+    let disks: string[] = [];
+    try {
+      disks = readdirSync(volumesDir);
+    } catch {
+      // no disk was ever made here
+    }
+    for (const name of disks) {
+      const m = /^vol-([0-9a-f]+)\.qcow2(?:\.\d+\.partial)?$/.exec(name);
+      if (m && (!known.has(`i-${m[1]}`) || name.endsWith('.partial'))) {
+        log.warn(`removing ${name}: no instance accounts for it`);
+        rmSync(join(volumesDir, name), { force: true });
+      }
     }
   }
 
@@ -684,6 +787,8 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
       return false;
     }
     attachQmp(vm, client);
+    // The guest reaches its metadata through the same socket name as before the restart.
+    await opts.imds?.open(vm.id);
     // the console so far is an earlier boot's; the watch only matters after a reset
     try {
       vm.serialOffset = statSync(join(vm.dir, VM_FILES.serial)).size;
@@ -737,6 +842,7 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
     reboot,
     destroy,
     adopt,
+    deleteVolume,
     consoleOutput,
     sweep,
     close,
@@ -745,25 +851,15 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
   };
 }
 
-/**
- * What an instance adds to the image: its user data (run at boot by the image's init) and its key
- * pair's public key as root's authorized key, as cloud-init does on EC2. The kernel unpacks this
- * archive over the image's, so existing directories just get these modes.
- */
-function instanceFiles(spec: VmSpec): CpioEntry[] {
-  const files: CpioEntry[] = [];
-  if (spec.userData) {
-    files.push({ kind: 'dir', path: 'nestbox' }, { kind: 'file', path: 'nestbox/user-data', data: spec.userData, mode: 0o600 });
-  }
-  if (spec.publicKey) {
-    files.push(
-      { kind: 'dir', path: 'root', mode: 0o700 },
-      { kind: 'dir', path: 'root/.ssh', mode: 0o700 },
-      { kind: 'file', path: 'root/.ssh/authorized_keys', data: `${spec.publicKey}\n`, mode: 0o600 },
-    );
-  }
-  return files;
-}
-
 /** Instance IDs are i-<hex>; anything else is made safe for a directory name. */
 const safeDirName = (id: string) => id.replace(/[^A-Za-z0-9_-]/g, '_');
+
+/** Root may bind any port; others only from the kernel's unprivileged port start (often 1024). */
+function canBindLowPorts(): boolean {
+  if (process.getuid?.() === 0) return true;
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').trim()) <= 22;
+  } catch {
+    return false;
+  }
+}

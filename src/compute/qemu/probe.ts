@@ -153,7 +153,7 @@ export function probeAccel(opts: KvmProbeOptions): Promise<AccelChoice> {
   return probe;
 }
 
-/** Boots the image under KVM in a scratch directory and waits for `nestbox: booted` on its console. */
+/** Boots the image's kernel and initramfs (no disk) under KVM in a scratch directory and waits for `nestbox: booted` on its console. */
 function bootUnderKvm(opts: KvmProbeOptions): Promise<{ usable: boolean; reason: string }> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const dir = mkdtempSync(join(tmpdir(), 'nestbox-kvm-probe-'));
@@ -169,6 +169,9 @@ function bootUnderKvm(opts: KvmProbeOptions): Promise<{ usable: boolean; reason:
       coreCount: 1,
       threadsPerCore: 1,
       nestedVirtualization: false,
+      // no disk and no network: the probe boots the initramfs alone (`nestbox.probe=1`)
+      network: { eniId: 'probe', mac: '02:00:00:00:00:01', privateIp: '10.0.2.15', subnetCidr: '10.0.2.0/24', privateDnsName: 'probe', openTcpPorts: [] },
+      rootVolume: { volumeId: 'probe', sizeGiB: 1, deleteOnTermination: true },
     },
     accel: 'kvm',
     host: hostFacts(),
