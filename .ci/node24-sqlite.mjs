@@ -1,6 +1,6 @@
 // Loaded with `node --import` when .ci/run runs the tests on Node 24: `better-sqlite3` resolves to the
 // copy .ci/run compiled for Node 24's ABI (NESTBOX_NODE24_SQLITE), never to node_modules' Node 20 build,
-// which stays as it is. The test runner passes --import on to every test file's process.
+// which stays as it is. .ci/run puts it in NODE_OPTIONS, so every process the tests start (test files, servers they spawn) loads it.
 import { registerHooks } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
