@@ -21,6 +21,7 @@
  *          --poll-ms N (50)  --vm-max-vcpus N (1)  --no-l2
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { ssh } from '../test/ssh.js';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -126,18 +127,6 @@ async function sshBanner(host: string, port: number, timeoutMs: number, alive: (
     if (Date.now() > deadline) throw new Error(`no SSH banner on ${host}:${port} within ${timeoutMs} ms`);
     await sleep(20);
   }
-}
-
-/** `ssh admin@host command` with the benchmark's key: its exit code and output. */
-function ssh(host: string, port: number, key: string, command: string): Promise<{ code: number; out: string }> {
-  const args = ['-i', key, '-p', String(port), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
-    '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=5', `admin@${host}`, command];
-  return new Promise((res) => {
-    execFile('ssh', args, { timeout: 180_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 255) : 0;
-      res({ code, out: stdout + stderr });
-    });
-  });
 }
 
 // --- baseline: plain QEMU ---------------------------------------------------------------------------
@@ -338,9 +327,9 @@ async function runNestbox(client: Ec2QueryClient, dataDir: string, o: Options, k
   let attempts = 0;
   for (;;) {
     attempts++;
-    const r = await ssh(host, port, key, 'true');
+    const r = await ssh({ host, port, key }, 'true');
     if (r.code === 0) break;
-    if (Date.now() - t0 > BOOT_TIMEOUT_MS) throw new Error(`no ssh to ${id} (${host}:${port}) within ${BOOT_TIMEOUT_MS} ms: ${r.out}`);
+    if (Date.now() - t0 > BOOT_TIMEOUT_MS) throw new Error(`no ssh to ${id} (${host}:${port}) within ${BOOT_TIMEOUT_MS} ms: ${r.stdout}${r.stderr}`);
     await sleep(250);
   }
   const sshAt = Date.now();
@@ -436,10 +425,10 @@ async function main(): Promise<void> {
     let l2 = '';
     if (o.l2 && last) {
       const t0 = Date.now();
-      const r = await ssh(last.host, last.port, key, 'l2-linux');
+      const r = await ssh({ host: last.host, port: last.port, key }, 'l2-linux');
       const ms = Date.now() - t0;
-      const ok = r.code === 0 && /^L2 LINUX OK/m.test(r.out);
-      l2 = ok ? `l2-linux (an L2 Linux VM through nested KVM, inside the TCG L1): ${ms} ms, L2 LINUX OK` : `l2-linux FAILED (${r.code}) after ${ms} ms:\n${r.out.slice(-2000)}`;
+      const ok = r.code === 0 && /^L2 LINUX OK/m.test(r.stdout + r.stderr);
+      l2 = ok ? `l2-linux (an L2 Linux VM through nested KVM, inside the TCG L1): ${ms} ms, L2 LINUX OK` : `l2-linux FAILED (${r.code}) after ${ms} ms:\n${(r.stdout + r.stderr).slice(-2000)}`;
       if (!ok) process.exitCode = 1;
     }
     if (last) await terminate(client, last.id, dataDir);

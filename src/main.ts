@@ -13,7 +13,7 @@ import { findImage } from './domain/images.js';
 import type { Config } from './config.js';
 import { type Account, DEFAULT_QUOTAS } from './accounts.js';
 import { loadCatalog } from './domain/instance-types.js';
-import { PublicIpAllocator, publicDnsName } from './domain/public-ip.js';
+import { PublicIpAllocator } from './domain/public-ip.js';
 import { instanceNetworkOf } from './api/network.js';
 import { type ImdsService, createImdsService, imdsNamespaceOf, imdsViewOf } from './imds/index.js';
 import { createApiServer } from './http/server.js';
@@ -53,7 +53,6 @@ function metadataService(config: Config, store: Store, reconciler: Reconciler, l
           subnetId: attached.subnetId,
           securityGroups: attached.securityGroups.map((g) => ({ id: g.GroupId ?? '', name: g.GroupName ?? '' })),
         },
-        ...(rec.publicIp ? { publicDnsName: publicDnsName(rec.publicIp, rec.region) } : {}),
       });
     },
   });

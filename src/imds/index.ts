@@ -11,5 +11,4 @@ export {
   type ImdsSecurityGroup,
   type ImdsViewDeps,
   imdsViewOf,
-  publicDnsNameOf,
 } from './view.js';

@@ -12,6 +12,8 @@ import { type InstanceRecord, networkInterfaceId, privateDnsName } from '../doma
 import { metadataOptionsOf } from '../domain/launch-options.js';
 import { DEFAULT_GROUP_NAME, DEFAULT_VPC_CIDR, defaultNetworkOf, macAddress, subnetOfZone } from '../domain/network.js';
 import { zonesIn } from '../domain/regions.js';
+import { publicDnsName } from '../domain/public-ip.js';
+import type { VmNetwork } from '../compute/driver.js';
 
 /** The metadata options as the service applies them (InstanceRecord's MetadataOptions, minus IPv6). */
 export interface ImdsOptions {
@@ -89,18 +91,8 @@ export interface ImdsInstanceView {
   readonly detailedMonitoring?: boolean | undefined;
 }
 
-/**
- * The primary network interface's facts, as the API records them. The driver's `VmNetwork`
- * (src/compute/driver.ts) has this shape, so a VmSpec's `network` can be passed as it is.
- */
-export interface ImdsNetworkFacts {
-  readonly eniId: string;
-  readonly mac: string;
-  readonly privateIp: string;
-  readonly subnetCidr: string;
-  readonly privateDnsName: string;
-  readonly publicIp?: string | undefined;
-}
+/** The primary network interface's facts, as the API records them: a VmSpec's `network` is passed as it is. */
+export type ImdsNetworkFacts = Omit<VmNetwork, 'openTcpPorts'>;
 
 /** Where the interface is attached. */
 export interface ImdsAttachment {
@@ -123,14 +115,6 @@ export interface ImdsViewDeps {
   readonly network?: ImdsNetworkFacts | undefined;
   /** absent: the zone's default subnet of the default VPC and its `default` security group */
   readonly attachment?: ImdsAttachment | undefined;
-  /** absent: EC2's name for the public address (`ec2-1-2-3-4.compute-1.amazonaws.com`) */
-  readonly publicDnsName?: string | undefined;
-}
-
-/** EC2's public DNS name of an address: `compute-1` in us-east-1, `<region>.compute` elsewhere. */
-export function publicDnsNameOf(ip: string, region: string): string {
-  const host = `ec2-${ip.replaceAll('.', '-')}`;
-  return region === 'us-east-1' ? `${host}.compute-1.amazonaws.com` : `${host}.${region}.compute.amazonaws.com`;
 }
 
 /**
@@ -165,7 +149,7 @@ export function imdsViewOf(rec: InstanceRecord, deps: ImdsViewDeps = {}): ImdsIn
     privateIp: net.privateIp,
     privateDnsName: net.privateDnsName,
     ...(net.publicIp
-      ? { publicIp: net.publicIp, publicDnsName: deps.publicDnsName ?? publicDnsNameOf(net.publicIp, rec.region) }
+      ? { publicIp: net.publicIp, publicDnsName: publicDnsName(net.publicIp, rec.region) }
       : {}),
     mac: net.mac.toLowerCase(),
     eniId: net.eniId,
