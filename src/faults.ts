@@ -17,7 +17,7 @@
  * and crash(): an instance's VM dies now, as a real crash does (stopped, state reason Server.InternalError).
  */
 import { randomBytes } from 'node:crypto';
-import type { Services } from './api/context.js';
+import type { Services } from './services/context.js';
 import { OPERATIONS } from './api/operations.js';
 import { Ec2Error, Errors } from './domain/errors.js';
 

@@ -2,7 +2,7 @@
 import type { AddressInfo } from 'node:net';
 import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Services } from './api/context.js';
+import type { Services } from './services/context.js';
 import { Reconciler } from './compute/reconciler.js';
 import type { VmDriver } from './compute/driver.js';
 import { createQemuDriver, findImage as findBuiltImage, qemuAvailability } from './compute/qemu/index.js';
@@ -14,7 +14,7 @@ import type { Config } from './config.js';
 import { type Account, DEFAULT_QUOTAS } from './accounts.js';
 import { loadCatalog } from './domain/instance-types.js';
 import { PublicIpAllocator } from './domain/public-ip.js';
-import { instanceNetworkOf } from './api/network.js';
+import { instanceNetworkOf } from './services/network.js';
 import { type ImdsService, createImdsService, imdsNamespaceOf, imdsViewOf } from './imds/index.js';
 import { createApiServer } from './http/server.js';
 import { Faults } from './faults.js';

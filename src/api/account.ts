@@ -2,7 +2,8 @@
 import type { AccountAttribute, DescribeAccountAttributesRequest, DescribeAccountAttributesResult } from '@aws-sdk/client-ec2';
 import { Errors } from '../domain/errors.js';
 import { defaultNetworkOf } from '../domain/network.js';
-import { type Handler, type RequestContext, type Services, checkDryRun, quotasOf } from './context.js';
+import { type Services, quotasOf } from '../services/context.js';
+import { type Handler, type RequestContext, checkDryRun } from './context.js';
 
 /** Every attribute EC2 answers, in the order it lists them, with this account's values. */
 const ATTRIBUTES: Readonly<Record<string, (ctx: RequestContext, s: Services) => readonly string[]>> = {

@@ -23,25 +23,15 @@ import { Ec2Error, Errors } from '../domain/errors.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
 import { isWellFormedId } from '../domain/ids.js';
 import { type InstanceRecord, type Scope, expired } from '../domain/instance.js';
-import { type CpuCredits, type CreditSubject, checkCpuCredits, cpuCreditsOf, parseCpuCredits } from '../domain/launch-options.js';
+import { type CpuCredits, checkCpuCredits, parseCpuCredits } from '../domain/launch-options.js';
 import { paginate } from '../domain/paging.js';
-import { type Handler, type Services, checkDryRun, required } from './context.js';
-import { findInstances, retentionCutoff, visibleInstances } from './instances.js';
+import type { Services } from '../services/context.js';
+import { type Handler, checkDryRun, required } from './context.js';
+import { creditSubject, instanceCpuCredits } from '../services/credit-specifications.js';
+import { findInstances, retentionCutoff, visibleInstances } from '../services/instances.js';
 
 /** EC2 takes at most this many explicit instance IDs in one call. */
 const MAX_INSTANCE_IDS = 1000;
-
-const creditSubject = (rec: InstanceRecord, s: Services): CreditSubject => ({
-  instanceType: rec.instanceType,
-  burstable: s.catalog.info(rec.instanceType)?.BurstablePerformanceSupported === true,
-  tenancy: rec.tenancy,
-});
-
-/** An instance's CPU credit option (also what GetLaunchTemplateData gives a burstable instance). */
-export const instanceCpuCredits = (rec: InstanceRecord, s: Services): CpuCredits => cpuCreditsOf(rec, creditSubject(rec, s));
-
-/** Whether the instance's type is burstable, so that a template made from it may carry its credit option. */
-export const isBurstable = (rec: InstanceRecord, s: Services): boolean => creditSubject(rec, s).burstable;
 
 const creditFilters: FilterTable<InstanceCreditSpecification> = {
   fields: { 'instance-id': (c) => c.InstanceId },

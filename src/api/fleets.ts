@@ -62,10 +62,13 @@ import { checkTemplateName, parseVersion } from '../domain/launch-template.js';
 import { paginate } from '../domain/paging.js';
 import { zonesIn } from '../domain/regions.js';
 import type { ResourcePut } from '../store/store.js';
-import { type Handler, type RequestContext, type Services, checkDryRun, requestFingerprint, required } from './context.js';
-import { type LaunchPlan, launchPlanned, planLaunch, retentionCutoff, terminate, toInstance } from './instances.js';
-import { applyLaunchTemplate } from './launch-templates.js';
-import { tagList, tagsFromSpecifications } from './tags.js';
+import type { Services } from '../services/context.js';
+import { type Handler, type RequestContext, checkDryRun, requestFingerprint, required } from './context.js';
+import { retentionCutoff, toInstance } from '../services/instances.js';
+import { type LaunchPlan, launchPlanned, planLaunch } from '../services/launch.js';
+import { applyLaunchTemplate } from '../services/launch-templates.js';
+import { terminate } from '../services/state-changes.js';
+import { tagList, tagsFromSpecifications } from '../services/tags.js';
 
 const KIND = 'fleet';
 /** What an instant fleet's TagSpecifications may tag (the API reference's list for Type=instant). */

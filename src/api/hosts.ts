@@ -13,7 +13,6 @@ import type {
   ModifyHostsResult,
   ModifyInstancePlacementRequest,
   ModifyInstancePlacementResult,
-  Placement,
   ReleaseHostsRequest,
   ReleaseHostsResult,
   UnsuccessfulItem,
@@ -27,36 +26,31 @@ import {
   checkHostTakes,
   familyOfHost,
   familySupportsDedicatedHosts,
-  hostLoads,
-  placeLaunch,
-  placeRestarts,
   roomFor,
   supportsDedicatedHosts,
   totalCapacity,
   typesOnHost,
 } from '../domain/host-capacity.js';
 import {
-  type Affinity,
   type HostRecord,
   type OnOff,
   type PlacementChange,
-  type Tenancy,
   changePlacement,
   checkNoPlacementGroup,
-  hostExpired,
   parseAffinity,
   parseTenancy,
 } from '../domain/host.js';
-import { isWellFormedId, newId } from '../domain/ids.js';
-import type { InstanceRecord, Scope } from '../domain/instance.js';
-import type { InstanceTypeFacts } from '../domain/instance-types.js';
+import { newId } from '../domain/ids.js';
+import type { InstanceRecord } from '../domain/instance.js';
 import { paginate } from '../domain/paging.js';
 import { zoneNamed, zonesIn } from '../domain/regions.js';
 import type { ResourcePut } from '../store/store.js';
-import { type Handler, type Services, quotasOf, requestFingerprint, required } from './context.js';
+import { type Services, quotasOf } from '../services/context.js';
+import { type Handler, requestFingerprint, required } from './context.js';
 import { DEFAULT_QUOTAS } from '../accounts.js';
-import { findInstances, retentionCutoff } from './instances.js';
-import { tagList, tagsFromSpecifications } from './tags.js';
+import { checkHostIdSyntax, expiredHosts, findHosts, loadsOf, visibleHosts } from '../services/hosts.js';
+import { findInstances } from '../services/instances.js';
+import { tagList, tagsFromSpecifications } from '../services/tags.js';
 
 /** Allocated (not released) hosts of one family one account may have in one region by default, like EC2's Dedicated Host quotas. */
 export const HOST_LIMIT = DEFAULT_QUOTAS.dedicatedHostsPerFamily;
@@ -64,41 +58,6 @@ export const HOST_LIMIT = DEFAULT_QUOTAS.dedicatedHostsPerFamily;
 /** A host's instance family: the one it was allocated for, or its instance type's. */
 const hostFamilyOf = (h: Pick<HostRecord, 'instanceFamily' | 'instanceType'>): string | undefined =>
   h.instanceFamily ?? h.instanceType?.split('.')[0];
-
-// --- lookups ----------------------------------------------------------------------------------------
-
-const inScope = (h: HostRecord, scope: Scope) => h.account === scope.account && h.region === scope.region;
-
-/** The caller's hosts, released ones only within the retention window, in allocation order. */
-function visibleHosts(s: Services, scope: Scope): HostRecord[] {
-  const cutoff = retentionCutoff(s);
-  return [...s.store.resources('dedicated-host')].filter((h) => inScope(h, scope) && !hostExpired(h, cutoff));
-}
-
-/** Released hosts past their retention, in every scope: removed with the next host write. */
-function expiredHosts(s: Services): { kind: 'dedicated-host'; id: string }[] {
-  const cutoff = retentionCutoff(s);
-  return [...s.store.resources('dedicated-host')]
-    .filter((h) => hostExpired(h, cutoff))
-    .map((h) => ({ kind: 'dedicated-host' as const, id: h.id }));
-}
-
-function checkHostIdSyntax(ids: readonly string[]): void {
-  for (const id of ids) if (!isWellFormedId('host', id)) throw Errors.hostIdMalformed(id);
-}
-
-/** Every ID well-formed, then every ID found (released hosts too, while visible) — or the EC2 error naming the offenders. */
-function findHosts(s: Services, scope: Scope, ids: readonly string[]): HostRecord[] {
-  checkHostIdSyntax(ids);
-  const visible = new Map(visibleHosts(s, scope).map((h) => [h.id, h]));
-  const unique = [...new Set(ids)];
-  const missing = unique.filter((id) => !visible.has(id));
-  if (missing.length > 0) throw Errors.hostIdNotFound(missing);
-  return unique.map((id) => visible.get(id)!);
-}
-
-const loadsOf = (s: Services, hosts: readonly HostRecord[]): HostLoad[] =>
-  hostLoads(s.catalog, hosts, s.store.allInstances());
 
 // --- shared parameter checks ------------------------------------------------------------------------
 
@@ -139,7 +98,6 @@ function allocationZone(input: AllocateHostsRequest, region: string): string {
   if (zone === undefined) throw Errors.missingParameter('AvailabilityZone');
   return zone;
 }
-
 
 /** A per-host failure as ModifyHosts and ReleaseHosts report it: EC2 prefixes these codes with `Client.`. */
 const failure = (id: string, err: Ec2Error): UnsuccessfulItem => ({
@@ -363,78 +321,6 @@ export const releaseHosts: Handler<ReleaseHostsRequest, ReleaseHostsResult> = (i
   }
   return { Successful: successful, Unsuccessful: unsuccessful };
 };
-
-// --- Tenancy=host instances -------------------------------------------------------------------------
-
-/** The Dedicated Host part of a RunInstances request, once its syntax and existence are checked. */
-export interface HostLaunchRequest {
-  /** Placement.HostId */
-  readonly hostId?: string | undefined;
-  /** Placement.AvailabilityZone, when given */
-  readonly zone?: string | undefined;
-  /** Placement.Affinity: `host` binds each instance to the host it lands on */
-  readonly affinity: Affinity;
-}
-
-/**
- * RunInstances' Placement as it concerns Dedicated Hosts, checked before DryRun: Affinity `default` or
- * `host` and HostId well-formed, each given only with tenancy `host` (an unset tenancy is `host` when
- * HostId is given), the host one of the caller's. Undefined when the tenancy is not `host`.
- */
-export function hostLaunchRequest(
-  s: Services,
-  scope: Scope,
-  placement: Placement | undefined,
-  tenancy: Tenancy,
-): HostLaunchRequest | undefined {
-  const affinity = placement?.Affinity === undefined ? undefined : parseAffinity(placement.Affinity, 'placement.affinity');
-  if (affinity !== undefined && tenancy !== 'host') throw Errors.parameterNeedsHostTenancy('affinity');
-  const hostId = placement?.HostId;
-  if (hostId !== undefined) {
-    if (!isWellFormedId('host', hostId)) throw Errors.hostIdMalformed(hostId);
-    if (tenancy !== 'host') throw Errors.parameterNeedsHostTenancy('hostId');
-    findHosts(s, scope, [hostId]);
-  }
-  if (tenancy !== 'host') return undefined;
-  return { hostId, zone: placement?.AvailabilityZone, affinity: affinity ?? 'default' };
-}
-
-/**
- * Where a `Tenancy=host` launch goes, decided after DryRun and before anything is recorded: the host,
- * its zone (the instances' zone), and how many of minCount..maxCount it takes.
- */
-export function placeOnHost(
-  s: Services,
-  scope: Scope,
-  req: HostLaunchRequest,
-  facts: InstanceTypeFacts,
-  minCount: number,
-  maxCount: number,
-): { readonly hostId: string; readonly zone: string; readonly count: number } {
-  const loads = loadsOf(s, visibleHosts(s, scope));
-  const { host, count } = placeLaunch(s.catalog, loads, { facts, hostId: req.hostId, zone: req.zone }, minCount, maxCount);
-  return { hostId: host.id, zone: host.availabilityZone, count };
-}
-
-/**
- * StartInstances: each `Tenancy=host` instance about to start needs room on a host again — with
- * affinity `host` on its own host only, otherwise its last one when it can, else another auto-placement
- * host in its zone. Returns the records with their host, or throws and nothing starts.
- */
-export function placeHostStarts(s: Services, scope: Scope, starting: readonly InstanceRecord[]): readonly InstanceRecord[] {
-  const onHosts = starting.filter((r) => r.tenancy === 'host');
-  if (onHosts.length === 0) return starting;
-  const hostIds = placeRestarts(
-    s.catalog,
-    loadsOf(s, visibleHosts(s, scope)),
-    onHosts.map((rec) => ({ rec, facts: s.catalog.facts(rec.instanceType)! })),
-  );
-  const chosen = new Map(onHosts.map((r, i) => [r.id, hostIds[i]!]));
-  return starting.map((r) => {
-    const hostId = chosen.get(r.id);
-    return hostId === undefined || hostId === r.hostId ? r : { ...r, hostId };
-  });
-}
 
 // --- ModifyInstancePlacement ------------------------------------------------------------------------
 

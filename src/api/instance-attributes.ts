@@ -21,8 +21,9 @@ import {
   parseShutdownBehavior,
   typeChange,
 } from '../domain/instance-attributes.js';
-import { type Handler, type Services, checkDryRun, required } from './context.js';
-import { findInstances, toInstance } from './instances.js';
+import type { Services } from '../services/context.js';
+import { type Handler, checkDryRun, required } from './context.js';
+import { findInstances, toInstance } from '../services/instances.js';
 
 // --- DescribeInstanceAttribute ----------------------------------------------------------------------
 

@@ -17,8 +17,9 @@ import { Errors } from '../domain/errors.js';
 import type { InstanceRecord } from '../domain/instance.js';
 import { checkNotTerminating } from '../domain/instance-attributes.js';
 import { type MetadataOptions, applyMetadataOptions, defaultMetadataOptions, metadataOptionsOf, metadataOptionsView } from '../domain/launch-options.js';
-import { type Handler, type RequestContext, type Services, checkDryRun, required } from './context.js';
-import { findInstances } from './instances.js';
+import type { Services } from '../services/context.js';
+import { type Handler, type RequestContext, checkDryRun, required } from './context.js';
+import { findInstances } from '../services/instances.js';
 
 // --- ModifyInstanceMetadataOptions ------------------------------------------------------------------
 

@@ -17,40 +17,12 @@ import type {
 import { Errors } from '../domain/errors.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
 import { newId } from '../domain/ids.js';
-import type { Scope } from '../domain/instance.js';
 import type { KeyPairRecord } from '../domain/key-pair.js';
 import { KEY_FORMATS, KEY_TYPES, type KeyType, generateKey, openSshLine, parsePublicKey } from '../domain/ssh-keys.js';
-import { type Handler, type RequestContext, type Services, checkDryRun, quotasOf, required } from './context.js';
-import { type KeyValue, storedInScope, tagList, tagsFromSpecifications } from './tags.js';
-
-// --- lookups ----------------------------------------------------------------------------------------
-
-const inScope = (key: KeyPairRecord, scope: Scope) => key.account === scope.account && key.region === scope.region;
-
-/** The account's key pair quota in the region (src/accounts.ts; EC2: 5,000 per Region). */
-function checkKeyPairQuota(s: Services, scope: Scope): void {
-  const limit = quotasOf(s, scope.account).keyPairs;
-  let n = 0;
-  for (const key of s.store.resources('key-pair')) if (inScope(key, scope) && ++n >= limit) throw Errors.keyPairLimitExceeded(limit);
-  if (limit === 0) throw Errors.keyPairLimitExceeded(limit);
-}
-
-function findByName(s: Services, scope: Scope, name: string): KeyPairRecord | undefined {
-  for (const key of s.store.resources('key-pair')) if (key.name === name && inScope(key, scope)) return key;
-  return undefined;
-}
-
-/** The key pair of this name in the caller's scope, or InvalidKeyPair.NotFound. */
-export function keyPairByName(s: Services, scope: Scope, name: string): KeyPairRecord {
-  const key = findByName(s, scope, name);
-  if (!key) throw Errors.keyPairNotFound(name);
-  return key;
-}
-
-/** RunInstances: EC2 refuses an Ed25519 key for a Windows AMI (Windows decrypts its password with RSA). */
-export function checkKeyForPlatform(key: KeyPairRecord, platform: 'linux' | 'windows'): void {
-  if (platform === 'windows' && key.keyType === 'ed25519') throw Errors.ed25519KeyOnWindows(key.name);
-}
+import type { Services } from '../services/context.js';
+import { type Handler, type RequestContext, checkDryRun, required } from './context.js';
+import { checkKeyPairQuota, findByName, inScope } from '../services/key-pairs.js';
+import { type KeyValue, storedInScope, tagList, tagsFromSpecifications } from '../services/tags.js';
 
 // --- input rules ------------------------------------------------------------------------------------
 

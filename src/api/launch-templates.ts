@@ -21,11 +21,9 @@ import type {
   DescribeLaunchTemplatesResult,
   GetLaunchTemplateDataRequest,
   GetLaunchTemplateDataResult,
-  LaunchTemplate,
   ModifyLaunchTemplateRequest,
   ModifyLaunchTemplateResult,
   RequestLaunchTemplateData,
-  RunInstancesRequest,
   TagSpecification,
 } from '@aws-sdk/client-ec2';
 import { parseToggle } from '../domain/cpu-options.js';
@@ -33,10 +31,9 @@ import { Errors } from '../domain/errors.js';
 import { CLIENT_TOKEN_SYNTAX, checkText, checkTextDeep, xmlSafeText } from '../domain/text.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
 import { isWellFormedId, newId } from '../domain/ids.js';
-import { type InstanceRecord, type Scope, hasRootVolume, rootVolumeId } from '../domain/instance.js';
+import { type InstanceRecord, hasRootVolume, rootVolumeId } from '../domain/instance.js';
 import {
   type LaunchTemplateRecord,
-  type LaunchTemplateRef,
   type LaunchTemplateVersionRecord,
   MAX_VERSIONS_PER_TEMPLATE,
   MAX_VERSION_DESCRIPTION,
@@ -45,18 +42,27 @@ import {
   findVersion,
   inheritData,
   launchTemplateDataOf,
-  mergeLaunchRequest,
   parseVersion,
   resolveVersion,
-  toLaunchTemplate,
   toLaunchTemplateVersion,
 } from '../domain/launch-template.js';
 import { paginate } from '../domain/paging.js';
-import { type Handler, type Services, checkDryRun, quotasOf, requestFingerprint, required } from './context.js';
-import { instanceCpuCredits, isBurstable } from './credit-specifications.js';
-import { findInstances } from './instances.js';
-import { instanceNetworkOf } from './network.js';
-import { storedInScope, tagList, tagsFromSpecifications } from './tags.js';
+import { type Services, quotasOf } from '../services/context.js';
+import { type Handler, checkDryRun, requestFingerprint, required } from './context.js';
+import { instanceCpuCredits, isBurstable } from '../services/credit-specifications.js';
+import { findInstances } from '../services/instances.js';
+import {
+  TOP_LEVEL,
+  findTemplate,
+  optionalTemplateRef,
+  templateNamed,
+  templateRef,
+  templatesInScope,
+  versionsOf,
+  view,
+} from '../services/launch-templates.js';
+import { instanceNetworkOf } from '../services/network.js';
+import { tagsFromSpecifications } from '../services/tags.js';
 
 const KIND = 'launch-template';
 /** EC2's limits: client tokens of CreateLaunchTemplate(Version), versions per DeleteLaunchTemplateVersions call. */
@@ -74,90 +80,6 @@ export function setMaxVersionsPerTemplate(limit: number): () => void {
   };
 }
 const PAGE_LIMITS = { min: 1, max: 200 };
-
-// --- lookups ----------------------------------------------------------------------------------------
-
-/** How a request names one template: by ID or by name, never both. */
-type TemplateRef = { readonly by: 'id'; readonly value: string } | { readonly by: 'name'; readonly value: string };
-
-interface RefParams {
-  readonly id: string;
-  readonly name: string;
-}
-
-const TOP_LEVEL: RefParams = { id: 'LaunchTemplateId', name: 'LaunchTemplateName' };
-const IN_RUN_INSTANCES: RefParams = { id: 'LaunchTemplate.LaunchTemplateId', name: 'LaunchTemplate.LaunchTemplateName' };
-
-/** The template a request names with exactly one of ID and name, well-formed; undefined when it names none. */
-function optionalTemplateRef(
-  input: { readonly LaunchTemplateId?: string | undefined; readonly LaunchTemplateName?: string | undefined },
-  params: RefParams,
-): TemplateRef | undefined {
-  const { LaunchTemplateId: id, LaunchTemplateName: name } = input;
-  if (id !== undefined && name !== undefined) {
-    throw Errors.invalidParameterCombination(`The parameter ${params.name} cannot be used with the parameter ${params.id}`);
-  }
-  if (id !== undefined) {
-    if (!isWellFormedId('launchTemplate', id)) throw Errors.launchTemplateIdMalformed(id);
-    return { by: 'id', value: id };
-  }
-  if (name !== undefined) {
-    checkTemplateName(name);
-    return { by: 'name', value: name };
-  }
-  return undefined;
-}
-
-function templateRef(input: Parameters<typeof optionalTemplateRef>[0], params: RefParams): TemplateRef {
-  const ref = optionalTemplateRef(input, params);
-  if (!ref) throw Errors.missingParameter(`${params.id} or ${params.name}`);
-  return ref;
-}
-
-function templatesInScope(s: Services, scope: Scope): LaunchTemplateRecord[] {
-  const out: LaunchTemplateRecord[] = [];
-  for (const t of s.store.resources(KIND)) if (t.account === scope.account && t.region === scope.region) out.push(t);
-  return out;
-}
-
-const templateNamed = (s: Services, scope: Scope, name: string): LaunchTemplateRecord | undefined =>
-  templatesInScope(s, scope).find((t) => t.name === name);
-
-function findTemplate(s: Services, scope: Scope, ref: TemplateRef): LaunchTemplateRecord {
-  if (ref.by === 'id') {
-    const t = storedInScope(s, scope, KIND, ref.value);
-    if (!t) throw Errors.launchTemplateIdNotFound(ref.value);
-    return t;
-  }
-  const t = templateNamed(s, scope, ref.value);
-  if (!t) throw Errors.launchTemplateNameNotFound(ref.value);
-  return t;
-}
-
-/** A template's versions, ascending (the store keeps them one row each, apart from the template). */
-const versionsOf = (s: Services, t: LaunchTemplateRecord) => s.store.templateVersions(t.id);
-
-function view(s: Services, t: LaunchTemplateRecord): LaunchTemplate {
-  return toLaunchTemplate(t, versionsOf(s, t), tagList(s.store.tagsOf(t.id) ?? new Map()));
-}
-
-/**
- * RunInstances with `LaunchTemplate`: the version it names (`$Default` unless given) merged with the
- * request's own parameters, which win. The result goes through every launch rule like any request.
- */
-export function applyLaunchTemplate(
-  input: RunInstancesRequest,
-  scope: Scope,
-  s: Services,
-): { readonly request: RunInstancesRequest; readonly launchTemplate?: LaunchTemplateRef } {
-  const spec = input.LaunchTemplate;
-  if (!spec) return { request: input };
-  const ref = templateRef(spec, IN_RUN_INSTANCES);
-  const selector = parseVersion(spec.Version ?? '$Default', 'LaunchTemplate.Version');
-  const t = findTemplate(s, scope, ref);
-  const version = resolveVersion(t, versionsOf(s, t), selector);
-  return { request: mergeLaunchRequest(version.data, input), launchTemplate: { id: t.id, version: version.number } };
-}
 
 // --- shared checks ----------------------------------------------------------------------------------
 

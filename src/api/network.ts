@@ -10,9 +10,6 @@ import type {
   DescribeSubnetsResult,
   DescribeVpcsRequest,
   DescribeVpcsResult,
-  GroupIdentifier,
-  InstanceNetworkInterface,
-  InstanceNetworkInterfaceAssociation,
   IpPermission,
   SecurityGroup,
   Subnet,
@@ -20,13 +17,13 @@ import type {
 } from '@aws-sdk/client-ec2';
 import { Errors } from '../domain/errors.js';
 import { type FilterAccessor, type FilterTable, compileFilters } from '../domain/filters.js';
-import { type InstanceRecord, type Scope, networkInterfaceAttachmentId, networkInterfaceId, privateDnsName } from '../domain/instance.js';
-import { DEFAULT_GROUP_DESCRIPTION, DEFAULT_GROUP_NAME, DEFAULT_SUBNET_ADDRESSES, DEFAULT_SUBNET_MAP_PUBLIC_IP_ON_LAUNCH, DEFAULT_VPC_CIDR, type DefaultNetwork, type DefaultSubnet, checkNetworkIds, defaultGroupRules, defaultNetworkOf, missingIds, requireNetworkIds, securityGroupArn, subnetArn, subnetOfZone, macAddress } from '../domain/network.js';
+import type { Scope } from '../domain/instance.js';
+import { DEFAULT_GROUP_DESCRIPTION, DEFAULT_GROUP_NAME, DEFAULT_SUBNET_ADDRESSES, DEFAULT_SUBNET_MAP_PUBLIC_IP_ON_LAUNCH, DEFAULT_VPC_CIDR, type DefaultNetwork, type DefaultSubnet, checkNetworkIds, defaultGroupRules, defaultNetworkOf, missingIds, requireNetworkIds, securityGroupArn, subnetArn } from '../domain/network.js';
 import { paginate } from '../domain/paging.js';
-import { publicDnsName } from '../domain/public-ip.js';
-import { type Handler, type Services, checkDryRun } from './context.js';
-import { visibleInstances } from './instances.js';
-import { tagList } from './tags.js';
+import type { Services } from '../services/context.js';
+import { type Handler, checkDryRun } from './context.js';
+import { visibleInstances } from '../services/instances.js';
+import { tagList } from '../services/tags.js';
 
 /** The Describe calls page 5 to 1000 items at a time, everything without MaxResults. */
 const PAGE_LIMITS = { min: 5, max: 1000 };
@@ -35,87 +32,6 @@ const withTags = (s: Services, id: string) => {
   const tags = s.store.tagsOf(id);
   return tags && tags.size > 0 ? { Tags: tagList(tags) } : {};
 };
-
-// --- an instance's network --------------------------------------------------------------------------
-
-export interface InstanceNetwork {
-  readonly vpcId: string;
-  readonly subnetId: string;
-  /** the subnet's IPv4 block, e.g. `172.31.0.0/20` */
-  readonly subnetCidr: string;
-  readonly securityGroups: readonly GroupIdentifier[];
-}
-
-/**
- * Where an instance is attached: its zone's default subnet (RunInstances' SubnetId decides the zone)
- * and the default security group, the only one there is, so neither needs a record. EC2 shows none of
- * it once the instance is terminated; callers decide that.
- */
-export function instanceNetworkOf(rec: InstanceRecord): InstanceNetwork {
-  const net = defaultNetworkOf(rec);
-  // RunInstances accepts only the Region's zones, and every zone has a default subnet.
-  const subnet = subnetOfZone(net, rec.availabilityZone)!;
-  return {
-    vpcId: net.vpcId,
-    subnetId: subnet.id,
-    subnetCidr: subnet.cidr,
-    securityGroups: [{ GroupId: net.securityGroupId, GroupName: DEFAULT_GROUP_NAME }],
-  };
-}
-
-/** An instance's network as DescribeInstances shows it: none once it is terminated. */
-export const attachedNetworkOf = (rec: InstanceRecord): InstanceNetwork | undefined =>
-  rec.state === 'terminated' ? undefined : instanceNetworkOf(rec);
-
-/** The public address's association as EC2 shows it (Amazon's pool: owner `amazon`), when the instance holds one. */
-export function publicIpAssociation(rec: InstanceRecord): InstanceNetworkInterfaceAssociation | undefined {
-  if (rec.publicIp === undefined) return undefined;
-  return { IpOwnerId: 'amazon', PublicDnsName: publicDnsName(rec.publicIp, rec.region), PublicIp: rec.publicIp };
-}
-
-/**
- * The instance's network interfaces as DescribeInstances shows them: its primary interface (device
- * index 0), derived from the instance like its root volume — ID and attachment ID from the instance
- * ID, a MAC address hashed from it, the private address, the default group, and the public address's
- * association while it holds one. It is created with the instance and goes with it (DeleteOnTermination
- * true); none once the instance is terminated.
- */
-export function instanceNetworkInterfaces(rec: InstanceRecord): InstanceNetworkInterface[] {
-  const net = attachedNetworkOf(rec);
-  if (!net) return [];
-  const association = publicIpAssociation(rec);
-  const dnsName = privateDnsName(rec.privateIpAddress, rec.region);
-  return [
-    {
-      ...(association ? { Association: association } : {}),
-      Attachment: {
-        // EC2 keeps the primary interface's attachment from launch; the record's launch time is the one it has.
-        AttachTime: new Date(rec.launchTime),
-        AttachmentId: networkInterfaceAttachmentId(rec),
-        DeleteOnTermination: true,
-        DeviceIndex: 0,
-        Status: 'attached',
-        NetworkCardIndex: 0,
-      },
-      Description: '',
-      Groups: [...net.securityGroups],
-      Ipv6Addresses: [],
-      MacAddress: macAddress(rec),
-      NetworkInterfaceId: networkInterfaceId(rec),
-      OwnerId: rec.account,
-      PrivateDnsName: dnsName,
-      PrivateIpAddress: rec.privateIpAddress,
-      PrivateIpAddresses: [
-        { ...(association ? { Association: association } : {}), Primary: true, PrivateDnsName: dnsName, PrivateIpAddress: rec.privateIpAddress },
-      ],
-      SourceDestCheck: true,
-      Status: 'in-use',
-      SubnetId: net.subnetId,
-      VpcId: net.vpcId,
-      InterfaceType: 'interface',
-    },
-  ];
-}
 
 // --- DescribeVpcs -----------------------------------------------------------------------------------
 

@@ -4,79 +4,20 @@ import type {
   DeleteTagsRequest,
   DescribeTagsRequest,
   DescribeTagsResult,
-  Tag,
   TagDescription,
-  TagSpecification,
 } from '@aws-sdk/client-ec2';
 import { Errors } from '../domain/errors.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
 import { ID_PREFIX, type ResourceKind as IdKind, kindOfId } from '../domain/ids.js';
 import { checkNetworkTagTarget, networkResourceInScope } from '../domain/network.js';
 import { paginate } from '../domain/paging.js';
-import { checkText } from '../domain/text.js';
-import type { ResourceDocs, StoredKind, TagRecord } from '../store/store.js';
-import { type Handler, type RequestContext, type Services, checkDryRun, required } from './context.js';
-import { type Scope, expired } from '../domain/instance.js';
-import { findInstances, retentionCutoff } from './instances.js';
-import { findRootVolumes, rootVolumeOwner } from './volumes.js';
-
-export const MAX_TAGS_PER_RESOURCE = 50;
-
-export interface KeyValue {
-  readonly key: string;
-  readonly value: string;
-}
-
-export const tagList = (tags: ReadonlyMap<string, string>): Tag[] =>
-  [...tags].map(([Key, Value]) => ({ Key, Value }));
-
-/**
- * EC2's tag rules: key 1–128 characters and not `aws:`, value up to 256, at most 50 per resource, and
- * no character XML cannot carry (src/domain/text.ts).
- */
-export function checkTags(tags: readonly Tag[]): KeyValue[] {
-  if (tags.length > MAX_TAGS_PER_RESOURCE) throw Errors.tagLimitExceeded(MAX_TAGS_PER_RESOURCE);
-  return tags.map((t) => {
-    const key = t.Key;
-    if (key === undefined || key.length === 0) throw Errors.invalidParameterValue('Tag key must not be empty.');
-    if (key.length > 128) throw Errors.invalidValueFor('tag key', key, 'Tag keys are at most 128 characters.');
-    if (key.toLowerCase().startsWith('aws:')) throw Errors.invalidTagKey(key);
-    checkText(key, 'tag key');
-    const value = t.Value ?? '';
-    if (value.length > 256) throw Errors.invalidValueFor('tag value', value, 'Tag values are at most 256 characters.');
-    checkText(value, 'tag value');
-    return { key, value };
-  });
-}
-
-/**
- * What RunInstances may tag: the instance and what is created with it. Instance and volume tags are kept
- * (volume: on the root volume); nestbox has no network interfaces or Spot requests, so tags for those
- * are checked and accepted but have nothing to land on.
- */
-export const TAGGABLE_AT_LAUNCH: readonly string[] = ['instance', 'volume', 'network-interface', 'spot-instances-request'];
-
-/**
- * Tags a create request asks for on one resource type. `allowed` are the resource types the operation
- * accepts (RunInstances: the instance and what it creates with it); tags for the others are kept apart.
- */
-export function tagsFromSpecifications(
-  specs: readonly TagSpecification[] | undefined,
-  resourceType: string,
-  allowed: readonly string[] = TAGGABLE_AT_LAUNCH,
-): KeyValue[] {
-  const out: KeyValue[] = [];
-  for (const spec of specs ?? []) {
-    const type = required(spec.ResourceType, 'TagSpecification.N.ResourceType');
-    if (!allowed.includes(type)) {
-      throw Errors.invalidParameterValue(`'${type}' is not a valid taggable resource type for this operation.`);
-    }
-    const tags = checkTags(spec.Tags ?? []);
-    if (type === resourceType) out.push(...tags);
-  }
-  if (out.length > MAX_TAGS_PER_RESOURCE) throw Errors.tagLimitExceeded(MAX_TAGS_PER_RESOURCE);
-  return out;
-}
+import type { StoredKind, TagRecord } from '../store/store.js';
+import type { Services } from '../services/context.js';
+import { type Handler, type RequestContext, checkDryRun, required } from './context.js';
+import { expired } from '../domain/instance.js';
+import { findInstances, retentionCutoff } from '../services/instances.js';
+import { MAX_TAGS_PER_RESOURCE, checkTags, storedInScope } from '../services/tags.js';
+import { findRootVolumes, rootVolumeOwner } from '../services/volumes.js';
 
 /** Resources other than instances that tags can name: the ID prefix's kind → the stored kind (also the tag's resource type). */
 const STORED_KINDS: Partial<Record<IdKind, StoredKind>> = {
@@ -92,12 +33,6 @@ const NOT_FOUND: Record<StoredKind, (id: string) => Error> = {
   'dedicated-host': (id) => Errors.hostIdNotFound([id]),
   fleet: (id) => Errors.fleetIdNotFound([id]),
 };
-
-/** A stored resource when it exists in the caller's scope. */
-export function storedInScope<K extends StoredKind>(s: Services, scope: Scope, kind: K, id: string): ResourceDocs[K] | undefined {
-  const doc = s.store.resource(kind, id);
-  return doc && doc.account === scope.account && doc.region === scope.region ? doc : undefined;
-}
 
 /** The resources a tag call names, each checked to exist in the caller's scope; returns their types. */
 function resolveResources(ids: readonly string[], ctx: RequestContext, s: Services): Map<string, string> {

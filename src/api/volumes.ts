@@ -13,50 +13,16 @@ import { Errors } from '../domain/errors.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
 import { isWellFormedId } from '../domain/ids.js';
 import { ROOT_VOLUME, rootSnapshotId } from '../domain/images.js';
-import {
-  type InstanceRecord,
-  type Scope,
-  hasRootVolume,
-  instanceIdOfRootVolume,
-  rootVolumeAttached,
-  rootVolumeId,
-} from '../domain/instance.js';
+import { type InstanceRecord, rootVolumeAttached, rootVolumeId } from '../domain/instance.js';
 import { paginate } from '../domain/paging.js';
 import { zonesIn } from '../domain/regions.js';
-import { type Handler, type Services, checkDryRun, required } from './context.js';
-import { tagList } from './tags.js';
+import type { Services } from '../services/context.js';
+import { type Handler, checkDryRun, required } from './context.js';
+import { tagList } from '../services/tags.js';
+import { findRootVolumes, volumeOwners } from '../services/volumes.js';
 
 /** EC2 pages at most this many volumes; a larger MaxResults is answered with this many. */
 const MAX_VOLUMES_PER_PAGE = 500;
-
-/** The instance whose root volume `volumeId` is, when that volume exists in the caller's scope. */
-export function rootVolumeOwner(s: Services, scope: Scope, volumeId: string): InstanceRecord | undefined {
-  const rec = s.store.instance(instanceIdOfRootVolume(volumeId));
-  return rec && rec.account === scope.account && rec.region === scope.region && hasRootVolume(rec) ? rec : undefined;
-}
-
-/** Every volume ID well-formed, then every volume found — or the EC2 error naming the offenders; their instances, in order. */
-export function findRootVolumes(s: Services, scope: Scope, ids: readonly string[]): InstanceRecord[] {
-  for (const id of ids) if (!isWellFormedId('volume', id)) throw Errors.volumeIdMalformed(id);
-  const found: InstanceRecord[] = [];
-  const missing: string[] = [];
-  for (const id of new Set(ids)) {
-    const rec = rootVolumeOwner(s, scope, id);
-    if (rec) found.push(rec);
-    else missing.push(id);
-  }
-  if (missing.length > 0) throw Errors.volumeNotFound(missing);
-  return found;
-}
-
-/** Every root volume that exists in the caller's scope, in its instance's creation order. */
-function volumeOwners(s: Services, scope: Scope): InstanceRecord[] {
-  const out: InstanceRecord[] = [];
-  for (const rec of s.store.allInstances()) {
-    if (rec.account === scope.account && rec.region === scope.region && hasRootVolume(rec)) out.push(rec);
-  }
-  return out;
-}
 
 export function toVolume(rec: InstanceRecord, s: Services): Volume {
   const settings = rootVolumeOf(rec);

@@ -11,7 +11,7 @@
  *
  * Errors are JSON too: {"error":{"code","message"}} with the HTTP status.
  */
-import type { Services } from '../api/context.js';
+import type { Services } from '../services/context.js';
 import { FaultRequestError, type Faults, THROTTLE_BUCKETS, crashInstance } from '../faults.js';
 
 export const ADMIN_PREFIX = '/_nestbox/';

@@ -1,0 +1,302 @@
+/**
+ * Instances as every handler sees them: the lookups (visible ones, by ID, the retention window of
+ * terminated ones), the API's view of an instance and of a reservation, and DescribeInstances' filter
+ * table.
+ */
+import type { Instance, InstanceNetworkInterface, Reservation } from '@aws-sdk/client-ec2';
+import { rootVolumeOf } from '../domain/block-devices.js';
+import { Errors } from '../domain/errors.js';
+import type { FilterAccessor, FilterTable, FilterValue } from '../domain/filters.js';
+import { affinityOf } from '../domain/host.js';
+import { isWellFormedId } from '../domain/ids.js';
+import { ROOT_VOLUME } from '../domain/images.js';
+import {
+  type InstanceRecord,
+  type Scope,
+  expired,
+  privateDnsName,
+  rootVolumeAttached,
+  rootVolumeId,
+} from '../domain/instance.js';
+import type { InstanceTypeFacts } from '../domain/instance-types.js';
+import { metadataOptionsOf, metadataOptionsView, privateDnsNameOptionsView } from '../domain/launch-options.js';
+import { STATE_CODES } from '../domain/lifecycle.js';
+import { type PublicIpSource, heldPublicIps, publicDnsName } from '../domain/public-ip.js';
+import type { Services } from './context.js';
+import { attachedNetworkOf, instanceNetworkInterfaces } from './network.js';
+import { tagList } from './tags.js';
+
+// --- lookups ----------------------------------------------------------------------------------------
+
+export const inScope = (rec: InstanceRecord, scope: Scope) => rec.account === scope.account && rec.region === scope.region;
+
+/** Now minus the retention: terminated instances that ended before it no longer exist. */
+export const retentionCutoff = (s: Services): number => s.now().getTime() - s.terminatedRetentionMs;
+
+/** Instances that are visible: in scope, and terminated ones only within the retention window. */
+export function visibleInstances(s: Services, scope: Scope): InstanceRecord[] {
+  const cutoff = retentionCutoff(s);
+  const out: InstanceRecord[] = [];
+  for (const rec of s.store.allInstances()) {
+    if (inScope(rec, scope) && !expired(rec, cutoff)) out.push(rec);
+  }
+  return out;
+}
+
+/** Every ID well-formed, then every ID found — or the EC2 error naming the offenders. */
+export function findInstances(s: Services, scope: Scope, ids: readonly string[]): InstanceRecord[] {
+  for (const id of ids) if (!isWellFormedId('instance', id)) throw Errors.instanceIdMalformed(id);
+  const cutoff = retentionCutoff(s);
+  const found: InstanceRecord[] = [];
+  const missing: string[] = [];
+  for (const id of new Set(ids)) {
+    const rec = s.store.instance(id);
+    if (rec && inScope(rec, scope) && !expired(rec, cutoff)) found.push(rec);
+    else missing.push(id);
+  }
+  if (missing.length > 0) throw Errors.instanceIdNotFound(missing);
+  return found;
+}
+
+/**
+ * Where the public IPv4 addresses of one change (a launch, a start) come from: the server's allocator,
+ * skipping every address an instance holds now, in any account and Region.
+ */
+export const publicIpSource = (s: Services): PublicIpSource => s.publicIps.session(() => heldPublicIps(s.store.allInstances()));
+
+export function typeFacts(s: Services, type: string): InstanceTypeFacts {
+  const facts = s.catalog.facts(type);
+  if (!facts) throw Errors.invalidInstanceTypeValue(type);
+  return facts;
+}
+
+// --- the API's view of an instance ------------------------------------------------------------------
+
+export function toInstance(rec: InstanceRecord, s: Services): Instance {
+  const tags = s.store.tagsOf(rec.id);
+  const net = attachedNetworkOf(rec);
+  const windows = rec.platform === 'windows';
+  const rootDevice = ROOT_VOLUME[rec.platform].device;
+  const root = rootVolumeOf(rec);
+  const cpu = rec.cpu;
+  const launched = new Date(rec.launchTime);
+  return {
+    InstanceId: rec.id,
+    ImageId: rec.imageId,
+    State: { Code: STATE_CODES[rec.state], Name: rec.state },
+    PrivateDnsName: rec.state === 'terminated' ? '' : privateDnsName(rec.privateIpAddress, rec.region),
+    // The public DNS name is EC2's form of the (loopback) public address; nothing resolves it.
+    PublicDnsName: rec.publicIp !== undefined ? publicDnsName(rec.publicIp, rec.region) : '',
+    ...(rec.publicIp !== undefined ? { PublicIpAddress: rec.publicIp } : {}),
+    StateTransitionReason: rec.stateTransitionReason,
+    ...(rec.keyName !== undefined ? { KeyName: rec.keyName } : {}),
+    AmiLaunchIndex: rec.amiLaunchIndex,
+    ProductCodes: [],
+    InstanceType: rec.instanceType as Instance['InstanceType'],
+    LaunchTime: launched,
+    Placement: {
+      AvailabilityZone: rec.availabilityZone,
+      ...(rec.tenancy === 'host' ? { Affinity: affinityOf(rec) } : {}),
+      GroupName: '',
+      Tenancy: rec.tenancy as 'default',
+      ...(rec.hostId !== undefined ? { HostId: rec.hostId } : {}),
+    },
+    // EC2 writes the platform in lower case on the wire, though the SDK's enum says 'Windows'.
+    ...(windows ? { Platform: 'windows' as Instance['Platform'] } : {}),
+    Monitoring: { State: rec.detailedMonitoring ? 'enabled' : 'disabled' },
+    ...(net ? { SubnetId: net.subnetId, VpcId: net.vpcId, PrivateIpAddress: rec.privateIpAddress } : {}),
+    Architecture: rec.architecture,
+    RootDeviceType: 'ebs',
+    RootDeviceName: rootDevice,
+    BlockDeviceMappings: rootVolumeAttached(rec)
+      ? [
+          {
+            DeviceName: rootDevice,
+            Ebs: {
+              AttachTime: launched,
+              DeleteOnTermination: root.deleteOnTermination,
+              Status: 'attached',
+              VolumeId: rootVolumeId(rec),
+            },
+          },
+        ]
+      : [],
+    VirtualizationType: 'hvm',
+    ...(rec.iamInstanceProfile ? { IamInstanceProfile: { Arn: rec.iamInstanceProfile.arn, Id: rec.iamInstanceProfile.id } } : {}),
+    ...(rec.clientToken !== undefined ? { ClientToken: rec.clientToken } : {}),
+    ...(tags && tags.size > 0 ? { Tags: tagList(tags) } : {}),
+    NetworkInterfaces: instanceNetworkInterfaces(rec),
+    SecurityGroups: net ? [...net.securityGroups] : [],
+    SourceDestCheck: true,
+    Hypervisor: 'xen',
+    ...(rec.instanceLifecycle ? { InstanceLifecycle: rec.instanceLifecycle } : {}),
+    EbsOptimized: rec.ebsOptimized === true,
+    EnaSupport: true,
+    ...(rec.stateReason ? { StateReason: { Code: rec.stateReason.code, Message: rec.stateReason.message } } : {}),
+    CpuOptions: {
+      CoreCount: cpu.coreCount,
+      ThreadsPerCore: cpu.threadsPerCore,
+      ...(cpu.amdSevSnp ? { AmdSevSnp: cpu.amdSevSnp } : {}),
+      ...(cpu.nestedVirtualization ? { NestedVirtualization: cpu.nestedVirtualization } : {}),
+    },
+    CapacityReservationSpecification: { CapacityReservationPreference: rec.capacityReservationsNone ? 'none' : 'open' },
+    HibernationOptions: { Configured: rec.hibernationConfigured },
+    // Changes apply at once here, so DescribeInstances never catches them `pending`.
+    MetadataOptions: { State: 'applied', ...metadataOptionsView(metadataOptionsOf(rec)) },
+    EnclaveOptions: { Enabled: rec.enclave === true },
+    PlatformDetails: windows ? 'Windows' : 'Linux/UNIX',
+    UsageOperation: windows ? 'RunInstances:0002' : 'RunInstances',
+    UsageOperationUpdateTime: launched,
+    BootMode: 'uefi-preferred',
+    CurrentInstanceBootMode: 'uefi',
+    PrivateDnsNameOptions: privateDnsNameOptionsView(rec),
+    MaintenanceOptions: { AutoRecovery: rec.autoRecoveryDisabled ? 'disabled' : 'default' },
+  };
+}
+
+export function reservationOf(s: Services, reservationId: string, recs: readonly InstanceRecord[], account: string): Reservation {
+  return {
+    ReservationId: reservationId,
+    OwnerId: account,
+    // EC2-Classic only ("Not supported"): a VPC instance's groups are in its own SecurityGroups.
+    Groups: [],
+    Instances: recs.map((r) => toInstance(r, s)),
+  };
+}
+
+// --- filters ----------------------------------------------------------------------------------------
+
+/**
+ * The `network-interface.*` filters (and the older `association.*` spellings), read from the
+ * interfaces DescribeInstances shows, so a filter always agrees with the view. Members nestbox never
+ * has (IPv6, prefixes, Elastic IP allocations, carrier and customer-owned addresses, requester-managed
+ * interfaces) are valid filters that match nothing, or `false` where EC2 has a boolean.
+ */
+function networkInterfaceFilters(): FilterTable<InstanceRecord>['fields'] {
+  const enis = (r: InstanceRecord) => instanceNetworkInterfaces(r);
+  const each =
+    (get: (eni: InstanceNetworkInterface) => FilterValue | readonly FilterValue[]): FilterAccessor<InstanceRecord> =>
+    (r) =>
+      enis(r).flatMap(get);
+  const addresses = (eni: InstanceNetworkInterface) => eni.PrivateIpAddresses ?? [];
+  const none = () => undefined;
+  return {
+    'network-interface.network-interface-id': each((e) => e.NetworkInterfaceId),
+    'network-interface.mac-address': each((e) => e.MacAddress),
+    'network-interface.private-ip-address': each((e) => e.PrivateIpAddress),
+    'network-interface.private-dns-name': each((e) => e.PrivateDnsName),
+    'network-interface.public-dns-name': each((e) => e.Association?.PublicDnsName),
+    'network-interface.description': each((e) => e.Description),
+    'network-interface.subnet-id': each((e) => e.SubnetId),
+    'network-interface.vpc-id': each((e) => e.VpcId),
+    'network-interface.availability-zone': (r) => (enis(r).length > 0 ? r.availabilityZone : undefined),
+    'network-interface.owner-id': each((e) => e.OwnerId),
+    'network-interface.requester-id': none,
+    'network-interface.requester-managed': each(() => false),
+    'network-interface.status': each((e) => e.Status),
+    'network-interface.source-dest-check': each((e) => e.SourceDestCheck),
+    'network-interface.group-id': each((e) => (e.Groups ?? []).map((g) => g.GroupId)),
+    'network-interface.group-name': each((e) => (e.Groups ?? []).map((g) => g.GroupName)),
+    'network-interface.attachment.attachment-id': each((e) => e.Attachment?.AttachmentId),
+    'network-interface.attachment.instance-id': (r) => (enis(r).length > 0 ? r.id : undefined),
+    'network-interface.attachment.instance-owner-id': (r) => (enis(r).length > 0 ? r.account : undefined),
+    'network-interface.attachment.device-index': each((e) => e.Attachment?.DeviceIndex),
+    'network-interface.attachment.network-card-index': each((e) => e.Attachment?.NetworkCardIndex),
+    'network-interface.attachment.status': each((e) => e.Attachment?.Status),
+    'network-interface.attachment.attach-time': each((e) => e.Attachment?.AttachTime?.toISOString()),
+    'network-interface.attachment.delete-on-termination': each((e) => e.Attachment?.DeleteOnTermination),
+    'network-interface.addresses.private-ip-address': each((e) => addresses(e).map((a) => a.PrivateIpAddress)),
+    'network-interface.addresses.private-dns-name': each((e) => addresses(e).map((a) => a.PrivateDnsName)),
+    'network-interface.addresses.primary': each((e) => addresses(e).map((a) => a.Primary)),
+    'network-interface.addresses.association.public-ip': each((e) => addresses(e).map((a) => a.Association?.PublicIp)),
+    'network-interface.addresses.association.public-dns-name': each((e) => addresses(e).map((a) => a.Association?.PublicDnsName)),
+    'network-interface.addresses.association.ip-owner-id': each((e) => addresses(e).map((a) => a.Association?.IpOwnerId)),
+    'network-interface.addresses.association.allocation-id': none,
+    'network-interface.addresses.association.association-id': none,
+    'network-interface.addresses.association.carrier-ip': none,
+    'network-interface.addresses.association.customer-owned-ip': none,
+    'network-interface.association.public-ip': each((e) => e.Association?.PublicIp),
+    'network-interface.association.public-dns-name': each((e) => e.Association?.PublicDnsName),
+    'network-interface.association.ip-owner-id': each((e) => e.Association?.IpOwnerId),
+    'network-interface.association.allocation-id': none,
+    'network-interface.association.association-id': none,
+    'network-interface.association.carrier-ip': none,
+    'network-interface.association.customer-owned-ip': none,
+    // the older spellings, without the `network-interface.` prefix
+    'association.public-ip': each((e) => e.Association?.PublicIp),
+    'association.ip-owner-id': each((e) => e.Association?.IpOwnerId),
+    'association.allocation-id': none,
+    'association.association-id': none,
+    'network-interface.ipv6-address': none,
+    'network-interface.ipv6-addresses.ipv6-address': none,
+    'network-interface.ipv6-addresses.is-primary-ipv6': none,
+    'network-interface.ipv6-native': each(() => false),
+    'network-interface.ipv4-prefixes.ipv4-prefix': none,
+    'network-interface.ipv6-prefixes.ipv6-prefix': none,
+    'network-interface.deny-all-igw-traffic': each(() => false),
+    'network-interface.outpost-arn': none,
+  };
+}
+
+export function instanceFilterTable(s: Services): FilterTable<InstanceRecord> {
+  return {
+    tags: (r) => s.store.tagsOf(r.id),
+    fields: {
+      ...networkInterfaceFilters(),
+      'ip-address': (r) => r.publicIp,
+      'dns-name': (r) => (r.publicIp !== undefined ? publicDnsName(r.publicIp, r.region) : undefined),
+      'source-dest-check': (r) => (r.state === 'terminated' ? undefined : true),
+      'instance-id': (r) => r.id,
+      'instance-state-name': (r) => r.state,
+      'instance-state-code': (r) => STATE_CODES[r.state],
+      'instance-type': (r) => r.instanceType,
+      'image-id': (r) => r.imageId,
+      'availability-zone': (r) => r.availabilityZone,
+      'reservation-id': (r) => r.reservationId,
+      'owner-id': (r) => r.account,
+      'architecture': (r) => r.architecture,
+      'platform': (r) => (r.platform === 'windows' ? 'windows' : undefined),
+      'platform-details': (r) => (r.platform === 'windows' ? 'Windows' : 'Linux/UNIX'),
+      'key-name': (r) => r.keyName,
+      'launch-time': (r) => r.launchTime,
+      'private-ip-address': (r) => (r.state === 'terminated' ? undefined : r.privateIpAddress),
+      'private-dns-name': (r) => privateDnsName(r.privateIpAddress, r.region),
+      'client-token': (r) => r.clientToken,
+      'tenancy': (r) => r.tenancy,
+      'host-id': (r) => r.hostId,
+      'affinity': (r) => affinityOf(r),
+      'placement-group-name': () => undefined,
+      'vpc-id': (r) => attachedNetworkOf(r)?.vpcId,
+      'subnet-id': (r) => attachedNetworkOf(r)?.subnetId,
+      'instance.group-id': (r) => attachedNetworkOf(r)?.securityGroups.map((g) => g.GroupId),
+      'instance.group-name': (r) => attachedNetworkOf(r)?.securityGroups.map((g) => g.GroupName),
+      'group-id': (r) => attachedNetworkOf(r)?.securityGroups.map((g) => g.GroupId),
+      'group-name': (r) => attachedNetworkOf(r)?.securityGroups.map((g) => g.GroupName),
+      'root-device-type': () => 'ebs',
+      'virtualization-type': () => 'hvm',
+      'hypervisor': () => 'xen',
+      'hibernation-options.configured': (r) => r.hibernationConfigured,
+      'state-reason-code': (r) => r.stateReason?.code,
+      'state-reason-message': (r) => r.stateReason?.message,
+      'ami-launch-index': (r) => r.amiLaunchIndex,
+      // Spot Instances only: On-Demand ones have no lifecycle, as in EC2
+      'instance-lifecycle': (r) => r.instanceLifecycle,
+      'monitoring-state': (r) => (r.detailedMonitoring ? 'enabled' : 'disabled'),
+      'ebs-optimized': (r) => r.ebsOptimized === true,
+      'enclave-options.enabled': (r) => r.enclave === true,
+      'iam-instance-profile.arn': (r) => r.iamInstanceProfile?.arn,
+      'iam-instance-profile.id': (r) => r.iamInstanceProfile?.id,
+      'maintenance-options.auto-recovery': (r) => (r.autoRecoveryDisabled ? 'disabled' : 'default'),
+      'metadata-options.http-tokens': (r) => metadataOptionsOf(r).httpTokens,
+      'metadata-options.http-put-response-hop-limit': (r) => metadataOptionsOf(r).hopLimit,
+      'metadata-options.http-endpoint': (r) => metadataOptionsOf(r).httpEndpoint,
+      'metadata-options.http-protocol-ipv6': (r) => metadataOptionsOf(r).httpProtocolIpv6,
+      'metadata-options.instance-metadata-tags': (r) => metadataOptionsOf(r).instanceMetadataTags,
+      'private-dns-name-options.hostname-type': (r) => privateDnsNameOptionsView(r).HostnameType,
+      'block-device-mapping.device-name': (r) => (rootVolumeAttached(r) ? ROOT_VOLUME[r.platform].device : undefined),
+      'block-device-mapping.volume-id': (r) => (rootVolumeAttached(r) ? rootVolumeId(r) : undefined),
+      'block-device-mapping.status': (r) => (rootVolumeAttached(r) ? 'attached' : undefined),
+      'block-device-mapping.delete-on-termination': (r) => (rootVolumeAttached(r) ? rootVolumeOf(r).deleteOnTermination : undefined),
+    },
+  };
+}

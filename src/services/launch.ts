@@ -1,0 +1,291 @@
+/**
+ * Launching instances: the quotas a launch counts against (instances, On-Demand vCPU buckets), the
+ * plan of a RunInstances request (every rule checked in EC2's order, nothing changed), and the launch
+ * core RunInstances and CreateFleet share (DryRun, the Dedicated Host, the records, one commit, boot).
+ */
+import type { RunInstancesRequest } from '@aws-sdk/client-ec2';
+import { DEFAULT_QUOTAS } from '../accounts.js';
+import { type CpuSettings, resolveCpuSettings } from '../domain/cpu-options.js';
+import { Errors } from '../domain/errors.js';
+import { checkNoPlacementGroup, parseTenancy } from '../domain/host.js';
+import { isWellFormedId, newId } from '../domain/ids.js';
+import { type ImageFacts, findImage } from '../domain/images.js';
+import { type InstanceRecord, type Scope, privateIpFor, rootVolumeId } from '../domain/instance.js';
+import { checkUserData, parseShutdownBehavior } from '../domain/instance-attributes.js';
+import type { InstanceTypeFacts } from '../domain/instance-types.js';
+import type { KeyPairRecord } from '../domain/key-pair.js';
+import { type LaunchSettings, checkRunInstancesMembers, resolveLaunchOptions } from '../domain/launch-options.js';
+import { type LaunchTemplateRef, launchTemplateTags } from '../domain/launch-template.js';
+import { STATE_REASONS } from '../domain/lifecycle.js';
+import { defaultNetworkOf, resolveLaunchNetwork } from '../domain/network.js';
+import { withPublicIp } from '../domain/public-ip.js';
+import { zoneNamed } from '../domain/regions.js';
+import { checkDryRun, required } from '../domain/request.js';
+import { type Services, quotasOf, zonesOf } from './context.js';
+import { type HostLaunchRequest, hostLaunchRequest, placeOnHost } from './hosts.js';
+import { inScope, publicIpSource, typeFacts } from './instances.js';
+import { checkKeyForPlatform, keyPairByName } from './key-pairs.js';
+import { applyLaunchTemplate } from './launch-templates.js';
+import { type KeyValue, tagsFromSpecifications } from './tags.js';
+
+// --- quotas -----------------------------------------------------------------------------------------
+
+/** Instances (not terminated) one account may have in one region, like EC2's instance quota: the default (src/accounts.ts). */
+export const INSTANCE_LIMIT = DEFAULT_QUOTAS.instances;
+
+/**
+ * How many of MinCount..MaxCount fit under the account's quotas: as many as possible, at least
+ * MinCount, or the error. The instance quota counts every instance that is not terminated; the On-Demand
+ * vCPU quota (`vcpus`, for On-Demand launches not on a Dedicated Host) counts the vCPUs of the account's
+ * pending and running On-Demand instances of the same bucket (vcpuBucketOf), as EC2 does.
+ */
+export function launchCount(s: Services, scope: Scope, minCount: number, maxCount: number, vcpus?: { perInstance: number; bucket: string }): number {
+  const quotas = quotasOf(s, scope.account);
+  const limit = quotas.instances;
+  let room = maxCount;
+  // Fast path: when even every record there is leaves room, counting the live ones (O(n)) is not needed.
+  if (limit - s.store.instanceCount() < maxCount) {
+    let live = 0;
+    for (const rec of s.store.allInstances()) if (inScope(rec, scope) && rec.state !== 'terminated') live++;
+    room = limit - live;
+    if (room < minCount) throw Errors.instanceLimitExceeded(live + minCount, limit);
+  }
+  if (vcpus && vcpus.perInstance > 0) {
+    let used = 0;
+    for (const rec of s.store.allInstances()) {
+      if (!inScope(rec, scope) || rec.instanceLifecycle === 'spot' || rec.hostId !== undefined) continue;
+      if (rec.state !== 'pending' && rec.state !== 'running') continue;
+      const facts = s.catalog.facts(rec.instanceType);
+      if (facts && vcpuBucketOf(facts.family) === vcpus.bucket) used += facts.vcpus;
+    }
+    const fit = Math.floor((quotas.vcpus - used) / vcpus.perInstance);
+    if (fit < minCount) throw Errors.vcpuLimitExceeded(quotas.vcpus);
+    room = Math.min(room, fit);
+  }
+  return Math.min(maxCount, room);
+}
+
+/**
+ * EC2's On-Demand vCPU buckets ("Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances", "… X
+ * instances", "… G and VT …", "… P …", "… F …", "… Inf …", "… DL …", "… Trn …", "… HPC …", "… High Memory …"),
+ * from the family's name.
+ */
+export function vcpuBucketOf(family: string): string {
+  const f = family.toLowerCase();
+  for (const [prefix, bucket] of [
+    ['inf', 'inf'],
+    ['trn', 'trn'],
+    ['hpc', 'hpc'],
+    ['dl', 'dl'],
+    ['vt', 'g'],
+    ['u-', 'high-memory'],
+    ['x', 'x'],
+    ['g', 'g'],
+    ['p', 'p'],
+    ['f', 'f'],
+  ] as const) {
+    if (f.startsWith(prefix)) return bucket;
+  }
+  return 'standard';
+}
+
+// --- the plan and the launch ------------------------------------------------------------------------
+
+/** What a valid launch request asks for, once every rule has been checked. */
+export interface LaunchPlan {
+  readonly minCount: number;
+  readonly maxCount: number;
+  readonly image: ImageFacts;
+  readonly facts: InstanceTypeFacts;
+  readonly zone: string;
+  readonly tenancy: string;
+  readonly hibernation: boolean;
+  readonly cpu: CpuSettings;
+  readonly tags: readonly KeyValue[];
+  /** tags for each instance's root volume (TagSpecification ResourceType `volume`) */
+  readonly volumeTags: readonly KeyValue[];
+  /** base64 without whitespace */
+  readonly userData: string | undefined;
+  readonly keyPair: KeyPairRecord | undefined;
+  readonly disableApiTermination: boolean;
+  readonly disableApiStop: boolean;
+  readonly shutdownBehavior: 'stop' | 'terminate';
+  /** the launch template version the request used, if any */
+  readonly launchTemplate: LaunchTemplateRef | undefined;
+  /** tenancy `host`: the named host or the zone to auto-place in; placed after DryRun */
+  readonly host: HostLaunchRequest | undefined;
+  /** the launch options (root volume, metadata, monitoring, credits, Spot, …) as each instance records them */
+  readonly settings: LaunchSettings;
+  /** whether each instance gets a public IPv4 address whenever it enters `pending` (src/domain/public-ip.ts) */
+  readonly associatePublicIp: boolean;
+}
+
+/** Checks a RunInstances request against every rule, in EC2's order; changes nothing. */
+export function planLaunch(raw: RunInstancesRequest, ctx: Scope, s: Services): LaunchPlan {
+  // From a launch template: its data overlaid with the request's own parameters, then every rule below.
+  const { request: input, launchTemplate } = applyLaunchTemplate(raw, ctx, s);
+  const imageId = required(input.ImageId, 'ImageId');
+  const minCount = required(input.MinCount, 'MinCount');
+  const maxCount = required(input.MaxCount, 'MaxCount');
+  if (!Number.isInteger(minCount) || minCount < 1) throw Errors.invalidValueFor('MinCount', minCount, 'MinCount must be at least 1.');
+  if (!Number.isInteger(maxCount) || maxCount < minCount) {
+    throw Errors.invalidValueFor('MaxCount', maxCount, `MaxCount must be at least MinCount (${minCount}).`);
+  }
+  // A member nestbox cannot honour is refused by name before anything else is looked at.
+  checkRunInstancesMembers(input);
+  if (!isWellFormedId('image', imageId)) throw Errors.amiIdMalformed(imageId);
+  const image = findImage(imageId);
+  if (!image) throw Errors.amiIdNotFound([imageId]);
+  const facts = typeFacts(s, input.InstanceType ?? 't3.micro');
+  if (facts.architecture !== image.architecture) {
+    throw Errors.invalidParameterValue(
+      `The architecture '${facts.architecture}' of the specified instance type does not match the architecture '${image.architecture}' of the specified AMI.`,
+    );
+  }
+  // The zone by name or by ID; from here on the placement names it.
+  const { AvailabilityZoneId: zoneId, ...given } = input.Placement ?? {};
+  const requestedZone = zoneNamed(ctx.region, given.AvailabilityZone, zoneId);
+  const placement = input.Placement && { ...given, ...(requestedZone !== undefined ? { AvailabilityZone: requestedZone } : {}) };
+  if (placement?.HostResourceGroupArn !== undefined) {
+    throw Errors.invalidValueFor('Placement.HostResourceGroupArn', placement.HostResourceGroupArn, 'nestbox has no host resource groups.');
+  }
+  if (placement?.SpreadDomain !== undefined) throw Errors.launchOptionNotImplemented('Placement.SpreadDomain', 'nestbox has no placement groups');
+  checkNoPlacementGroup(placement ?? {});
+  // A subnet (SubnetId, or the primary network interface's) decides the zone; named security groups must exist.
+  const { subnet, associatePublicIp } = resolveLaunchNetwork({ ...input, Placement: placement }, defaultNetworkOf(ctx));
+  const zone = subnet?.zone.name ?? requestedZone ?? zonesOf(ctx.region)[0]!;
+  // Naming a Dedicated Host implies tenancy `host`, as in EC2.
+  const tenancy = parseTenancy(placement?.Tenancy ?? (placement?.HostId !== undefined ? 'host' : 'default'), 'placement.tenancy');
+  const host = hostLaunchRequest(s, ctx, subnet ? { ...placement, AvailabilityZone: zone } : placement, tenancy);
+  const hibernation = input.HibernationOptions?.Configured === true;
+  if (hibernation && !facts.hibernationSupported) throw Errors.hibernationNotSupported(facts.type);
+  const cpu = resolveCpuSettings({ facts, platform: image.platform, hibernationConfigured: hibernation }, input.CpuOptions);
+  const tags = tagsFromSpecifications(input.TagSpecifications, 'instance');
+  const volumeTags = tagsFromSpecifications(input.TagSpecifications, 'volume');
+  const userData = input.UserData === undefined ? undefined : checkUserData(input.UserData);
+  const keyPair = input.KeyName === undefined ? undefined : keyPairByName(s, ctx, input.KeyName);
+  if (keyPair) checkKeyForPlatform(keyPair, image.platform);
+  const shutdownBehavior = parseShutdownBehavior(input.InstanceInitiatedShutdownBehavior ?? 'stop', 'InstanceInitiatedShutdownBehavior');
+  const settings = resolveLaunchOptions(input, {
+    account: ctx.account,
+    image,
+    instanceType: facts.type,
+    typeInfo: s.catalog.info(facts.type)!,
+    tenancy,
+    hibernation,
+  });
+  return {
+    minCount,
+    maxCount,
+    image,
+    facts,
+    zone,
+    tenancy,
+    hibernation,
+    cpu,
+    // EC2 marks an instance launched from a template with system tags naming it.
+    tags: launchTemplate ? [...tags, ...launchTemplateTags(launchTemplate)] : tags,
+    volumeTags,
+    userData,
+    keyPair,
+    disableApiTermination: input.DisableApiTermination === true,
+    disableApiStop: input.DisableApiStop === true,
+    shutdownBehavior,
+    launchTemplate,
+    host,
+    settings,
+    associatePublicIp,
+  };
+}
+
+/** What a launch records beyond its plan: where RunInstances and CreateFleet differ. */
+export interface LaunchOptions {
+  /** DryRun: answered after the quota check, before a host is chosen or anything is recorded */
+  readonly dryRun?: boolean | undefined;
+  /** RunInstances' ClientToken: kept on every instance, and committed (with its fingerprint) with them */
+  readonly clientToken?: { readonly token: string; readonly fingerprint: string } | undefined;
+  /** `spot` for an EC2 Fleet's Spot Instances; absent: as the plan says (RunInstances' InstanceMarketOptions) */
+  readonly lifecycle?: 'spot' | undefined;
+  /** tags the launching service puts on every instance (EC2 Fleet: `aws:ec2:fleet-id`) */
+  readonly systemTags?: readonly KeyValue[] | undefined;
+}
+
+/** The instances one launch recorded, all in one reservation. */
+export interface Launched {
+  readonly reservationId: string;
+  readonly instances: readonly InstanceRecord[];
+}
+
+/**
+ * The launch core RunInstances and CreateFleet share: a checked plan becomes instances. As many of
+ * MinCount..MaxCount as the quota allows, DryRun, the Dedicated Host, the records, one commit, then
+ * the VMs boot. An Ec2Error means nothing was recorded.
+ */
+export function launchPlanned(plan: LaunchPlan, ctx: Scope, s: Services, opts: LaunchOptions = {}): Launched {
+  const spot = opts.lifecycle === 'spot' || (plan.settings as { instanceLifecycle?: string } | undefined)?.instanceLifecycle === 'spot';
+  const onDemandVcpus = spot || plan.host ? undefined : { perInstance: plan.facts.vcpus, bucket: vcpuBucketOf(plan.facts.family) };
+  const allowed = launchCount(s, ctx, plan.minCount, plan.maxCount, onDemandVcpus);
+  checkDryRun({ DryRun: opts.dryRun });
+  // Tenancy host: the host is chosen before anything is recorded, and may take fewer than allowed.
+  const onHost = plan.host && placeOnHost(s, ctx, plan.host, plan.facts, plan.minCount, allowed);
+  const count = onHost ? onHost.count : allowed;
+  const zone = onHost ? onHost.zone : plan.zone;
+  const zoneIndex = Math.max(0, zonesOf(ctx.region).indexOf(zone));
+  const token = opts.clientToken?.token;
+  const instanceTags = [...plan.tags, ...(opts.systemTags ?? [])];
+
+  const launchTime = s.now().toISOString();
+  const reservationId = newId('reservation');
+  const publicIps = publicIpSource(s);
+  const recs: InstanceRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const seq = s.nextSeq();
+    // A new record is `pending`: it gets its public address by the rule every state change follows.
+    const rec: InstanceRecord = {
+      id: newId('instance'),
+      account: ctx.account,
+      region: ctx.region,
+      reservationId,
+      seq,
+      imageId: plan.image.id,
+      instanceType: plan.facts.type,
+      platform: plan.image.platform,
+      architecture: plan.image.architecture,
+      state: 'pending',
+      stateReason: STATE_REASONS.pending,
+      stateTransitionReason: '',
+      launchTime,
+      amiLaunchIndex: i,
+      keyName: plan.keyPair?.name,
+      publicKey: plan.keyPair?.publicKey,
+      availabilityZone: zone,
+      tenancy: plan.tenancy,
+      ...(onHost ? { hostId: onHost.hostId } : {}),
+      ...(plan.host?.affinity === 'host' ? { affinity: 'host' as const } : {}),
+      cpu: plan.cpu,
+      hibernationConfigured: plan.hibernation,
+      userData: plan.userData,
+      ...(plan.disableApiTermination ? { disableApiTermination: true } : {}),
+      ...(plan.disableApiStop ? { disableApiStop: true } : {}),
+      ...(plan.shutdownBehavior === 'terminate' ? { shutdownBehavior: 'terminate' as const } : {}),
+      ...(plan.launchTemplate ? { launchTemplate: plan.launchTemplate } : {}),
+      ...plan.settings,
+      ...(opts.lifecycle ? { instanceLifecycle: opts.lifecycle } : {}),
+      clientToken: token,
+      privateIpAddress: privateIpFor(seq, zoneIndex),
+      associatePublicIp: plan.associatePublicIp,
+    };
+    recs.push(withPublicIp(rec, publicIps));
+  }
+  s.reconciler.admit(recs);
+  s.store.commit({
+    instances: recs,
+    putTags: recs.flatMap((r) => [
+      ...instanceTags.map((t) => ({ resourceId: r.id, resourceType: 'instance', key: t.key, value: t.value })),
+      ...plan.volumeTags.map((t) => ({ resourceId: rootVolumeId(r), resourceType: 'volume', key: t.key, value: t.value })),
+    ]),
+    ...(opts.clientToken ? { clientToken: { account: ctx.account, region: ctx.region, ...opts.clientToken, reservationId } } : {}),
+  });
+  s.reconciler.boot(recs, true);
+  return { reservationId, instances: recs };
+}
