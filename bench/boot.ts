@@ -206,7 +206,7 @@ async function runBaseline(qemu: string, image: ImageInfo, accel: 'kvm' | 'tcg',
   const dir = join(workDir, `baseline-${n}`);
   mkdirSync(dir, { recursive: true });
   const id = `i-0bench${String(n).padStart(10, '0')}`;
-  const imds = createImdsService({ namespace: `bench${process.pid}`, lookup: () => baselineView(id, publicKey) });
+  const imds = createImdsService({ namespace: `bench${process.pid}`, lookup: async () => baselineView(id, publicKey) });
   let child: ChildProcess | undefined;
   try {
     const disk = join(dir, 'root.qcow2');

@@ -112,6 +112,8 @@ export interface NestboxOptions {
   readonly simDelayMs: number;
   /** extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir', dir] */
   readonly nodeFlags?: readonly string[];
+  /** extra `serve` options, e.g. ['--database', 'postgres://…'] */
+  readonly serveArgs?: readonly string[];
 }
 
 export async function startNestboxServer(o: NestboxOptions): Promise<RunningServer> {
@@ -126,6 +128,7 @@ export async function startNestboxServer(o: NestboxOptions): Promise<RunningServ
     '--data-dir', o.dataDir,
     '--sim-delay-ms', String(o.simDelayMs),
     '--quiet',
+    ...(o.serveArgs ?? []),
   ];
   const env = { ...process.env, NESTBOX_ACCESS_KEY_ID: 'test', NESTBOX_SECRET_ACCESS_KEY: 'test' };
   const server = launch('nestbox', `${version} (node ${process.version})`, `http://127.0.0.1:${port}`, process.execPath, args, o.root, env);

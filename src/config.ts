@@ -49,7 +49,19 @@ export interface Config {
   readonly quiet: boolean;
   /** EC2-style request throttling (token buckets per account, Region and action; src/faults.ts); off by default */
   readonly throttle: boolean;
+  /** PostgreSQL URL (`--database`, NESTBOX_DATABASE_URL); absent: SQLite in the data dir */
+  readonly database: string | undefined;
+  /** `api`: answers the API only; `host`: runs VMs only; `all`: both (src/compute/vm-host.ts) */
+  readonly role: ServeRole;
+  /** how often a VM host heartbeats, and after how long without one it is declared dead */
+  readonly heartbeatMs: number;
+  readonly hostDeadAfterMs: number;
+  /** vCPUs this VM host offers to placement (default: no limit; the qemu driver's memory budget still holds) */
+  readonly hostVcpus: number | undefined;
 }
+
+export type ServeRole = 'api' | 'host' | 'all';
+const ROLES: readonly ServeRole[] = ['api', 'host', 'all'];
 
 /** `default`: the built-in secret ('test'); otherwise the environment variable that set it. */
 export type SecretSource = 'default' | 'NESTBOX_SECRET_ACCESS_KEY';
@@ -81,6 +93,11 @@ export const DEFAULTS: Config = {
   fsync: false,
   quiet: false,
   throttle: false,
+  database: undefined,
+  role: 'all',
+  heartbeatMs: 2000,
+  hostDeadAfterMs: 15_000,
+  hostVcpus: undefined,
 };
 
 export const USAGE = `Usage: nestbox <command> [options]
@@ -114,6 +131,13 @@ Options of serve:
   --images-dir DIR         where built images are found (default: the data dir)
   --sim-delay-ms N         simulated boot/stop time (default 2000)
   --fsync                  fsync every commit (slower; survives power loss, not just crashes)
+  --database URL           keep state in PostgreSQL (postgres://…; also NESTBOX_DATABASE_URL) instead of
+                           SQLite in the data dir: several servers and VM hosts on one database
+  --role api|host|all      answer the API, run VMs, or both (default all)
+  --host-vcpus N           vCPUs this VM host offers to placement (default: no limit but the qemu
+                           driver's memory budget)
+  --heartbeat-ms N         how often a VM host says it lives (default 2000)
+  --host-dead-after-ms N   a VM host silent this long is declared dead, its instances stopped (default 15000)
   --quiet                  no per-request log lines
   --throttle               EC2-style request throttling (RequestLimitExceeded past EC2's token buckets)
 
@@ -226,6 +250,27 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
       case '--throttle':
         c.throttle = true;
         break;
+      case '--database': {
+        const url = value() ?? '';
+        if (!/^postgres(ql)?:\/\//.test(url)) throw new UsageError(`--database needs a postgres:// URL, got '${url}'`);
+        c.database = url;
+        break;
+      }
+      case '--role': {
+        const r = value() ?? '';
+        if (!(ROLES as readonly string[]).includes(r)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}, got '${r}'`);
+        c.role = r as ServeRole;
+        break;
+      }
+      case '--host-vcpus':
+        c.hostVcpus = intFlag('--host-vcpus', value(), 1, 1_048_576);
+        break;
+      case '--heartbeat-ms':
+        c.heartbeatMs = intFlag('--heartbeat-ms', value(), 10, 600_000);
+        break;
+      case '--host-dead-after-ms':
+        c.hostDeadAfterMs = intFlag('--host-dead-after-ms', value(), 20, 3_600_000);
+        break;
       default:
         throw new UsageError(`unknown option '${arg}'`);
     }
@@ -233,6 +278,13 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
   if (c.dataDir === DEFAULTS.dataDir) c.dataDir = resolve(DEFAULTS.dataDir);
   if (accountsFile !== undefined) Object.assign(c, accountsConfig(resolve(accountsFile)));
   if (noAuth) c.credentials = undefined;
+  if (c.database === undefined && env.NESTBOX_DATABASE_URL) c.database = env.NESTBOX_DATABASE_URL;
+  if (c.role !== 'all' && c.database === undefined) {
+    throw new UsageError(`--role ${c.role} needs a database other servers share (--database postgres://…); with SQLite one process is the API and the VM host`);
+  }
+  if (c.hostDeadAfterMs <= c.heartbeatMs) {
+    throw new UsageError(`--host-dead-after-ms (${c.hostDeadAfterMs}) must be longer than --heartbeat-ms (${c.heartbeatMs})`);
+  }
   return Object.freeze(c);
 }
 

@@ -20,6 +20,10 @@ import { randomBytes } from 'node:crypto';
 import type { Services } from './services/context.js';
 import { OPERATIONS } from './api/operations.js';
 import { Ec2Error, Errors } from './domain/errors.js';
+import type { InstanceRecord } from './domain/instance.js';
+import { applyTrigger } from './domain/instance-state.js';
+import { STATE_REASONS } from './domain/lifecycle.js';
+import { StoreConflict } from './store/types.js';
 
 export type FaultSpec =
   | { readonly kind: 'throttle'; readonly actions: readonly string[]; readonly rate?: number; readonly perSecond?: number }
@@ -172,11 +176,12 @@ export class Faults {
   }
 
   /**
-   * Before the handler: throws the error a throttling bucket or a fault answers this call with, or
-   * returns and the call goes on. The first fault that fires answers; the others are not consulted
-   * (and count nothing).
+   * Before the handler: throws (rejects with) the error a throttling bucket or a fault answers this call
+   * with, or returns and the call goes on. The first fault that fires answers; the others are not
+   * consulted (and count nothing). The store is read only when a capacity fault may refuse a
+   * StartInstances (its instances' types and zones), and before any fault counts the call.
    */
-  check(call: CallInfo, services: Pick<Services, 'store'>): void {
+  async check(call: CallInfo, services: Pick<Services, 'store'>): Promise<void> {
     if (this.throttling) {
       const category = throttleCategory(call.action, call.input);
       const key = `${call.account}\n${call.region}\n${call.action}\n${category}`;
@@ -188,9 +193,14 @@ export class Faults {
       }
       if (!bucket.take(this.now())) throw Errors.requestLimitExceeded(call.account, call.action);
     }
+    const applies = (f: FaultState) => f.account === call.account && f.spec.actions.some((a) => a === '*' || a === call.action);
+    const starting =
+      call.action === 'StartInstances' && this.faults.some((f) => applies(f) && f.spec.kind === 'capacity')
+        ? await startingInstances(call, services)
+        : [];
     for (const f of this.faults) {
-      if (f.account !== call.account || !f.spec.actions.some((a) => a === '*' || a === call.action)) continue;
-      const error = this.fire(f, call, services);
+      if (!applies(f)) continue;
+      const error = this.fire(f, call, starting);
       if (error) {
         f.hits++;
         if (f.spec.kind === 'internal-error' && f.counter <= 0) this.faults.splice(this.faults.indexOf(f), 1);
@@ -199,7 +209,7 @@ export class Faults {
     }
   }
 
-  private fire(f: FaultState, call: CallInfo, services: Pick<Services, 'store'>): Ec2Error | undefined {
+  private fire(f: FaultState, call: CallInfo, starting: readonly InstanceRecord[]): Ec2Error | undefined {
     const spec = f.spec;
     switch (spec.kind) {
       case 'throttle': {
@@ -215,7 +225,7 @@ export class Faults {
         f.counter--;
         return Errors.internal();
       case 'capacity': {
-        const type = capacityMatch(spec, call, services);
+        const type = capacityMatch(spec, call, starting);
         return type === undefined
           ? undefined
           : Errors.insufficientCapacity(type, 'Our system will be working on provisioning additional capacity.');
@@ -224,13 +234,28 @@ export class Faults {
   }
 }
 
+/** StartInstances' instances of the caller's account and region that exist, in the order the call names them. */
+async function startingInstances(call: CallInfo, services: Pick<Services, 'store'>): Promise<InstanceRecord[]> {
+  const ids = ((call.input ?? {}) as { InstanceIds?: unknown }).InstanceIds;
+  if (!Array.isArray(ids) || ids.length === 0) return [];
+  const named = ids.filter((id): id is string => typeof id === 'string');
+  const recs = await services.store.instances({ account: call.account, region: call.region, ids: named });
+  const byId = new Map(recs.map((r) => [r.id, r]));
+  return named.map((id) => byId.get(id)).filter((r): r is InstanceRecord => r !== undefined);
+}
+
 /**
  * The instance type a capacity fault refuses this call for, or undefined when the call does not ask for
  * the fault's type and zone. RunInstances: its InstanceType and Placement.AvailabilityZone (a fault with a
- * zone matches only a launch that names it). StartInstances: any of its instances. CreateFleet: when every
- * override (type, zone) matches. Other actions: only a fault naming neither type nor zone.
+ * zone matches only a launch that names it). StartInstances: any of its instances (`starting`, read
+ * beforehand). CreateFleet: when every override (type, zone) matches. Other actions: only a fault naming
+ * neither type nor zone.
  */
-function capacityMatch(spec: Extract<FaultSpec, { kind: 'capacity' }>, call: CallInfo, services: Pick<Services, 'store'>): string | undefined {
+function capacityMatch(
+  spec: Extract<FaultSpec, { kind: 'capacity' }>,
+  call: CallInfo,
+  starting: readonly InstanceRecord[],
+): string | undefined {
   const matches = (type: string | undefined, zone: string | undefined) =>
     (spec.instanceType === undefined || spec.instanceType === type) && (spec.zone === undefined || spec.zone === zone);
   const input = (call.input ?? {}) as Record<string, unknown>;
@@ -241,12 +266,7 @@ function capacityMatch(spec: Extract<FaultSpec, { kind: 'capacity' }>, call: Cal
       return matches(type, zone) ? (type ?? spec.instanceType ?? 'the requested') : undefined;
     }
     case 'StartInstances': {
-      for (const id of (input.InstanceIds as string[] | undefined) ?? []) {
-        const rec = services.store.instance(id);
-        if (rec && rec.account === call.account && rec.region === call.region && matches(rec.instanceType, rec.availabilityZone)) {
-          return rec.instanceType;
-        }
-      }
+      for (const rec of starting) if (matches(rec.instanceType, rec.availabilityZone)) return rec.instanceType;
       return undefined;
     }
     case 'CreateFleet': {
@@ -330,22 +350,53 @@ function parseActions(value: unknown, fallback: string[] | undefined): string[] 
 
 const bad = (message: string) => new FaultRequestError('InvalidFault', message);
 
+/** How many times a crash is decided again when the instance changed between its read and its write. */
+const CRASH_ATTEMPTS = 5;
+
 /**
- * An instance's VM dies now, as a real crash does: the reconciler records the driver's `crashed` report
- * (the instance becomes stopped with state reason Server.InternalError), then the driver is told to kill
- * what is left of the VM (its later report finds the instance already stopped and changes nothing).
+ * An instance's VM dies now, as a real crash does: the instance becomes stopped with state reason
+ * Server.InternalError — the state change the VM host records for a driver's `crashed` report — and,
+ * written with it, a `force-stop` task tells its VM host to kill what is left of the VM (the driver's
+ * later report finds the instance already stopped and changes nothing).
  */
-export function crashInstance(account: string, instanceId: unknown, services: Pick<Services, 'store' | 'reconciler'>): { instanceId: string; previousState: string; state: string } {
+export async function crashInstance(
+  account: string,
+  instanceId: unknown,
+  services: Pick<Services, 'store' | 'now' | 'log'>,
+): Promise<{ instanceId: string; previousState: string; state: string }> {
   if (typeof instanceId !== 'string' || !/^i-[0-9a-f]{8,17}$/.test(instanceId)) throw bad('instanceId must be an instance ID (i-…).');
-  const rec = services.store.instance(instanceId);
+  // The record is written back conditionally: when it changed meanwhile (e.g. it finished booting), decide again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await crashOnce(account, instanceId, services);
+    } catch (err) {
+      if (!(err instanceof StoreConflict) || attempt >= CRASH_ATTEMPTS) throw err;
+    }
+  }
+}
+
+async function crashOnce(
+  account: string,
+  instanceId: string,
+  services: Pick<Services, 'store' | 'now' | 'log'>,
+): Promise<{ instanceId: string; previousState: string; state: string }> {
+  const rec = await services.store.instance(instanceId);
   if (!rec || rec.account !== account) {
     throw new FaultRequestError('InvalidInstanceID.NotFound', `The instance ID '${instanceId}' does not exist`, 404);
   }
   if (rec.state !== 'running') {
     throw new FaultRequestError('IncorrectInstanceState', `The instance '${instanceId}' is ${rec.state}; only a running instance can crash.`, 409);
   }
-  services.reconciler.onEvent(instanceId, { kind: 'crashed', detail: 'crashed on demand (nestbox faults crash)' });
-  const after = services.store.instance(instanceId) ?? rec;
-  services.reconciler.stop(after, true);
+  const now = services.now();
+  // `crashed` leads from running to stopped; the record keeps rec's `rev` (a conditional write).
+  const after = applyTrigger(rec, 'crashed', now, {
+    stateReason: STATE_REASONS.crashed,
+    stateTransitionReason: `Server.InternalError (${now.toISOString().slice(0, 19).replace('T', ' ')} GMT)`,
+  })!;
+  await services.store.commit({
+    instances: [after],
+    ...(rec.vmHost ? { tasks: [{ host: rec.vmHost, target: instanceId, kind: 'force-stop' as const }] } : {}),
+  });
+  services.log.warn(`instance ${instanceId}: crashed: crashed on demand (nestbox faults crash)`);
   return { instanceId, previousState: rec.state, state: after.state };
 }

@@ -1,25 +1,28 @@
-/** The composition root: config → store → catalog → reconciler + driver → HTTP. */
+/** The composition root: config → store → catalog → VM host + driver → HTTP. */
 import type { AddressInfo } from 'node:net';
 import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Services } from './services/context.js';
-import { Reconciler } from './compute/reconciler.js';
+import { totalmem } from 'node:os';
+import type { Services, VmControl } from './services/context.js';
+import { VmHost, declareDeadHosts } from './compute/vm-host.js';
+import { vmHostIdOf } from './compute/host-id.js';
+import { vmSpecOf } from './compute/spec.js';
 import type { VmDriver } from './compute/driver.js';
-import { createQemuDriver, findImage as findBuiltImage, qemuAvailability } from './compute/qemu/index.js';
-import { isImageVariant } from './compute/qemu/image.js';
 import { createRoutingDriver } from './compute/routing.js';
 import { createSimulatedDriver } from './compute/simulated.js';
 import { findImage } from './domain/images.js';
 import type { Config } from './config.js';
 import { type Account, DEFAULT_QUOTAS } from './accounts.js';
-import { loadCatalog } from './domain/instance-types.js';
+import { type Catalog, loadCatalog } from './domain/instance-types.js';
 import { PublicIpAllocator } from './domain/public-ip.js';
 import { instanceNetworkOf } from './services/network.js';
-import { type ImdsService, createImdsService, imdsNamespaceOf, imdsViewOf } from './imds/index.js';
+// QEMU's driver and the metadata service are imported when a qemu driver may be used (chooseDriver), not before.
+import type { ImdsService } from './imds/index.js';
 import { createApiServer } from './http/server.js';
 import { Faults } from './faults.js';
 import { type Logger, createLogger } from './logger.js';
-import { Store } from './store/store.js';
+import type { Store } from './store/types.js';
+import { openStore as openStateStore } from './store/index.js';
 import { type DataDirLock, DataDirLockError, lockDataDir } from './lock.js';
 
 export interface Nestbox {
@@ -27,7 +30,12 @@ export interface Nestbox {
   readonly endpoint: string;
   readonly port: number;
   readonly services: Services;
+  /** the VM driver of this process's host, or `none` for an API-only server */
   readonly driverName: string;
+  /** this process's VM host (`--role host|all`) */
+  readonly hostId?: string | undefined;
+  /** this process's VM host itself (tests drive its driver reports: `vmHost.onEvent`) */
+  readonly vmHost?: VmHost | undefined;
   /** faults on demand (and --throttle): the admin interface's state */
   readonly faults: Faults;
   close(): Promise<void>;
@@ -37,17 +45,18 @@ export interface Nestbox {
  * Each real VM's metadata service: the instance as the store has it at every request, so what the
  * API changes (metadata options, tags, a new public address) is what the guest reads next.
  */
-function metadataService(config: Config, store: Store, reconciler: Reconciler, log: Logger): ImdsService {
+async function metadataService(config: Config, store: Store, catalog: Catalog, log: Logger): Promise<ImdsService> {
+  const { createImdsService, imdsNamespaceOf, imdsViewOf } = await import('./imds/index.js');
   return createImdsService({
     namespace: imdsNamespaceOf(config.dataDir),
     log,
-    lookup: (id) => {
-      const rec = store.instance(id);
+    lookup: async (id) => {
+      const rec = await store.instance(id);
       if (!rec || rec.state === 'terminated') return undefined;
       const attached = instanceNetworkOf(rec);
       return imdsViewOf(rec, {
-        tags: store.tagsOf(id),
-        network: reconciler.specOf(rec).network,
+        tags: await store.tagsOf(id),
+        network: vmSpecOf(rec, catalog).network,
         attachment: {
           vpcId: attached.vpcId,
           subnetId: attached.subnetId,
@@ -59,9 +68,13 @@ function metadataService(config: Config, store: Store, reconciler: Reconciler, l
 }
 
 /** `qemu` runs real VMs; `auto` does so when QEMU and a built image are here, else simulates them. */
-function chooseDriver(config: Config, reconciler: Reconciler, log: Logger, imds: () => ImdsService): VmDriver {
-  const simulated = () => createSimulatedDriver(reconciler.onEvent, { delayMs: config.simulatedDelayMs });
+async function chooseDriver(config: Config, host: VmHost, log: Logger, imds: () => Promise<ImdsService>): Promise<VmDriver> {
+  const simulated = () => createSimulatedDriver(host.onEvent, { delayMs: config.simulatedDelayMs });
   if (config.driver === 'simulated') return simulated();
+  const [{ createQemuDriver, findImage: findBuiltImage, qemuAvailability }, { isImageVariant }] = await Promise.all([
+    import('./compute/qemu/index.js'),
+    import('./compute/qemu/image.js'),
+  ]);
   const q = qemuAvailability(config.imagesDir ?? config.dataDir);
   if (!q.available) {
     if (config.driver === 'qemu') throw new StartupError(`--driver qemu: ${q.reason}`);
@@ -69,12 +82,12 @@ function chooseDriver(config: Config, reconciler: Reconciler, log: Logger, imds:
     return simulated();
   }
   const imagesDir = config.imagesDir ?? config.dataDir;
-  const qemu = createQemuDriver(reconciler.onEvent, {
+  const qemu = createQemuDriver(host.onEvent, {
     dataDir: config.dataDir,
     image: q.image,
     imageOf: (variant) => (isImageVariant(variant) ? findBuiltImage(imagesDir, variant) : undefined),
     qemu: q.qemu,
-    imds: imds(),
+    imds: await imds(),
     accel: config.accel,
     maxMemoryMiB: config.vmMemoryMiB,
     ...(config.vmMaxVcpus !== undefined ? { maxVcpus: config.vmMaxVcpus } : {}),
@@ -119,15 +132,23 @@ export async function startNestbox(config: Config, log: Logger = createLogger({ 
 }
 
 /**
- * The store, or a one-line StartupError when nestbox.db cannot be read as a database (garbage bytes, a
- * damaged file). SQLite refuses such a file before writing anything to it, and it is left as it is.
+ * The store, or a one-line StartupError: nestbox.db that cannot be read as a database (garbage bytes, a
+ * damaged file) is left as it is — SQLite refuses such a file before writing anything to it — and a
+ * PostgreSQL that cannot be reached or refuses the login is named (without the password).
  */
-function openStore(config: Config, log: Logger): Store {
+async function openStore(config: Config, log: Logger): Promise<Store> {
+  if (config.database) {
+    try {
+      return await openStateStore({ database: config.database, dataDir: config.dataDir, warn: log.warn });
+    } catch (err) {
+      throw new StartupError(`cannot use the database ${redactedUrl(config.database)}: ${(err as Error).message}`);
+    }
+  }
   const file = join(config.dataDir, 'nestbox.db');
   // SQLite may create an (empty) WAL and shared-memory file before it finds the database unreadable.
   const sideFiles = config.dataDir === ':memory:' ? [] : [`${file}-wal`, `${file}-shm`].filter((f) => !existsSync(f));
   try {
-    return new Store({ dataDir: config.dataDir, fsync: config.fsync, warn: log.warn });
+    return await openStateStore({ dataDir: config.dataDir, fsync: config.fsync, warn: log.warn });
   } catch (err) {
     const code = String((err as { code?: unknown }).code ?? '');
     if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT') || err instanceof SyntaxError) {
@@ -143,66 +164,131 @@ function openStore(config: Config, log: Logger): Store {
   }
 }
 
+/** A database URL as it may be printed: without its password. */
+export function redactedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://…';
+  }
+}
+
+/** The API's side of the VMs (src/services/context.ts): this process's host, when it runs one. */
+function vmControl(host: VmHost | undefined, catalog: Catalog): VmControl {
+  return {
+    specOf: (rec) => vmSpecOf(rec, catalog),
+    admit: (recs) => host?.admit(recs.filter((r) => r.vmHost === host.id)),
+    consoleOutput: async (rec) => (host && rec.vmHost === host.id ? host.consoleOutput(rec.id) : undefined),
+  };
+}
+
+/**
+ * The vCPUs a VM host offers to placement: --host-vcpus, else no limit — the qemu driver scales each
+ * VM to the host's CPUs and refuses what its memory budget cannot take (InsufficientInstanceCapacity),
+ * and simulated VMs cost nothing.
+ */
+const hostVcpus = (config: Config): number => config.hostVcpus ?? UNLIMITED_VCPUS;
+const UNLIMITED_VCPUS = 2 ** 31 - 1;
+
 async function startOwned(config: Config, log: Logger): Promise<Nestbox> {
-  const store = openStore(config, log);
+  const store = await openStore(config, log);
   const catalog = loadCatalog(config.catalog);
   const now = () => new Date();
-  const reconciler = new Reconciler(store, catalog, log, { terminatedRetentionMs: config.terminatedRetentionMs, now });
+  const timers: NodeJS.Timeout[] = [];
+  // A shared database (PostgreSQL) may have other servers and hosts on it: hosts heartbeat, the API
+  // servers watch them. SQLite belongs to this one process (src/lock.ts): its host is the only one.
+  const shared = store.kind !== 'sqlite';
+  let vmHost: VmHost | undefined;
   let imds: ImdsService | undefined;
-  const driver = chooseDriver(config, reconciler, log, () => (imds ??= metadataService(config, store, reconciler, log)));
-  reconciler.attach(driver);
+  let server: ReturnType<typeof createApiServer> | undefined;
+  try {
+    if (config.role !== 'api') {
+      const host = new VmHost({
+        store,
+        catalog,
+        log,
+        now,
+        id: vmHostIdOf(config.dataDir),
+        terminatedRetentionMs: config.terminatedRetentionMs,
+        heartbeatMs: shared ? config.heartbeatMs : undefined,
+        pollMs: shared ? 1000 : undefined,
+      });
+      const driver = await chooseDriver(config, host, log, async () => (imds ??= await metadataService(config, store, catalog, log)));
+      host.attach(driver, { vcpus: hostVcpus(config), memoryMiB: Math.floor(totalmem() / 1048576) });
+      vmHost = host;
+    }
+    const services: Services = {
+      store,
+      catalog,
+      vms: vmControl(vmHost, catalog),
+      placement: { deadAfterMs: shared ? config.hostDeadAfterMs : Number.POSITIVE_INFINITY, localHost: vmHost?.id },
+      now,
+      log,
+      terminatedRetentionMs: config.terminatedRetentionMs,
+      // Seeded by where the state is, so installations on one host draw far-apart public addresses.
+      publicIps: new PublicIpAllocator(config.database ? redactedUrl(config.database) : resolve(config.dataDir)),
+      // --accounts: each account's own quotas; otherwise EC2's defaults (src/accounts.ts)
+      ...(config.accounts ? { quotas: quotaLookup(config.accounts) } : {}),
+    };
+    await vmHost?.start();
+    if (shared && config.role !== 'host') {
+      // The watchdog: hosts that stopped heartbeating are declared dead, their instances stopped.
+      const watchdog = setInterval(() => {
+        declareDeadHosts(store, now(), config.hostDeadAfterMs, log).catch((err: unknown) => log.warn(`watchdog: ${String(err)}`));
+      }, config.heartbeatMs);
+      watchdog.unref();
+      timers.push(watchdog);
+    }
 
-  let seq = store.maxSeq();
-  const services: Services = {
-    store,
-    catalog,
-    reconciler,
-    now,
-    log,
-    terminatedRetentionMs: config.terminatedRetentionMs,
-    nextSeq: () => ++seq,
-    // Seeded by the data directory, so servers with different ones draw far-apart public addresses.
-    publicIps: new PublicIpAllocator(resolve(config.dataDir)),
-    // --accounts: each account's own quotas; otherwise EC2's defaults (src/accounts.ts)
-    ...(config.accounts ? { quotas: quotaLookup(config.accounts) } : {}),
-  };
-  await reconciler.recover();
+    const faults = new Faults({ throttle: config.throttle === true });
+    const api = createApiServer({
+      services,
+      faults,
+      log,
+      credentials: config.credentials,
+      defaultRegion: config.defaultRegion,
+      defaultAccount: config.defaultAccount,
+      consoleSourceMaps: config.consoleSourceMaps,
+      health: () => ({ driver: vmHost?.driverName ?? 'none', catalog: catalog.profile, role: config.role, store: store.kind, ...(vmHost ? { host: vmHost.id } : {}) }),
+    });
+    server = api;
+    api.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve, reject) => {
+      api.once('error', reject);
+      api.listen(config.port, config.host, () => resolve());
+    });
+    const port = (api.address() as AddressInfo).port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
 
-  const faults = new Faults({ throttle: config.throttle === true });
-  const server = createApiServer({
-    services,
-    faults,
-    log,
-    credentials: config.credentials,
-    defaultRegion: config.defaultRegion,
-    defaultAccount: config.defaultAccount,
-    consoleSourceMaps: config.consoleSourceMaps,
-    health: () => ({ driver: driver.name, catalog: catalog.profile, instances: store.instanceCount() }),
-  });
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-
-  let closed: Promise<void> | undefined;
-  return {
-    endpoint: `http://${host}:${port}`,
-    port,
-    services,
-    driverName: driver.name,
-    faults,
-    close: () =>
-      (closed ??= (async () => {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
-        await reconciler.close();
-        await imds?.closeAll();
-        await store.close();
-      })()),
-  };
+    let closed: Promise<void> | undefined;
+    return {
+      endpoint: `http://${host}:${port}`,
+      port,
+      services,
+      driverName: vmHost?.driverName ?? 'none',
+      hostId: vmHost?.id,
+      vmHost,
+      faults,
+      close: () =>
+        (closed ??= (async () => {
+          for (const t of timers) clearInterval(t);
+          await new Promise<void>((resolve) => {
+            api.close(() => resolve());
+            api.closeAllConnections();
+          });
+          await vmHost?.close();
+          await imds?.closeAll();
+          await store.close();
+        })()),
+    };
+  } catch (err) {
+    for (const t of timers) clearInterval(t);
+    server?.close();
+    await vmHost?.close().catch(() => {});
+    await imds?.closeAll().catch(() => {});
+    await store.close().catch(() => {});
+    throw err;
+  }
 }

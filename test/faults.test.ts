@@ -3,38 +3,14 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { Sha256 } from '@smithy/core/checksum';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { DescribeInstancesCommand, EC2Client, RunInstancesCommand, StartInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
-import { CREDENTIALS, LINUX_AMI, type TestServer, describeOne, errorOf, eventually, launchOne, startTestServer } from './helpers.js';
+import { CREDENTIALS, LINUX_AMI, type TestServer, adminCall, describeOne, errorOf, eventually, launchOne, startTestServer } from './helpers.js';
 
 const run = promisify(execFile);
 
 /** An admin request signed by the AWS SDK's own signer (service ec2), as any SigV4 client would sign it. */
-async function admin(
-  server: TestServer,
-  method: string,
-  path: string,
-  body?: unknown,
-  credentials = CREDENTIALS,
-): Promise<{ status: number; json: any }> {
-  const url = new URL(path, server.endpoint);
-  const text = body === undefined ? '' : JSON.stringify(body);
-  const signer = new SignatureV4({ credentials, region: 'us-east-1', service: 'ec2', sha256: Sha256 });
-  const signed = await signer.sign({
-    method,
-    protocol: 'http:',
-    hostname: url.hostname,
-    port: Number(url.port),
-    path: url.pathname,
-    query: {},
-    headers: { host: url.host, ...(text ? { 'content-type': 'application/json' } : {}) },
-    body: text,
-  });
-  const { host: _host, ...headers } = signed.headers;
-  const res = await fetch(url, { method, headers, ...(text ? { body: text } : {}) });
-  return { status: res.status, json: await res.json() };
-}
+const admin = (server: TestServer, method: string, path: string, body?: unknown, credentials = CREDENTIALS) =>
+  adminCall(server.endpoint, method, path, body, credentials);
 
 /** A client with the SDK's default retry strategy (standard, maxAttempts 3). */
 const retryingClient = (server: TestServer) => new EC2Client({ endpoint: server.endpoint, region: 'us-east-1', credentials: CREDENTIALS });

@@ -1,5 +1,10 @@
-/** Plain data fixtures for unit tests that work below the API (store, reconciler). */
+/** Plain data fixtures for unit tests that work below the API (store, VM host), and a VM host to run them on. */
+import type { VmDriver, VmEventSink } from '../src/compute/driver.js';
+import { VmHost } from '../src/compute/vm-host.js';
 import type { InstanceRecord } from '../src/domain/instance.js';
+import { loadCatalog } from '../src/domain/instance-types.js';
+import { silentLogger } from '../src/logger.js';
+import type { Store } from '../src/store/types.js';
 
 /** A pending c8i.large Linux instance record; `overrides` change any field. */
 export function instanceRecord(overrides: Partial<InstanceRecord> = {}): InstanceRecord {
@@ -24,4 +29,43 @@ export function instanceRecord(overrides: Partial<InstanceRecord> = {}): Instanc
     privateIpAddress: '172.31.0.4',
     ...overrides,
   };
+}
+
+/** A driver that runs nothing: every call resolves at once and reports nothing (tests report through `onEvent`). */
+export function idleDriver(): VmDriver {
+  return {
+    name: 'idle',
+    start: async () => {},
+    stop: async () => {},
+    reboot: async () => {},
+    destroy: async () => {},
+    adopt: async () => true,
+    consoleOutput: async () => undefined,
+    close: async () => {},
+  };
+}
+
+/**
+ * A VM host on `store` for tests below the API, not started: nothing runs until a test reports
+ * (`onEvent`), takes tasks (`drain`), purges or starts it. `driver` is made with the host's event sink.
+ */
+export function testVmHost(
+  store: Store,
+  opts: {
+    readonly id?: string;
+    readonly now?: () => Date;
+    readonly terminatedRetentionMs?: number;
+    readonly driver?: (events: VmEventSink) => VmDriver;
+  } = {},
+): VmHost {
+  const host = new VmHost({
+    store,
+    catalog: loadCatalog(),
+    log: silentLogger,
+    now: opts.now ?? (() => new Date()),
+    id: opts.id ?? 'nbh-test',
+    terminatedRetentionMs: opts.terminatedRetentionMs ?? 1000,
+  });
+  host.attach(opts.driver?.(host.onEvent) ?? idleDriver(), { vcpus: 64, memoryMiB: 65_536 });
+  return host;
 }

@@ -11,6 +11,8 @@ import {
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Sha256 } from '@smithy/core/checksum';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Config, DEFAULTS } from '../src/config.js';
@@ -37,8 +39,38 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/**
+ * The store the API suites run on: SQLite (the default), or PostgreSQL when NESTBOX_TEST_STORE=postgres
+ * (.ci/run runs the API suites both ways): then every test server gets a fresh database of its own in
+ * this process's throwaway cluster (test/pg.ts).
+ */
+export const TEST_STORE: 'sqlite' | 'postgres' = process.env.NESTBOX_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
+
+let cluster: Promise<{ readonly url: string }> | undefined;
+let databases = 0;
+
+/** A fresh, empty PostgreSQL database in this test process's throwaway cluster. */
+export async function freshDatabase(): Promise<string> {
+  cluster ??= import('./pg.js').then((pg) => pg.startPostgres());
+  const { url } = await cluster;
+  const name = `nestbox_t${process.pid}_${++databases}`;
+  const { default: pg } = await import('pg');
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
 export async function startTestServer(overrides: Partial<Config> = {}, dataDir?: string): Promise<TestServer> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'nestbox-test-'));
+  // A restart (same data dir, same overrides) finds the database the first start made.
+  if (TEST_STORE === 'postgres' && overrides.database === undefined) overrides = { ...overrides, database: await freshDatabase() };
   const config: Config = { ...DEFAULTS, port: 0, dataDir: dir, simulatedDelayMs: 50, quiet: true, ...overrides };
   const nestbox = await startNestbox(config, silentLogger);
   const clients: EC2Client[] = [];
@@ -65,6 +97,32 @@ export async function startTestServer(overrides: Partial<Config> = {}, dataDir?:
     },
   };
   return server;
+}
+
+/** A signed call of the admin interface (src/http/admin.ts) at `endpoint`: its status and JSON answer. */
+export async function adminCall(
+  endpoint: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  credentials = CREDENTIALS,
+): Promise<{ status: number; json: any }> {
+  const url = new URL(path, endpoint);
+  const text = body === undefined ? '' : JSON.stringify(body);
+  const signer = new SignatureV4({ credentials, region: 'us-east-1', service: 'ec2', sha256: Sha256 });
+  const signed = await signer.sign({
+    method,
+    protocol: 'http:',
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: url.pathname,
+    query: {},
+    headers: { host: url.host, ...(text ? { 'content-type': 'application/json' } : {}) },
+    body: text,
+  });
+  const { host: _host, ...headers } = signed.headers;
+  const res = await fetch(url, { method, headers, ...(text ? { body: text } : {}) });
+  return { status: res.status, json: await res.json() };
 }
 
 /** Polls until `check` returns a value, or fails after `timeoutMs`. */

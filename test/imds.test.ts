@@ -89,7 +89,7 @@ const instances = new Map<string, Entry>();
 let clockMs = Date.parse('2026-03-01T12:00:00Z');
 let lookups = 0;
 
-function lookup(id: string): ImdsInstanceView | undefined {
+async function lookup(id: string): Promise<ImdsInstanceView | undefined> {
   lookups++;
   const e = instances.get(id);
   if (!e || e.rec.state === 'terminated') return undefined;

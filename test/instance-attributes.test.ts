@@ -21,14 +21,12 @@ import {
   StopInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { Reconciler } from '../src/compute/reconciler.js';
 import { DEFAULTS } from '../src/config.js';
-import { loadCatalog } from '../src/domain/instance-types.js';
 import { MAX_USER_DATA_BYTES } from '../src/domain/instance-attributes.js';
-import { type Logger, silentLogger } from '../src/logger.js';
+import type { Logger } from '../src/logger.js';
 import { startNestbox } from '../src/main.js';
-import { Store } from '../src/store/store.js';
-import { instanceRecord } from './fixtures.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+import { instanceRecord, testVmHost } from './fixtures.js';
 import { CREDENTIALS, type TestServer, describeOne, errorOf, eventually, launchOne, startTestServer } from './helpers.js';
 
 const NO_SUCH_INSTANCE = 'i-0123456789abcdef0';
@@ -79,7 +77,7 @@ const modify = (id: string, input: Partial<ModifyInstanceAttributeCommandInput>,
   client.send(new ModifyInstanceAttributeCommand({ InstanceId: id, ...input }));
 
 /** What the VM reports when the guest powers itself off (e.g. `poweroff` in user data). */
-const guestPowersOff = (id: string, s = server) => s.nestbox.services.reconciler.onEvent(id, { kind: 'halted', requested: false });
+const guestPowersOff = (id: string, s = server) => s.nestbox.vmHost!.onEvent(id, { kind: 'halted', requested: false });
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
@@ -236,11 +234,14 @@ test('stop protection does not stop the guest from shutting itself down (it prot
 });
 
 test('a guest power-off during a stop already under way still ends stopped, whatever the shutdown behaviour', async () => {
-  const store = new Store({ dataDir: ':memory:' });
-  const reconciler = new Reconciler(store, loadCatalog(), silentLogger, { terminatedRetentionMs: 1000, now: () => new Date() });
-  store.commit({ instances: [instanceRecord({ state: 'stopping', shutdownBehavior: 'terminate' })] });
-  reconciler.onEvent(instanceRecord().id, { kind: 'halted', requested: false });
-  assert.equal(store.instance(instanceRecord().id)?.state, 'stopped');
+  const store = new SqliteStore({ dataDir: ':memory:' });
+  const host = testVmHost(store);
+  const id = instanceRecord().id;
+  await store.commit({ instances: [instanceRecord({ state: 'stopping', shutdownBehavior: 'terminate' })] });
+  host.onEvent(id, { kind: 'halted', requested: false });
+  await eventually(async () => ((await store.instance(id))?.state === 'stopping' ? undefined : true), 5000, 'the report');
+  assert.equal((await store.instance(id))?.state, 'stopped');
+  await host.close();
   await store.close();
 });
 
@@ -258,7 +259,8 @@ test('instanceInitiatedShutdownBehavior: terminate makes a guest power-off termi
 
   guestPowersOff(stops);
   guestPowersOff(terminates);
-  assert.equal(await stateOf(terminates), 'shutting-down');
+  // the report is written as the VM host gets to it: shutting-down, then terminated once the VM is gone
+  await waitForState(terminates, 'shutting-down');
   await waitForState(stops, 'stopped');
   await waitForState(terminates, 'terminated');
   const t = await describeOne(ec2, terminates);

@@ -488,14 +488,14 @@ test("RunInstances keeps the key pair's name and public key with the instance (f
   const id = launched.InstanceId!;
   assert.equal(launched.KeyName, 'launch-key');
   const services = server.nestbox.services;
-  const rec = services.store.instance(id)!;
+  const rec = (await services.store.instance(id))!;
   assert.equal(rec.publicKey, publicKey);
   // the VM spec the driver gets carries it (the qemu driver installs it as root's authorized_keys)
-  assert.equal(services.reconciler.specOf(rec).publicKey, publicKey);
-  assert.equal(services.reconciler.specOf({ ...rec, publicKey: undefined }).publicKey, undefined);
+  assert.equal(services.vms.specOf(rec).publicKey, publicKey);
+  assert.equal(services.vms.specOf({ ...rec, publicKey: undefined }).publicKey, undefined);
 
   await c.send(new DeleteKeyPairCommand({ KeyName: 'launch-key' }));
-  assert.equal(services.store.instance(id)?.publicKey, publicKey);
+  assert.equal((await services.store.instance(id))?.publicKey, publicKey);
   assert.deepEqual(
     await errorOf(launch(c, { KeyName: 'launch-key' })),
     { code: 'InvalidKeyPair.NotFound', status: 400, message: "The key pair 'launch-key' does not exist" },

@@ -216,8 +216,8 @@ test('DeleteOnTermination=false: the root volume outlives its instance, availabl
 
     // past the instance's retention (an hour in EC2, a second here) the instance is gone, the volume is not
     await new Promise((r) => setTimeout(r, 1100));
-    short.nestbox.services.reconciler.purge(new Date());
-    assert.ok(short.nestbox.services.store.instance(id), 'the record is kept for its volume');
+    await short.nestbox.vmHost!.purge();
+    assert.ok(await short.nestbox.services.store.instance(id), 'the record is kept for its volume');
     assert.equal((await errorOf(c.send(new DescribeInstancesCommand({ InstanceIds: [id] })))).code, 'InvalidInstanceID.NotFound');
     assert.equal((await volume(c, vol)).State, 'available');
 
@@ -228,8 +228,8 @@ test('DeleteOnTermination=false: the root volume outlives its instance, availabl
     assert.deepEqual((await c.send(new DescribeTagsCommand({ Filters: [{ Name: 'resource-id', Values: [vol] }] }))).Tags, []);
     assert.equal((await errorOf(c.send(new DeleteVolumeCommand({ VolumeId: vol })))).code, 'InvalidVolume.NotFound');
     assert.equal((await errorOf(c.send(new DeleteVolumeCommand({ VolumeId: 'vol-xyz' })))).code, 'InvalidVolumeID.Malformed');
-    short.nestbox.services.reconciler.purge(new Date());
-    assert.equal(short.nestbox.services.store.instance(id), undefined, 'the record goes once the volume is deleted');
+    await short.nestbox.vmHost!.purge();
+    assert.equal(await short.nestbox.services.store.instance(id), undefined, 'the record goes once the volume is deleted');
   } finally {
     await short.close();
   }

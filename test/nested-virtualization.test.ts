@@ -111,7 +111,8 @@ async function refusedModify(
   for (const n of names) assert.ok(e.message.includes(n), `'${e.message}' should name ${n}`);
   const afterwards = await describeOne(client, id);
   assert.deepEqual(afterwards.CpuOptions, before.CpuOptions, 'a refused modify changed the CPU options');
-  assert.deepEqual(afterwards.State, before.State);
+  // A state in transition (pending, stopping) may move on by itself meanwhile; a settled one must not.
+  if (!['pending', 'stopping', 'shutting-down'].includes(before.State?.Name ?? '')) assert.deepEqual(afterwards.State, before.State);
   return e.message;
 }
 

@@ -1,11 +1,16 @@
-/** The store: commits are durable and all-or-nothing; the WAL is checkpointed off the request path. */
+/**
+ * The SQLite store on disk (what the contract suite, test/store-contract.test.ts, does not cover): the
+ * WAL is checkpointed off the request path, a commit that fails for any reason writes nothing, and what
+ * was written is there again, in the same order, after the database is opened again.
+ */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { Store } from '../src/store/store.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+import type { TagRecord } from '../src/store/types.js';
 import { instanceRecord } from './fixtures.js';
 
 const record = (i: number) =>
@@ -14,10 +19,10 @@ const record = (i: number) =>
 test('the WAL is checkpointed by the background worker, not by commits', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'nestbox-store-'));
   try {
-    const store = new Store({ dataDir: dir, checkpointIntervalMs: 50 });
+    const store = new SqliteStore({ dataDir: dir, checkpointIntervalMs: 50 });
     const dbFile = join(dir, 'nestbox.db');
     const before = statSync(dbFile).size;
-    for (let i = 1; i <= 400; i++) store.commit({ instances: [record(i)] });
+    for (let i = 1; i <= 400; i++) await store.commit({ instances: [record(i)] });
     // Commits only append to the WAL: the database file grows only when a checkpoint copies pages in.
     assert.equal(statSync(dbFile).size, before, 'a commit must not checkpoint on the request path');
     const deadline = Date.now() + 5000;
@@ -33,28 +38,31 @@ test('the WAL is checkpointed by the background worker, not by commits', async (
   }
 });
 
-test('a failed commit changes neither the database nor the in-memory view', async () => {
-  const store = new Store({ dataDir: ':memory:' });
-  store.commit({ instances: [record(1)] });
+test('a commit that fails for a reason other than a conflict writes nothing either', async () => {
+  const store = new SqliteStore({ dataDir: ':memory:' });
+  await store.commit({ instances: [record(1)] });
   const bad = { ...record(2), account: null as unknown as string }; // NOT NULL refuses it
-  assert.throws(() => store.commit({ instances: [record(3), bad] }));
-  assert.equal(store.instance(record(3).id), undefined, 'the whole commit is rolled back');
-  assert.equal(store.instanceCount(), 1);
+  await assert.rejects(store.commit({ instances: [record(3), bad] }), /NOT NULL/);
+  assert.equal(await store.instance(record(3).id), undefined, 'the whole commit is rolled back');
+  assert.deepEqual((await store.instances({ account: record(1).account, region: record(1).region })).map((r) => r.id), [record(1).id]);
+  // and the store goes on working
+  await store.commit({ instances: [record(3)] });
+  assert.equal((await store.instance(record(3).id))?.rev, 1);
   await store.close();
 });
 
 test('tags keep the order they were first set in across a restart, even when a value changes', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'nestbox-store-'));
   try {
-    const id = instanceRecord().id;
-    const tag = (key: string, value: string) => ({ resourceId: id, resourceType: 'instance', key, value });
-    const first = new Store({ dataDir: dir });
-    first.commit({ instances: [instanceRecord()], putTags: [tag('a', '1'), tag('b', '2'), tag('c', '3')] });
-    first.commit({ putTags: [tag('a', 'changed')] });
-    assert.deepEqual([...(first.tagsOf(id) ?? [])], [['a', 'changed'], ['b', '2'], ['c', '3']]);
+    const { id, account, region } = instanceRecord();
+    const tag = (key: string, value: string): TagRecord => ({ resourceId: id, resourceType: 'instance', account, region, key, value });
+    const first = new SqliteStore({ dataDir: dir });
+    await first.commit({ instances: [instanceRecord()], putTags: [tag('a', '1'), tag('b', '2'), tag('c', '3')] });
+    await first.commit({ putTags: [tag('a', 'changed')] });
+    assert.deepEqual([...(await first.tagsOf(id))], [['a', 'changed'], ['b', '2'], ['c', '3']]);
     await first.close();
-    const second = new Store({ dataDir: dir });
-    assert.deepEqual([...(second.tagsOf(id) ?? [])], [['a', 'changed'], ['b', '2'], ['c', '3']]);
+    const second = new SqliteStore({ dataDir: dir });
+    assert.deepEqual([...(await second.tagsOf(id))], [['a', 'changed'], ['b', '2'], ['c', '3']]);
     await second.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -74,24 +82,25 @@ test('resources other than instances persist in creation order, and deleting one
       publicKey: `ssh-ed25519 AAAA k${n}`,
       createTime: '2026-11-26T00:00:00.000Z',
     });
-    let store = new Store({ dataDir: dir });
-    store.commit({ putResources: [{ kind: 'key-pair', doc: key(2) }, { kind: 'key-pair', doc: key(1) }] });
-    store.commit({ putTags: [{ resourceId: key(1).id, resourceType: 'key-pair', key: 'team', value: 'ci' }] });
+    const scope = { account: '000000000000', region: 'us-east-1' };
+    let store = new SqliteStore({ dataDir: dir });
+    await store.commit({ putResources: [{ kind: 'key-pair', doc: key(2) }, { kind: 'key-pair', doc: key(1) }] });
+    await store.commit({ putTags: [{ resourceId: key(1).id, resourceType: 'key-pair', ...scope, key: 'team', value: 'ci' }] });
     // An update keeps the resource's place in the listing.
-    store.commit({ putResources: [{ kind: 'key-pair', doc: { ...key(2), fingerprint: 'changed' } }] });
+    await store.commit({ putResources: [{ kind: 'key-pair', doc: { ...(await store.resource('key-pair', key(2).id))!, fingerprint: 'changed' } }] });
     await store.close();
 
-    store = new Store({ dataDir: dir });
-    assert.deepEqual([...store.resources('key-pair')].map((k) => [k.name, k.fingerprint]), [['k2', 'changed'], ['k1', 'fp1']]);
-    assert.equal(store.resource('key-pair', key(1).id)?.name, 'k1');
-    assert.equal(store.resource('dedicated-host', key(1).id), undefined, 'kinds are kept apart');
-    assert.equal(store.tagsOf(key(1).id)?.get('team'), 'ci');
-    store.commit({ deleteResources: [{ kind: 'key-pair', id: key(1).id }] });
+    store = new SqliteStore({ dataDir: dir });
+    assert.deepEqual((await store.resources('key-pair', scope)).map((k) => [k.name, k.fingerprint]), [['k2', 'changed'], ['k1', 'fp1']]);
+    assert.equal((await store.resource('key-pair', key(1).id))?.name, 'k1');
+    assert.equal(await store.resource('dedicated-host', key(1).id), undefined, 'kinds are kept apart');
+    assert.equal((await store.tagsOf(key(1).id)).get('team'), 'ci');
+    await store.commit({ deleteResources: [{ kind: 'key-pair', id: key(1).id }] });
     await store.close();
 
-    store = new Store({ dataDir: dir });
-    assert.deepEqual([...store.resources('key-pair')].map((k) => k.name), ['k2']);
-    assert.equal(store.tagsOf(key(1).id), undefined);
+    store = new SqliteStore({ dataDir: dir });
+    assert.deepEqual((await store.resources('key-pair', scope)).map((k) => k.name), ['k2']);
+    assert.equal((await store.tagsOf(key(1).id)).size, 0);
     await store.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

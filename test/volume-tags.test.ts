@@ -25,7 +25,7 @@ import {
   TerminateInstancesCommand,
   type Volume,
 } from '@aws-sdk/client-ec2';
-import { Store } from '../src/store/store.js';
+import { SqliteStore } from '../src/store/sqlite.js';
 import { instanceRecord } from './fixtures.js';
 import { LINUX_AMI, type TestServer, describeOne, errorOf, eventually, launch, launchOne, startTestServer } from './helpers.js';
 
@@ -275,14 +275,15 @@ test('terminating deletes the volume: its tags leave DescribeTags and DescribeVo
     // the terminated instance and its own tags stay visible for the retention window
     assert.deepEqual(await described(c, [{ Name: 'resource-id', Values: [doomed] }]), [`${doomed}:who=doomed:instance`]);
 
-    // the purge removes the record and every tag that went with it, the volume's included
+    // past the retention, the purge removes the record and every tag that went with it, the volume's included
     const store = short.nestbox.services.store;
-    assert.ok(store.tagsOf(volumeOf(doomed)), 'kept until the purge');
-    short.nestbox.services.reconciler.purge(new Date(Date.now() + 2000));
-    assert.equal(store.instance(doomed), undefined);
-    assert.equal(store.tagsOf(doomed), undefined);
-    assert.equal(store.tagsOf(volumeOf(doomed)), undefined);
-    assert.deepEqual([...(store.tagsOf(volumeOf(kept)) ?? [])], [['disk', 'kept']]);
+    assert.ok((await store.tagsOf(volumeOf(doomed))).size > 0, 'kept until the purge');
+    await new Promise((r) => setTimeout(r, 1100));
+    await short.nestbox.vmHost!.purge();
+    assert.equal(await store.instance(doomed), undefined);
+    assert.equal((await store.tagsOf(doomed)).size, 0);
+    assert.equal((await store.tagsOf(volumeOf(doomed))).size, 0);
+    assert.deepEqual([...(await store.tagsOf(volumeOf(kept)))], [['disk', 'kept']]);
   } finally {
     await short.close();
   }
@@ -293,19 +294,20 @@ test('store: deleting an instance record deletes its root volume\'s tags, on dis
   try {
     const rec = instanceRecord();
     const other = instanceRecord({ id: 'i-0fedcba9876543210', seq: 2 });
-    const tag = (resourceId: string, resourceType: string, key: string) => ({ resourceId, resourceType, key, value: 'v' });
-    const first = new Store({ dataDir: dir });
-    first.commit({
+    const tag = (resourceId: string, resourceType: string, key: string) => ({ resourceId, resourceType, account: rec.account, region: rec.region, key, value: 'v' });
+    const first = new SqliteStore({ dataDir: dir });
+    await first.commit({
       instances: [rec, other],
       putTags: [tag(rec.id, 'instance', 'a'), tag(volumeOf(rec.id), 'volume', 'b'), tag(volumeOf(other.id), 'volume', 'c')],
     });
-    first.commit({ deleteInstances: [rec.id] });
-    assert.equal(first.tagsOf(rec.id), undefined);
-    assert.equal(first.tagsOf(volumeOf(rec.id)), undefined);
+    await first.commit({ deleteInstances: [rec.id] });
+    assert.equal((await first.tagsOf(rec.id)).size, 0);
+    assert.equal((await first.tagsOf(volumeOf(rec.id))).size, 0);
     await first.close();
-    const second = new Store({ dataDir: dir });
-    assert.equal(second.tagsOf(volumeOf(rec.id)), undefined);
-    assert.deepEqual([...second.taggedResources()].map(([id, e]) => `${id}:${e.type}`), [`${volumeOf(other.id)}:volume`]);
+    const second = new SqliteStore({ dataDir: dir });
+    assert.equal((await second.tagsOf(volumeOf(rec.id))).size, 0);
+    const left = await second.tags({ account: rec.account, region: rec.region });
+    assert.deepEqual(left.map((t) => `${t.resourceId}:${t.resourceType}`), [`${volumeOf(other.id)}:volume`]);
     await second.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -398,8 +400,8 @@ test('volume tags survive a restart; a purged instance\'s volume tags do not com
     assert.deepEqual(await volumes(c), beforeVolumes);
     assert.deepEqual(await volumeTags(c, volumeOf(kept)), { Name: 'root', tier: 'a&b <c>', owner: 'ops' });
     assert.deepEqual(await filtered(c, [{ Name: 'tag:owner', Values: ['ops'] }]), [volumeOf(kept)]);
-    assert.equal(s.nestbox.services.store.instance(doomed), undefined);
-    assert.equal(s.nestbox.services.store.tagsOf(volumeOf(doomed)), undefined);
+    assert.equal(await s.nestbox.services.store.instance(doomed), undefined);
+    assert.equal((await s.nestbox.services.store.tagsOf(volumeOf(doomed))).size, 0);
   } finally {
     await s.close();
   }

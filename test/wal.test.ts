@@ -23,7 +23,7 @@ import {
 import Database from 'better-sqlite3';
 import { setMaxVersionsPerTemplate } from '../src/api/launch-templates.js';
 import type { LaunchTemplateRecord, LaunchTemplateVersionRecord } from '../src/domain/launch-template.js';
-import { Store } from '../src/store/store.js';
+import { SqliteStore } from '../src/store/sqlite.js';
 import { instanceRecord } from './fixtures.js';
 import { LINUX_AMI, errorOf, launchOne, startTestServer } from './helpers.js';
 
@@ -121,20 +121,25 @@ test('the WAL stays bounded when commits come back to back, with no pause for th
   const dir = mkdtempSync(join(tmpdir(), 'nestbox-wal-'));
   try {
     const truncations: number[] = [];
-    const store = new Store({ dataDir: dir, walTruncateBytes: 16 * MiB, onWalTruncate: (n) => truncations.push(n) });
+    const store = new SqliteStore({ dataDir: dir, walTruncateBytes: 16 * MiB, onWalTruncate: (n) => truncations.push(n) });
     let peak = 0;
     const big = 'A'.repeat(64 * 1024);
+    /** each record's revision, for the conditional write that replaces it (1 when inserted, one more at each write) */
+    const revs = new Map<string, number>();
     const started = Date.now();
-    // 4,000 commits of a 64 KiB record (250 MiB written) in one synchronous loop: the event loop never
-    // turns, and the checkpointer's thread finds few gaps between transactions
+    // 4,000 commits of a 64 KiB record (250 MiB written) back to back: no timer or I/O gets a turn in
+    // between, and the checkpointer's thread finds few gaps between transactions
     for (let i = 1; i <= 4000; i++) {
-      store.commit({ instances: [instanceRecord({ id: `i-${(i % 500).toString(16).padStart(17, '0')}`, seq: i, userData: big })] });
+      const id = `i-${(i % 500).toString(16).padStart(17, '0')}`;
+      const rev = revs.get(id);
+      await store.commit({ instances: [instanceRecord({ id, seq: i, userData: big, ...(rev !== undefined ? { rev } : {}) })] });
+      revs.set(id, (rev ?? 0) + 1);
       if (i % 20 === 0) peak = Math.max(peak, walBytes(dir));
     }
     const ms = Date.now() - started;
     await new Promise((r) => setTimeout(r, 500));
     t.diagnostic(
-      `4,000 × 64 KiB commits in one synchronous loop (${ms} ms): WAL peak ${mib(peak)}; the checkpointer's thread truncated it ${truncations.length} times (largest log ${mib(Math.max(0, ...truncations))}), the commits themselves past ${mib(32 * MiB)}`,
+      `4,000 × 64 KiB commits back to back (${ms} ms): WAL peak ${mib(peak)}; the checkpointer's thread truncated it ${truncations.length} times (largest log ${mib(Math.max(0, ...truncations))}), the commits themselves past ${mib(32 * MiB)}`,
     );
     assert.ok(peak < 64 * MiB, `the WAL reached ${mib(peak)}`);
     await store.close();
@@ -172,7 +177,7 @@ test('versions are rows of their own: they survive a restart, deletes included, 
 
     await ec2.send(new DeleteLaunchTemplateCommand({ LaunchTemplateId: id }));
     srv = await srv.restart();
-    assert.deepEqual(srv.nestbox.services.store.templateVersions(id), []);
+    assert.deepEqual(await srv.nestbox.services.store.templateVersions(id), []);
     const db = new Database(join(srv.dataDir, 'nestbox.db'), { readonly: true });
     try {
       assert.equal((db.prepare('SELECT count(*) AS n FROM launch_template_versions').get() as { n: number }).n, 0);
@@ -221,17 +226,17 @@ test('a database written before versions had rows of their own is migrated: each
     );
     old.close();
 
-    const store = new Store({ dataDir: dir });
-    const t = store.resource('launch-template', oldDoc.id) as LaunchTemplateRecord & { versions?: unknown };
+    const store = new SqliteStore({ dataDir: dir });
+    const t = (await store.resource('launch-template', oldDoc.id)) as LaunchTemplateRecord & { versions?: unknown };
     assert.equal(t.versions, undefined, 'the document no longer holds its versions');
     assert.equal(t.lastVersionNumber, 4);
     assert.equal(t.defaultVersion, 2);
-    assert.deepEqual(store.templateVersions(oldDoc.id), [version(1), version(2), version(4)]);
-    assert.deepEqual(store.templateVersion(oldDoc.id, 4), version(4));
+    assert.deepEqual(await store.templateVersions(oldDoc.id), [version(1), version(2), version(4)]);
+    assert.deepEqual(await store.templateVersion(oldDoc.id, 4), version(4));
     await store.close();
     const db = new Database(join(dir, 'nestbox.db'), { readonly: true });
     try {
-      assert.equal(db.pragma('user_version', { simple: true }), 3);
+      assert.equal(db.pragma('user_version', { simple: true }), 4, "migrated on to the current store's schema");
       const doc = JSON.parse((db.prepare('SELECT doc FROM resources WHERE id = ?').get(oldDoc.id) as { doc: string }).doc) as Record<string, unknown>;
       assert.equal(doc.versions, undefined);
       assert.deepEqual(db.prepare('SELECT number FROM launch_template_versions ORDER BY number').all(), [{ number: 1 }, { number: 2 }, { number: 4 }]);
@@ -279,9 +284,9 @@ test("EC2's real cap: the 10,000th version is created, the 10,001st is refused",
     ).LaunchTemplate!.LaunchTemplateId!;
     // versions 2 … 9,999 straight into the store (one commit), then the last ones through the API
     const store = srv.nestbox.services.store;
-    const t = store.resource('launch-template', id)!;
+    const t = (await store.resource('launch-template', id))!;
     const createTime = new Date().toISOString();
-    store.commit({
+    await store.commit({
       putResources: [{ kind: 'launch-template', doc: { ...t, lastVersionNumber: 9999 } }],
       putTemplateVersions: Array.from({ length: 9998 }, (_, k) => ({
         templateId: id,
@@ -292,7 +297,7 @@ test("EC2's real cap: the 10,000th version is created, the 10,001st is refused",
     assert.equal(last.LaunchTemplateVersion?.VersionNumber, 10_000);
     const e = await errorOf(ec2.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: id, LaunchTemplateData: { KeyName: 'one-more' } })));
     assert.equal(e.code, 'MaxTemplateVersionLimitExceeded');
-    assert.equal(store.templateVersions(id).length, 10_000);
+    assert.equal((await store.templateVersions(id)).length, 10_000);
     // and the template still answers quickly: $Latest, $Default and a number in the middle
     const r = await ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: id, Versions: ['$Latest', '$Default', '5000'] }));
     assert.deepEqual(r.LaunchTemplateVersions?.map((v) => v.VersionNumber), [10_000, 5000, 1]);

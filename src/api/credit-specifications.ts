@@ -22,13 +22,17 @@ import type {
 import { Ec2Error, Errors } from '../domain/errors.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
 import { isWellFormedId } from '../domain/ids.js';
-import { type InstanceRecord, type Scope, expired } from '../domain/instance.js';
+import type { InstanceRecord } from '../domain/instance.js';
+import { STATE_NAMES } from '../domain/lifecycle.js';
 import { type CpuCredits, checkCpuCredits, parseCpuCredits } from '../domain/launch-options.js';
 import { paginate } from '../domain/paging.js';
 import type { Services } from '../services/context.js';
 import { type Handler, checkDryRun, required } from './context.js';
 import { creditSubject, instanceCpuCredits } from '../services/credit-specifications.js';
-import { findInstances, retentionCutoff, visibleInstances } from '../services/instances.js';
+import { findInstances, visibleInstances } from '../services/instances.js';
+
+/** A listing without instance IDs: every instance but terminated ones. */
+const LISTED_STATES = STATE_NAMES.filter((state) => state !== 'terminated');
 
 /** EC2 takes at most this many explicit instance IDs in one call. */
 const MAX_INSTANCE_IDS = 1000;
@@ -40,7 +44,7 @@ const creditFilters: FilterTable<InstanceCreditSpecification> = {
 export const describeInstanceCreditSpecifications: Handler<
   DescribeInstanceCreditSpecificationsRequest,
   DescribeInstanceCreditSpecificationsResult
-> = (input, ctx, s) => {
+> = async (input, ctx, s) => {
   const ids = input.InstanceIds ?? [];
   if (ids.length > 0 && input.MaxResults !== undefined) {
     throw Errors.invalidParameterCombination('The parameter instancesSet cannot be used with the parameter maxResults');
@@ -49,9 +53,9 @@ export const describeInstanceCreditSpecifications: Handler<
     throw Errors.invalidParameterValue(`At most ${MAX_INSTANCE_IDS} instance IDs may be given; ${ids.length} were.`);
   }
   const predicate = compileFilters(creditFilters, input.Filters);
-  const named = ids.length > 0 ? findInstances(s, ctx, ids) : undefined;
+  const named = ids.length > 0 ? await findInstances(s, ctx, ids) : undefined;
   checkDryRun(input);
-  const specs = (named ?? visibleInstances(s, ctx).filter((r) => r.state !== 'terminated'))
+  const specs = (named ?? (await visibleInstances(s, ctx, { states: LISTED_STATES })))
     .map((r) => ({ InstanceId: r.id, CpuCredits: instanceCpuCredits(r, s) }))
     .filter((c) => (named !== undefined || c.CpuCredits === 'unlimited') && predicate(c));
   const page = paginate(specs, input, { min: 5, max: 1000 }, { f: input.Filters, ids });
@@ -67,10 +71,10 @@ type Outcome = { readonly id: string; readonly next?: InstanceRecord } | { reado
  * UnsuccessfulInstanceCreditSpecifications (a malformed or unknown ID, an instance that is shutting
  * down or gone, a type that is not burstable, `unlimited` for T3 on a Dedicated Host).
  */
-function modifyOne(id: string, credits: CpuCredits, s: Services, scope: Scope, cutoff: number): Outcome {
+function modifyOne(id: string, credits: CpuCredits, s: Services, found: ReadonlyMap<string, InstanceRecord>): Outcome {
   if (!isWellFormedId('instance', id)) return { id, error: Errors.instanceIdMalformed(id) };
-  const rec = s.store.instance(id);
-  if (!rec || rec.account !== scope.account || rec.region !== scope.region || expired(rec, cutoff)) {
+  const rec = found.get(id);
+  if (!rec) {
     return { id, error: Errors.instanceIdNotFound([id]) };
   }
   if (rec.state === 'shutting-down' || rec.state === 'terminated') {
@@ -85,7 +89,7 @@ function modifyOne(id: string, credits: CpuCredits, s: Services, scope: Scope, c
   return rec.cpuCredits === credits ? { id } : { id, next: { ...rec, cpuCredits: credits } };
 }
 
-export const modifyInstanceCreditSpecification: Handler<ModifyInstanceCreditSpecificationRequest, ModifyInstanceCreditSpecificationResult> = (
+export const modifyInstanceCreditSpecification: Handler<ModifyInstanceCreditSpecificationRequest, ModifyInstanceCreditSpecificationResult> = async (
   input,
   ctx,
   s,
@@ -99,10 +103,13 @@ export const modifyInstanceCreditSpecification: Handler<ModifyInstanceCreditSpec
     credits: parseCpuCredits(item.CpuCredits, `InstanceCreditSpecification.${i + 1}.CpuCredits`),
   }));
   checkDryRun(input);
-  const cutoff = retentionCutoff(s);
-  const outcomes = wanted.map((w) => modifyOne(w.id, w.credits, s, ctx, cutoff));
-  const changed = outcomes.flatMap((o) => ('next' in o && o.next ? [o.next] : []));
-  if (changed.length > 0) s.store.commit({ instances: changed });
+  // The visible instances among the well-formed IDs, read at once.
+  const wellFormed = [...new Set(wanted.map((w) => w.id).filter((id) => isWellFormedId('instance', id)))];
+  const found = new Map((wellFormed.length > 0 ? await visibleInstances(s, ctx, { ids: wellFormed }) : []).map((r) => [r.id, r]));
+  const outcomes = wanted.map((w) => modifyOne(w.id, w.credits, s, found));
+  // An instance named twice is written once, with the last option asked for.
+  const changed = new Map(outcomes.flatMap((o) => ('next' in o && o.next ? [[o.id, o.next] as const] : [])));
+  if (changed.size > 0) await s.store.commit({ instances: [...changed.values()] });
   const successful: SuccessfulInstanceCreditSpecificationItem[] = [];
   const unsuccessful: UnsuccessfulInstanceCreditSpecificationItem[] = [];
   for (const o of outcomes) {

@@ -61,14 +61,14 @@ import { type InstanceRecord, type Scope, expired } from '../domain/instance.js'
 import { checkTemplateName, parseVersion } from '../domain/launch-template.js';
 import { paginate } from '../domain/paging.js';
 import { zonesIn } from '../domain/regions.js';
-import type { ResourcePut } from '../store/store.js';
+import type { ResourcePut, Revisioned } from '../store/types.js';
 import type { Services } from '../services/context.js';
 import { type Handler, type RequestContext, checkDryRun, requestFingerprint, required } from './context.js';
 import { retentionCutoff, toInstance } from '../services/instances.js';
 import { type LaunchPlan, launchPlanned, planLaunch } from '../services/launch.js';
 import { applyLaunchTemplate } from '../services/launch-templates.js';
 import { terminate } from '../services/state-changes.js';
-import { tagList, tagsFromSpecifications } from '../services/tags.js';
+import { NO_TAGS, tagList, tagsFromSpecifications } from '../services/tags.js';
 
 const KIND = 'fleet';
 /** What an instant fleet's TagSpecifications may tag (the API reference's list for Type=instant). */
@@ -77,48 +77,45 @@ const MAX_CLIENT_TOKEN = 64;
 
 // --- lookups ----------------------------------------------------------------------------------------
 
-/** Fleets in the caller's scope that still exist (deleted ones within their retention). */
-function visibleFleets(s: Services, scope: Scope): FleetRecord[] {
+/** Fleets in the caller's scope that still exist (deleted ones within their retention), in creation order; `ids` narrows them. */
+async function visibleFleets(s: Services, scope: Scope, ids?: readonly string[]): Promise<(FleetRecord & Revisioned)[]> {
   const now = s.now().getTime();
-  const out: FleetRecord[] = [];
-  for (const f of s.store.resources(KIND)) {
-    if (f.account === scope.account && f.region === scope.region && !fleetExpired(f, now)) out.push(f);
-  }
-  return out;
+  const fleets = await s.store.resources(KIND, { account: scope.account, region: scope.region, ids });
+  return fleets.filter((f) => !fleetExpired(f, now));
 }
 
 /** Every ID well-formed, then every ID found — or the EC2 error naming the offenders. */
-function findFleets(s: Services, scope: Scope, ids: readonly string[]): FleetRecord[] {
+async function findFleets(s: Services, scope: Scope, ids: readonly string[]): Promise<FleetRecord[]> {
   for (const id of ids) if (!isWellFormedId('fleet', id)) throw Errors.fleetIdMalformed(id);
-  const visible = new Map(visibleFleets(s, scope).map((f) => [f.id, f]));
   const unique = [...new Set(ids)];
+  if (unique.length === 0) return [];
+  const visible = new Map((await visibleFleets(s, scope, unique)).map((f) => [f.id, f]));
   const missing = unique.filter((id) => !visible.has(id));
   if (missing.length > 0) throw Errors.fleetIdNotFound(missing);
   return unique.map((id) => visible.get(id)!);
 }
 
 /** Deleted fleets past their retention, in every scope: removed with the next fleet write. */
-function expiredFleets(s: Services): { kind: 'fleet'; id: string }[] {
+async function expiredFleets(s: Services): Promise<{ kind: 'fleet'; id: string }[]> {
   const now = s.now().getTime();
-  return [...s.store.resources(KIND)].filter((f) => fleetExpired(f, now)).map((f) => ({ kind: KIND, id: f.id }));
+  return (await s.store.allResources(KIND)).filter((f) => fleetExpired(f, now)).map((f) => ({ kind: KIND, id: f.id }));
 }
 
 /** The fleet's instances that still exist and are not terminated (shutting-down ones included). */
-function liveInstanceIds(s: Services, f: FleetRecord): string[] {
+async function liveInstanceIds(s: Services, f: FleetRecord): Promise<string[]> {
+  const ids = f.instances.flatMap((g) => g.InstanceIds ?? []);
+  if (ids.length === 0) return [];
   const cutoff = retentionCutoff(s);
-  return f.instances
-    .flatMap((g) => g.InstanceIds ?? [])
-    .filter((id) => {
-      const rec = s.store.instance(id);
-      return rec !== undefined && rec.account === f.account && rec.region === f.region && !expired(rec, cutoff) && rec.state !== 'terminated';
-    });
+  const recs = await s.store.instances({ account: f.account, region: f.region, ids });
+  const live = new Set(recs.filter((rec) => !expired(rec, cutoff) && rec.state !== 'terminated').map((rec) => rec.id));
+  return ids.filter((id) => live.has(id));
 }
 
 // --- the API's view of a fleet ----------------------------------------------------------------------
 
-function view(s: Services, f: FleetRecord): FleetData {
-  const state = fleetState(f, liveInstanceIds(s, f).length);
-  const tags = s.store.tagsOf(f.id);
+/** A fleet as DescribeFleets shows it, given its live instances' count and its tags. */
+function view(f: FleetRecord, live: number, tags: ReadonlyMap<string, string>): FleetData {
+  const state = fleetState(f, live);
   return {
     ActivityStatus: activityStatus(f, state),
     CreateTime: new Date(f.createTime),
@@ -142,7 +139,7 @@ function view(s: Services, f: FleetRecord): FleetData {
       ...(f.spotInstancePoolsToUseCount !== undefined ? { InstancePoolsToUseCount: f.spotInstancePoolsToUseCount } : {}),
     },
     OnDemandOptions: { AllocationStrategy: f.onDemandAllocationStrategy as FleetOnDemandAllocationStrategy },
-    ...(tags && tags.size > 0 ? { Tags: tagList(tags) } : {}),
+    ...(tags.size > 0 ? { Tags: tagList(tags) } : {}),
     Errors: [...f.errors],
     Instances: f.instances.map(({ AvailabilityZone: _zone, SubnetId: _subnet, ...g }) => g),
     ...(f.context !== undefined ? { Context: f.context } : {}),
@@ -151,15 +148,22 @@ function view(s: Services, f: FleetRecord): FleetData {
 
 const createResult = (f: FleetRecord): CreateFleetResult => ({ FleetId: f.id, Errors: [...f.errors], Instances: [...f.instances] });
 
-/** The filters DescribeFleets documents; states and statuses match in EC2's `_` form and its documented `-` form. */
-function fleetFilterTable(s: Services): FilterTable<FleetRecord> {
+/**
+ * The filters DescribeFleets documents; states and statuses match in EC2's `_` form and its documented
+ * `-` form. `live` (each fleet's live instances) and `tags` are read before the filters run.
+ */
+function fleetFilterTable(
+  live: ReadonlyMap<string, number>,
+  tags: ReadonlyMap<string, ReadonlyMap<string, string>>,
+): FilterTable<FleetRecord> {
   const both = (v: string) => [v, v.replaceAll('_', '-')];
+  const stateOf = (f: FleetRecord) => fleetState(f, live.get(f.id) ?? 0);
   return {
-    tags: (f) => s.store.tagsOf(f.id),
+    tags: (f) => tags.get(f.id),
     fields: {
-      'activity-status': (f) => both(activityStatus(f, fleetState(f, liveInstanceIds(s, f).length))),
+      'activity-status': (f) => both(activityStatus(f, stateOf(f))),
       'excess-capacity-termination-policy': (f) => [f.excessCapacityTerminationPolicy, f.excessCapacityTerminationPolicy === 'termination'],
-      'fleet-state': (f) => both(fleetState(f, liveInstanceIds(s, f).length)),
+      'fleet-state': (f) => both(stateOf(f)),
       'replace-unhealthy-instances': (f) => f.replaceUnhealthyInstances,
       'type': (f) => f.type,
     },
@@ -211,10 +215,10 @@ function checkConfigSyntax(c: FleetLaunchTemplateConfigRequest, n: number): void
 }
 
 /** The template a configuration names, found exactly as RunInstances finds it. */
-function resolveConfig(c: FleetLaunchTemplateConfigRequest, ctx: RequestContext, s: Services): ResolvedConfig {
+async function resolveConfig(c: FleetLaunchTemplateConfigRequest, ctx: RequestContext, s: Services): Promise<ResolvedConfig> {
   const { LaunchTemplateId, LaunchTemplateName, Version } = c.LaunchTemplateSpecification!;
   const probe: RunInstancesRequest = { LaunchTemplate: { LaunchTemplateId, LaunchTemplateName, Version }, MinCount: 1, MaxCount: 1 };
-  const { request, launchTemplate } = applyLaunchTemplate(probe, ctx, s);
+  const { request, launchTemplate } = await applyLaunchTemplate(probe, ctx, s);
   // The fleet decides On-Demand or Spot for each instance; a template that decides it too is refused.
   if (request.InstanceMarketOptions?.MarketType !== undefined) {
     throw Errors.fleetFeatureNotImplemented(`a launch template with InstanceMarketOptions (${launchTemplate!.id} version ${launchTemplate!.version})`);
@@ -282,9 +286,9 @@ function launchRequest(slot: Slot, region: string, launchTags: readonly TagSpeci
 }
 
 /** An Ec2Error becomes the value of the call; anything else is a bug and propagates. */
-function attempt<T>(fn: () => T): T | Ec2Error {
+async function attempt<T>(fn: () => Promise<T>): Promise<T | Ec2Error> {
   try {
-    return fn();
+    return await fn();
   } catch (err) {
     if (err instanceof Ec2Error) return err;
     throw err;
@@ -307,15 +311,16 @@ type LaunchOutcome = Pick<FleetRecord, 'instances' | 'errors' | 'fulfilledCapaci
  * launch in its allocation order until its part of the target capacity is met; an override whose
  * launch fails is reported and the next one is tried.
  */
-function launchOverrides(
+async function launchOverrides(
   slots: readonly Slot[],
   portions: readonly CapacityPortion[],
   strategies: Readonly<Record<Lifecycle, string | undefined>>,
   fleet: { readonly fleetId: string; readonly launchTags: readonly TagSpecification[] },
   ctx: RequestContext,
   s: Services,
-): LaunchOutcome {
-  const plans = slots.map((slot) => attempt(() => planLaunch(launchRequest(slot, ctx.region, fleet.launchTags), ctx, s)));
+): Promise<LaunchOutcome> {
+  const plans: (LaunchPlan | Ec2Error)[] = [];
+  for (const slot of slots) plans.push(await attempt(async () => planLaunch(launchRequest(slot, ctx.region, fleet.launchTags), ctx, s)));
   const systemTags = [{ key: FLEET_ID_TAG, value: fleet.fleetId }];
   const groups = new Map<string, FleetLaunchRecord & { InstanceIds: string[] }>();
   const errors: DescribeFleetError[] = [];
@@ -331,7 +336,7 @@ function launchOverrides(
       return;
     }
     const first = instances[0]!;
-    const subnetId = toInstance(first, s).SubnetId;
+    const subnetId = toInstance(first, s, NO_TAGS).SubnetId;
     groups.set(key, {
       LaunchTemplateAndOverrides: entryOf(slot),
       Lifecycle: lifecycle,
@@ -355,7 +360,7 @@ function launchOverrides(
       // for the rest, until it answers an error (reported) or the target is met.
       while (fulfilled[lifecycle] < target) {
         const needed = Math.ceil((target - fulfilled[lifecycle]) / slot.weight);
-        const launched = attempt(() =>
+        const launched = await attempt(() =>
           launchPlanned({ ...plan, minCount: 1, maxCount: needed }, ctx, s, {
             ...(lifecycle === 'spot' ? { lifecycle: 'spot' as const } : {}),
             systemTags,
@@ -379,7 +384,7 @@ function launchOverrides(
   };
 }
 
-export const createFleet: Handler<CreateFleetRequest, CreateFleetResult> = (input, ctx, s) => {
+export const createFleet: Handler<CreateFleetRequest, CreateFleetResult> = async (input, ctx, s) => {
   const configs = required(input.LaunchTemplateConfigs, 'LaunchTemplateConfigs');
   const capacity = required(input.TargetCapacitySpecification, 'TargetCapacitySpecification');
   checkFleetType(input.Type);
@@ -403,10 +408,11 @@ export const createFleet: Handler<CreateFleetRequest, CreateFleetResult> = (inpu
   if (token !== undefined && (token.length > MAX_CLIENT_TOKEN || !CLIENT_TOKEN_SYNTAX.test(token))) {
     throw Errors.invalidValueFor('ClientToken', xmlSafeText(token), `The client token must be at most ${MAX_CLIENT_TOKEN} ASCII characters.`);
   }
-  const resolvedConfigs = configs.map((c) => resolveConfig(c, ctx, s));
+  const resolvedConfigs: ResolvedConfig[] = [];
+  for (const c of configs) resolvedConfigs.push(await resolveConfig(c, ctx, s));
   const print = requestFingerprint(input);
   if (token !== undefined) {
-    const previous = visibleFleets(s, ctx).find((f) => f.clientToken === token);
+    const previous = (await visibleFleets(s, ctx)).find((f) => f.clientToken === token);
     if (previous) {
       if (previous.fingerprint !== print) throw Errors.idempotentParameterMismatch(token);
       checkDryRun(input);
@@ -416,7 +422,7 @@ export const createFleet: Handler<CreateFleetRequest, CreateFleetResult> = (inpu
   checkDryRun(input);
 
   const id = newId('fleet');
-  const outcome = launchOverrides(slotsOf(resolvedConfigs), portions, strategies, { fleetId: id, launchTags }, ctx, s);
+  const outcome = await launchOverrides(slotsOf(resolvedConfigs), portions, strategies, { fleetId: id, launchTags }, ctx, s);
   const fleet: FleetRecord = {
     id,
     account: ctx.account,
@@ -440,24 +446,32 @@ export const createFleet: Handler<CreateFleetRequest, CreateFleetResult> = (inpu
     context: input.Context,
     ...outcome,
   };
-  s.store.commit({
+  await s.store.commit({
     putResources: [{ kind: KIND, doc: fleet }],
-    putTags: fleetTags.map((t) => ({ resourceId: id, resourceType: KIND, key: t.key, value: t.value })),
-    deleteResources: expiredFleets(s),
+    putTags: fleetTags.map((t) => ({ resourceId: id, resourceType: KIND, account: ctx.account, region: ctx.region, key: t.key, value: t.value })),
+    deleteResources: await expiredFleets(s),
   });
   return createResult(fleet);
 };
 
 // --- DescribeFleets ---------------------------------------------------------------------------------
 
-export const describeFleets: Handler<DescribeFleetsRequest, DescribeFleetsResult> = (input, ctx, s) => {
+export const describeFleets: Handler<DescribeFleetsRequest, DescribeFleetsResult> = async (input, ctx, s) => {
   const ids = input.FleetIds ?? [];
-  const predicate = compileFilters(fleetFilterTable(s), input.Filters);
-  const named = findFleets(s, ctx, ids);
+  // What the filters and the view read, filled once the fleets are found.
+  const live = new Map<string, number>();
+  const tags = new Map<string, ReadonlyMap<string, string>>();
+  const predicate = compileFilters(fleetFilterTable(live, tags), input.Filters);
+  const named = await findFleets(s, ctx, ids);
   checkDryRun(input);
+  for (const f of named) live.set(f.id, (await liveInstanceIds(s, f)).length);
+  if (named.length > 0) for (const [id, t] of await s.store.tagsOfMany(named.map((f) => f.id))) tags.set(id, t);
   // EC2 lists an instant fleet only when the request names it, and every nestbox fleet is instant.
   const page = paginate(named.filter(predicate), input, { min: 1, max: 1000 }, { f: input.Filters, ids });
-  return { Fleets: page.items.map((f) => view(s, f)), ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
+  return {
+    Fleets: page.items.map((f) => view(f, live.get(f.id) ?? 0, tags.get(f.id) ?? NO_TAGS)),
+    ...(page.nextToken ? { NextToken: page.nextToken } : {}),
+  };
 };
 
 // --- DeleteFleets -----------------------------------------------------------------------------------
@@ -472,10 +486,11 @@ const unsuccessful = (FleetId: string, Code: NonNullable<DeleteFleetErrorItem['E
  * running), each reported on its own: a fleet is deleted only when all its live instances could be
  * terminated as TerminateInstances would (termination protection refuses).
  */
-export const deleteFleets: Handler<DeleteFleetsRequest, DeleteFleetsResult> = (input, ctx, s) => {
+export const deleteFleets: Handler<DeleteFleetsRequest, DeleteFleetsResult> = async (input, ctx, s) => {
   const ids = [...new Set(required(input.FleetIds, 'FleetId'))];
   const withInstances = required(input.TerminateInstances, 'TerminateInstances');
-  const visible = new Map(visibleFleets(s, ctx).map((f) => [f.id, f]));
+  const wellFormed = ids.filter((id) => isWellFormedId('fleet', id));
+  const visible = new Map((wellFormed.length > 0 ? await visibleFleets(s, ctx, wellFormed) : []).map((f) => [f.id, f]));
   const instant = ids.filter((id) => visible.has(id)).length;
   if (instant > MAX_INSTANT_FLEETS_PER_DELETE) throw Errors.tooManyInstantFleets(instant, MAX_INSTANT_FLEETS_PER_DELETE);
   checkDryRun(input);
@@ -504,8 +519,8 @@ export const deleteFleets: Handler<DeleteFleetsRequest, DeleteFleetsResult> = (i
       );
       continue;
     }
-    const live = liveInstanceIds(s, f);
-    const ended = live.length > 0 ? attempt(() => terminate(live, ctx, s)) : [];
+    const live = await liveInstanceIds(s, f);
+    const ended = live.length > 0 ? await attempt(() => terminate(live, ctx, s)) : [];
     if (ended instanceof Ec2Error) {
       failed.push(unsuccessful(id, 'unexpectedError', ended.message));
       continue;
@@ -513,7 +528,7 @@ export const deleteFleets: Handler<DeleteFleetsRequest, DeleteFleetsResult> = (i
     deleted.push({ kind: KIND, doc: { ...f, deletedAt: now } });
     successful.push({ FleetId: id, PreviousFleetState: 'active', CurrentFleetState: live.length > 0 ? 'deleted_terminating' : 'deleted' });
   }
-  if (deleted.length > 0) s.store.commit({ putResources: deleted, deleteResources: expiredFleets(s) });
+  if (deleted.length > 0) await s.store.commit({ putResources: deleted, deleteResources: await expiredFleets(s) });
   return { SuccessfulFleetDeletions: successful, UnsuccessfulFleetDeletions: failed };
 };
 
@@ -522,10 +537,10 @@ export const deleteFleets: Handler<DeleteFleetsRequest, DeleteFleetsResult> = (i
 const fleetInstanceFilters: FilterTable<never> = { fields: { 'instance-type': () => undefined } };
 
 /** EC2 does not describe an instant fleet's instances this way (DescribeFleets shows them), and every nestbox fleet is instant. */
-export const describeFleetInstances: Handler<DescribeFleetInstancesRequest, DescribeFleetInstancesResult> = (input, ctx, s) => {
+export const describeFleetInstances: Handler<DescribeFleetInstancesRequest, DescribeFleetInstancesResult> = async (input, ctx, s) => {
   const id = required(input.FleetId, 'FleetId');
   compileFilters(fleetInstanceFilters, input.Filters);
-  const [f] = findFleets(s, ctx, [id]) as [FleetRecord];
+  const [f] = (await findFleets(s, ctx, [id])) as [FleetRecord];
   checkDryRun(input);
   throw Errors.fleetInstancesOfInstantFleet(f.id);
 };

@@ -44,13 +44,14 @@ import { newId } from '../domain/ids.js';
 import type { InstanceRecord } from '../domain/instance.js';
 import { paginate } from '../domain/paging.js';
 import { zoneNamed, zonesIn } from '../domain/regions.js';
-import type { ResourcePut } from '../store/store.js';
+import type { ResourcePut } from '../store/types.js';
 import { type Services, quotasOf } from '../services/context.js';
-import { type Handler, requestFingerprint, required } from './context.js';
+import type { StoreTransaction } from '../store/types.js';
+import { type Handler, type RequestContext, requestFingerprint, required } from './context.js';
 import { DEFAULT_QUOTAS } from '../accounts.js';
 import { checkHostIdSyntax, expiredHosts, findHosts, loadsOf, visibleHosts } from '../services/hosts.js';
 import { findInstances } from '../services/instances.js';
-import { tagList, tagsFromSpecifications } from '../services/tags.js';
+import { NO_TAGS, tagList, tagsFromSpecifications } from '../services/tags.js';
 
 /** Allocated (not released) hosts of one family one account may have in one region by default, like EC2's Dedicated Host quotas. */
 export const HOST_LIMIT = DEFAULT_QUOTAS.dedicatedHostsPerFamily;
@@ -99,6 +100,13 @@ function allocationZone(input: AllocateHostsRequest, region: string): string {
   return zone;
 }
 
+/**
+ * The lock a Dedicated Host decision holds until it is written: a host's quota and ClientToken
+ * (AllocateHosts), and its occupants (ModifyHosts, ReleaseHosts) — the launch lock, which launches
+ * placing instances on hosts hold too, so no launch lands on a host being released meanwhile.
+ */
+const hostLock = (ctx: { readonly account: string; readonly region: string }) => `launch:${ctx.account}:${ctx.region}`;
+
 /** A per-host failure as ModifyHosts and ReleaseHosts report it: EC2 prefixes these codes with `Client.`. */
 const failure = (id: string, err: Ec2Error): UnsuccessfulItem => ({
   ResourceId: id,
@@ -107,7 +115,7 @@ const failure = (id: string, err: Ec2Error): UnsuccessfulItem => ({
 
 // --- AllocateHosts ----------------------------------------------------------------------------------
 
-export const allocateHosts: Handler<AllocateHostsRequest, AllocateHostsResult> = (input, ctx, s) => {
+export const allocateHosts: Handler<AllocateHostsRequest, AllocateHostsResult> = async (input, ctx, s) => {
   const zone = allocationZone(input, ctx.region);
   const config = hostConfiguration(s, input);
   if (!config) throw Errors.missingParameter('InstanceType or InstanceFamily');
@@ -128,20 +136,8 @@ export const allocateHosts: Handler<AllocateHostsRequest, AllocateHostsResult> =
     throw Errors.invalidValueFor('clientToken', xmlSafeText(token), 'The client token must be at most 64 ASCII characters.');
   }
 
-  const visible = visibleHosts(s, ctx);
   const hash = requestFingerprint(input);
-  if (token !== undefined) {
-    const earlier = visible.filter((h) => h.clientToken === token);
-    if (earlier.length > 0) {
-      if (earlier[0]!.requestHash !== hash) throw Errors.idempotentParameterMismatch(token);
-      return { HostIds: earlier.map((h) => h.id) };
-    }
-  }
-  // The account's Dedicated Host quota counts the allocated hosts of the same instance family (src/accounts.ts).
   const limit = quotasOf(s, ctx.account).dedicatedHostsPerFamily;
-  const allocated = visible.filter((h) => h.state === 'available' && hostFamilyOf(h) === hostFamilyOf(config)).length;
-  if (allocated + quantity > limit) throw Errors.hostLimitExceeded(allocated + quantity, limit);
-
   const allocationTime = s.now().toISOString();
   const hosts: HostRecord[] = Array.from({ length: quantity }, () => ({
     id: newId('host'),
@@ -156,21 +152,45 @@ export const allocateHosts: Handler<AllocateHostsRequest, AllocateHostsResult> =
     allocationTime,
     ...(token !== undefined ? { clientToken: token, requestHash: hash } : {}),
   }));
-  s.store.commit({
-    putResources: hosts.map((doc): ResourcePut => ({ kind: 'dedicated-host', doc })),
-    putTags: hosts.flatMap((h) =>
-      tags.map((t) => ({ resourceId: h.id, resourceType: 'dedicated-host', key: t.key, value: t.value })),
-    ),
-    deleteResources: expiredHosts(s),
-  });
-  return { HostIds: hosts.map((h) => h.id) };
+  return s.store.transaction(
+    async (tx) => {
+      const visible = await visibleHosts(s, ctx, tx);
+      if (token !== undefined) {
+        const earlier = visible.filter((h) => h.clientToken === token);
+        if (earlier.length > 0) {
+          if (earlier[0]!.requestHash !== hash) throw Errors.idempotentParameterMismatch(token);
+          return { HostIds: earlier.map((h) => h.id) };
+        }
+      }
+      // The account's Dedicated Host quota counts the allocated hosts of the same instance family (src/accounts.ts).
+      const allocated = visible.filter((h) => h.state === 'available' && hostFamilyOf(h) === hostFamilyOf(config)).length;
+      if (allocated + quantity > limit) throw Errors.hostLimitExceeded(allocated + quantity, limit);
+      tx.write({
+        putResources: hosts.map((doc): ResourcePut => ({ kind: 'dedicated-host', doc })),
+        putTags: hosts.flatMap((h) =>
+          tags.map((t) => ({
+            resourceId: h.id,
+            resourceType: 'dedicated-host',
+            account: ctx.account,
+            region: ctx.region,
+            key: t.key,
+            value: t.value,
+          })),
+        ),
+        deleteResources: await expiredHosts(s, tx),
+      });
+      return { HostIds: hosts.map((h) => h.id) };
+    },
+    { lock: hostLock(ctx) },
+  );
 };
 
 // --- DescribeHosts ----------------------------------------------------------------------------------
 
-function hostFilterTable(s: Services): FilterTable<HostRecord> {
+/** `tagsOf`: the hosts' tags, read beforehand. */
+function hostFilterTable(tagsOf: (id: string) => ReadonlyMap<string, string> | undefined): FilterTable<HostRecord> {
   return {
-    tags: (h) => s.store.tagsOf(h.id),
+    tags: (h) => tagsOf(h.id),
     fields: {
       'auto-placement': (h) => h.autoPlacement,
       'availability-zone': (h) => h.availabilityZone,
@@ -183,9 +203,9 @@ function hostFilterTable(s: Services): FilterTable<HostRecord> {
   };
 }
 
-function toHost(load: HostLoad, s: Services): Host {
+/** The API's view of a host with what is on it, given its tags. */
+function toHost(load: HostLoad, s: Services, tags: ReadonlyMap<string, string>): Host {
   const { host, hardware } = load;
-  const tags = s.store.tagsOf(host.id);
   const zoneId = zonesIn(host.region).find((z) => z.name === host.availabilityZone)?.id;
   return {
     AutoPlacement: host.autoPlacement,
@@ -216,7 +236,7 @@ function toHost(load: HostLoad, s: Services): Host {
     State: host.state,
     AllocationTime: new Date(host.allocationTime),
     ...(host.releaseTime !== undefined ? { ReleaseTime: new Date(host.releaseTime) } : {}),
-    ...(tags && tags.size > 0 ? { Tags: tagList(tags) } : {}),
+    ...(tags.size > 0 ? { Tags: tagList(tags) } : {}),
     HostRecovery: host.hostRecovery,
     AllowsMultipleInstanceTypes: host.instanceFamily !== undefined ? 'on' : 'off',
     OwnerId: host.account,
@@ -225,23 +245,26 @@ function toHost(load: HostLoad, s: Services): Host {
   };
 }
 
-export const describeHosts: Handler<DescribeHostsRequest, DescribeHostsResult> = (input, ctx, s) => {
+export const describeHosts: Handler<DescribeHostsRequest, DescribeHostsResult> = async (input, ctx, s) => {
   const ids = input.HostIds ?? [];
   if (ids.length > 0 && input.MaxResults !== undefined) {
     throw Errors.invalidParameterCombination('The parameter HostId cannot be used with the parameter MaxResults');
   }
-  const predicate = compileFilters(hostFilterTable(s), input.Filter);
-  const hosts = ids.length > 0 ? findHosts(s, ctx, ids) : visibleHosts(s, ctx);
+  let tags: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map();
+  const predicate = compileFilters(hostFilterTable((id) => tags.get(id)), input.Filter);
+  const hosts = ids.length > 0 ? await findHosts(s, ctx, ids) : await visibleHosts(s, ctx);
+  tags = await s.store.tagsOfMany(hosts.map((h) => h.id));
   const page = paginate(hosts.filter(predicate), input, { min: 5, max: 500 }, { f: input.Filter, ids });
   return {
-    Hosts: loadsOf(s, page.items).map((load) => toHost(load, s)),
+    Hosts: (await loadsOf(s, page.items)).map((load) => toHost(load, s, tags.get(load.host.id) ?? NO_TAGS)),
     ...(page.nextToken ? { NextToken: page.nextToken } : {}),
   };
 };
 
 // --- ModifyHosts ------------------------------------------------------------------------------------
 
-export const modifyHosts: Handler<ModifyHostsRequest, ModifyHostsResult> = (input, ctx, s) => {
+/** The occupancy check and the write hold the launch lock: no launch places an instance on a host being reconfigured. */
+export const modifyHosts: Handler<ModifyHostsRequest, ModifyHostsResult> = async (input, ctx, s) => {
   const ids = required(input.HostIds, 'HostId');
   const autoPlacement = parseOnOff(input.AutoPlacement, 'AutoPlacement');
   const hostRecovery = parseOnOff(input.HostRecovery, 'HostRecovery');
@@ -253,7 +276,26 @@ export const modifyHosts: Handler<ModifyHostsRequest, ModifyHostsResult> = (inpu
     );
   }
   checkHostIdSyntax(ids);
-  const loads = new Map(loadsOf(s, visibleHosts(s, ctx)).map((l) => [l.host.id, l]));
+  return s.store.transaction(async (tx) => modifyHostsIn(tx, ids, { autoPlacement, hostRecovery, hostMaintenance, config }, ctx, s), {
+    lock: hostLock(ctx),
+  });
+};
+
+/** ModifyHosts' changes, read and written in one transaction. */
+async function modifyHostsIn(
+  tx: StoreTransaction,
+  ids: readonly string[],
+  change: {
+    readonly autoPlacement: OnOff | undefined;
+    readonly hostRecovery: OnOff | undefined;
+    readonly hostMaintenance: OnOff | undefined;
+    readonly config: HostConfiguration | undefined;
+  },
+  ctx: RequestContext,
+  s: Services,
+): Promise<ModifyHostsResult> {
+  const { autoPlacement, hostRecovery, hostMaintenance, config } = change;
+  const loads = new Map((await loadsOf(s, await visibleHosts(s, ctx, tx), tx)).map((l) => [l.host.id, l]));
   const successful: string[] = [];
   const unsuccessful: UnsuccessfulItem[] = [];
   const changed: HostRecord[] = [];
@@ -288,16 +330,22 @@ export const modifyHosts: Handler<ModifyHostsRequest, ModifyHostsResult> = (inpu
     });
     successful.push(id);
   }
-  if (changed.length > 0) s.store.commit({ putResources: changed.map((doc): ResourcePut => ({ kind: 'dedicated-host', doc })) });
+  if (changed.length > 0) tx.write({ putResources: changed.map((doc): ResourcePut => ({ kind: 'dedicated-host', doc })) });
   return { Successful: successful, Unsuccessful: unsuccessful };
-};
+}
 
 // --- ReleaseHosts -----------------------------------------------------------------------------------
 
-export const releaseHosts: Handler<ReleaseHostsRequest, ReleaseHostsResult> = (input, ctx, s) => {
+/** The occupancy check and the write hold the launch lock: no launch places an instance on a host being released. */
+export const releaseHosts: Handler<ReleaseHostsRequest, ReleaseHostsResult> = async (input, ctx, s) => {
   const ids = required(input.HostIds, 'HostId');
   checkHostIdSyntax(ids);
-  const loads = new Map(loadsOf(s, visibleHosts(s, ctx)).map((l) => [l.host.id, l]));
+  return s.store.transaction(async (tx) => releaseHostsIn(tx, ids, ctx, s), { lock: hostLock(ctx) });
+};
+
+/** ReleaseHosts' changes, read and written in one transaction. */
+async function releaseHostsIn(tx: StoreTransaction, ids: readonly string[], ctx: RequestContext, s: Services): Promise<ReleaseHostsResult> {
+  const loads = new Map((await loadsOf(s, await visibleHosts(s, ctx, tx), tx)).map((l) => [l.host.id, l]));
   const releaseTime = s.now().toISOString();
   const successful: string[] = [];
   const unsuccessful: UnsuccessfulItem[] = [];
@@ -314,13 +362,13 @@ export const releaseHosts: Handler<ReleaseHostsRequest, ReleaseHostsResult> = (i
     }
   }
   if (released.length > 0) {
-    s.store.commit({
+    tx.write({
       putResources: released.map((doc): ResourcePut => ({ kind: 'dedicated-host', doc })),
-      deleteResources: expiredHosts(s),
+      deleteResources: await expiredHosts(s, tx),
     });
   }
   return { Successful: successful, Unsuccessful: unsuccessful };
-};
+}
 
 // --- ModifyInstancePlacement ------------------------------------------------------------------------
 
@@ -330,7 +378,7 @@ export const releaseHosts: Handler<ReleaseHostsRequest, ReleaseHostsResult> = (i
  * room is checked when the instance starts, as in EC2. nestbox has no placement groups or host resource
  * groups: `GroupName=''` (out of any group) is accepted, any other group is unknown.
  */
-export const modifyInstancePlacement: Handler<ModifyInstancePlacementRequest, ModifyInstancePlacementResult> = (
+export const modifyInstancePlacement: Handler<ModifyInstancePlacementRequest, ModifyInstancePlacementResult> = async (
   input,
   ctx,
   s,
@@ -352,12 +400,13 @@ export const modifyInstancePlacement: Handler<ModifyInstancePlacementRequest, Mo
   if (HostResourceGroupArn !== undefined) {
     throw Errors.invalidValueFor('HostResourceGroupArn', HostResourceGroupArn, 'nestbox has no host resource groups.');
   }
-  const [rec] = findInstances(s, ctx, [id]) as [InstanceRecord];
-  const [host] = HostId === undefined ? [] : findHosts(s, ctx, [HostId]);
+  const [rec] = (await findInstances(s, ctx, [id])) as [InstanceRecord];
+  const [host] = HostId === undefined ? [] : await findHosts(s, ctx, [HostId]);
   checkNoPlacementGroup({ GroupName, GroupId, PartitionNumber });
   const facts = s.catalog.facts(rec.instanceType)!;
   const next = changePlacement(rec, change, facts.family);
   if (host) checkHostTakes(s.catalog, host, facts, rec.availabilityZone);
-  if (next !== rec) s.store.commit({ instances: [next] });
+  // `next` keeps the record's `rev`: the change applies only to the instance as it was read (e.g. still stopped).
+  if (next !== rec) await s.store.commit({ instances: [next] });
   return { Return: true };
 };

@@ -24,6 +24,7 @@ import {
 import type { Services } from '../services/context.js';
 import { type Handler, checkDryRun, required } from './context.js';
 import { findInstances, toInstance } from '../services/instances.js';
+import { NO_TAGS } from '../services/tags.js';
 
 // --- DescribeInstanceAttribute ----------------------------------------------------------------------
 
@@ -63,14 +64,15 @@ function attributeName(name: string): InstanceAttributeName {
   return name;
 }
 
-export const describeInstanceAttribute: Handler<DescribeInstanceAttributeRequest, InstanceAttribute> = (input, ctx, s) => {
+export const describeInstanceAttribute: Handler<DescribeInstanceAttributeRequest, InstanceAttribute> = async (input, ctx, s) => {
   const id = required(input.InstanceId, 'InstanceId');
   const name = attributeName(required(input.Attribute, 'Attribute'));
   const describe = DESCRIBE[name];
   if (!describe) throw Errors.instanceAttributeNotDescribable(name);
-  const [rec] = findInstances(s, ctx, [id]) as [InstanceRecord];
+  const [rec] = (await findInstances(s, ctx, [id])) as [InstanceRecord];
   checkDryRun(input);
-  return { InstanceId: rec.id, ...describe(rec, () => toInstance(rec, s)) };
+  // No attribute shows the instance's tags: the view is made without them.
+  return { InstanceId: rec.id, ...describe(rec, () => toInstance(rec, s, NO_TAGS)) };
 };
 
 // --- ModifyInstanceAttribute ------------------------------------------------------------------------
@@ -214,12 +216,13 @@ function withAttribute<K extends 'disableApiTermination' | 'disableApiStop' | 's
   return rec[key] === value ? rec : { ...rec, [key]: value };
 }
 
-export const modifyInstanceAttribute: Handler<ModifyInstanceAttributeRequest, Record<string, never>> = (input, ctx, s) => {
+export const modifyInstanceAttribute: Handler<ModifyInstanceAttributeRequest, Record<string, never>> = async (input, ctx, s) => {
   const id = required(input.InstanceId, 'InstanceId');
   const change = requestedChange(input, s);
-  const [rec] = findInstances(s, ctx, [id]) as [InstanceRecord];
+  const [rec] = (await findInstances(s, ctx, [id])) as [InstanceRecord];
   checkDryRun(input);
   const next = applyChange(rec, change, s);
-  if (next !== rec) s.store.commit({ instances: [next] });
+  // A conditional write: a record changed meanwhile (a stop finished, a start began) is decided again.
+  if (next !== rec) await s.store.commit({ instances: [next] });
   return {};
 };

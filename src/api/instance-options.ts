@@ -23,7 +23,7 @@ import { findInstances } from '../services/instances.js';
 
 // --- ModifyInstanceMetadataOptions ------------------------------------------------------------------
 
-export const modifyInstanceMetadataOptions: Handler<ModifyInstanceMetadataOptionsRequest, ModifyInstanceMetadataOptionsResult> = (
+export const modifyInstanceMetadataOptions: Handler<ModifyInstanceMetadataOptionsRequest, ModifyInstanceMetadataOptionsResult> = async (
   input,
   ctx,
   s,
@@ -31,14 +31,14 @@ export const modifyInstanceMetadataOptions: Handler<ModifyInstanceMetadataOption
   const id = required(input.InstanceId, 'InstanceId');
   // Syntax first, whatever the instance: the same checks as RunInstances' MetadataOptions.
   applyMetadataOptions(defaultMetadataOptions(undefined), input, '');
-  const [rec] = findInstances(s, ctx, [id]) as [InstanceRecord];
+  const [rec] = (await findInstances(s, ctx, [id])) as [InstanceRecord];
   checkDryRun(input);
   checkNotTerminating(rec);
   const current = metadataOptionsOf(rec);
   const next = applyMetadataOptions(current, input, '');
   const changed = (Object.keys(next) as (keyof MetadataOptions)[]).some((k) => next[k] !== current[k]);
   if (changed) {
-    s.store.commit({ instances: [{ ...rec, metadataOptions: next }] });
+    await s.store.commit({ instances: [{ ...rec, metadataOptions: next }] });
   }
   return { InstanceId: rec.id, InstanceMetadataOptions: { State: 'pending', ...metadataOptionsView(next) } };
 };
@@ -46,22 +46,22 @@ export const modifyInstanceMetadataOptions: Handler<ModifyInstanceMetadataOption
 // --- MonitorInstances / UnmonitorInstances ----------------------------------------------------------
 
 /** Turns detailed monitoring on or off for every instance named, or for none when one cannot change. */
-function setMonitoring(
+async function setMonitoring(
   input: MonitorInstancesRequest | UnmonitorInstancesRequest,
   enable: boolean,
   ctx: RequestContext,
   s: Services,
-): InstanceMonitoring[] {
+): Promise<InstanceMonitoring[]> {
   const ids = required(input.InstanceIds, 'InstanceId');
   if ('MetricCategoryIds' in input && input.MetricCategoryIds !== undefined) {
     throw Errors.parameterNotImplemented('MonitorInstances', 'MetricCategoryIds', 'detailed monitoring has no metric categories here');
   }
-  const recs = findInstances(s, ctx, ids);
+  const recs = await findInstances(s, ctx, ids);
   checkDryRun(input);
   for (const rec of recs) checkNotTerminating(rec);
   const changing = recs.filter((r) => (r.detailedMonitoring === true) !== enable);
   if (changing.length > 0) {
-    s.store.commit({
+    await s.store.commit({
       instances: changing.map((r) => {
         const { detailedMonitoring: _, ...rest } = r;
         return enable ? { ...rest, detailedMonitoring: true as const } : rest;
@@ -75,10 +75,10 @@ function setMonitoring(
   }));
 }
 
-export const monitorInstances: Handler<MonitorInstancesRequest, MonitorInstancesResult> = (input, ctx, s) => ({
-  InstanceMonitorings: setMonitoring(input, true, ctx, s),
+export const monitorInstances: Handler<MonitorInstancesRequest, MonitorInstancesResult> = async (input, ctx, s) => ({
+  InstanceMonitorings: await setMonitoring(input, true, ctx, s),
 });
 
-export const unmonitorInstances: Handler<UnmonitorInstancesRequest, UnmonitorInstancesResult> = (input, ctx, s) => ({
-  InstanceMonitorings: setMonitoring(input, false, ctx, s),
+export const unmonitorInstances: Handler<UnmonitorInstancesRequest, UnmonitorInstancesResult> = async (input, ctx, s) => ({
+  InstanceMonitorings: await setMonitoring(input, false, ctx, s),
 });

@@ -1,8 +1,8 @@
 /**
  * Instances: RunInstances, DescribeInstances, DescribeInstanceStatus, Start/Stop/Reboot/Terminate,
  * ModifyInstanceCpuOptions and GetConsoleOutput. Handlers validate in EC2's order (syntax, existence,
- * DryRun, state, capability), commit once, then hand the VM work to the reconciler. The lookups, views,
- * launch and state-change cores they share with other operations are in src/services/.
+ * DryRun, state, capability) and write once, the VM hosts' tasks with the state change. The lookups,
+ * views, launch and state-change cores they share with other operations are in src/services/.
  */
 import type {
   DescribeInstanceStatusRequest,
@@ -18,6 +18,7 @@ import type {
   Reservation,
   RunInstancesRequest,
   StartInstancesRequest,
+  SummaryStatus,
   StartInstancesResult,
   StopInstancesRequest,
   StopInstancesResult,
@@ -27,37 +28,48 @@ import type {
 import { parseToggle, resolveCpuSettings } from '../domain/cpu-options.js';
 import { Errors } from '../domain/errors.js';
 import { CLIENT_TOKEN_SYNTAX, xmlSafeText } from '../domain/text.js';
-import { type FilterTable, compileFilters } from '../domain/filters.js';
+import { type FilterInput, type FilterTable, compileFilters } from '../domain/filters.js';
 import { checkApiProtection } from '../domain/instance-attributes.js';
 import type { InstanceRecord } from '../domain/instance.js';
 import { checkSpotStop } from '../domain/launch-options.js';
 import { STATE_CODES, STATE_REASONS, userInitiated } from '../domain/lifecycle.js';
-import { paginate } from '../domain/paging.js';
-import { type Handler, checkDryRun, requestFingerprint, required } from './context.js';
+import { keysetPaging } from '../domain/paging.js';
+import type { Services } from '../services/context.js';
+import { type Handler, type RequestContext, checkDryRun, requestFingerprint, required } from './context.js';
 import { placeHostStarts } from '../services/hosts.js';
-import { findInstances, instanceFilterTable, reservationOf, typeFacts, visibleInstances } from '../services/instances.js';
+import {
+  type InstancePage,
+  type InstanceSelection,
+  filtersReadTags,
+  findInstances,
+  instanceFilterTable,
+  instanceSelectionOf,
+  pageOfInstances,
+  reservationOf,
+  typeFacts,
+} from '../services/instances.js';
 import { launchPlanned, planLaunch } from '../services/launch.js';
-import { changeStates, terminate } from '../services/state-changes.js';
+import { changeStates, placeVmStarts, tasksFor, terminate } from '../services/state-changes.js';
 
 // --- RunInstances -----------------------------------------------------------------------------------
 
-export const runInstances: Handler<RunInstancesRequest, Reservation> = (input, ctx, s) => {
-  const plan = planLaunch(input, ctx, s);
+export const runInstances: Handler<RunInstancesRequest, Reservation> = async (input, ctx, s) => {
+  const plan = await planLaunch(input, ctx, s);
   const token = input.ClientToken;
   if (token !== undefined && (token.length > 64 || !CLIENT_TOKEN_SYNTAX.test(token))) {
     throw Errors.invalidValueFor('clientToken', xmlSafeText(token), 'The client token must be at most 64 ASCII characters.');
   }
   const print = requestFingerprint(input);
   if (token !== undefined) {
-    const previous = s.store.clientToken(ctx.account, ctx.region, token);
+    const previous = await s.store.clientToken(ctx.account, ctx.region, token);
     if (previous) {
       if (previous.fingerprint !== print) throw Errors.idempotentParameterMismatch(token);
       checkDryRun(input);
-      const recs = [...s.store.allInstances()].filter((r) => r.reservationId === previous.reservationId);
+      const recs = await s.store.instances({ account: ctx.account, region: ctx.region, reservationIds: [previous.reservationId] });
       return reservationOf(s, previous.reservationId, recs, ctx.account);
     }
   }
-  const { reservationId, instances } = launchPlanned(plan, ctx, s, {
+  const { reservationId, instances } = await launchPlanned(plan, ctx, s, {
     dryRun: input.DryRun,
     clientToken: token === undefined ? undefined : { token, fingerprint: print },
   });
@@ -66,16 +78,53 @@ export const runInstances: Handler<RunInstancesRequest, Reservation> = (input, c
 
 // --- DescribeInstances ------------------------------------------------------------------------------
 
-export const describeInstances: Handler<DescribeInstancesRequest, DescribeInstancesResult> = (input, ctx, s) => {
+/**
+ * The instances a Describe call lists, one page of them: the named ones (InstanceIds), or those the
+ * store finds with the filters it can answer (instanceSelectionOf), in creation order, read in
+ * batches until the page is full. `match` is the whole filter engine, so the answer is the same
+ * whatever was pushed down. NextToken carries the last instance's `seq` and the query's fingerprint.
+ */
+async function describedPage(
+  input: { readonly MaxResults?: number | undefined; readonly NextToken?: string | undefined },
+  ids: readonly string[],
+  query: { readonly op: string; readonly filters: readonly FilterInput[] | undefined; readonly [more: string]: unknown },
+  ctx: RequestContext,
+  s: Services,
+  req: { readonly selection: InstanceSelection | undefined; readonly match: (rec: InstanceRecord) => boolean; readonly tags?: Map<string, ReadonlyMap<string, string>> | undefined },
+): Promise<{ items: InstanceRecord[]; nextToken: string | undefined }> {
+  const named = ids.length > 0 ? await findInstances(s, ctx, ids) : undefined;
+  const { op, filters, ...rest } = query;
+  const paging = keysetPaging(input, { min: 5, max: 1000 }, { op, f: filters, ids, ...rest });
+  let page: InstancePage;
+  if (named) {
+    if (req.tags) for (const [id, tags] of await s.store.tagsOfMany(named.map((r) => r.id))) req.tags.set(id, tags);
+    const paged = paging.size === undefined ? named : [...named].sort((a, b) => a.seq - b.seq);
+    const matching = paged.filter((r) => (paging.after === undefined || r.seq > paging.after) && req.match(r));
+    page = paging.size === undefined ? { items: matching, more: false } : { items: matching.slice(0, paging.size), more: matching.length > paging.size };
+  } else if (req.selection === undefined) {
+    page = { items: [], more: false };
+  } else {
+    page = await pageOfInstances(s, ctx, { selection: req.selection, afterSeq: paging.after, size: paging.size, match: req.match, tags: req.tags });
+  }
+  const last = page.items[page.items.length - 1];
+  return { items: page.items, nextToken: page.more && last ? paging.tokenAfter(last.seq) : undefined };
+}
+
+export const describeInstances: Handler<DescribeInstancesRequest, DescribeInstancesResult> = async (input, ctx, s) => {
   const ids = input.InstanceIds ?? [];
   if (ids.length > 0 && input.MaxResults !== undefined) {
     throw Errors.invalidParameterCombination('The parameter instancesSet cannot be used with the parameter maxResults');
   }
-  const predicate = compileFilters(instanceFilterTable(s), input.Filters);
+  // The filters read tags from this map, filled before they run (per batch of candidates).
+  const filterTags = new Map<string, ReadonlyMap<string, string>>();
+  const predicate = compileFilters(instanceFilterTable(filterTags), input.Filters);
   checkDryRun(input);
-  const candidates = ids.length > 0 ? findInstances(s, ctx, ids) : visibleInstances(s, ctx);
-  const matching = candidates.filter(predicate);
-  const page = paginate(matching, input, { min: 5, max: 1000 }, { f: input.Filters, ids });
+  const page = await describedPage(input, ids, { op: 'DescribeInstances', filters: input.Filters }, ctx, s, {
+    selection: instanceSelectionOf(input.Filters),
+    match: predicate,
+    tags: filtersReadTags(input.Filters) ? filterTags : undefined,
+  });
+  const tags = page.items.length > 0 ? await s.store.tagsOfMany(page.items.map((r) => r.id)) : new Map<string, ReadonlyMap<string, string>>();
   // Instances are paged; the page is grouped into its reservations, in order of first appearance.
   const reservations = new Map<string, InstanceRecord[]>();
   for (const rec of page.items) {
@@ -84,7 +133,7 @@ export const describeInstances: Handler<DescribeInstancesRequest, DescribeInstan
     else reservations.set(rec.reservationId, [rec]);
   }
   return {
-    Reservations: [...reservations].map(([id, recs]) => reservationOf(s, id, recs, ctx.account)),
+    Reservations: await Promise.all([...reservations].map(([id, recs]) => reservationOf(s, id, recs, ctx.account, tags))),
     ...(page.nextToken ? { NextToken: page.nextToken } : {}),
   };
 };
@@ -92,14 +141,19 @@ export const describeInstances: Handler<DescribeInstancesRequest, DescribeInstan
 // --- DescribeInstanceStatus -------------------------------------------------------------------------
 
 function statusOf(rec: InstanceRecord): InstanceStatus {
-  const check = rec.state === 'running' ? 'ok' : rec.state === 'pending' ? 'initializing' : 'not-applicable';
+  const check: SummaryStatus = rec.state === 'running' ? 'ok' : rec.state === 'pending' ? 'initializing' : 'not-applicable';
   const detail = rec.state === 'running' ? [{ Name: 'reachability' as const, Status: 'passed' as const }] : [];
+  // A failed VM host (src/compute/vm-host.ts): the system status check fails until the instance starts again, as EC2 reports a failed host.
+  const system =
+    rec.systemStatus === 'impaired'
+      ? { Status: 'impaired' as const, Details: [{ Name: 'reachability' as const, Status: 'failed' as const }] }
+      : { Status: check, Details: detail };
   return {
     InstanceId: rec.id,
     AvailabilityZone: rec.availabilityZone,
     InstanceState: { Code: STATE_CODES[rec.state], Name: rec.state },
     InstanceStatus: { Status: check, Details: detail },
-    SystemStatus: { Status: check, Details: detail },
+    SystemStatus: system,
     AttachedEbsStatus: { Status: check, Details: [] },
     Events: [],
   };
@@ -117,7 +171,7 @@ const statusFilters: FilterTable<InstanceStatus> = {
   },
 };
 
-export const describeInstanceStatus: Handler<DescribeInstanceStatusRequest, DescribeInstanceStatusResult> = (
+export const describeInstanceStatus: Handler<DescribeInstanceStatusRequest, DescribeInstanceStatusResult> = async (
   input,
   ctx,
   s,
@@ -128,37 +182,38 @@ export const describeInstanceStatus: Handler<DescribeInstanceStatusRequest, Desc
   }
   const predicate = compileFilters(statusFilters, input.Filters);
   checkDryRun(input);
-  const recs = ids.length > 0 ? findInstances(s, ctx, ids) : visibleInstances(s, ctx);
-  const statuses = recs
-    .filter((r) => input.IncludeAllInstances === true || r.state === 'running')
-    .map(statusOf)
-    .filter(predicate);
-  const page = paginate(statuses, input, { min: 5, max: 1000 }, { f: input.Filters, ids, all: input.IncludeAllInstances });
-  return { InstanceStatuses: page.items, ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
+  const all = input.IncludeAllInstances === true;
+  // Without IncludeAllInstances only running instances are listed: the store is asked for those only.
+  const selection = instanceSelectionOf([...(input.Filters ?? []), ...(all ? [] : [{ Name: 'instance-state-name', Values: ['running'] }])]);
+  const page = await describedPage(input, ids, { op: 'DescribeInstanceStatus', filters: input.Filters, all: input.IncludeAllInstances }, ctx, s, {
+    selection,
+    match: (rec) => (all || rec.state === 'running') && predicate(statusOf(rec)),
+  });
+  return { InstanceStatuses: page.items.map(statusOf), ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
 };
 
 // --- state changes ----------------------------------------------------------------------------------
 
-export const startInstances: Handler<StartInstancesRequest, StartInstancesResult> = (input, ctx, s) => {
-  const { changes, changed } = changeStates(input.InstanceIds ?? [], ctx, s, input.DryRun, {
+export const startInstances: Handler<StartInstancesRequest, StartInstancesResult> = async (input, ctx, s) => {
+  const { changes } = await changeStates(input.InstanceIds ?? [], ctx, s, input.DryRun, {
     action: 'start',
     // EC2 reports the time of the latest start as LaunchTime.
     reason: { stateReason: STATE_REASONS.pending, stateTransitionReason: '', launchTime: s.now().toISOString() },
-    admit: (starting) => {
-      const placed = placeHostStarts(s, ctx, starting);
-      s.reconciler.admit(placed);
+    admit: async (starting) => {
+      const placed = await placeVmStarts(s, await placeHostStarts(s, ctx, starting));
+      s.vms.admit(placed);
       return placed;
     },
+    tasks: (changed) => tasksFor(changed, 'relaunch'),
   });
-  s.reconciler.boot(changed, false);
   return { StartingInstances: changes };
 };
 
-export const stopInstances: Handler<StopInstancesRequest, StopInstancesResult> = (input, ctx, s) => {
+export const stopInstances: Handler<StopInstancesRequest, StopInstancesResult> = async (input, ctx, s) => {
   const hibernate = input.Hibernate === true;
   const reason = hibernate ? STATE_REASONS.userHibernate : STATE_REASONS.userStop;
   const force = input.Force === true;
-  const { changes, changed, previous } = changeStates(input.InstanceIds ?? [], ctx, s, input.DryRun, {
+  const { changes } = await changeStates(input.InstanceIds ?? [], ctx, s, input.DryRun, {
     action: 'stop',
     reason: { stateReason: reason, stateTransitionReason: userInitiated(s.now()) },
     check: (rec, after) => {
@@ -174,33 +229,35 @@ export const stopInstances: Handler<StopInstancesRequest, StopInstancesResult> =
       if (rec.cpu.nestedVirtualization === 'enabled') throw Errors.nestedVirtualizationHibernation();
       if (!rec.hibernationConfigured) throw Errors.unsupportedHibernationStop(rec.id);
     },
+    tasks: (changed, previous) => [
+      ...tasksFor(changed, force ? 'force-stop' : 'stop'),
+      // Force on an instance that is already stopping cuts a slow shutdown short.
+      ...(force ? tasksFor(previous.filter((r) => r.state === 'stopping'), 'force-stop') : []),
+    ],
   });
-  for (const rec of changed) s.reconciler.stop(rec, force);
-  // Force on an instance that is already stopping cuts a slow shutdown short.
-  if (force) for (const rec of previous) if (rec.state === 'stopping') s.reconciler.stop(rec, true);
   return { StoppingInstances: changes };
 };
 
-export const rebootInstances: Handler<RebootInstancesRequest, Record<string, never>> = (input, ctx, s) => {
-  const { previous } = changeStates(input.InstanceIds ?? [], ctx, s, input.DryRun, { action: 'reboot' });
-  for (const rec of previous) s.reconciler.reboot(rec);
+export const rebootInstances: Handler<RebootInstancesRequest, Record<string, never>> = async (input, ctx, s) => {
+  // A reboot changes no state; its task is written all the same.
+  await changeStates(input.InstanceIds ?? [], ctx, s, input.DryRun, { action: 'reboot', tasks: (_, previous) => tasksFor(previous, 'reboot') });
   return {};
 };
 
-export const terminateInstances: Handler<TerminateInstancesRequest, TerminateInstancesResult> = (input, ctx, s) => ({
-  TerminatingInstances: terminate(input.InstanceIds ?? [], ctx, s, input.DryRun),
+export const terminateInstances: Handler<TerminateInstancesRequest, TerminateInstancesResult> = async (input, ctx, s) => ({
+  TerminatingInstances: await terminate(input.InstanceIds ?? [], ctx, s, input.DryRun),
 });
 
 // --- ModifyInstanceCpuOptions -----------------------------------------------------------------------
 
-export const modifyInstanceCpuOptions: Handler<ModifyInstanceCpuOptionsRequest, ModifyInstanceCpuOptionsResult> = (
+export const modifyInstanceCpuOptions: Handler<ModifyInstanceCpuOptionsRequest, ModifyInstanceCpuOptionsResult> = async (
   input,
   ctx,
   s,
 ) => {
   const id = required(input.InstanceId, 'InstanceId');
   parseToggle(input.NestedVirtualization, 'NestedVirtualization');
-  const [rec] = findInstances(s, ctx, [id]) as [InstanceRecord];
+  const [rec] = (await findInstances(s, ctx, [id])) as [InstanceRecord];
   checkDryRun(input);
   if (rec.state !== 'stopped') throw Errors.notInStoppedState(rec.id);
   const cpu = resolveCpuSettings(
@@ -209,7 +266,7 @@ export const modifyInstanceCpuOptions: Handler<ModifyInstanceCpuOptionsRequest, 
     rec.cpu,
     '',
   );
-  if (cpu !== rec.cpu) s.store.commit({ instances: [{ ...rec, cpu }] });
+  if (cpu !== rec.cpu) await s.store.commit({ instances: [{ ...rec, cpu }] });
   return {
     InstanceId: rec.id,
     CoreCount: cpu.coreCount,
@@ -222,9 +279,9 @@ export const modifyInstanceCpuOptions: Handler<ModifyInstanceCpuOptionsRequest, 
 
 export const getConsoleOutput: Handler<GetConsoleOutputRequest, GetConsoleOutputResult> = async (input, ctx, s) => {
   const id = required(input.InstanceId, 'InstanceId');
-  const [rec] = findInstances(s, ctx, [id]) as [InstanceRecord];
+  const [rec] = (await findInstances(s, ctx, [id])) as [InstanceRecord];
   checkDryRun(input);
-  const output = (await s.reconciler.consoleOutput(rec.id)) ?? '';
+  const output = (await s.vms.consoleOutput(rec)) ?? '';
   // EC2 keeps the most recent 64 KB; `Latest` asks for the newest output only, which is the same here.
   const tail = Buffer.from(output).subarray(-64 * 1024);
   return {

@@ -21,8 +21,8 @@ import type { KeyPairRecord } from '../domain/key-pair.js';
 import { KEY_FORMATS, KEY_TYPES, type KeyType, generateKey, openSshLine, parsePublicKey } from '../domain/ssh-keys.js';
 import type { Services } from '../services/context.js';
 import { type Handler, type RequestContext, checkDryRun, required } from './context.js';
-import { checkKeyPairQuota, findByName, inScope } from '../services/key-pairs.js';
-import { type KeyValue, storedInScope, tagList, tagsFromSpecifications } from '../services/tags.js';
+import { checkKeyPairQuota, findByName } from '../services/key-pairs.js';
+import { type KeyValue, NO_TAGS, storedInScope, tagList, tagMapOf, tagsFromSpecifications } from '../services/tags.js';
 
 // --- input rules ------------------------------------------------------------------------------------
 
@@ -49,13 +49,11 @@ const keyPairTags = (specs: CreateKeyPairRequest['TagSpecifications']) => tagsFr
 
 // --- the API's view of a key pair -------------------------------------------------------------------
 
-const tagsOf = (s: Services, id: string) => tagList(s.store.tagsOf(id) ?? new Map());
-
-function toKeyPairInfo(key: KeyPairRecord, s: Services, includePublicKey: boolean): KeyPairInfo {
+function toKeyPairInfo(key: KeyPairRecord, tags: ReadonlyMap<string, string>, includePublicKey: boolean): KeyPairInfo {
   return {
     KeyPairId: key.id,
     KeyType: key.keyType,
-    Tags: tagsOf(s, key.id),
+    Tags: tagList(tags),
     ...(includePublicKey ? { PublicKey: key.publicKey } : {}),
     CreateTime: new Date(key.createTime),
     KeyName: key.name,
@@ -64,17 +62,18 @@ function toKeyPairInfo(key: KeyPairRecord, s: Services, includePublicKey: boolea
 }
 
 /**
- * Records a new key pair and its tags in one commit. Synchronous from the duplicate check to the
- * commit, so two requests for one name cannot both succeed.
+ * Records a new key pair and its tags in one transaction, after the duplicate and quota checks. The
+ * quota check and the write hold the account's key-pair lock in the region, so concurrent creates
+ * cannot together exceed the quota; two creates of one name make one pair either way: the store's
+ * unique constraint on names fails the other's write with a StoreConflict, the HTTP layer runs that
+ * request again, and its check answers InvalidKeyPair.Duplicate.
  */
-function saveKeyPair(
+async function saveKeyPair(
   s: Services,
   ctx: RequestContext,
   key: { readonly name: string; readonly keyType: KeyType; readonly fingerprint: string; readonly publicKey: string },
   tags: readonly KeyValue[],
-): KeyPairRecord {
-  if (findByName(s, ctx, key.name)) throw Errors.keyPairDuplicate(key.name);
-  checkKeyPairQuota(s, ctx);
+): Promise<KeyPairRecord> {
   const rec: KeyPairRecord = {
     id: newId('keyPair'),
     account: ctx.account,
@@ -82,10 +81,24 @@ function saveKeyPair(
     ...key,
     createTime: s.now().toISOString(),
   };
-  s.store.commit({
-    putResources: [{ kind: 'key-pair', doc: rec }],
-    putTags: tags.map((t) => ({ resourceId: rec.id, resourceType: 'key-pair', key: t.key, value: t.value })),
-  });
+  await s.store.transaction(
+    async (tx) => {
+      if (await findByName(s, ctx, key.name, tx)) throw Errors.keyPairDuplicate(key.name);
+      await checkKeyPairQuota(s, ctx, tx);
+      tx.write({
+        putResources: [{ kind: 'key-pair', doc: rec }],
+        putTags: tags.map((t) => ({
+          resourceId: rec.id,
+          resourceType: 'key-pair',
+          account: ctx.account,
+          region: ctx.region,
+          key: t.key,
+          value: t.value,
+        })),
+      });
+    },
+    { lock: `key-pairs:${ctx.account}:${ctx.region}` },
+  );
   return rec;
 }
 
@@ -97,28 +110,28 @@ export const createKeyPair: Handler<CreateKeyPairRequest, KeyPair> = async (inpu
   const format = oneOf(input.KeyFormat ?? 'pem', KEY_FORMATS, 'KeyFormat');
   const tags = keyPairTags(input.TagSpecifications);
   checkDryRun(input);
-  // Refused before the key is generated; saveKeyPair checks again after the await.
-  if (findByName(s, ctx, name)) throw Errors.keyPairDuplicate(name);
-  checkKeyPairQuota(s, ctx);
+  // Refused before the key is generated; saveKeyPair checks again when it writes.
+  if (await findByName(s, ctx, name)) throw Errors.keyPairDuplicate(name);
+  await checkKeyPairQuota(s, ctx);
   const made = await generateKey(keyType, format, name);
-  const rec = saveKeyPair(s, ctx, { name, keyType, fingerprint: made.fingerprint, publicKey: openSshLine(keyType, made.blob, name) }, tags);
+  const rec = await saveKeyPair(s, ctx, { name, keyType, fingerprint: made.fingerprint, publicKey: openSshLine(keyType, made.blob, name) }, tags);
   return {
     KeyPairId: rec.id,
     KeyName: rec.name,
     KeyFingerprint: rec.fingerprint,
     KeyMaterial: made.privateKey,
-    ...(tags.length > 0 ? { Tags: tagsOf(s, rec.id) } : {}),
+    ...(tags.length > 0 ? { Tags: tagList(tagMapOf(tags)) } : {}),
   };
 };
 
-export const importKeyPair: Handler<ImportKeyPairRequest, ImportKeyPairResult> = (input, ctx, s) => {
+export const importKeyPair: Handler<ImportKeyPairRequest, ImportKeyPairResult> = async (input, ctx, s) => {
   const name = keyNameOf(input.KeyName);
   const material = required(input.PublicKeyMaterial, 'PublicKeyMaterial');
   const key = parsePublicKey(material);
   if (!key) throw Errors.invalidKeyFormat();
   const tags = keyPairTags(input.TagSpecifications);
   checkDryRun(input);
-  const rec = saveKeyPair(
+  const rec = await saveKeyPair(
     s,
     ctx,
     { name, keyType: key.keyType, fingerprint: key.fingerprint, publicKey: openSshLine(key.keyType, key.blob, name) },
@@ -128,16 +141,16 @@ export const importKeyPair: Handler<ImportKeyPairRequest, ImportKeyPairResult> =
     KeyPairId: rec.id,
     KeyName: rec.name,
     KeyFingerprint: rec.fingerprint,
-    ...(tags.length > 0 ? { Tags: tagsOf(s, rec.id) } : {}),
+    ...(tags.length > 0 ? { Tags: tagList(tagMapOf(tags)) } : {}),
   };
 };
 
 // --- DescribeKeyPairs -------------------------------------------------------------------------------
 
-/** EC2's documented DescribeKeyPairs filters, plus tag:, tag-key and tag-value. */
-function keyPairFilters(s: Services): FilterTable<KeyPairRecord> {
+/** EC2's documented DescribeKeyPairs filters, plus tag:, tag-key and tag-value (`tagsOf`: the pairs' tags, read beforehand). */
+function keyPairFilters(tagsOf: (id: string) => ReadonlyMap<string, string> | undefined): FilterTable<KeyPairRecord> {
   return {
-    tags: (k) => s.store.tagsOf(k.id),
+    tags: (k) => tagsOf(k.id),
     fields: {
       'key-pair-id': (k) => k.id,
       'key-name': (k) => k.name,
@@ -146,17 +159,27 @@ function keyPairFilters(s: Services): FilterTable<KeyPairRecord> {
   };
 }
 
-export const describeKeyPairs: Handler<DescribeKeyPairsRequest, DescribeKeyPairsResult> = (input, ctx, s) => {
-  const predicate = compileFilters(keyPairFilters(s), input.Filters);
+export const describeKeyPairs: Handler<DescribeKeyPairsRequest, DescribeKeyPairsResult> = async (input, ctx, s) => {
+  let tags: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map();
+  const predicate = compileFilters(keyPairFilters((id) => tags.get(id)), input.Filters);
   const names = input.KeyNames ?? [];
   const ids = input.KeyPairIds ?? [];
-  const all = [...s.store.resources('key-pair')].filter((k) => inScope(k, ctx));
+  // Only names or only IDs: the store finds those; both: the pairs named either way, from all of them.
+  const scope = { account: ctx.account, region: ctx.region };
+  const all = await s.store.resources('key-pair', {
+    ...scope,
+    ...(ids.length === 0 && names.length > 0 ? { names } : {}),
+    ...(names.length === 0 && ids.length > 0 ? { ids } : {}),
+  });
   // Every name and ID asked for must exist; then the pairs named either way are described.
   for (const name of names) if (!all.some((k) => k.name === name)) throw Errors.keyPairNotFound(name);
   for (const id of ids) if (!all.some((k) => k.id === id)) throw Errors.keyPairIdNotFound(id);
-  checkDryRun(input);
   const wanted = names.length + ids.length === 0 ? all : all.filter((k) => names.includes(k.name) || ids.includes(k.id));
-  return { KeyPairs: wanted.filter(predicate).map((k) => toKeyPairInfo(k, s, input.IncludePublicKey === true)) };
+  checkDryRun(input);
+  tags = await s.store.tagsOfMany(wanted.map((k) => k.id));
+  return {
+    KeyPairs: wanted.filter(predicate).map((k) => toKeyPairInfo(k, tags.get(k.id) ?? NO_TAGS, input.IncludePublicKey === true)),
+  };
 };
 
 // --- DeleteKeyPair ----------------------------------------------------------------------------------
@@ -165,15 +188,15 @@ export const describeKeyPairs: Handler<DescribeKeyPairsRequest, DescribeKeyPairs
  * Deleting a key pair that does not exist succeeds, as in EC2. Instances launched with it keep their
  * KeyName and their copy of the public key.
  */
-export const deleteKeyPair: Handler<DeleteKeyPairRequest, DeleteKeyPairResult> = (input, ctx, s) => {
+export const deleteKeyPair: Handler<DeleteKeyPairRequest, DeleteKeyPairResult> = async (input, ctx, s) => {
   const { KeyName: name, KeyPairId: id } = input;
   if (!name && !id) throw Errors.missingParameter('KeyName or KeyPairId');
-  const key = id ? storedInScope(s, ctx, 'key-pair', id) : findByName(s, ctx, name as string);
+  const key = id ? await storedInScope(s, ctx, 'key-pair', id) : await findByName(s, ctx, name as string);
   checkDryRun(input);
   if (!key) return { Return: true };
   if (id && name && key.name !== name) {
     throw Errors.invalidParameterCombination(`The key pair ID '${id}' does not name the key pair '${name}'.`);
   }
-  s.store.commit({ deleteResources: [{ kind: 'key-pair', id: key.id }] });
+  await s.store.commit({ deleteResources: [{ kind: 'key-pair', id: key.id }] });
   return { Return: true, KeyPairId: key.id };
 };

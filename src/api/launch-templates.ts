@@ -47,7 +47,8 @@ import {
   toLaunchTemplateVersion,
 } from '../domain/launch-template.js';
 import { paginate } from '../domain/paging.js';
-import { type Services, quotasOf } from '../services/context.js';
+import type { FilterInput } from '../domain/filters.js';
+import { quotasOf } from '../services/context.js';
 import { type Handler, checkDryRun, requestFingerprint, required } from './context.js';
 import { instanceCpuCredits, isBurstable } from '../services/credit-specifications.js';
 import { findInstances } from '../services/instances.js';
@@ -55,14 +56,15 @@ import {
   TOP_LEVEL,
   findTemplate,
   optionalTemplateRef,
-  templateNamed,
   templateRef,
   templatesInScope,
+  versionNamed,
   versionsOf,
   view,
+  views,
 } from '../services/launch-templates.js';
 import { instanceNetworkOf } from '../services/network.js';
-import { tagsFromSpecifications } from '../services/tags.js';
+import { tagMapOf, tagsFromSpecifications } from '../services/tags.js';
 
 const KIND = 'launch-template';
 /** EC2's limits: client tokens of CreateLaunchTemplate(Version), versions per DeleteLaunchTemplateVersions call. */
@@ -123,7 +125,13 @@ function templateTags(specs: readonly TagSpecification[] | undefined) {
 
 // --- CreateLaunchTemplate ---------------------------------------------------------------------------
 
-export const createLaunchTemplate: Handler<CreateLaunchTemplateRequest, CreateLaunchTemplateResult> = (input, ctx, s) => {
+/**
+ * The ClientToken replay, the name check and the quota check read the account's templates in the region
+ * and the write follows under its launch-template lock, so concurrent creates neither exceed the quota
+ * nor both take one token. (Two creates of one name also meet the store's unique constraint on names:
+ * the loser's request runs again and answers AlreadyExistsException.)
+ */
+export const createLaunchTemplate: Handler<CreateLaunchTemplateRequest, CreateLaunchTemplateResult> = async (input, ctx, s) => {
   const name = required(input.LaunchTemplateName, 'LaunchTemplateName');
   const data = input.LaunchTemplateData;
   if (!hasData(data)) throw Errors.launchTemplateDataMissing();
@@ -134,14 +142,7 @@ export const createLaunchTemplate: Handler<CreateLaunchTemplateRequest, CreateLa
   const tags = templateTags(input.TagSpecifications);
   const token = input.ClientToken;
   const print = requestFingerprint(input);
-  const replayed = token === undefined ? undefined : templatesInScope(s, ctx).find((t) => t.clientToken === token);
-  if (replayed && replayed.fingerprint !== print) throw Errors.idempotentParameterMismatch(token!);
-  checkDryRun(input);
-  if (replayed) return { LaunchTemplate: view(s, replayed) };
-  if (templateNamed(s, ctx, name)) throw Errors.launchTemplateNameInUse(name);
   const templateLimit = quotasOf(s, ctx.account).launchTemplates;
-  if (templatesInScope(s, ctx).length >= templateLimit) throw Errors.launchTemplateLimitExceeded(templateLimit);
-
   const now = s.now().toISOString();
   const t: LaunchTemplateRecord = {
     id: newId('launchTemplate'),
@@ -156,17 +157,43 @@ export const createLaunchTemplate: Handler<CreateLaunchTemplateRequest, CreateLa
     fingerprint: token === undefined ? undefined : print,
   };
   const first: LaunchTemplateVersionRecord = { number: 1, description: input.VersionDescription, createTime: now, data };
-  s.store.commit({
-    putResources: [{ kind: KIND, doc: t }],
-    putTemplateVersions: [{ templateId: t.id, version: first }],
-    putTags: tags.map((tag) => ({ resourceId: t.id, resourceType: KIND, key: tag.key, value: tag.value })),
-  });
-  return { LaunchTemplate: view(s, t) };
+  const replayed = await s.store.transaction(
+    async (tx) => {
+      const all = await templatesInScope(s, ctx, tx);
+      const earlier = token === undefined ? undefined : all.find((x) => x.clientToken === token);
+      if (earlier && earlier.fingerprint !== print) throw Errors.idempotentParameterMismatch(token!);
+      checkDryRun(input);
+      if (earlier) return earlier;
+      if (all.some((x) => x.name === name)) throw Errors.launchTemplateNameInUse(name);
+      if (all.length >= templateLimit) throw Errors.launchTemplateLimitExceeded(templateLimit);
+      tx.write({
+        putResources: [{ kind: KIND, doc: t }],
+        putTemplateVersions: [{ templateId: t.id, version: first }],
+        putTags: tags.map((tag) => ({
+          resourceId: t.id,
+          resourceType: KIND,
+          account: ctx.account,
+          region: ctx.region,
+          key: tag.key,
+          value: tag.value,
+        })),
+      });
+      return undefined;
+    },
+    { lock: `launch-templates:${ctx.account}:${ctx.region}` },
+  );
+  if (replayed) return { LaunchTemplate: (await views(s, [replayed]))[0]! };
+  return { LaunchTemplate: view(t, first.number, tagMapOf(tags)) };
 };
 
 // --- CreateLaunchTemplateVersion --------------------------------------------------------------------
 
-export const createLaunchTemplateVersion: Handler<CreateLaunchTemplateVersionRequest, CreateLaunchTemplateVersionResult> = (
+/**
+ * The new version's number follows the template's lastVersionNumber, and the template is written back
+ * with it: a conditional write, so of two concurrent calls one fails with a StoreConflict and runs
+ * again with the next number — no two versions ever get the same one.
+ */
+export const createLaunchTemplateVersion: Handler<CreateLaunchTemplateVersionRequest, CreateLaunchTemplateVersionResult> = async (
   input,
   ctx,
   s,
@@ -179,16 +206,17 @@ export const createLaunchTemplateVersion: Handler<CreateLaunchTemplateVersionReq
   checkDescription(input.VersionDescription);
   checkClientToken(input.ClientToken);
   checkTemplateData(given);
-  const t = findTemplate(s, ctx, ref);
-  const versions = versionsOf(s, t);
-  const base = source === undefined ? undefined : resolveVersion(t, versions, source);
+  const t = await findTemplate(s, ctx, ref);
+  // One version, the count and a ClientToken's version are read, never all of them (a template may have 10,000).
+  const base = source === undefined ? undefined : await versionNamed(s, t, source);
   const token = input.ClientToken;
   const print = requestFingerprint(input);
-  const replayed = token === undefined ? undefined : versions.find((v) => v.clientToken === token);
+  const replayed = token === undefined ? undefined : await s.store.templateVersionByToken(t.id, token);
   if (replayed && replayed.fingerprint !== print) throw Errors.idempotentParameterMismatch(token!);
   checkDryRun(input);
   if (replayed) return { LaunchTemplateVersion: toLaunchTemplateVersion(t, replayed) };
-  if (versions.length >= maxVersionsPerTemplate) throw Errors.launchTemplateVersionLimitExceeded(t.id, maxVersionsPerTemplate);
+  const count = (await s.store.templateVersionStats([t.id])).get(t.id)?.count ?? 0;
+  if (count >= maxVersionsPerTemplate) throw Errors.launchTemplateVersionLimitExceeded(t.id, maxVersionsPerTemplate);
 
   const version: LaunchTemplateVersionRecord = {
     number: t.lastVersionNumber + 1,
@@ -199,16 +227,22 @@ export const createLaunchTemplateVersion: Handler<CreateLaunchTemplateVersionReq
     fingerprint: token === undefined ? undefined : print,
   };
   // One new row for the version; the template's own (small) document only records the number given.
+  // `next` keeps the `rev` the template was read with: the write applies only if nobody changed it since.
   const next: LaunchTemplateRecord = { ...t, lastVersionNumber: version.number };
-  s.store.commit({ putResources: [{ kind: KIND, doc: next }], putTemplateVersions: [{ templateId: t.id, version }] });
+  await s.store.commit({ putResources: [{ kind: KIND, doc: next }], putTemplateVersions: [{ templateId: t.id, version }] });
   return { LaunchTemplateVersion: toLaunchTemplateVersion(next, version) };
 };
 
 // --- DescribeLaunchTemplates ------------------------------------------------------------------------
 
-function templateFilters(s: Services): FilterTable<LaunchTemplateRecord> {
+/** Whether filters look at tags (so the candidates' tags must be read before filtering). */
+const filtersOnTags = (filters: readonly FilterInput[] | undefined): boolean =>
+  (filters ?? []).some((f) => f.Name !== undefined && (f.Name.startsWith('tag:') || f.Name === 'tag-key' || f.Name === 'tag-value'));
+
+/** `tagsOf`: the templates' tags, read beforehand. */
+function templateFilters(tagsOf: (id: string) => ReadonlyMap<string, string> | undefined): FilterTable<LaunchTemplateRecord> {
   return {
-    tags: (t) => s.store.tagsOf(t.id),
+    tags: (t) => tagsOf(t.id),
     fields: {
       'create-time': (t) => t.createTime,
       'launch-template-name': (t) => t.name,
@@ -216,7 +250,7 @@ function templateFilters(s: Services): FilterTable<LaunchTemplateRecord> {
   };
 }
 
-export const describeLaunchTemplates: Handler<DescribeLaunchTemplatesRequest, DescribeLaunchTemplatesResult> = (
+export const describeLaunchTemplates: Handler<DescribeLaunchTemplatesRequest, DescribeLaunchTemplatesResult> = async (
   input,
   ctx,
   s,
@@ -225,18 +259,27 @@ export const describeLaunchTemplates: Handler<DescribeLaunchTemplatesRequest, De
   const names = input.LaunchTemplateNames ?? [];
   for (const id of ids) if (!isWellFormedId('launchTemplate', id)) throw Errors.launchTemplateIdMalformed(id);
   for (const name of names) checkTemplateName(name);
-  const predicate = compileFilters(templateFilters(s), input.Filters);
-  const all = templatesInScope(s, ctx);
+  let tags: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map();
+  const predicate = compileFilters(templateFilters((id) => tags.get(id)), input.Filters);
+  // Only IDs or only names: the store finds those; both: the templates named either way, from all of them.
+  const all = await s.store.resources(KIND, {
+    account: ctx.account,
+    region: ctx.region,
+    ...(names.length === 0 && ids.length > 0 ? { ids } : {}),
+    ...(ids.length === 0 && names.length > 0 ? { names } : {}),
+  });
   const missingIds = ids.filter((id) => !all.some((t) => t.id === id));
   if (missingIds.length > 0) throw Errors.launchTemplatesNotFound('id', missingIds);
   const missingNames = names.filter((name) => !all.some((t) => t.name === name));
   if (missingNames.length > 0) throw Errors.launchTemplatesNotFound('name', missingNames);
   checkDryRun(input);
   const named = ids.length > 0 || names.length > 0;
-  const matching = all.filter((t) => (!named || ids.includes(t.id) || names.includes(t.name)) && predicate(t));
+  const candidates = named ? all.filter((t) => ids.includes(t.id) || names.includes(t.name)) : all;
+  if (filtersOnTags(input.Filters)) tags = await s.store.tagsOfMany(candidates.map((t) => t.id));
+  const matching = candidates.filter(predicate);
   const page = paginate(matching, input, PAGE_LIMITS, { f: input.Filters, ids, names });
   return {
-    LaunchTemplates: page.items.map((t) => view(s, t)),
+    LaunchTemplates: await views(s, page.items),
     ...(page.nextToken ? { NextToken: page.nextToken } : {}),
   };
 };
@@ -276,7 +319,7 @@ function versionBound(value: string | undefined, param: string): number | undefi
 export const describeLaunchTemplateVersions: Handler<
   DescribeLaunchTemplateVersionsRequest,
   DescribeLaunchTemplateVersionsResult
-> = (input, ctx, s) => {
+> = async (input, ctx, s) => {
   const ref = optionalTemplateRef(input, TOP_LEVEL);
   const selectors = (input.Versions ?? []).map((v) => parseVersion(v, 'LaunchTemplateVersion'));
   // Across all templates only `$Latest` and `$Default` mean anything.
@@ -291,13 +334,14 @@ export const describeLaunchTemplateVersions: Handler<
   const min = versionBound(input.MinVersion, 'MinVersion');
   const max = versionBound(input.MaxVersion, 'MaxVersion');
   const predicate = compileFilters(versionFilters, input.Filters);
-  const templates = ref ? [findTemplate(s, ctx, ref)] : templatesInScope(s, ctx);
-  if (ref) for (const v of selectors) resolveVersion(templates[0]!, versionsOf(s, templates[0]!), v);
+  const templates = ref ? [await findTemplate(s, ctx, ref)] : await templatesInScope(s, ctx);
+  const versionLists = await Promise.all(templates.map((t) => versionsOf(s, t)));
+  if (ref) for (const v of selectors) resolveVersion(templates[0]!, versionLists[0]!, v);
   checkDryRun(input);
 
   const items: VersionItem[] = [];
-  for (const t of templates) {
-    const versions = versionsOf(s, t);
+  for (const [i, t] of templates.entries()) {
+    const versions = versionLists[i]!;
     const chosen: LaunchTemplateVersionRecord[] =
       selectors.length === 0 ? versions.slice().reverse() : unique(selectors.map((sel: VersionSelector) => findVersion(t, versions, sel)));
     // Newest first, as EC2 lists them.
@@ -326,33 +370,39 @@ function unique(versions: readonly (LaunchTemplateVersionRecord | undefined)[]):
 
 // --- ModifyLaunchTemplate ---------------------------------------------------------------------------
 
-export const modifyLaunchTemplate: Handler<ModifyLaunchTemplateRequest, ModifyLaunchTemplateResult> = (input, ctx, s) => {
+/** The template is written back conditionally: a concurrent DeleteLaunchTemplateVersions cannot delete the new default. */
+export const modifyLaunchTemplate: Handler<ModifyLaunchTemplateRequest, ModifyLaunchTemplateResult> = async (input, ctx, s) => {
   const ref = templateRef(input, TOP_LEVEL);
   const wanted = input.DefaultVersion === undefined ? undefined : parseVersion(input.DefaultVersion, 'SetDefaultVersion', false);
-  const t = findTemplate(s, ctx, ref);
-  const version = wanted === undefined ? undefined : resolveVersion(t, versionsOf(s, t), wanted);
+  const t = await findTemplate(s, ctx, ref);
+  const version = wanted === undefined ? undefined : await versionNamed(s, t, wanted);
   checkDryRun(input);
-  if (!version || version.number === t.defaultVersion) return { LaunchTemplate: view(s, t) };
+  if (!version || version.number === t.defaultVersion) return { LaunchTemplate: (await views(s, [t]))[0]! };
   const next: LaunchTemplateRecord = { ...t, defaultVersion: version.number };
-  s.store.commit({ putResources: [{ kind: KIND, doc: next }] });
-  return { LaunchTemplate: view(s, next) };
+  await s.store.commit({ putResources: [{ kind: KIND, doc: next }] });
+  return { LaunchTemplate: (await views(s, [next]))[0]! };
 };
 
 // --- DeleteLaunchTemplate ---------------------------------------------------------------------------
 
-export const deleteLaunchTemplate: Handler<DeleteLaunchTemplateRequest, DeleteLaunchTemplateResult> = (input, ctx, s) => {
+export const deleteLaunchTemplate: Handler<DeleteLaunchTemplateRequest, DeleteLaunchTemplateResult> = async (input, ctx, s) => {
   const ref = templateRef(input, TOP_LEVEL);
-  const t = findTemplate(s, ctx, ref);
+  const t = await findTemplate(s, ctx, ref);
   checkDryRun(input);
-  const deleted = view(s, t);
+  const [deleted] = await views(s, [t]);
   // Its versions go with it; its tags too (the store deletes a resource's tags with it).
-  s.store.commit({ deleteResources: [{ kind: KIND, id: t.id }] });
+  await s.store.commit({ deleteResources: [{ kind: KIND, id: t.id }] });
   return { LaunchTemplate: deleted };
 };
 
 // --- DeleteLaunchTemplateVersions -------------------------------------------------------------------
 
-export const deleteLaunchTemplateVersions: Handler<DeleteLaunchTemplateVersionsRequest, DeleteLaunchTemplateVersionsResult> = (
+/**
+ * The template is written back unchanged with the deletions (a conditional write): a concurrent
+ * ModifyLaunchTemplate making one of these versions the default, or a CreateLaunchTemplateVersion, makes
+ * one of the two run again on what the other wrote.
+ */
+export const deleteLaunchTemplateVersions: Handler<DeleteLaunchTemplateVersionsRequest, DeleteLaunchTemplateVersionsResult> = async (
   input,
   ctx,
   s,
@@ -367,14 +417,15 @@ export const deleteLaunchTemplateVersions: Handler<DeleteLaunchTemplateVersionsR
     );
   }
   const numbers = [...new Set(requested.map((v) => parseVersion(v, 'LaunchTemplateVersion', false) as number))];
-  const t = findTemplate(s, ctx, ref);
+  const t = await findTemplate(s, ctx, ref);
   checkDryRun(input);
 
+  const existing = await Promise.all(numbers.map((n) => s.store.templateVersion(t.id, n)));
   const names = { LaunchTemplateId: t.id, LaunchTemplateName: t.name };
   const deleted: DeleteLaunchTemplateVersionsResponseSuccessItem[] = [];
   const refused: DeleteLaunchTemplateVersionsResponseErrorItem[] = [];
-  for (const n of numbers) {
-    if (!s.store.templateVersion(t.id, n)) {
+  for (const [i, n] of numbers.entries()) {
+    if (!existing[i]) {
       refused.push({
         ...names,
         VersionNumber: n,
@@ -392,23 +443,28 @@ export const deleteLaunchTemplateVersions: Handler<DeleteLaunchTemplateVersionsR
     } else deleted.push({ ...names, VersionNumber: n });
   }
   if (deleted.length > 0) {
-    s.store.commit({ deleteTemplateVersions: deleted.map((d) => ({ templateId: t.id, number: d.VersionNumber! })) });
+    await s.store.commit({
+      putResources: [{ kind: KIND, doc: t }],
+      deleteTemplateVersions: deleted.map((d) => ({ templateId: t.id, number: d.VersionNumber! })),
+    });
   }
   return { SuccessfullyDeletedLaunchTemplateVersions: deleted, UnsuccessfullyDeletedLaunchTemplateVersions: refused };
 };
 
 // --- GetLaunchTemplateData --------------------------------------------------------------------------
 
-export const getLaunchTemplateData: Handler<GetLaunchTemplateDataRequest, GetLaunchTemplateDataResult> = (input, ctx, s) => {
+export const getLaunchTemplateData: Handler<GetLaunchTemplateDataRequest, GetLaunchTemplateDataResult> = async (input, ctx, s) => {
   const id = required(input.InstanceId, 'InstanceId');
-  const [rec] = findInstances(s, ctx, [id]) as [InstanceRecord];
+  const [rec] = (await findInstances(s, ctx, [id])) as [InstanceRecord];
   checkDryRun(input);
   const network = instanceNetworkOf(rec);
+  const volumeId = rootVolumeId(rec);
+  const tags = await s.store.tagsOfMany(hasRootVolume(rec) ? [rec.id, volumeId] : [rec.id]);
   return {
     LaunchTemplateData: launchTemplateDataOf({
       rec,
-      tags: s.store.tagsOf(rec.id),
-      volumeTags: hasRootVolume(rec) ? s.store.tagsOf(rootVolumeId(rec)) : undefined,
+      tags: tags.get(rec.id),
+      volumeTags: tags.get(volumeId),
       subnetId: network.subnetId,
       securityGroupIds: network.securityGroups.map((g) => g.GroupId!),
       ...(isBurstable(rec, s) ? { cpuCredits: instanceCpuCredits(rec, s) } : {}),

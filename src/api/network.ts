@@ -18,24 +18,27 @@ import type {
 import { Errors } from '../domain/errors.js';
 import { type FilterAccessor, type FilterTable, compileFilters } from '../domain/filters.js';
 import type { Scope } from '../domain/instance.js';
+import type { StateName } from '../domain/lifecycle.js';
 import { DEFAULT_GROUP_DESCRIPTION, DEFAULT_GROUP_NAME, DEFAULT_SUBNET_ADDRESSES, DEFAULT_SUBNET_MAP_PUBLIC_IP_ON_LAUNCH, DEFAULT_VPC_CIDR, type DefaultNetwork, type DefaultSubnet, checkNetworkIds, defaultGroupRules, defaultNetworkOf, missingIds, requireNetworkIds, securityGroupArn, subnetArn } from '../domain/network.js';
 import { paginate } from '../domain/paging.js';
 import type { Services } from '../services/context.js';
 import { type Handler, checkDryRun } from './context.js';
-import { visibleInstances } from '../services/instances.js';
 import { tagList } from '../services/tags.js';
 
 /** The Describe calls page 5 to 1000 items at a time, everything without MaxResults. */
 const PAGE_LIMITS = { min: 5, max: 1000 };
 
-const withTags = (s: Services, id: string) => {
-  const tags = s.store.tagsOf(id);
-  return tags && tags.size > 0 ? { Tags: tagList(tags) } : {};
+/** The resources' tags, read once per request (a resource without tags is absent). */
+type TagsById = ReadonlyMap<string, ReadonlyMap<string, string>>;
+
+const withTags = (tags: TagsById, id: string) => {
+  const own = tags.get(id);
+  return own && own.size > 0 ? { Tags: tagList(own) } : {};
 };
 
 // --- DescribeVpcs -----------------------------------------------------------------------------------
 
-function toVpc(net: DefaultNetwork, s: Services): Vpc {
+function toVpc(net: DefaultNetwork, tags: TagsById): Vpc {
   return {
     OwnerId: net.account,
     InstanceTenancy: 'default',
@@ -44,7 +47,7 @@ function toVpc(net: DefaultNetwork, s: Services): Vpc {
     ],
     IsDefault: true,
     BlockPublicAccessStates: { InternetGatewayBlockMode: 'off' },
-    ...withTags(s, net.vpcId),
+    ...withTags(tags, net.vpcId),
     VpcId: net.vpcId,
     State: 'available',
     CidrBlock: DEFAULT_VPC_CIDR,
@@ -54,9 +57,10 @@ function toVpc(net: DefaultNetwork, s: Services): Vpc {
 
 const cidrAssociations = (v: Vpc) => v.CidrBlockAssociationSet ?? [];
 
-function vpcFilters(s: Services): FilterTable<Vpc> {
+/** `tagsOf`: the VPCs' tags, read beforehand (as in every filter table here). */
+function vpcFilters(tagsOf: (id: string) => ReadonlyMap<string, string> | undefined): FilterTable<Vpc> {
   return {
-    tags: (v) => s.store.tagsOf(v.VpcId!),
+    tags: (v) => tagsOf(v.VpcId!),
     fields: {
       cidr: (v) => v.CidrBlock,
       'cidr-block-association.cidr-block': (v) => cidrAssociations(v).map((a) => a.CidrBlock),
@@ -78,36 +82,41 @@ function vpcFilters(s: Services): FilterTable<Vpc> {
   };
 }
 
-export const describeVpcs: Handler<DescribeVpcsRequest, DescribeVpcsResult> = (input, ctx, s) => {
+export const describeVpcs: Handler<DescribeVpcsRequest, DescribeVpcsResult> = async (input, ctx, s) => {
   const ids = input.VpcIds ?? [];
   checkNetworkIds('vpc', ids);
-  const predicate = compileFilters(vpcFilters(s), input.Filters);
+  let tags: TagsById = new Map();
+  const predicate = compileFilters(vpcFilters((id) => tags.get(id)), input.Filters);
   const net = defaultNetworkOf(ctx);
   requireNetworkIds(net, 'vpc', ids);
   checkDryRun(input);
-  const page = paginate([toVpc(net, s)].filter(predicate), input, PAGE_LIMITS, { f: input.Filters, ids });
+  tags = await s.store.tagsOfMany([net.vpcId]);
+  const page = paginate([toVpc(net, tags)].filter(predicate), input, PAGE_LIMITS, { f: input.Filters, ids });
   return { Vpcs: page.items, ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
 };
 
 // --- DescribeSubnets --------------------------------------------------------------------------------
 
+/** The states in which an instance holds its private address: all but `terminated`. */
+const HOLDING_ADDRESS: readonly StateName[] = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
+
 /** Instances that hold an address in each zone's default subnet (every one that is not terminated). */
-function addressesInUse(s: Services, scope: Scope): Map<string, number> {
+async function addressesInUse(s: Services, scope: Scope): Promise<Map<string, number>> {
   const used = new Map<string, number>();
-  for (const rec of visibleInstances(s, scope)) {
-    if (rec.state !== 'terminated') used.set(rec.availabilityZone, (used.get(rec.availabilityZone) ?? 0) + 1);
+  for (const rec of await s.store.instances({ account: scope.account, region: scope.region, states: HOLDING_ADDRESS })) {
+    used.set(rec.availabilityZone, (used.get(rec.availabilityZone) ?? 0) + 1);
   }
   return used;
 }
 
-function toSubnet(net: DefaultNetwork, subnet: DefaultSubnet, inUse: number, s: Services): Subnet {
+function toSubnet(net: DefaultNetwork, subnet: DefaultSubnet, inUse: number, tags: TagsById): Subnet {
   return {
     AvailabilityZoneId: subnet.zone.id,
     MapCustomerOwnedIpOnLaunch: false,
     OwnerId: net.account,
     AssignIpv6AddressOnCreation: false,
     Ipv6CidrBlockAssociationSet: [],
-    ...withTags(s, subnet.id),
+    ...withTags(tags, subnet.id),
     SubnetArn: subnetArn(net, subnet),
     EnableDns64: false,
     Ipv6Native: false,
@@ -128,14 +137,14 @@ function toSubnet(net: DefaultNetwork, subnet: DefaultSubnet, inUse: number, s: 
   };
 }
 
-function subnetFilters(s: Services): FilterTable<Subnet> {
+function subnetFilters(tagsOf: (id: string) => ReadonlyMap<string, string> | undefined): FilterTable<Subnet> {
   const zone: FilterAccessor<Subnet> = (x) => x.AvailabilityZone;
   const zoneId: FilterAccessor<Subnet> = (x) => x.AvailabilityZoneId;
   const cidr: FilterAccessor<Subnet> = (x) => x.CidrBlock;
   const defaultForAz: FilterAccessor<Subnet> = (x) => x.DefaultForAz;
   const dnsOptions = (x: Subnet) => x.PrivateDnsNameOptionsOnLaunch;
   return {
-    tags: (x) => s.store.tagsOf(x.SubnetId!),
+    tags: (x) => tagsOf(x.SubnetId!),
     fields: {
       // EC2 also takes the older camel-case names, which Terraform's aws_subnet data source sends.
       'availability-zone': zone,
@@ -171,18 +180,20 @@ function subnetFilters(s: Services): FilterTable<Subnet> {
   };
 }
 
-export const describeSubnets: Handler<DescribeSubnetsRequest, DescribeSubnetsResult> = (input, ctx, s) => {
+export const describeSubnets: Handler<DescribeSubnetsRequest, DescribeSubnetsResult> = async (input, ctx, s) => {
   const ids = input.SubnetIds ?? [];
   checkNetworkIds('subnet', ids);
-  const predicate = compileFilters(subnetFilters(s), input.Filters);
+  let tags: TagsById = new Map();
+  const predicate = compileFilters(subnetFilters((id) => tags.get(id)), input.Filters);
   const net = defaultNetworkOf(ctx);
   requireNetworkIds(net, 'subnet', ids);
   checkDryRun(input);
-  const inUse = addressesInUse(s, ctx);
   const named = new Set(ids);
-  const subnets = net.subnets
-    .filter((x) => named.size === 0 || named.has(x.id))
-    .map((x) => toSubnet(net, x, inUse.get(x.zone.name) ?? 0, s))
+  const wanted = net.subnets.filter((x) => named.size === 0 || named.has(x.id));
+  const [inUse, subnetTags] = await Promise.all([addressesInUse(s, ctx), s.store.tagsOfMany(wanted.map((x) => x.id))]);
+  tags = subnetTags;
+  const subnets = wanted
+    .map((x) => toSubnet(net, x, inUse.get(x.zone.name) ?? 0, tags))
     .filter(predicate);
   const page = paginate(subnets, input, PAGE_LIMITS, { f: input.Filters, ids });
   return { Subnets: page.items, ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
@@ -194,12 +205,12 @@ export const describeSubnets: Handler<DescribeSubnetsRequest, DescribeSubnetsRes
  * The default group with EC2's default rules (all traffic from its own members in, all traffic out)
  * and nestbox's SSH rule (TCP 22 from anywhere): see `defaultGroupRules`.
  */
-function toSecurityGroup(net: DefaultNetwork, s: Services): SecurityGroup {
+function toSecurityGroup(net: DefaultNetwork, tags: TagsById): SecurityGroup {
   const rules = defaultGroupRules(net);
   return {
     GroupId: net.securityGroupId,
     IpPermissionsEgress: [...rules.egress],
-    ...withTags(s, net.securityGroupId),
+    ...withTags(tags, net.securityGroupId),
     VpcId: net.vpcId,
     SecurityGroupArn: securityGroupArn(net),
     OwnerId: net.account,
@@ -229,10 +240,13 @@ function permissionFilters(
   };
 }
 
-function securityGroupFilters(s: Services, net: DefaultNetwork): FilterTable<SecurityGroup> {
+function securityGroupFilters(
+  tagsOf: (id: string) => ReadonlyMap<string, string> | undefined,
+  net: DefaultNetwork,
+): FilterTable<SecurityGroup> {
   const groupName = (id: string | undefined) => (id === net.securityGroupId ? DEFAULT_GROUP_NAME : undefined);
   return {
-    tags: (g) => s.store.tagsOf(g.GroupId!),
+    tags: (g) => tagsOf(g.GroupId!),
     fields: {
       description: (g) => g.Description,
       'group-id': (g) => g.GroupId,
@@ -245,18 +259,20 @@ function securityGroupFilters(s: Services, net: DefaultNetwork): FilterTable<Sec
   };
 }
 
-export const describeSecurityGroups: Handler<DescribeSecurityGroupsRequest, DescribeSecurityGroupsResult> = (input, ctx, s) => {
+export const describeSecurityGroups: Handler<DescribeSecurityGroupsRequest, DescribeSecurityGroupsResult> = async (input, ctx, s) => {
   const ids = input.GroupIds ?? [];
   const names = input.GroupNames ?? [];
   checkNetworkIds('security-group', ids);
   const net = defaultNetworkOf(ctx);
-  const predicate = compileFilters(securityGroupFilters(s, net), input.Filters);
+  let tags: TagsById = new Map();
+  const predicate = compileFilters(securityGroupFilters((id) => tags.get(id), net), input.Filters);
   requireNetworkIds(net, 'security-group', ids);
   const unknownNames = missingIds(names, (name) => name === DEFAULT_GROUP_NAME);
   if (unknownNames.length > 0) throw Errors.securityGroupNameNotFound(unknownNames[0]!, net.vpcId);
   checkDryRun(input);
+  tags = await s.store.tagsOfMany([net.securityGroupId]);
   // Every group named exists, and there is one: whatever was named (or nothing) is it.
-  const groups = [toSecurityGroup(net, s)].filter(predicate);
+  const groups = [toSecurityGroup(net, tags)].filter(predicate);
   const page = paginate(groups, input, PAGE_LIMITS, { f: input.Filters, ids, names });
   return { SecurityGroups: page.items, ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
 };

@@ -7,17 +7,17 @@ import type {
   TagDescription,
 } from '@aws-sdk/client-ec2';
 import { Errors } from '../domain/errors.js';
-import { type FilterTable, compileFilters } from '../domain/filters.js';
+import { type FilterInput, type FilterTable, compileFilters } from '../domain/filters.js';
 import { ID_PREFIX, type ResourceKind as IdKind, kindOfId } from '../domain/ids.js';
-import { checkNetworkTagTarget, networkResourceInScope } from '../domain/network.js';
+import { checkNetworkTagTarget } from '../domain/network.js';
 import { paginate } from '../domain/paging.js';
-import type { StoredKind, TagRecord } from '../store/store.js';
+import type { Revisioned, StoreReader, StoredKind, TagQuery, TagRecord } from '../store/types.js';
 import type { Services } from '../services/context.js';
 import { type Handler, type RequestContext, checkDryRun, required } from './context.js';
-import { expired } from '../domain/instance.js';
+import { type InstanceRecord, expired, hasRootVolume, instanceIdOfRootVolume } from '../domain/instance.js';
 import { findInstances, retentionCutoff } from '../services/instances.js';
-import { MAX_TAGS_PER_RESOURCE, checkTags, storedInScope } from '../services/tags.js';
-import { findRootVolumes, rootVolumeOwner } from '../services/volumes.js';
+import { MAX_TAGS_PER_RESOURCE, checkTags } from '../services/tags.js';
+import { findRootVolumes } from '../services/volumes.js';
 
 /** Resources other than instances that tags can name: the ID prefix's kind → the stored kind (also the tag's resource type). */
 const STORED_KINDS: Partial<Record<IdKind, StoredKind>> = {
@@ -34,8 +34,17 @@ const NOT_FOUND: Record<StoredKind, (id: string) => Error> = {
   fleet: (id) => Errors.fleetIdNotFound([id]),
 };
 
+const storedKindOf = (id: string): StoredKind | undefined => {
+  const kind = kindOfId(id);
+  return kind === undefined ? undefined : STORED_KINDS[kind];
+};
+
 /** The resources a tag call names, each checked to exist in the caller's scope; returns their types. */
-function resolveResources(ids: readonly string[], ctx: RequestContext, s: Services): Map<string, string> {
+async function resolveResources(ids: readonly string[], ctx: RequestContext, s: Services): Promise<Map<string, string>> {
+  // The stored resources named are read at once; the checks below then go in the order the IDs were given.
+  const storedIds = [...new Set(ids.filter((id) => storedKindOf(id) !== undefined))];
+  const storedDocs = await Promise.all(storedIds.map((id) => s.store.resource(storedKindOf(id)!, id)));
+  const stored = new Map(storedIds.map((id, i) => [id, storedDocs[i]]));
   const types = new Map<string, string>();
   const instanceIds: string[] = [];
   const volumeIds: string[] = [];
@@ -58,40 +67,51 @@ function resolveResources(ids: readonly string[], ctx: RequestContext, s: Servic
       types.set(id, network);
       continue;
     }
-    const stored = kind && STORED_KINDS[kind];
-    if (!stored) throw Errors.invalidResourceId(id);
-    if (!storedInScope(s, ctx, stored, id)) throw NOT_FOUND[stored](id);
-    types.set(id, stored);
+    const storedKind = kind && STORED_KINDS[kind];
+    if (!storedKind) throw Errors.invalidResourceId(id);
+    const doc = stored.get(id);
+    if (!doc || doc.account !== ctx.account || doc.region !== ctx.region) throw NOT_FOUND[storedKind](id);
+    types.set(id, storedKind);
   }
-  findInstances(s, ctx, instanceIds);
-  findRootVolumes(s, ctx, volumeIds);
+  await findInstances(s, ctx, instanceIds);
+  await findRootVolumes(s, ctx, volumeIds);
   return types;
 }
 
-export const createTags: Handler<CreateTagsRequest, Record<string, never>> = (input, ctx, s) => {
+/**
+ * The per-resource tag limit is checked on the tags the resources have now and the write follows under
+ * the account's tag lock in the region, so concurrent CreateTags cannot together pass the limit.
+ */
+export const createTags: Handler<CreateTagsRequest, Record<string, never>> = async (input, ctx, s) => {
   const ids = required(input.Resources, 'ResourceId');
   const tags = checkTags(required(input.Tags, 'Tag'));
-  const types = resolveResources(ids, ctx, s);
+  const types = await resolveResources(ids, ctx, s);
   checkDryRun(input);
-  for (const id of ids) {
-    const existing = s.store.tagsOf(id);
-    const keys = new Set([...(existing?.keys() ?? []), ...tags.map((t) => t.key)]);
-    if (keys.size > MAX_TAGS_PER_RESOURCE) throw Errors.tagLimitExceeded(MAX_TAGS_PER_RESOURCE);
-  }
   const putTags: TagRecord[] = ids.flatMap((id) =>
-    tags.map((t) => ({ resourceId: id, resourceType: types.get(id)!, key: t.key, value: t.value })),
+    tags.map((t) => ({ resourceId: id, resourceType: types.get(id)!, account: ctx.account, region: ctx.region, key: t.key, value: t.value })),
   );
-  s.store.commit({ putTags });
+  await s.store.transaction(
+    async (tx) => {
+      const existing = await tx.tagsOfMany(ids);
+      for (const id of ids) {
+        const keys = new Set([...(existing.get(id)?.keys() ?? []), ...tags.map((t) => t.key)]);
+        if (keys.size > MAX_TAGS_PER_RESOURCE) throw Errors.tagLimitExceeded(MAX_TAGS_PER_RESOURCE);
+      }
+      tx.write({ putTags });
+    },
+    { lock: `tags:${ctx.account}:${ctx.region}` },
+  );
   return {};
 };
 
-export const deleteTags: Handler<DeleteTagsRequest, Record<string, never>> = (input, ctx, s) => {
+export const deleteTags: Handler<DeleteTagsRequest, Record<string, never>> = async (input, ctx, s) => {
   const ids = required(input.Resources, 'ResourceId');
-  resolveResources(ids, ctx, s);
+  await resolveResources(ids, ctx, s);
   checkDryRun(input);
+  const tagged = await s.store.tagsOfMany(ids);
   const deleteTags: { resourceId: string; key: string }[] = [];
-  for (const id of ids) {
-    const existing = s.store.tagsOf(id);
+  for (const id of new Set(ids)) {
+    const existing = tagged.get(id);
     if (!existing) continue;
     // No tags named: every tag goes. A tag with a value: only when the value matches.
     const wanted = input.Tags ?? [...existing.keys()].map((Key) => ({ Key, Value: undefined }));
@@ -101,7 +121,7 @@ export const deleteTags: Handler<DeleteTagsRequest, Record<string, never>> = (in
       deleteTags.push({ resourceId: id, key: t.Key });
     }
   }
-  if (deleteTags.length > 0) s.store.commit({ deleteTags });
+  if (deleteTags.length > 0) await s.store.commit({ deleteTags });
   return {};
 };
 
@@ -114,24 +134,71 @@ const tagFilters: FilterTable<TagDescription> = {
   },
 };
 
-export const describeTags: Handler<DescribeTagsRequest, DescribeTagsResult> = (input, ctx, s) => {
+/** DescribeTags filters the store answers itself: the filter name → the TagQuery member. */
+const PUSHED_DOWN = {
+  key: 'keys',
+  value: 'values',
+  'resource-id': 'resourceIds',
+  'resource-type': 'resourceTypes',
+} as const satisfies Record<string, keyof TagQuery>;
+
+/**
+ * What of the filters the store can answer exactly: a filter that is the only one of its name, with
+ * values and none of them a pattern (`*`, `?`, `\`). The filter engine still applies every filter.
+ */
+function tagQueryOf(filters: readonly FilterInput[] | undefined): Partial<Pick<TagQuery, (typeof PUSHED_DOWN)[keyof typeof PUSHED_DOWN]>> {
+  const query: { -readonly [K in (typeof PUSHED_DOWN)[keyof typeof PUSHED_DOWN]]?: readonly string[] } = {};
+  for (const [name, member] of Object.entries(PUSHED_DOWN)) {
+    const named = (filters ?? []).filter((f) => f.Name === name);
+    const values = named[0]?.Values ?? [];
+    if (named.length === 1 && values.length > 0 && values.every((v) => !/[*?\\]/.test(v))) query[member] = values;
+  }
+  return query;
+}
+
+/** Most instance IDs one store query names (DescribeTags over many tagged instances asks in chunks). */
+const IDS_PER_QUERY = 1000;
+
+/** The instances (in the caller's scope) of these IDs that have a record, by ID. */
+async function instancesById(reader: StoreReader, ctx: RequestContext, ids: readonly string[]): Promise<Map<string, InstanceRecord & Revisioned>> {
+  const unique = [...new Set(ids)];
+  const chunks: string[][] = [];
+  for (let i = 0; i < unique.length; i += IDS_PER_QUERY) chunks.push(unique.slice(i, i + IDS_PER_QUERY));
+  const found = await Promise.all(chunks.map((chunk) => reader.instances({ account: ctx.account, region: ctx.region, ids: chunk })));
+  return new Map(found.flat().map((rec) => [rec.id, rec]));
+}
+
+/**
+ * The caller's tags in the region, as the store finds them with the exact filters; an instance's show
+ * while it is visible, a root volume's while the volume exists (gone the moment its instance is
+ * terminated, unless it was kept). Every other resource's tags go with it.
+ */
+export const describeTags: Handler<DescribeTagsRequest, DescribeTagsResult> = async (input, ctx, s) => {
   const predicate = compileFilters(tagFilters, input.Filters);
   checkDryRun(input);
+  const records = await s.store.tags({ account: ctx.account, region: ctx.region, ...tagQueryOf(input.Filters) });
+  const matching = records
+    .map((t): TagDescription => ({
+      ResourceId: t.resourceId,
+      ResourceType: t.resourceType as TagDescription['ResourceType'],
+      Key: t.key,
+      Value: t.value,
+    }))
+    .filter(predicate);
+  const ownerOf = (t: TagDescription): string | undefined =>
+    t.ResourceType === 'instance' ? t.ResourceId : t.ResourceType === 'volume' ? instanceIdOfRootVolume(t.ResourceId!) : undefined;
+  const owners = await instancesById(
+    s.store,
+    ctx,
+    matching.map(ownerOf).filter((id): id is string => id !== undefined),
+  );
   const cutoff = retentionCutoff(s);
-  const all: TagDescription[] = [];
-  for (const [resourceId, { type, tags }] of s.store.taggedResources()) {
-    if (type === 'instance') {
-      const rec = s.store.instance(resourceId);
-      if (!rec || rec.account !== ctx.account || rec.region !== ctx.region || expired(rec, cutoff)) continue;
-    } else if (type === 'volume') {
-      // A root volume's tags show while the volume exists: gone the moment its instance is terminated.
-      if (!rootVolumeOwner(s, ctx, resourceId)) continue;
-    } else if (type === 'vpc' || type === 'subnet' || type === 'security-group') {
-      if (!networkResourceInScope(ctx, resourceId)) continue;
-    } else if (!storedInScope(s, ctx, type as StoredKind, resourceId)) continue;
-    for (const [Key, Value] of tags) all.push({ ResourceId: resourceId, ResourceType: type as TagDescription['ResourceType'], Key, Value });
-  }
-  const matching = all.filter(predicate);
-  const page = paginate(matching, input, { min: 5, max: 1000 }, { f: input.Filters });
+  const visible = matching.filter((t) => {
+    const ownerId = ownerOf(t);
+    if (ownerId === undefined) return true;
+    const rec = owners.get(ownerId);
+    return rec !== undefined && (t.ResourceType === 'instance' ? !expired(rec, cutoff) : hasRootVolume(rec));
+  });
+  const page = paginate(visible, input, { min: 5, max: 1000 }, { f: input.Filters });
   return { Tags: page.items, ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
 };

@@ -16,19 +16,18 @@ import { ROOT_VOLUME, rootSnapshotId } from '../domain/images.js';
 import { type InstanceRecord, rootVolumeAttached, rootVolumeId } from '../domain/instance.js';
 import { paginate } from '../domain/paging.js';
 import { zonesIn } from '../domain/regions.js';
-import type { Services } from '../services/context.js';
 import { type Handler, checkDryRun, required } from './context.js';
-import { tagList } from '../services/tags.js';
+import { NO_TAGS, tagList } from '../services/tags.js';
 import { findRootVolumes, volumeOwners } from '../services/volumes.js';
 
 /** EC2 pages at most this many volumes; a larger MaxResults is answered with this many. */
 const MAX_VOLUMES_PER_PAGE = 500;
 
-export function toVolume(rec: InstanceRecord, s: Services): Volume {
+/** The API's view of an instance's root volume, given the volume's tags. */
+export function toVolume(rec: InstanceRecord, tags: ReadonlyMap<string, string>): Volume {
   const settings = rootVolumeOf(rec);
   const id = rootVolumeId(rec);
   const created = new Date(rec.launchTime);
-  const tags = s.store.tagsOf(id);
   const zoneId = zonesIn(rec.region).find((z) => z.name === rec.availabilityZone)?.id;
   const iops = volumeIops(settings);
   const attached = rootVolumeAttached(rec);
@@ -58,15 +57,16 @@ export function toVolume(rec: InstanceRecord, s: Services): Volume {
     ...(iops !== undefined ? { Iops: iops } : {}),
     ...(settings.throughputMiBps !== undefined ? { Throughput: settings.throughputMiBps } : {}),
     MultiAttachEnabled: false,
-    ...(tags && tags.size > 0 ? { Tags: tagList(tags) } : {}),
+    ...(tags.size > 0 ? { Tags: tagList(tags) } : {}),
   };
 }
 
 const attachment = (v: Volume) => v.Attachments?.[0];
 
-function volumeFilterTable(s: Services): FilterTable<Volume> {
+/** `tagsOf`: the volumes' tags, read beforehand. */
+function volumeFilterTable(tagsOf: (id: string) => ReadonlyMap<string, string> | undefined): FilterTable<Volume> {
   return {
-    tags: (v) => s.store.tagsOf(v.VolumeId!),
+    tags: (v) => tagsOf(v.VolumeId!),
     fields: {
       'volume-id': (v) => v.VolumeId,
       'attachment.instance-id': (v) => attachment(v)?.InstanceId,
@@ -88,16 +88,18 @@ function volumeFilterTable(s: Services): FilterTable<Volume> {
   };
 }
 
-export const describeVolumes: Handler<DescribeVolumesRequest, DescribeVolumesResult> = (input, ctx, s) => {
+export const describeVolumes: Handler<DescribeVolumesRequest, DescribeVolumesResult> = async (input, ctx, s) => {
   const ids = input.VolumeIds ?? [];
   if (ids.length > 0 && input.MaxResults !== undefined) {
     throw Errors.invalidParameterCombination('The parameter volumeSet cannot be used with the parameter maxResults');
   }
   for (const id of ids) if (!isWellFormedId('volume', id)) throw Errors.volumeIdMalformed(id);
-  const predicate = compileFilters(volumeFilterTable(s), input.Filters);
-  const recs = ids.length > 0 ? findRootVolumes(s, ctx, ids) : volumeOwners(s, ctx);
+  let tags: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map();
+  const predicate = compileFilters(volumeFilterTable((id) => tags.get(id)), input.Filters);
+  const recs = ids.length > 0 ? await findRootVolumes(s, ctx, ids) : await volumeOwners(s, ctx);
   checkDryRun(input);
-  const matching = recs.map((r) => toVolume(r, s)).filter(predicate);
+  tags = await s.store.tagsOfMany(recs.map(rootVolumeId));
+  const matching = recs.map((r) => toVolume(r, tags.get(rootVolumeId(r)) ?? NO_TAGS)).filter(predicate);
   const max = input.MaxResults === undefined ? undefined : Math.min(input.MaxResults, MAX_VOLUMES_PER_PAGE);
   const page = paginate(
     matching,
@@ -114,18 +116,21 @@ export const describeVolumes: Handler<DescribeVolumesRequest, DescribeVolumesRes
  * DeleteVolume: only a volume that is not attached, i.e. a root volume kept after its instance was
  * terminated (DeleteOnTermination false); an attached one is VolumeInUse. Its tags go with it; its
  * instance's record goes at the next purge once the instance's own hour of visibility is over; the
- * driver deletes its disk (a real VM's qcow2 file), after the commit.
+ * VM host its instance ran on deletes its disk (a real VM's qcow2 file): a `delete-volume` task written
+ * with the change. The instance's record is written back conditionally, so of two concurrent calls one
+ * runs again and finds the volume gone.
  */
-export const deleteVolume: Handler<DeleteVolumeRequest, Record<string, never>> = (input, ctx, s) => {
+export const deleteVolume: Handler<DeleteVolumeRequest, Record<string, never>> = async (input, ctx, s) => {
   const id = required(input.VolumeId, 'VolumeId');
-  const [rec] = findRootVolumes(s, ctx, [id]) as [InstanceRecord];
+  const [rec] = (await findRootVolumes(s, ctx, [id])) as [InstanceRecord];
   checkDryRun(input);
   if (rootVolumeAttached(rec)) throw Errors.volumeInUse(id, rec.id);
   const settings = rootVolumeOf(rec);
-  s.store.commit({
+  const tags = await s.store.tagsOf(id);
+  await s.store.commit({
     instances: [{ ...rec, rootVolume: { ...settings, deleted: true } }],
-    deleteTags: [...(s.store.tagsOf(id)?.keys() ?? [])].map((key) => ({ resourceId: id, key })),
+    deleteTags: [...tags.keys()].map((key) => ({ resourceId: id, key })),
+    ...(rec.vmHost ? { tasks: [{ host: rec.vmHost, target: id, kind: 'delete-volume' as const }] } : {}),
   });
-  s.reconciler.deleteVolume(id);
   return {};
 };

@@ -3,7 +3,6 @@
 import { DEFAULT_CREDENTIALS, USAGE, UsageError, parseArgs } from '../config.js';
 import { createLogger } from '../logger.js';
 import { resolve } from 'node:path';
-import { IMAGES_USAGE, imagesCommand } from '../compute/qemu/index.js';
 import { StartupError, startNestbox } from '../main.js';
 import { AccountsFileError } from '../accounts.js';
 import { FAULTS_USAGE, faultsCommand } from './faults.js';
@@ -72,13 +71,16 @@ async function main(argv: readonly string[]): Promise<void> {
       return;
     case 'serve':
       return serve(rest);
-    case 'images':
+    case 'images': {
+      // The qemu driver's code is loaded only for the commands that use it, not by `serve`.
+      const { imagesCommand } = await import('../compute/qemu/index.js');
       process.exitCode = await imagesCommand(rest, {
         dataDir: resolve('.nestbox'),
         out: (line) => process.stdout.write(`${line}\n`),
         err: (line) => process.stderr.write(`${line}\n`),
       });
       return;
+    }
     case 'faults':
       process.exitCode = await faultsCommand(rest, {
         env: process.env,
@@ -88,9 +90,11 @@ async function main(argv: readonly string[]): Promise<void> {
       return;
     case 'help':
     case '--help':
-    case '-h':
+    case '-h': {
+      const { IMAGES_USAGE } = await import('../compute/qemu/index.js');
       process.stdout.write(`${USAGE}\n\n${IMAGES_USAGE}\n\n${FAULTS_USAGE}\n`);
       return;
+    }
     default:
       if (command.startsWith('-')) throw new UsageError(`no command given (to run the server: nestbox serve ${argv.join(' ')})`);
       throw new UsageError(`unknown command '${command}'`);

@@ -92,6 +92,12 @@ export interface VmDriver {
    */
   adopt(spec: VmSpec): Promise<boolean>;
   /**
+   * True when a VM the driver does not know after a restart behaves as a running one (stop, reboot,
+   * destroy work on it), so running instances need no adopt() at start-up — only before their console
+   * output is read (the simulated driver: nothing survives its restart anyway).
+   */
+  readonly adoptsLazily?: boolean;
+  /**
    * After a restart, once every recorded VM was adopted or started: stops any VM of this driver whose
    * instance is not in `live`, and deletes what is left of instances not in `known` at all, so no VM
    * is left orphaned. Optional: a driver that keeps nothing across restarts has nothing to sweep.

@@ -35,8 +35,9 @@ export interface SimulatedOptions {
   readonly delayMs: number;
 }
 
+/** What a simulated VM keeps: its boot log (a reboot prints it again) and its console so far — no spec, so 100k adopted VMs stay small. */
 interface SimVm {
-  spec: VmSpec;
+  boot: string;
   timer?: NodeJS.Timeout | undefined;
   log: string;
 }
@@ -73,12 +74,14 @@ export function createSimulatedDriver(events: VmEventSink, opts: SimulatedOption
 
   return {
     name: 'simulated',
+    adoptsLazily: true,
     async start(spec) {
-      const vm = vms.get(spec.instanceId) ?? { spec, log: '' };
-      vm.spec = spec;
+      const boot = bootLog(spec);
+      const vm = vms.get(spec.instanceId) ?? { boot, log: '' };
+      vm.boot = boot;
       vms.set(spec.instanceId, vm);
       later(vm, () => {
-        vm.log += bootLog(spec);
+        vm.log += boot;
         events(spec.instanceId, { kind: 'booted', runtime: { driver: 'simulated' } });
         if (runsScript(spec) && POWERS_OFF.test(spec.userData!)) {
           later(vm, () => {
@@ -101,7 +104,7 @@ export function createSimulatedDriver(events: VmEventSink, opts: SimulatedOption
     },
     async reboot(id) {
       const vm = vms.get(id);
-      if (vm) vm.log += `nestbox: reset\n${bootLog(vm.spec)}`;
+      if (vm) vm.log += `nestbox: reset\n${vm.boot}`;
     },
     async destroy(id) {
       const vm = vms.get(id);
@@ -117,7 +120,8 @@ export function createSimulatedDriver(events: VmEventSink, opts: SimulatedOption
       // Nothing survives a restart of the simulated driver: the VM comes back as if it had kept running.
       const existing = vms.get(spec.instanceId);
       if (existing?.timer) clearTimeout(existing.timer);
-      vms.set(spec.instanceId, { spec, log: existing?.log ?? bootLog(spec) });
+      const boot = bootLog(spec);
+      vms.set(spec.instanceId, { boot, log: existing?.log ?? boot });
       return true;
     },
     async consoleOutput(id) {

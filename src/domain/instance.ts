@@ -86,6 +86,12 @@ export interface InstanceRecord extends Scope {
   readonly hasRun?: boolean | undefined;
   /** what the driver last said about the VM (acceleration, scaling), shown by the console */
   readonly runtime?: Readonly<Record<string, string>> | undefined;
+  /** the nestbox VM host it is placed on (src/compute/vm-host.ts); absent on records from before hosts */
+  readonly vmHost?: string | undefined;
+  /** `impaired`: its host failed (the system status check fails) until it is started again */
+  readonly systemStatus?: 'impaired' | undefined;
+  /** its revision in the store, for conditional writes (src/store/types.ts) */
+  readonly rev?: number | undefined;
 }
 
 /**

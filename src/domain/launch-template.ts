@@ -137,14 +137,15 @@ function definedMembers<T extends object>(o: T): Partial<T> {
 
 // --- the API's view ---------------------------------------------------------------------------------
 
-export function toLaunchTemplate(t: LaunchTemplateRecord, versions: TemplateVersions, tags: readonly Tag[]): LaunchTemplate {
+/** `latest`: the highest version number the template has (undefined: none left, which a default version prevents). */
+export function toLaunchTemplate(t: LaunchTemplateRecord, latest: number | undefined, tags: readonly Tag[]): LaunchTemplate {
   return {
     LaunchTemplateId: t.id,
     LaunchTemplateName: t.name,
     CreateTime: new Date(t.createTime),
     CreatedBy: t.createdBy,
     DefaultVersionNumber: t.defaultVersion,
-    LatestVersionNumber: versions.length > 0 ? latestVersion(versions).number : t.defaultVersion,
+    LatestVersionNumber: latest ?? t.defaultVersion,
     ...(tags.length > 0 ? { Tags: [...tags] } : {}),
   };
 }

@@ -24,7 +24,9 @@ export type UserAction = 'start' | 'stop' | 'reboot' | 'terminate';
 export type DriverEvent = 'booted' | 'halted' | 'destroyed' | 'crashed' | 'launch-failed';
 /** The guest powered itself off and its InstanceInitiatedShutdownBehavior is `terminate`. */
 export type GuestTerminate = 'halted-terminate';
-export type Trigger = UserAction | DriverEvent | GuestTerminate;
+/** The VM host running the instance stopped heartbeating (src/compute/vm-host.ts: declareDeadHosts). */
+export type HostFailure = 'host-failed';
+export type Trigger = UserAction | DriverEvent | GuestTerminate | HostFailure;
 
 /**
  * For each trigger: the states it is allowed from and the state it leads to. `same` means the call is
@@ -51,6 +53,8 @@ const TABLE: Readonly<Record<Trigger, Partial<Record<StateName, StateName | 'sam
   crashed: { pending: 'stopped', running: 'stopped', stopping: 'stopped' },
   'launch-failed': { pending: 'terminated' },
   destroyed: { 'shutting-down': 'terminated' },
+  // The VM is gone with its host: a stop becomes stopped, a terminate terminated, a running one stopped.
+  'host-failed': { pending: 'stopped', running: 'stopped', stopping: 'stopped', 'shutting-down': 'terminated' },
 };
 
 export interface Transition {
@@ -99,6 +103,10 @@ export const STATE_REASONS = {
   },
   internalError: { code: 'Server.InternalError', message: 'Server.InternalError: Internal error on launch' },
   crashed: { code: 'Server.InternalError', message: 'Server.InternalError: The instance stopped unexpectedly' },
+  hostFailure: {
+    code: 'Server.InternalError',
+    message: 'Server.InternalError: The instance was stopped because the host it ran on stopped responding',
+  },
   insufficientCapacity: {
     code: 'Server.InsufficientInstanceCapacity',
     message: 'Server.InsufficientInstanceCapacity: Insufficient capacity to satisfy the request',

@@ -30,11 +30,7 @@ function fingerprint(query: unknown): string {
  */
 export function paginate<T>(items: readonly T[], req: PageRequest, limits: PageLimits, query: unknown): Page<T> {
   const max = req.MaxResults;
-  if (max !== undefined && (!Number.isInteger(max) || max < limits.min || max > limits.max)) {
-    throw Errors.invalidParameterValue(
-      `Value (${max}) for parameter maxResults is invalid. Expecting a value between ${limits.min} and ${limits.max}.`,
-    );
-  }
+  checkMaxResults(max, limits);
   const print = fingerprint(query);
   let start = 0;
   // An empty token is no token: the first page.
@@ -49,4 +45,46 @@ export function paginate<T>(items: readonly T[], req: PageRequest, limits: PageL
   const end = Math.min(items.length, start + size);
   const nextToken = end < items.length ? Buffer.from(`${end}.${print}`).toString('base64url') : undefined;
   return { items: items.slice(start, end), nextToken };
+}
+
+function checkMaxResults(max: number | undefined, limits: PageLimits): void {
+  if (max !== undefined && (!Number.isInteger(max) || max < limits.min || max > limits.max)) {
+    throw Errors.invalidParameterValue(
+      `Value (${max}) for parameter maxResults is invalid. Expecting a value between ${limits.min} and ${limits.max}.`,
+    );
+  }
+}
+
+/** Paging that the store does by position (e.g. an instance's creation `seq`): what to ask it for. */
+export interface KeysetPaging {
+  /** items per page; undefined: no paging was asked for, everything is returned */
+  readonly size: number | undefined;
+  /** the position the page starts after (from NextToken) */
+  readonly after: number | undefined;
+  /** the NextToken for a page whose last item is at `position` */
+  tokenAfter(position: number): string;
+}
+
+/**
+ * paginate's rules (limits, messages, an opaque token refused for another query) for listings the
+ * store pages itself: the token carries the last item's position instead of an index, so a page
+ * costs what it holds, not what comes before it.
+ */
+export function keysetPaging(req: PageRequest, limits: PageLimits, query: unknown): KeysetPaging {
+  const max = req.MaxResults;
+  checkMaxResults(max, limits);
+  const print = fingerprint(query);
+  // An empty token is no token: the first page.
+  const token = req.NextToken === '' ? undefined : req.NextToken;
+  let after: number | undefined;
+  if (token !== undefined) {
+    const m = /^@([0-9]{1,15})\.([A-Za-z0-9_-]{10})$/.exec(Buffer.from(token, 'base64url').toString());
+    if (!m || m[2] !== print) throw Errors.invalidNextToken(token);
+    after = Number(m[1]);
+  }
+  return {
+    size: max === undefined && token === undefined ? undefined : (max ?? limits.max),
+    after,
+    tokenAfter: (position) => Buffer.from(`@${position}.${print}`).toString('base64url'),
+  };
 }

@@ -12,12 +12,10 @@
  *
  * The pool is a ring over 127.64.0.0/10 (4,194,304 addresses; the 127.0.0.0/16 where 127.0.0.1,
  * Debian's 127.0.1.1 and systemd-resolved's 127.0.0.53 live stays untouched), starting at an offset
- * derived from a seed (the data directory), so two nestbox servers on one host with different data
- * directories draw from far-apart places in it and are unlikely to collide. A cursor moves forward
- * through the ring and skips addresses that any instance of this server holds (all accounts and
- * Regions), and those ending in .0 or .255, so a stop and start gets a different address. After a
- * restart the cursor resumes past the furthest address in use (addresses released before the restart
- * are not remembered, so one may come round again sooner).
+ * derived from a seed (the data directory or database), so two nestbox installations on one host draw
+ * from far-apart places in it. The cursor is a database sequence: it moves forward through the ring
+ * across restarts and across every server on one database, skipping addresses ending in .0 or .255,
+ * so a stop and start gets a different address; the store refuses an address still held.
  */
 import { createHash } from 'node:crypto';
 import type { InstanceRecord } from './instance.js';
@@ -51,27 +49,28 @@ export function inPublicIpPool(ip: string): boolean {
 /** The server's one allocator: it keeps only the ring's offset and the cursor; which addresses are held, the records say. */
 export class PublicIpAllocator {
   private readonly offset: number;
-  /** the ring position (relative to the offset) to try next; set at the first allocation */
-  private cursor: number | undefined;
 
-  /** `seed`: what tells this server from others on the host, e.g. its resolved data directory */
+  /** `seed`: what tells this nestbox from others on the host, e.g. its data directory or database */
   constructor(seed: string) {
     this.offset = createHash('sha256').update(`nestbox public-ip/${seed}`).digest().readUInt32BE(0) % RING_SIZE;
   }
 
   /**
-   * A source for one change. `held` lists the addresses instances hold now (`heldPublicIps`); it is
-   * read once, at the first `next`, and what the source hands out is added to it. The change must be
-   * committed without an await in between, as every state change is.
+   * A source handing out the addresses at ring positions `first`, `first + 1`, … (skipping those ending
+   * in .0 or .255): the positions come from a database sequence (Store.sequence('public-ip', n)), so no
+   * two servers on one database hand out the same one, and the store's unique index on held addresses
+   * refuses one still held after the ring came round (the request is then decided again, with new
+   * positions). `count` positions were reserved; asking for more is a programming error.
    */
-  session(held: () => Iterable<string>): PublicIpSource {
-    let inUse: Set<string> | undefined;
+  sourceAt(first: number, count: number): PublicIpSource {
+    let i = 0;
     return {
       next: () => {
-        inUse ??= new Set(held());
-        const ip = this.take(inUse);
-        inUse.add(ip);
-        return ip;
+        for (;;) {
+          if (i >= count) throw new Error(`more than the ${count} reserved public IPv4 positions were asked for`);
+          const ip = this.addressAt(first + i++);
+          if (ip !== undefined) return ip;
+        }
       },
     };
   }
@@ -82,34 +81,11 @@ export class PublicIpAllocator {
     const last = n & 255;
     return last === 0 || last === 255 ? undefined : toDotted(n);
   }
-
-  private positionOf(ip: string): number | undefined {
-    const n = toNumber(ip);
-    if (n === undefined || n < RING_BASE || n >= RING_BASE + RING_SIZE) return undefined;
-    return (n - RING_BASE - this.offset + RING_SIZE) % RING_SIZE;
-  }
-
-  private take(inUse: ReadonlySet<string>): string {
-    if (this.cursor === undefined) {
-      // After a restart: past the furthest address still held, so the ring keeps moving forward.
-      let furthest = -1;
-      for (const ip of inUse) furthest = Math.max(furthest, this.positionOf(ip) ?? -1);
-      this.cursor = (furthest + 1) % RING_SIZE;
-    }
-    for (let tried = 0; tried < RING_SIZE; tried++) {
-      const ip = this.addressAt(this.cursor);
-      this.cursor = (this.cursor + 1) % RING_SIZE;
-      if (ip !== undefined && !inUse.has(ip)) return ip;
-    }
-    // Four million instances at once: not a case to answer in EC2's terms.
-    throw new Error(`no free public IPv4 address: every address of ${PUBLIC_IP_POOL} is in use`);
-  }
 }
 
-/** The public addresses instances hold. */
-export function* heldPublicIps(recs: Iterable<Pick<InstanceRecord, 'publicIp'>>): Generator<string> {
-  for (const rec of recs) if (rec.publicIp !== undefined) yield rec.publicIp;
-}
+/** Ring positions to reserve for `addresses` new addresses: every 256th position is skipped twice (.0 and .255). */
+export const publicIpPositionsFor = (addresses: number): number => addresses + 2 * Math.ceil(addresses / 254) + 2;
+
 
 /** Whether an instance gets a public address when it enters `pending`: its launch's decision, else its (default) subnet's. */
 export const wantsPublicIp = (rec: Pick<InstanceRecord, 'associatePublicIp'>): boolean =>

@@ -15,8 +15,10 @@
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, createServer } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { RequestContext, Services } from '../api/context.js';
+import type { RequestContext } from '../api/context.js';
+import type { Services } from '../services/context.js';
 import { OPERATIONS } from '../api/operations.js';
+import { StoreConflict } from '../store/types.js';
 import { permits } from '../accounts.js';
 import { Ec2Error, Errors } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
@@ -25,6 +27,7 @@ import { operationSchema } from '../protocol/schema.js';
 import { errorDocument, successDocument } from '../protocol/xml-writer.js';
 import type { Faults } from '../faults.js';
 import { adminActionName, adminError, handleAdmin, isAdminPath } from './admin.js';
+import { encodeResponse } from './compress.js';
 import { consoleFiles, isConsolePath } from './console.js';
 import { type Credentials, type RequestHead, checkCredential, invalidRegionScope, isCatalogRegion, verifySigV4 } from './sigv4.js';
 
@@ -149,12 +152,13 @@ export function createApiServer(opts: HttpOptions): Server {
       let action = '-';
       const finish = (status: number, text: string, contentType = 'text/xml;charset=UTF-8', close = false) => {
         if (res.headersSent || res.destroyed) return; // the client went away
-        // Encoded once: the length and the bytes written come from the same buffer.
-        const body = Buffer.from(text);
+        // Encoded once: the length and the bytes written come from the same buffer (compressed when asked for).
+        const { body, headers: encoding } = encodeResponse(req.headers['accept-encoding'], Buffer.from(text));
         res.writeHead(status, {
           'Content-Type': contentType,
           'Content-Length': body.length,
           'x-amzn-RequestId': requestId,
+          ...encoding,
           ...(close ? { Connection: 'close' } : {}),
         });
         if (!req.complete && !close) {
@@ -279,9 +283,28 @@ async function handle(
     permission: caller?.permission ?? 'full',
   };
   // Faults on demand and --throttle: before the handler, so a refused call records nothing.
-  opts.faults?.check({ account: ctx.account, region: ctx.region, action, input }, opts.services);
-  const output = await handler(input, ctx, opts.services);
+  await opts.faults?.check({ account: ctx.account, region: ctx.region, action, input }, opts.services);
+  const output = await withRetries(() => handler(input, ctx, opts.services));
   return { status: 200, body: successDocument(action, requestId, schema.output, output) };
+}
+
+/** Attempts at a request whose writes keep losing races (src/store/types.ts: conditional writes). */
+const MAX_ATTEMPTS = 8;
+
+/**
+ * Runs a handler again when its write lost a race with another request (a record changed since it was
+ * read, or a unique name was taken meanwhile): the next attempt reads the new state and decides again —
+ * a replay with the same ClientToken then answers as the first, a second CreateKeyPair with the name
+ * answers InvalidKeyPair.Duplicate. Handlers write once, at the end, and act only after the write.
+ */
+async function withRetries<T>(run: () => T | Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (!(err instanceof StoreConflict) || attempt >= MAX_ATTEMPTS) throw err;
+    }
+  }
 }
 
 /**

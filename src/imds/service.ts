@@ -48,7 +48,7 @@ export interface ImdsServiceOptions {
   /** Distinguishes this nestbox's sockets from another's on the same host: see `imdsNamespaceOf`. */
   readonly namespace: string;
   /** Called on every request; undefined (terminated, unknown) means the endpoint is gone. */
-  readonly lookup: (instanceId: string) => ImdsInstanceView | undefined;
+  readonly lookup: (instanceId: string) => Promise<ImdsInstanceView | undefined>;
   readonly now?: () => Date;
   readonly log?: Pick<Logger, 'warn' | 'request'>;
   /** How long one connection may take, from connecting to the end of its request (default 10 s; headers: half of it). */
@@ -145,9 +145,9 @@ export function createImdsService(opts: ImdsServiceOptions): ImdsService {
     return name.padEnd(NAME_BYTES, '.');
   };
 
-  const lookup = (instanceId: string): ImdsInstanceView | undefined => {
+  const lookup = async (instanceId: string): Promise<ImdsInstanceView | undefined> => {
     try {
-      return opts.lookup(instanceId);
+      return await opts.lookup(instanceId);
     } catch (err) {
       opts.log?.warn(`imds ${instanceId}: lookup failed: ${err instanceof Error ? err.message : String(err)}`);
       return undefined;
@@ -166,12 +166,10 @@ export function createImdsService(opts: ImdsServiceOptions): ImdsService {
         keepAliveTimeout: 1_000,
       },
       (req, res) => {
-        try {
-          handle(instanceId, req, res, { lookup, serving, signer, now, log: opts.log });
-        } catch (err) {
+        handle(instanceId, req, res, { lookup, serving, signer, now, log: opts.log }).catch((err: unknown) => {
           opts.log?.warn(`imds ${instanceId}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
           req.socket.destroy();
-        }
+        });
       },
     );
     server.maxConnections = MAX_CONNECTIONS_PER_INSTANCE;
@@ -181,16 +179,22 @@ export function createImdsService(opts: ImdsServiceOptions): ImdsService {
       // Garbage gets EC2's 400 — unless the endpoint is off, which answers nothing at all. Clients that
       // are too slow, or gone, get nothing either.
       const silent = err.code === 'ECONNRESET' || err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-      if (silent || !socket.writable || !serving(lookup(instanceId))) {
+      if (silent || !socket.writable) {
         socket.destroy();
         return;
       }
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-      const body = errorPage(status, REASONS[status]!);
-      socket.end(
-        `HTTP/1.1 ${status} ${REASONS[status]}\r\nContent-Type: text/html\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-          `Server: EC2ws\r\nConnection: close\r\n\r\n${body}`,
-      );
+      void lookup(instanceId).then((view) => {
+        if (!serving(view) || !socket.writable) {
+          socket.destroy();
+          return;
+        }
+        const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+        const body = errorPage(status, REASONS[status]!);
+        socket.end(
+          `HTTP/1.1 ${status} ${REASONS[status]}\r\nContent-Type: text/html\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+            `Server: EC2ws\r\nConnection: close\r\n\r\n${body}`,
+        );
+      });
     });
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(new Error(`IMDS for ${instanceId}: cannot listen on @${name}: ${err.message}`));
@@ -255,15 +259,15 @@ export function createImdsService(opts: ImdsServiceOptions): ImdsService {
 }
 
 interface HandlerContext {
-  readonly lookup: (instanceId: string) => ImdsInstanceView | undefined;
+  readonly lookup: (instanceId: string) => Promise<ImdsInstanceView | undefined>;
   readonly serving: (v: ImdsInstanceView | undefined) => v is ImdsInstanceView;
   readonly signer: TokenSigner;
   readonly now: () => Date;
   readonly log: Pick<Logger, 'warn' | 'request'> | undefined;
 }
 
-function handle(instanceId: string, req: IncomingMessage, res: ServerResponse, c: HandlerContext): void {
-  const view = c.lookup(instanceId);
+async function handle(instanceId: string, req: IncomingMessage, res: ServerResponse, c: HandlerContext): Promise<void> {
+  const view = await c.lookup(instanceId);
   const method = req.method ?? '';
   const path = pathOf(req.url);
   if (!c.serving(view)) {

@@ -10,23 +10,26 @@ import { type Affinity, type HostRecord, type Tenancy, hostExpired, parseAffinit
 import { isWellFormedId } from '../domain/ids.js';
 import type { InstanceRecord, Scope } from '../domain/instance.js';
 import type { InstanceTypeFacts } from '../domain/instance-types.js';
+import type { Revisioned, StoreReader } from '../store/types.js';
 import type { Services } from './context.js';
 import { retentionCutoff } from './instances.js';
 
 // --- lookups ----------------------------------------------------------------------------------------
 
-const inScope = (h: HostRecord, scope: Scope) => h.account === scope.account && h.region === scope.region;
-
-/** The caller's hosts, released ones only within the retention window, in allocation order. */
-export function visibleHosts(s: Services, scope: Scope): HostRecord[] {
+/**
+ * The caller's hosts (with their `rev`: a write of one is conditional), released ones only within the
+ * retention window, in allocation order. `reader`: a transaction's, when a write depends on them.
+ */
+export async function visibleHosts(s: Services, scope: Scope, reader: StoreReader = s.store): Promise<(HostRecord & Revisioned)[]> {
   const cutoff = retentionCutoff(s);
-  return [...s.store.resources('dedicated-host')].filter((h) => inScope(h, scope) && !hostExpired(h, cutoff));
+  const hosts = await reader.resources('dedicated-host', { account: scope.account, region: scope.region });
+  return hosts.filter((h) => !hostExpired(h, cutoff));
 }
 
 /** Released hosts past their retention, in every scope: removed with the next host write. */
-export function expiredHosts(s: Services): { kind: 'dedicated-host'; id: string }[] {
+export async function expiredHosts(s: Services, reader: StoreReader = s.store): Promise<{ kind: 'dedicated-host'; id: string }[]> {
   const cutoff = retentionCutoff(s);
-  return [...s.store.resources('dedicated-host')]
+  return (await reader.allResources('dedicated-host'))
     .filter((h) => hostExpired(h, cutoff))
     .map((h) => ({ kind: 'dedicated-host' as const, id: h.id }));
 }
@@ -36,17 +39,35 @@ export function checkHostIdSyntax(ids: readonly string[]): void {
 }
 
 /** Every ID well-formed, then every ID found (released hosts too, while visible) — or the EC2 error naming the offenders. */
-export function findHosts(s: Services, scope: Scope, ids: readonly string[]): HostRecord[] {
+export async function findHosts(s: Services, scope: Scope, ids: readonly string[]): Promise<(HostRecord & Revisioned)[]> {
   checkHostIdSyntax(ids);
-  const visible = new Map(visibleHosts(s, scope).map((h) => [h.id, h]));
   const unique = [...new Set(ids)];
+  if (unique.length === 0) return [];
+  const cutoff = retentionCutoff(s);
+  const found = await s.store.resources('dedicated-host', { account: scope.account, region: scope.region, ids: unique });
+  const visible = new Map(found.filter((h) => !hostExpired(h, cutoff)).map((h) => [h.id, h]));
   const missing = unique.filter((id) => !visible.has(id));
   if (missing.length > 0) throw Errors.hostIdNotFound(missing);
   return unique.map((id) => visible.get(id)!);
 }
 
-export const loadsOf = (s: Services, hosts: readonly HostRecord[]): HostLoad[] =>
-  hostLoads(s.catalog, hosts, s.store.allInstances());
+/**
+ * The hosts with what is on them now: their instances, found by host (the store's index), in each
+ * host's account and region. `reader`: a transaction's, when a write depends on the loads.
+ */
+export async function loadsOf(s: Services, hosts: readonly HostRecord[], reader: StoreReader = s.store): Promise<HostLoad[]> {
+  const byScope = new Map<string, { scope: Scope; hostIds: string[] }>();
+  for (const h of hosts) {
+    const key = `${h.account}\u0000${h.region}`;
+    const entry = byScope.get(key) ?? { scope: { account: h.account, region: h.region }, hostIds: [] };
+    entry.hostIds.push(h.id);
+    byScope.set(key, entry);
+  }
+  const occupants = await Promise.all(
+    [...byScope.values()].map(({ scope, hostIds }) => reader.instances({ account: scope.account, region: scope.region, hostIds })),
+  );
+  return hostLoads(s.catalog, hosts, occupants.flat());
+}
 
 // --- Tenancy=host instances -------------------------------------------------------------------------
 
@@ -65,19 +86,19 @@ export interface HostLaunchRequest {
  * `host` and HostId well-formed, each given only with tenancy `host` (an unset tenancy is `host` when
  * HostId is given), the host one of the caller's. Undefined when the tenancy is not `host`.
  */
-export function hostLaunchRequest(
+export async function hostLaunchRequest(
   s: Services,
   scope: Scope,
   placement: Placement | undefined,
   tenancy: Tenancy,
-): HostLaunchRequest | undefined {
+): Promise<HostLaunchRequest | undefined> {
   const affinity = placement?.Affinity === undefined ? undefined : parseAffinity(placement.Affinity, 'placement.affinity');
   if (affinity !== undefined && tenancy !== 'host') throw Errors.parameterNeedsHostTenancy('affinity');
   const hostId = placement?.HostId;
   if (hostId !== undefined) {
     if (!isWellFormedId('host', hostId)) throw Errors.hostIdMalformed(hostId);
     if (tenancy !== 'host') throw Errors.parameterNeedsHostTenancy('hostId');
-    findHosts(s, scope, [hostId]);
+    await findHosts(s, scope, [hostId]);
   }
   if (tenancy !== 'host') return undefined;
   return { hostId, zone: placement?.AvailabilityZone, affinity: affinity ?? 'default' };
@@ -85,17 +106,20 @@ export function hostLaunchRequest(
 
 /**
  * Where a `Tenancy=host` launch goes, decided after DryRun and before anything is recorded: the host,
- * its zone (the instances' zone), and how many of minCount..maxCount it takes.
+ * its zone (the instances' zone), and how many of minCount..maxCount it takes. `reader`: the launch
+ * transaction's (under the `launch:<account>:<region>` lock, which ModifyHosts and ReleaseHosts hold
+ * too), so that what it decides still holds when the launch is written.
  */
-export function placeOnHost(
+export async function placeOnHost(
   s: Services,
   scope: Scope,
   req: HostLaunchRequest,
   facts: InstanceTypeFacts,
   minCount: number,
   maxCount: number,
-): { readonly hostId: string; readonly zone: string; readonly count: number } {
-  const loads = loadsOf(s, visibleHosts(s, scope));
+  reader: StoreReader = s.store,
+): Promise<{ readonly hostId: string; readonly zone: string; readonly count: number }> {
+  const loads = await loadsOf(s, await visibleHosts(s, scope, reader), reader);
   const { host, count } = placeLaunch(s.catalog, loads, { facts, hostId: req.hostId, zone: req.zone }, minCount, maxCount);
   return { hostId: host.id, zone: host.availabilityZone, count };
 }
@@ -103,14 +127,20 @@ export function placeOnHost(
 /**
  * StartInstances: each `Tenancy=host` instance about to start needs room on a host again — with
  * affinity `host` on its own host only, otherwise its last one when it can, else another auto-placement
- * host in its zone. Returns the records with their host, or throws and nothing starts.
+ * host in its zone. Returns the records with their host, or throws and nothing starts. `reader`: as
+ * for placeOnHost.
  */
-export function placeHostStarts(s: Services, scope: Scope, starting: readonly InstanceRecord[]): readonly InstanceRecord[] {
+export async function placeHostStarts<R extends InstanceRecord>(
+  s: Services,
+  scope: Scope,
+  starting: readonly R[],
+  reader: StoreReader = s.store,
+): Promise<readonly R[]> {
   const onHosts = starting.filter((r) => r.tenancy === 'host');
   if (onHosts.length === 0) return starting;
   const hostIds = placeRestarts(
     s.catalog,
-    loadsOf(s, visibleHosts(s, scope)),
+    await loadsOf(s, await visibleHosts(s, scope, reader), reader),
     onHosts.map((rec) => ({ rec, facts: s.catalog.facts(rec.instanceType)! })),
   );
   const chosen = new Map(onHosts.map((r, i) => [r.id, hostIds[i]!]));

@@ -1,12 +1,12 @@
 /**
  * Instances as every handler sees them: the lookups (visible ones, by ID, the retention window of
- * terminated ones), the API's view of an instance and of a reservation, and DescribeInstances' filter
- * table.
+ * terminated ones), pages of them read from the store with the filters it can answer pushed down to
+ * it, the API's view of an instance and of a reservation, and DescribeInstances' filter table.
  */
 import type { Instance, InstanceNetworkInterface, Reservation } from '@aws-sdk/client-ec2';
 import { rootVolumeOf } from '../domain/block-devices.js';
 import { Errors } from '../domain/errors.js';
-import type { FilterAccessor, FilterTable, FilterValue } from '../domain/filters.js';
+import type { FilterAccessor, FilterInput, FilterTable, FilterValue } from '../domain/filters.js';
 import { affinityOf } from '../domain/host.js';
 import { isWellFormedId } from '../domain/ids.js';
 import { ROOT_VOLUME } from '../domain/images.js';
@@ -20,11 +20,12 @@ import {
 } from '../domain/instance.js';
 import type { InstanceTypeFacts } from '../domain/instance-types.js';
 import { metadataOptionsOf, metadataOptionsView, privateDnsNameOptionsView } from '../domain/launch-options.js';
-import { STATE_CODES } from '../domain/lifecycle.js';
-import { type PublicIpSource, heldPublicIps, publicDnsName } from '../domain/public-ip.js';
+import { STATE_CODES, type StateName } from '../domain/lifecycle.js';
+import { publicDnsName } from '../domain/public-ip.js';
+import type { InstanceQuery } from '../store/types.js';
 import type { Services } from './context.js';
 import { attachedNetworkOf, instanceNetworkInterfaces } from './network.js';
-import { tagList } from './tags.js';
+import { NO_TAGS, tagList } from './tags.js';
 
 // --- lookups ----------------------------------------------------------------------------------------
 
@@ -33,36 +34,142 @@ export const inScope = (rec: InstanceRecord, scope: Scope) => rec.account === sc
 /** Now minus the retention: terminated instances that ended before it no longer exist. */
 export const retentionCutoff = (s: Services): number => s.now().getTime() - s.terminatedRetentionMs;
 
-/** Instances that are visible: in scope, and terminated ones only within the retention window. */
-export function visibleInstances(s: Services, scope: Scope): InstanceRecord[] {
+/** Which of a scope's instances: an InstanceQuery without its account and region. */
+export type InstanceSelection = Omit<InstanceQuery, 'account' | 'region'>;
+
+/**
+ * Instances that are visible: in scope, and terminated ones only within the retention window, in
+ * creation order. `query` narrows them in the store (its indexes answer it).
+ */
+export async function visibleInstances(s: Services, scope: Scope, query: InstanceSelection = {}): Promise<InstanceRecord[]> {
   const cutoff = retentionCutoff(s);
-  const out: InstanceRecord[] = [];
-  for (const rec of s.store.allInstances()) {
-    if (inScope(rec, scope) && !expired(rec, cutoff)) out.push(rec);
-  }
-  return out;
+  const recs = await s.store.instances({ ...query, account: scope.account, region: scope.region });
+  return recs.filter((rec) => !expired(rec, cutoff));
 }
 
 /** Every ID well-formed, then every ID found — or the EC2 error naming the offenders. */
-export function findInstances(s: Services, scope: Scope, ids: readonly string[]): InstanceRecord[] {
+export async function findInstances(s: Services, scope: Scope, ids: readonly string[]): Promise<InstanceRecord[]> {
   for (const id of ids) if (!isWellFormedId('instance', id)) throw Errors.instanceIdMalformed(id);
-  const cutoff = retentionCutoff(s);
-  const found: InstanceRecord[] = [];
-  const missing: string[] = [];
-  for (const id of new Set(ids)) {
-    const rec = s.store.instance(id);
-    if (rec && inScope(rec, scope) && !expired(rec, cutoff)) found.push(rec);
-    else missing.push(id);
-  }
+  const unique = [...new Set(ids)];
+  const byId = new Map((await visibleInstances(s, scope, { ids: unique })).map((rec) => [rec.id, rec]));
+  const missing = unique.filter((id) => !byId.has(id));
   if (missing.length > 0) throw Errors.instanceIdNotFound(missing);
-  return found;
+  return unique.map((id) => byId.get(id)!);
+}
+
+/** Reads per batch at most this many instances, however few match the filters the store cannot answer. */
+const MAX_BATCH = 5000;
+
+/** One page of instances, and whether more match after it. */
+export interface InstancePage {
+  readonly items: InstanceRecord[];
+  readonly more: boolean;
 }
 
 /**
- * Where the public IPv4 addresses of one change (a launch, a start) come from: the server's allocator,
- * skipping every address an instance holds now, in any account and Region.
+ * A page of visible instances in creation order, read from the store in `seq`-ordered batches after
+ * `afterSeq` and narrowed by `selection` (the store's indexes), keeping those `match` accepts until
+ * the page holds `size` (undefined: all of them). `tags`, when given, is filled with each batch's
+ * tags before `match` sees it (for filters that read tags).
  */
-export const publicIpSource = (s: Services): PublicIpSource => s.publicIps.session(() => heldPublicIps(s.store.allInstances()));
+export async function pageOfInstances(
+  s: Services,
+  scope: Scope,
+  req: {
+    readonly selection: InstanceSelection;
+    readonly afterSeq: number | undefined;
+    readonly size: number | undefined;
+    readonly match: (rec: InstanceRecord) => boolean;
+    readonly tags?: Map<string, ReadonlyMap<string, string>> | undefined;
+  },
+): Promise<InstancePage> {
+  const cutoff = retentionCutoff(s);
+  const { size } = req;
+  const items: InstanceRecord[] = [];
+  let after = req.afterSeq;
+  // One more than the page, so that a page that is all matches also tells whether another follows.
+  let batch = size === undefined ? undefined : Math.min(size + 1, MAX_BATCH);
+  for (;;) {
+    const recs = await s.store.instances({ ...req.selection, account: scope.account, region: scope.region, afterSeq: after, limit: batch });
+    const visible = recs.filter((rec) => !expired(rec, cutoff));
+    if (req.tags) {
+      req.tags.clear();
+      if (visible.length > 0) for (const [id, tags] of await s.store.tagsOfMany(visible.map((r) => r.id))) req.tags.set(id, tags);
+    }
+    for (const rec of visible) {
+      if (!req.match(rec)) continue;
+      if (size !== undefined && items.length === size) return { items, more: true };
+      items.push(rec);
+    }
+    if (batch === undefined || recs.length < batch) return { items, more: false };
+    after = recs[recs.length - 1]!.seq;
+    batch = Math.min(batch * 2, MAX_BATCH);
+  }
+}
+
+/** The filters the store can answer from its indexes, and the InstanceQuery list each fills. */
+const PUSHED_FILTERS = {
+  'instance-id': 'ids',
+  'instance-state-name': 'states',
+  'instance-type': 'instanceTypes',
+  'reservation-id': 'reservationIds',
+  'availability-zone': 'availabilityZones',
+  'host-id': 'hostIds',
+} as const satisfies Record<string, keyof InstanceSelection>;
+type PushedList = (typeof PUSHED_FILTERS)[keyof typeof PUSHED_FILTERS];
+
+/** A value the filter engine compares literally (no `*` or `?` wildcard, no `\` escape). */
+const isExact = (value: string) => !/[*?\\]/.test(value);
+const isStateName = (value: string): value is StateName => Object.hasOwn(STATE_CODES, value);
+
+/**
+ * What of Describe* filters the store can answer, as an InstanceQuery's lists: exact-valued
+ * `instance-id`, `instance-state-name`, `instance-type`, `reservation-id`, `availability-zone`,
+ * `host-id`, `tag:KEY` and a single `tag-key`. The result is a superset of what the filters match
+ * (the filter engine still decides); undefined when no instance can match (two filters of one name
+ * with no value in common, an unknown state name). Call it after compileFilters has checked the names.
+ */
+export function instanceSelectionOf(filters: readonly FilterInput[] | undefined): InstanceSelection | undefined {
+  const lists = new Map<PushedList, Set<string>>();
+  const tags: { key: string; values?: string[] }[] = [];
+  for (const { Name: name, Values: values = [] } of filters ?? []) {
+    // Values nobody can push (wildcards) or none at all (that filter matches nothing): the engine decides.
+    if (!name || values.length === 0 || !values.every(isExact)) continue;
+    if (name.startsWith('tag:')) {
+      tags.push({ key: name.slice(4), values: [...new Set(values)] });
+      continue;
+    }
+    if (name === 'tag-key') {
+      if (values.length === 1) tags.push({ key: values[0]! });
+      continue;
+    }
+    const list = Object.hasOwn(PUSHED_FILTERS, name) ? PUSHED_FILTERS[name as keyof typeof PUSHED_FILTERS] : undefined;
+    if (!list) continue;
+    const given = new Set(list === 'states' ? values.filter(isStateName) : values);
+    // Filters are ANDed: two of one name keep the values they share.
+    const previous = lists.get(list);
+    const both = previous ? new Set([...previous].filter((v) => given.has(v))) : given;
+    if (both.size === 0) return undefined;
+    lists.set(list, both);
+  }
+  const listOf = (list: PushedList) => {
+    const values = lists.get(list);
+    return values ? [...values] : undefined;
+  };
+  return {
+    ids: listOf('ids'),
+    states: listOf('states') as StateName[] | undefined,
+    instanceTypes: listOf('instanceTypes'),
+    reservationIds: listOf('reservationIds'),
+    availabilityZones: listOf('availabilityZones'),
+    hostIds: listOf('hostIds'),
+    tags: tags.length > 0 ? tags : undefined,
+  };
+}
+
+/** Whether any of the filters reads tags (`tag:KEY`, `tag-key`, `tag-value`). */
+export const filtersReadTags = (filters: readonly FilterInput[] | undefined): boolean =>
+  (filters ?? []).some((f) => f.Name !== undefined && (f.Name.startsWith('tag:') || f.Name === 'tag-key' || f.Name === 'tag-value'));
 
 export function typeFacts(s: Services, type: string): InstanceTypeFacts {
   const facts = s.catalog.facts(type);
@@ -72,8 +179,8 @@ export function typeFacts(s: Services, type: string): InstanceTypeFacts {
 
 // --- the API's view of an instance ------------------------------------------------------------------
 
-export function toInstance(rec: InstanceRecord, s: Services): Instance {
-  const tags = s.store.tagsOf(rec.id);
+/** An instance as the API shows it; `tags` are its tags (read with the record, e.g. StoreReader.tagsOfMany). */
+export function toInstance(rec: InstanceRecord, _s: Services, tags: ReadonlyMap<string, string>): Instance {
   const net = attachedNetworkOf(rec);
   const windows = rec.platform === 'windows';
   const rootDevice = ROOT_VOLUME[rec.platform].device;
@@ -124,7 +231,7 @@ export function toInstance(rec: InstanceRecord, s: Services): Instance {
     VirtualizationType: 'hvm',
     ...(rec.iamInstanceProfile ? { IamInstanceProfile: { Arn: rec.iamInstanceProfile.arn, Id: rec.iamInstanceProfile.id } } : {}),
     ...(rec.clientToken !== undefined ? { ClientToken: rec.clientToken } : {}),
-    ...(tags && tags.size > 0 ? { Tags: tagList(tags) } : {}),
+    ...(tags.size > 0 ? { Tags: tagList(tags) } : {}),
     NetworkInterfaces: instanceNetworkInterfaces(rec),
     SecurityGroups: net ? [...net.securityGroups] : [],
     SourceDestCheck: true,
@@ -154,13 +261,24 @@ export function toInstance(rec: InstanceRecord, s: Services): Instance {
   };
 }
 
-export function reservationOf(s: Services, reservationId: string, recs: readonly InstanceRecord[], account: string): Reservation {
+/**
+ * A reservation with these of its instances. `tags`: the instances' tags when already read
+ * (StoreReader.tagsOfMany); otherwise they are read here, at once.
+ */
+export async function reservationOf(
+  s: Services,
+  reservationId: string,
+  recs: readonly InstanceRecord[],
+  account: string,
+  tags?: ReadonlyMap<string, ReadonlyMap<string, string>>,
+): Promise<Reservation> {
+  const tagsOf = tags ?? (recs.length > 0 ? await s.store.tagsOfMany(recs.map((r) => r.id)) : new Map<string, ReadonlyMap<string, string>>());
   return {
     ReservationId: reservationId,
     OwnerId: account,
     // EC2-Classic only ("Not supported"): a VPC instance's groups are in its own SecurityGroups.
     Groups: [],
-    Instances: recs.map((r) => toInstance(r, s)),
+    Instances: recs.map((r) => toInstance(r, s, tagsOf.get(r.id) ?? NO_TAGS)),
   };
 }
 
@@ -238,9 +356,13 @@ function networkInterfaceFilters(): FilterTable<InstanceRecord>['fields'] {
   };
 }
 
-export function instanceFilterTable(s: Services): FilterTable<InstanceRecord> {
+/**
+ * DescribeInstances' filters. `tags`: the instances' tags, read before the filters run (a resource
+ * without tags is absent).
+ */
+export function instanceFilterTable(tags: ReadonlyMap<string, ReadonlyMap<string, string>>): FilterTable<InstanceRecord> {
   return {
-    tags: (r) => s.store.tagsOf(r.id),
+    tags: (r) => tags.get(r.id),
     fields: {
       ...networkInterfaceFilters(),
       'ip-address': (r) => r.publicIp,

@@ -9,14 +9,18 @@ import type { Scope } from '../domain/instance.js';
 import {
   type LaunchTemplateRecord,
   type LaunchTemplateRef,
+  type LaunchTemplateVersionRecord,
+  type TemplateVersions,
+  type VersionSelector,
   checkTemplateName,
   mergeLaunchRequest,
   parseVersion,
   resolveVersion,
   toLaunchTemplate,
 } from '../domain/launch-template.js';
+import type { Revisioned, StoreReader } from '../store/types.js';
 import type { Services } from './context.js';
-import { storedInScope, tagList } from './tags.js';
+import { NO_TAGS, storedInScope, tagList } from './tags.js';
 
 const KIND = 'launch-template';
 
@@ -59,47 +63,81 @@ export function templateRef(input: Parameters<typeof optionalTemplateRef>[0], pa
   return ref;
 }
 
-export function templatesInScope(s: Services, scope: Scope): LaunchTemplateRecord[] {
-  const out: LaunchTemplateRecord[] = [];
-  for (const t of s.store.resources(KIND)) if (t.account === scope.account && t.region === scope.region) out.push(t);
-  return out;
+/** The caller's templates, in creation order. `reader`: a transaction's, for a check its write depends on. */
+export function templatesInScope(
+  s: Services,
+  scope: Scope,
+  reader: StoreReader = s.store,
+): Promise<(LaunchTemplateRecord & Revisioned)[]> {
+  return reader.resources(KIND, { account: scope.account, region: scope.region });
 }
 
-export const templateNamed = (s: Services, scope: Scope, name: string): LaunchTemplateRecord | undefined =>
-  templatesInScope(s, scope).find((t) => t.name === name);
+export async function templateNamed(
+  s: Services,
+  scope: Scope,
+  name: string,
+  reader: StoreReader = s.store,
+): Promise<(LaunchTemplateRecord & Revisioned) | undefined> {
+  const [t] = await reader.resources(KIND, { account: scope.account, region: scope.region, names: [name] });
+  return t;
+}
 
-export function findTemplate(s: Services, scope: Scope, ref: TemplateRef): LaunchTemplateRecord {
+/** The template a request names, with its `rev` (a write of it is conditional), or the EC2 error. */
+export async function findTemplate(s: Services, scope: Scope, ref: TemplateRef): Promise<LaunchTemplateRecord & Revisioned> {
   if (ref.by === 'id') {
-    const t = storedInScope(s, scope, KIND, ref.value);
+    const t = await storedInScope(s, scope, KIND, ref.value);
     if (!t) throw Errors.launchTemplateIdNotFound(ref.value);
     return t;
   }
-  const t = templateNamed(s, scope, ref.value);
+  const t = await templateNamed(s, scope, ref.value);
   if (!t) throw Errors.launchTemplateNameNotFound(ref.value);
   return t;
 }
 
 /** A template's versions, ascending (the store keeps them one row each, apart from the template). */
-export const versionsOf = (s: Services, t: LaunchTemplateRecord) => s.store.templateVersions(t.id);
+export const versionsOf = (s: Services, t: LaunchTemplateRecord): Promise<TemplateVersions> => s.store.templateVersions(t.id);
 
-export function view(s: Services, t: LaunchTemplateRecord): LaunchTemplate {
-  return toLaunchTemplate(t, versionsOf(s, t), tagList(s.store.tagsOf(t.id) ?? new Map()));
+/**
+ * The version a selector names, or InvalidLaunchTemplateId.VersionNotFound: a number or `$Default` is
+ * read alone, `$Latest` from the template's versions.
+ */
+export async function versionNamed(s: Services, t: LaunchTemplateRecord, selector: VersionSelector): Promise<LaunchTemplateVersionRecord> {
+  if (selector === '$Latest') {
+    const latest = (await s.store.templateVersionStats([t.id])).get(t.id)?.latest;
+    const one = latest === undefined ? undefined : await s.store.templateVersion(t.id, latest);
+    return resolveVersion(t, one ? [one] : [], selector);
+  }
+  const one = await s.store.templateVersion(t.id, selector === '$Default' ? t.defaultVersion : selector);
+  return resolveVersion(t, one ? [one] : [], selector);
+}
+
+/** The API's view of a template, given its highest version number and its tags. */
+export function view(t: LaunchTemplateRecord, latest: number | undefined, tags: ReadonlyMap<string, string>): LaunchTemplate {
+  return toLaunchTemplate(t, latest, tagList(tags));
+}
+
+/** The API's views of several templates: their tags and version numbers read at once, not their versions. */
+export async function views(s: Services, templates: readonly LaunchTemplateRecord[]): Promise<LaunchTemplate[]> {
+  if (templates.length === 0) return [];
+  const ids = templates.map((t) => t.id);
+  const [tags, stats] = await Promise.all([s.store.tagsOfMany(ids), s.store.templateVersionStats(ids)]);
+  return templates.map((t) => view(t, stats.get(t.id)?.latest, tags.get(t.id) ?? NO_TAGS));
 }
 
 /**
  * RunInstances with `LaunchTemplate`: the version it names (`$Default` unless given) merged with the
  * request's own parameters, which win. The result goes through every launch rule like any request.
  */
-export function applyLaunchTemplate(
+export async function applyLaunchTemplate(
   input: RunInstancesRequest,
   scope: Scope,
   s: Services,
-): { readonly request: RunInstancesRequest; readonly launchTemplate?: LaunchTemplateRef } {
+): Promise<{ readonly request: RunInstancesRequest; readonly launchTemplate?: LaunchTemplateRef }> {
   const spec = input.LaunchTemplate;
   if (!spec) return { request: input };
   const ref = templateRef(spec, IN_RUN_INSTANCES);
   const selector = parseVersion(spec.Version ?? '$Default', 'LaunchTemplate.Version');
-  const t = findTemplate(s, scope, ref);
-  const version = resolveVersion(t, versionsOf(s, t), selector);
+  const t = await findTemplate(s, scope, ref);
+  const version = await versionNamed(s, t, selector);
   return { request: mergeLaunchRequest(version.data, input), launchTemplate: { id: t.id, version: version.number } };
 }

@@ -1,7 +1,8 @@
 /**
  * Launching instances: the quotas a launch counts against (instances, On-Demand vCPU buckets), the
  * plan of a RunInstances request (every rule checked in EC2's order, nothing changed), and the launch
- * core RunInstances and CreateFleet share (DryRun, the Dedicated Host, the records, one commit, boot).
+ * core RunInstances and CreateFleet share (DryRun, the Dedicated Host, the VM hosts, the records and
+ * their `start` tasks in one transaction).
  */
 import type { RunInstancesRequest } from '@aws-sdk/client-ec2';
 import { DEFAULT_QUOTAS } from '../accounts.js';
@@ -18,15 +19,17 @@ import { type LaunchSettings, checkRunInstancesMembers, resolveLaunchOptions } f
 import { type LaunchTemplateRef, launchTemplateTags } from '../domain/launch-template.js';
 import { STATE_REASONS } from '../domain/lifecycle.js';
 import { defaultNetworkOf, resolveLaunchNetwork } from '../domain/network.js';
-import { withPublicIp } from '../domain/public-ip.js';
+import { wantsPublicIp, withPublicIp } from '../domain/public-ip.js';
 import { zoneNamed } from '../domain/regions.js';
 import { checkDryRun, required } from '../domain/request.js';
-import { type Services, quotasOf, zonesOf } from './context.js';
+import { StoreConflict, type StoreReader, type TagRecord } from '../store/types.js';
+import { type Services, nextSeqs, publicIpSource, quotasOf, zonesOf } from './context.js';
 import { type HostLaunchRequest, hostLaunchRequest, placeOnHost } from './hosts.js';
-import { inScope, publicIpSource, typeFacts } from './instances.js';
+import { typeFacts } from './instances.js';
 import { checkKeyForPlatform, keyPairByName } from './key-pairs.js';
 import { applyLaunchTemplate } from './launch-templates.js';
 import { type KeyValue, tagsFromSpecifications } from './tags.js';
+import { placeOnVmHosts } from './vm-placement.js';
 
 // --- quotas -----------------------------------------------------------------------------------------
 
@@ -37,32 +40,37 @@ export const INSTANCE_LIMIT = DEFAULT_QUOTAS.instances;
  * How many of MinCount..MaxCount fit under the account's quotas: as many as possible, at least
  * MinCount, or the error. The instance quota counts every instance that is not terminated; the On-Demand
  * vCPU quota (`vcpus`, for On-Demand launches not on a Dedicated Host) counts the vCPUs of the account's
- * pending and running On-Demand instances of the same bucket (vcpuBucketOf), as EC2 does.
+ * pending and running On-Demand instances of the same bucket (vcpuBucketOf), as EC2 does. `reader`: the
+ * launch transaction's, so that no other launch in the account and region counts meanwhile.
  */
-export function launchCount(s: Services, scope: Scope, minCount: number, maxCount: number, vcpus?: { perInstance: number; bucket: string }): number {
+export async function launchCount(
+  s: Services,
+  scope: Scope,
+  minCount: number,
+  maxCount: number,
+  vcpus?: { perInstance: number; bucket: string },
+  reader: StoreReader = s.store,
+): Promise<number> {
   const quotas = quotasOf(s, scope.account);
   const limit = quotas.instances;
-  let room = maxCount;
-  // Fast path: when even every record there is leaves room, counting the live ones (O(n)) is not needed.
-  if (limit - s.store.instanceCount() < maxCount) {
-    let live = 0;
-    for (const rec of s.store.allInstances()) if (inScope(rec, scope) && rec.state !== 'terminated') live++;
-    room = limit - live;
-    if (room < minCount) throw Errors.instanceLimitExceeded(live + minCount, limit);
-  }
+  const usage = await reader.instanceUsage(scope.account, scope.region);
+  let live = 0;
+  for (const u of usage) if (u.state !== 'terminated') live += u.count;
+  const room = limit - live;
+  if (room < minCount) throw Errors.instanceLimitExceeded(live + minCount, limit);
+  let fit = room;
   if (vcpus && vcpus.perInstance > 0) {
     let used = 0;
-    for (const rec of s.store.allInstances()) {
-      if (!inScope(rec, scope) || rec.instanceLifecycle === 'spot' || rec.hostId !== undefined) continue;
-      if (rec.state !== 'pending' && rec.state !== 'running') continue;
-      const facts = s.catalog.facts(rec.instanceType);
-      if (facts && vcpuBucketOf(facts.family) === vcpus.bucket) used += facts.vcpus;
+    for (const u of usage) {
+      if (u.spot || u.dedicated || (u.state !== 'pending' && u.state !== 'running')) continue;
+      const facts = s.catalog.facts(u.instanceType);
+      if (facts && vcpuBucketOf(facts.family) === vcpus.bucket) used += facts.vcpus * u.count;
     }
-    const fit = Math.floor((quotas.vcpus - used) / vcpus.perInstance);
-    if (fit < minCount) throw Errors.vcpuLimitExceeded(quotas.vcpus);
-    room = Math.min(room, fit);
+    const vcpuFit = Math.floor((quotas.vcpus - used) / vcpus.perInstance);
+    if (vcpuFit < minCount) throw Errors.vcpuLimitExceeded(quotas.vcpus);
+    fit = Math.min(fit, vcpuFit);
   }
-  return Math.min(maxCount, room);
+  return Math.min(maxCount, fit);
 }
 
 /**
@@ -121,9 +129,9 @@ export interface LaunchPlan {
 }
 
 /** Checks a RunInstances request against every rule, in EC2's order; changes nothing. */
-export function planLaunch(raw: RunInstancesRequest, ctx: Scope, s: Services): LaunchPlan {
+export async function planLaunch(raw: RunInstancesRequest, ctx: Scope, s: Services): Promise<LaunchPlan> {
   // From a launch template: its data overlaid with the request's own parameters, then every rule below.
-  const { request: input, launchTemplate } = applyLaunchTemplate(raw, ctx, s);
+  const { request: input, launchTemplate } = await applyLaunchTemplate(raw, ctx, s);
   const imageId = required(input.ImageId, 'ImageId');
   const minCount = required(input.MinCount, 'MinCount');
   const maxCount = required(input.MaxCount, 'MaxCount');
@@ -156,14 +164,14 @@ export function planLaunch(raw: RunInstancesRequest, ctx: Scope, s: Services): L
   const zone = subnet?.zone.name ?? requestedZone ?? zonesOf(ctx.region)[0]!;
   // Naming a Dedicated Host implies tenancy `host`, as in EC2.
   const tenancy = parseTenancy(placement?.Tenancy ?? (placement?.HostId !== undefined ? 'host' : 'default'), 'placement.tenancy');
-  const host = hostLaunchRequest(s, ctx, subnet ? { ...placement, AvailabilityZone: zone } : placement, tenancy);
+  const host = await hostLaunchRequest(s, ctx, subnet ? { ...placement, AvailabilityZone: zone } : placement, tenancy);
   const hibernation = input.HibernationOptions?.Configured === true;
   if (hibernation && !facts.hibernationSupported) throw Errors.hibernationNotSupported(facts.type);
   const cpu = resolveCpuSettings({ facts, platform: image.platform, hibernationConfigured: hibernation }, input.CpuOptions);
   const tags = tagsFromSpecifications(input.TagSpecifications, 'instance');
   const volumeTags = tagsFromSpecifications(input.TagSpecifications, 'volume');
   const userData = input.UserData === undefined ? undefined : checkUserData(input.UserData);
-  const keyPair = input.KeyName === undefined ? undefined : keyPairByName(s, ctx, input.KeyName);
+  const keyPair = input.KeyName === undefined ? undefined : await keyPairByName(s, ctx, input.KeyName);
   if (keyPair) checkKeyForPlatform(keyPair, image.platform);
   const shutdownBehavior = parseShutdownBehavior(input.InstanceInitiatedShutdownBehavior ?? 'stop', 'InstanceInitiatedShutdownBehavior');
   const settings = resolveLaunchOptions(input, {
@@ -217,75 +225,98 @@ export interface Launched {
 }
 
 /**
- * The launch core RunInstances and CreateFleet share: a checked plan becomes instances. As many of
- * MinCount..MaxCount as the quota allows, DryRun, the Dedicated Host, the records, one commit, then
- * the VMs boot. An Ec2Error means nothing was recorded.
+ * The launch core RunInstances and CreateFleet share: a checked plan becomes instances, in one
+ * transaction under the account and region's launch lock (so quotas and ClientTokens hold across
+ * servers): the ClientToken still unused, as many of MinCount..MaxCount as the quota allows, DryRun,
+ * the Dedicated Host, the VM hosts, the records — written with their tags, the ClientToken and a
+ * `start` task for each VM host. An Ec2Error means nothing was recorded. A ClientToken another request
+ * recorded meanwhile is a StoreConflict: the request is answered again, as a replay.
  */
-export function launchPlanned(plan: LaunchPlan, ctx: Scope, s: Services, opts: LaunchOptions = {}): Launched {
+export async function launchPlanned(plan: LaunchPlan, ctx: Scope, s: Services, opts: LaunchOptions = {}): Promise<Launched> {
   const spot = opts.lifecycle === 'spot' || (plan.settings as { instanceLifecycle?: string } | undefined)?.instanceLifecycle === 'spot';
   const onDemandVcpus = spot || plan.host ? undefined : { perInstance: plan.facts.vcpus, bucket: vcpuBucketOf(plan.facts.family) };
-  const allowed = launchCount(s, ctx, plan.minCount, plan.maxCount, onDemandVcpus);
-  checkDryRun({ DryRun: opts.dryRun });
-  // Tenancy host: the host is chosen before anything is recorded, and may take fewer than allowed.
-  const onHost = plan.host && placeOnHost(s, ctx, plan.host, plan.facts, plan.minCount, allowed);
-  const count = onHost ? onHost.count : allowed;
-  const zone = onHost ? onHost.zone : plan.zone;
-  const zoneIndex = Math.max(0, zonesOf(ctx.region).indexOf(zone));
   const token = opts.clientToken?.token;
   const instanceTags = [...plan.tags, ...(opts.systemTags ?? [])];
+  return s.store.transaction(
+    async (tx) => {
+      if (token !== undefined && (await tx.clientToken(ctx.account, ctx.region, token))) {
+        throw new StoreConflict('unique', `ClientToken ${token} was used meanwhile`);
+      }
+      const allowed = await launchCount(s, ctx, plan.minCount, plan.maxCount, onDemandVcpus, tx);
+      checkDryRun({ DryRun: opts.dryRun });
+      // Tenancy host: the host is chosen before anything is recorded, and may take fewer than allowed.
+      const onHost = plan.host && (await placeOnHost(s, ctx, plan.host, plan.facts, plan.minCount, allowed));
+      const count = onHost ? onHost.count : allowed;
+      const zone = onHost ? onHost.zone : plan.zone;
+      const zoneIndex = Math.max(0, zonesOf(ctx.region).indexOf(zone));
 
-  const launchTime = s.now().toISOString();
-  const reservationId = newId('reservation');
-  const publicIps = publicIpSource(s);
-  const recs: InstanceRecord[] = [];
-  for (let i = 0; i < count; i++) {
-    const seq = s.nextSeq();
-    // A new record is `pending`: it gets its public address by the rule every state change follows.
-    const rec: InstanceRecord = {
-      id: newId('instance'),
-      account: ctx.account,
-      region: ctx.region,
-      reservationId,
-      seq,
-      imageId: plan.image.id,
-      instanceType: plan.facts.type,
-      platform: plan.image.platform,
-      architecture: plan.image.architecture,
-      state: 'pending',
-      stateReason: STATE_REASONS.pending,
-      stateTransitionReason: '',
-      launchTime,
-      amiLaunchIndex: i,
-      keyName: plan.keyPair?.name,
-      publicKey: plan.keyPair?.publicKey,
-      availabilityZone: zone,
-      tenancy: plan.tenancy,
-      ...(onHost ? { hostId: onHost.hostId } : {}),
-      ...(plan.host?.affinity === 'host' ? { affinity: 'host' as const } : {}),
-      cpu: plan.cpu,
-      hibernationConfigured: plan.hibernation,
-      userData: plan.userData,
-      ...(plan.disableApiTermination ? { disableApiTermination: true } : {}),
-      ...(plan.disableApiStop ? { disableApiStop: true } : {}),
-      ...(plan.shutdownBehavior === 'terminate' ? { shutdownBehavior: 'terminate' as const } : {}),
-      ...(plan.launchTemplate ? { launchTemplate: plan.launchTemplate } : {}),
-      ...plan.settings,
-      ...(opts.lifecycle ? { instanceLifecycle: opts.lifecycle } : {}),
-      clientToken: token,
-      privateIpAddress: privateIpFor(seq, zoneIndex),
-      associatePublicIp: plan.associatePublicIp,
-    };
-    recs.push(withPublicIp(rec, publicIps));
-  }
-  s.reconciler.admit(recs);
-  s.store.commit({
-    instances: recs,
-    putTags: recs.flatMap((r) => [
-      ...instanceTags.map((t) => ({ resourceId: r.id, resourceType: 'instance', key: t.key, value: t.value })),
-      ...plan.volumeTags.map((t) => ({ resourceId: rootVolumeId(r), resourceType: 'volume', key: t.key, value: t.value })),
-    ]),
-    ...(opts.clientToken ? { clientToken: { account: ctx.account, region: ctx.region, ...opts.clientToken, reservationId } } : {}),
-  });
-  s.reconciler.boot(recs, true);
-  return { reservationId, instances: recs };
+      const now = s.now();
+      const launchTime = now.toISOString();
+      const reservationId = newId('reservation');
+      const seqs = await nextSeqs(s, count);
+      const publicIps = wantsPublicIp({ associatePublicIp: plan.associatePublicIp }) ? await publicIpSource(s, count) : undefined;
+      const recs: InstanceRecord[] = [];
+      for (let i = 0; i < count; i++) {
+        const seq = seqs[i]!;
+        // A new record is `pending`: it gets its public address by the rule every state change follows.
+        const rec: InstanceRecord = {
+          id: newId('instance'),
+          account: ctx.account,
+          region: ctx.region,
+          reservationId,
+          seq,
+          imageId: plan.image.id,
+          instanceType: plan.facts.type,
+          platform: plan.image.platform,
+          architecture: plan.image.architecture,
+          state: 'pending',
+          stateReason: STATE_REASONS.pending,
+          stateTransitionReason: '',
+          launchTime,
+          amiLaunchIndex: i,
+          keyName: plan.keyPair?.name,
+          publicKey: plan.keyPair?.publicKey,
+          availabilityZone: zone,
+          tenancy: plan.tenancy,
+          ...(onHost ? { hostId: onHost.hostId } : {}),
+          ...(plan.host?.affinity === 'host' ? { affinity: 'host' as const } : {}),
+          cpu: plan.cpu,
+          hibernationConfigured: plan.hibernation,
+          userData: plan.userData,
+          ...(plan.disableApiTermination ? { disableApiTermination: true } : {}),
+          ...(plan.disableApiStop ? { disableApiStop: true } : {}),
+          ...(plan.shutdownBehavior === 'terminate' ? { shutdownBehavior: 'terminate' as const } : {}),
+          ...(plan.launchTemplate ? { launchTemplate: plan.launchTemplate } : {}),
+          ...plan.settings,
+          ...(opts.lifecycle ? { instanceLifecycle: opts.lifecycle } : {}),
+          clientToken: token,
+          privateIpAddress: privateIpFor(seq, zoneIndex),
+          associatePublicIp: plan.associatePublicIp,
+        };
+        recs.push(withPublicIp(rec, publicIps));
+      }
+      const hosts = await placeOnVmHosts(tx, recs, now, s.placement);
+      const placed = recs.map((rec, i) => ({ ...rec, vmHost: hosts[i]! }));
+      s.vms.admit(placed);
+      const tag = (resourceId: string, resourceType: string, t: KeyValue): TagRecord => ({
+        resourceId,
+        resourceType,
+        account: ctx.account,
+        region: ctx.region,
+        key: t.key,
+        value: t.value,
+      });
+      tx.write({
+        instances: placed,
+        putTags: placed.flatMap((r) => [
+          ...instanceTags.map((t) => tag(r.id, 'instance', t)),
+          ...plan.volumeTags.map((t) => tag(rootVolumeId(r), 'volume', t)),
+        ]),
+        ...(opts.clientToken ? { clientToken: { account: ctx.account, region: ctx.region, ...opts.clientToken, reservationId } } : {}),
+        tasks: placed.map((r) => ({ host: r.vmHost, target: r.id, kind: 'start' as const })),
+      });
+      return { reservationId, instances: placed };
+    },
+    { lock: `launch:${ctx.account}:${ctx.region}` },
+  );
 }

@@ -7,7 +7,7 @@ import { Errors } from '../domain/errors.js';
 import type { Scope } from '../domain/instance.js';
 import { required } from '../domain/request.js';
 import { checkText } from '../domain/text.js';
-import type { ResourceDocs, StoredKind } from '../store/store.js';
+import type { ResourceDocs, Revisioned, StoredKind } from '../store/types.js';
 import type { Services } from './context.js';
 
 export const MAX_TAGS_PER_RESOURCE = 50;
@@ -19,6 +19,15 @@ export interface KeyValue {
 
 export const tagList = (tags: ReadonlyMap<string, string>): Tag[] =>
   [...tags].map(([Key, Value]) => ({ Key, Value }));
+
+/** No tags: what a resource absent from `tagsOfMany`'s answer has. */
+export const NO_TAGS: ReadonlyMap<string, string> = new Map();
+
+/**
+ * The tags a create request writes, as the resource will have them: in the order keys were first given,
+ * a repeated key with its last value (what the store keeps of such a write).
+ */
+export const tagMapOf = (tags: readonly KeyValue[]): ReadonlyMap<string, string> => new Map(tags.map((t) => [t.key, t.value]));
 
 /**
  * EC2's tag rules: key 1–128 characters and not `aws:`, value up to 256, at most 50 per resource, and
@@ -68,8 +77,13 @@ export function tagsFromSpecifications(
   return out;
 }
 
-/** A stored resource when it exists in the caller's scope. */
-export function storedInScope<K extends StoredKind>(s: Services, scope: Scope, kind: K, id: string): ResourceDocs[K] | undefined {
-  const doc = s.store.resource(kind, id);
+/** A stored resource when it exists in the caller's scope (with its `rev`, for a conditional write). */
+export async function storedInScope<K extends StoredKind>(
+  s: Services,
+  scope: Scope,
+  kind: K,
+  id: string,
+): Promise<(ResourceDocs[K] & Revisioned) | undefined> {
+  const doc = await s.store.resource(kind, id);
   return doc && doc.account === scope.account && doc.region === scope.region ? doc : undefined;
 }

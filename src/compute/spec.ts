@@ -1,0 +1,40 @@
+/** What a driver needs to run an instance's VM, all of it derived from the instance's record. */
+import { rootVolumeOf } from '../domain/block-devices.js';
+import { findImage } from '../domain/images.js';
+import type { Catalog } from '../domain/instance-types.js';
+import { type InstanceRecord, networkInterfaceId, privateDnsName, rootVolumeId } from '../domain/instance.js';
+import { defaultNetworkOf, instanceOpenTcpPorts, macAddress, subnetOfZone } from '../domain/network.js';
+import type { VmSpec } from './driver.js';
+
+export function vmSpecOf(rec: InstanceRecord, catalog: Catalog): VmSpec {
+  const facts = catalog.facts(rec.instanceType);
+  // RunInstances accepts only the Region's zones, and every zone has a default subnet.
+  const subnet = subnetOfZone(defaultNetworkOf(rec), rec.availabilityZone);
+  const root = rootVolumeOf(rec);
+  const variant = findImage(rec.imageId)?.variant;
+  return {
+    instanceId: rec.id,
+    imageId: rec.imageId,
+    instanceType: rec.instanceType,
+    platform: rec.platform,
+    architecture: rec.architecture,
+    vcpus: rec.cpu.coreCount * rec.cpu.threadsPerCore,
+    memoryMiB: facts?.memoryMiB ?? 1024,
+    coreCount: rec.cpu.coreCount,
+    threadsPerCore: rec.cpu.threadsPerCore,
+    nestedVirtualization: rec.cpu.nestedVirtualization === 'enabled',
+    userData: rec.userData === undefined ? undefined : Buffer.from(rec.userData, 'base64').toString('utf8'),
+    publicKey: rec.publicKey,
+    network: {
+      eniId: networkInterfaceId(rec),
+      mac: macAddress(rec),
+      privateIp: rec.privateIpAddress,
+      subnetCidr: subnet?.cidr ?? '172.31.0.0/20',
+      privateDnsName: privateDnsName(rec.privateIpAddress, rec.region),
+      publicIp: rec.publicIp,
+      openTcpPorts: instanceOpenTcpPorts(rec),
+    },
+    rootVolume: { volumeId: rootVolumeId(rec), sizeGiB: root.sizeGiB, deleteOnTermination: root.deleteOnTermination },
+    ...(variant !== undefined ? { imageVariant: variant } : {}),
+  };
+}

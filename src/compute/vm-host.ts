@@ -1,0 +1,454 @@
+/**
+ * A VM host: the part of a `nestbox serve` process (role `host` or `all`) that runs instances' VMs.
+ *
+ * - It **registers** in the store with its capacity and **heartbeats**; its ID is kept in its data
+ *   directory, so a restarted process is the same host and adopts the VMs still running.
+ * - It **takes the tasks** queued for it (start, stop, reboot, terminate, delete a volume), which every
+ *   API server writes in the same transaction as the state change that needs them, and runs them
+ *   through its driver — one at a time per instance, in the order they were queued.
+ * - It turns its driver's **reports** into lifecycle transitions (`applyTrigger`), written as
+ *   conditional writes: a report that lost a race with an API call is decided again on the new record.
+ * - A **watchdog** (every API server runs one) declares a host dead once its heartbeat is older than
+ *   `deadAfterMs`: its instances stop, with a state reason and a failed system status check, as EC2
+ *   reports a failed host, and can be started again on another host.
+ */
+import { hostname } from 'node:os';
+import { STATE_REASONS, guestHaltTrigger } from '../domain/lifecycle.js';
+import { applyTrigger } from '../domain/instance-state.js';
+import { type InstanceRecord, expired, hasRootVolume } from '../domain/instance.js';
+import type { Catalog } from '../domain/instance-types.js';
+import type { Logger } from '../logger.js';
+import { type ClaimedTask, type Store, StoreConflict, type TagRecord, type VmHostRecord, type VmTaskKind } from '../store/types.js';
+import type { VmDriver, VmEvent, VmSpec } from './driver.js';
+import { vmSpecOf } from './spec.js';
+
+export interface VmHostOptions {
+  readonly store: Store;
+  readonly catalog: Catalog;
+  readonly log: Logger;
+  readonly now: () => Date;
+  /** this host's ID (kept in its data directory: src/compute/host-id.ts) */
+  readonly id: string;
+  /** terminated instances stay visible this long */
+  readonly terminatedRetentionMs: number;
+  /**
+   * How often it heartbeats and looks for tasks no notification announced; absent: never (SQLite: one
+   * process is the only host, nobody else watches it, and the store's in-process notifications are sure).
+   */
+  readonly heartbeatMs?: number | undefined;
+  readonly pollMs?: number | undefined;
+}
+
+/** The states in which an instance has (or is getting, or losing) a VM on its host. */
+const OCCUPYING = ['pending', 'running', 'stopping', 'shutting-down'] as const;
+const IN_TRANSITION = ['pending', 'stopping', 'shutting-down'] as const;
+/** Instances recovered at a time after a restart. */
+const RECOVERY_BATCH = 2000;
+/** Tasks taken from the queue at a time. */
+const CLAIM_BATCH = 64;
+/** A report retried this many times against concurrent API writes before it is given up (and logged). */
+const MAX_ATTEMPTS = 8;
+
+export class VmHost {
+  private driver!: VmDriver;
+  private capacity = { vcpus: 0, memoryMiB: 0 };
+  private readonly timers: NodeJS.Timeout[] = [];
+  /** per instance (or volume): the tail of its queue of tasks and reports, so each runs after the one before */
+  private readonly chains = new Map<string, Promise<void>>();
+  private draining: Promise<void> | undefined;
+  /** settles once the VMs found at start-up are adopted (tasks wait for it) */
+  private recovered: Promise<void> = Promise.resolve();
+  private drainAgain = false;
+  private closed = false;
+
+  constructor(private readonly opts: VmHostOptions) {}
+
+  get id(): string {
+    return this.opts.id;
+  }
+
+  get driverName(): string {
+    return this.driver.name;
+  }
+
+  /** The driver is created with this host's event sink (`onEvent`), then attached with what the host offers to placement. */
+  attach(driver: VmDriver, capacity: { readonly vcpus: number; readonly memoryMiB: number }): void {
+    this.driver = driver;
+    this.capacity = { ...capacity };
+  }
+
+  /** What the driver needs to run an instance's VM, all of it derived from the record. */
+  specOf(rec: InstanceRecord): VmSpec {
+    return vmSpecOf(rec, this.opts.catalog);
+  }
+
+  /** Throws InsufficientInstanceCapacity when this host's driver cannot take these instances' VMs. */
+  admit(recs: readonly InstanceRecord[]): void {
+    this.driver.admit?.(recs.map((r) => this.specOf(r)));
+  }
+
+  /** The VM's console output; a driver that adopts lazily adopts a running instance's VM first. */
+  async consoleOutput(id: string): Promise<string | undefined> {
+    const output = await this.driver.consoleOutput(id);
+    if (output !== undefined || !this.driver.adoptsLazily) return output;
+    const rec = await this.opts.store.instance(id);
+    if (rec?.state !== 'running' || rec.vmHost !== this.id) return undefined;
+    await this.driver.adopt(this.specOf(rec));
+    return this.driver.consoleOutput(id);
+  }
+
+  /**
+   * Registers (alive, with a fresh heartbeat), brings every VM of its instances in line with what was
+   * recorded (running ones adopted or booted again, unfinished transitions finished, none orphaned),
+   * then takes tasks as they come.
+   */
+  async start(): Promise<void> {
+    const { store, now } = this.opts;
+    const previous = await store.vmHost(this.id);
+    const record: VmHostRecord = {
+      id: this.id,
+      name: `${hostname()} pid ${process.pid}`,
+      driver: this.driver.name,
+      vcpus: this.capacity.vcpus,
+      memoryMiB: this.capacity.memoryMiB,
+      startedAt: now().toISOString(),
+      heartbeatAt: now().getTime(),
+      state: 'alive',
+      ...(previous ? { rev: previous.rev } : {}),
+    };
+    await store.commit({ putVmHosts: [record] });
+    this.recovered = this.recover().catch((err: unknown) => this.opts.log.warn(`host ${this.id}: recovery failed: ${errorText(err)}`));
+    store.onTasks(this.id, () => this.drain());
+    if (this.opts.heartbeatMs !== undefined) this.every(this.opts.heartbeatMs, () => this.heartbeat());
+    if (this.opts.pollMs !== undefined) this.every(this.opts.pollMs, () => this.drain());
+    this.every(60_000, () => this.purge());
+    this.drain();
+  }
+
+  private every(ms: number, fn: () => Promise<void> | void): void {
+    const timer = setInterval(() => {
+      if (!this.closed) void Promise.resolve(fn()).catch((err: unknown) => this.opts.log.warn(`host ${this.id}: ${errorText(err)}`));
+    }, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  private async heartbeat(): Promise<void> {
+    const alive = await this.opts.store.heartbeat(this.id, this.opts.now().getTime());
+    if (!alive && !this.closed) {
+      // Declared dead while it could not heartbeat (paused, cut off): its instances were stopped elsewhere.
+      this.opts.log.warn(`host ${this.id}: declared dead by another server; registering again`);
+      const rec = await this.opts.store.vmHost(this.id);
+      if (rec) await this.opts.store.commit({ putVmHosts: [{ ...rec, state: 'alive', heartbeatAt: this.opts.now().getTime() }] });
+      await this.sweep();
+    }
+  }
+
+  /** Takes and runs queued tasks until none are left; one drain at a time, again if woken meanwhile. */
+  drain(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (this.draining) {
+      this.drainAgain = true;
+      return this.draining;
+    }
+    this.draining = (async () => {
+      try {
+        await this.recovered;
+        do {
+          this.drainAgain = false;
+          for (;;) {
+            const tasks = await this.opts.store.claimTasks(this.id, CLAIM_BATCH);
+            for (const task of tasks) this.enqueue(task.target, () => this.run(task));
+            if (tasks.length < CLAIM_BATCH) break;
+          }
+        } while (this.drainAgain && !this.closed);
+      } catch (err) {
+        this.opts.log.warn(`host ${this.id}: taking tasks failed: ${errorText(err)}`);
+      } finally {
+        this.draining = undefined;
+      }
+    })();
+    return this.draining;
+  }
+
+  private enqueue(key: string, fn: () => Promise<void>): void {
+    const tail = (this.chains.get(key) ?? Promise.resolve()).then(fn).catch((err: unknown) => {
+      this.opts.log.warn(`${key}: ${errorText(err)}`);
+    });
+    this.chains.set(key, tail);
+    void tail.then(() => {
+      if (this.chains.get(key) === tail) this.chains.delete(key);
+    });
+  }
+
+  private async run(task: ClaimedTask): Promise<void> {
+    if (task.kind === 'delete-volume') {
+      await this.driver.deleteVolume?.(task.target);
+      return;
+    }
+    const rec = await this.opts.store.instance(task.target);
+    if (!rec) return;
+    const failed = (kind: 'crashed' | 'launch-failed') => (err: unknown) => this.onEvent(rec.id, { kind, detail: errorText(err) });
+    switch (task.kind) {
+      case 'start':
+      case 'relaunch':
+        // Only a record still waiting for its VM: a terminate queued behind the start finds it gone.
+        if (rec.state === 'pending') await this.driver.start(this.specOf(rec)).catch(failed(task.kind === 'start' ? 'launch-failed' : 'crashed'));
+        return;
+      case 'stop':
+      case 'force-stop':
+        await this.driver.stop(rec.id, { force: task.kind === 'force-stop' }).catch((err: unknown) => {
+          this.opts.log.warn(`instance ${rec.id}: stop failed: ${errorText(err)}`);
+          failed('crashed')(err);
+        });
+        return;
+      case 'reboot':
+        await this.driver.reboot(rec.id).catch((err: unknown) => this.opts.log.warn(`instance ${rec.id}: reboot failed: ${errorText(err)}`));
+        return;
+      case 'terminate':
+        await this.driver.destroy(rec.id).catch((err: unknown) => {
+          this.opts.log.warn(`instance ${rec.id}: destroy failed: ${errorText(err)}`);
+          this.onEvent(rec.id, { kind: 'destroyed' });
+        });
+        return;
+    }
+  }
+
+  /** The driver's report about a VM: queued behind the instance's earlier reports. */
+  readonly onEvent = (id: string, event: VmEvent): void => {
+    this.enqueue(`event:${id}`, () => this.record(id, event));
+  };
+
+  /** Writes what a report means for the instance, deciding again if an API call changed it meanwhile. */
+  private async record(id: string, event: VmEvent): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.recordOnce(id, event);
+        return;
+      } catch (err) {
+        if (!(err instanceof StoreConflict) || attempt >= MAX_ATTEMPTS) throw err;
+      }
+    }
+  }
+
+  private async recordOnce(id: string, event: VmEvent): Promise<void> {
+    const { store, log } = this.opts;
+    const rec = await store.instance(id);
+    if (!rec || (rec.vmHost !== undefined && rec.vmHost !== this.id)) return;
+    const now = this.opts.now();
+    let next: InstanceRecord | undefined;
+    switch (event.kind) {
+      case 'booted':
+        next = applyTrigger(rec, 'booted', now, { stateReason: undefined, stateTransitionReason: '', runtime: event.runtime, hasRun: true });
+        break;
+      case 'halted':
+        next = event.requested
+          ? applyTrigger(rec, 'halted', now)
+          : applyTrigger(rec, guestHaltTrigger(rec.shutdownBehavior), now, {
+              stateReason: STATE_REASONS.instanceShutdown,
+              stateTransitionReason: STATE_REASONS.instanceShutdown.message,
+            });
+        break;
+      case 'crashed':
+      case 'launch-failed':
+        log.warn(`instance ${id}: ${event.kind}: ${event.detail}`);
+        next = applyTrigger(rec, event.kind, now, {
+          stateReason: event.kind === 'crashed' ? STATE_REASONS.crashed : STATE_REASONS.internalError,
+          stateTransitionReason: `Server.InternalError (${now.toISOString().slice(0, 19).replace('T', ' ')} GMT)`,
+        });
+        break;
+      case 'destroyed':
+        next = applyTrigger(rec, 'destroyed', now);
+        break;
+    }
+    const tags = await store.tagsOf(id);
+    if (next && next !== rec) {
+      const summary = event.kind === 'booted' ? vmSummary(event.runtime) : undefined;
+      const sshPort = sshPortTag(next, event, tags);
+      // An instance its own VM put into shutting-down (shutdown behaviour `terminate`) goes on to terminated.
+      const terminate = next.state === 'shutting-down';
+      await store.commit({
+        instances: [next],
+        putTags: [...(summary ? [tagOf(next, VM_TAG, summary)] : []), ...sshPort.put],
+        deleteTags: sshPort.delete,
+        ...(terminate ? { tasks: [{ host: this.id, target: id, kind: 'terminate' as const }] } : {}),
+      });
+      if (terminate) void this.drain();
+    } else if (event.kind === 'booted' && rec.state === 'running') {
+      // A running VM booted again after a restart (it was gone): its forwarded SSH port may have changed.
+      const sshPort = sshPortTag(rec, event, tags);
+      if (sshPort.put.length > 0) await store.commit({ putTags: sshPort.put });
+    }
+  }
+
+  /**
+   * After a restart: every VM of this host's instances is brought in line with its recorded state
+   * (running ones adopted or booted again, unfinished transitions finished), in batches, while the API
+   * already answers; the host takes no task before it is done, so none overtakes it. Instances recorded
+   * before hosts were (no `vmHost`) are this host's: one process ran them all.
+   */
+  private async recover(): Promise<void> {
+    const { store } = this.opts;
+    // A driver that adopts lazily needs only the instances in transition (few), not the running ones.
+    const states = this.driver.adoptsLazily ? IN_TRANSITION : OCCUPYING;
+    for (const host of ['', this.id]) {
+      let afterSeq: number | undefined;
+      for (;;) {
+        const batch = await store.instancesOnVmHost(host, host === '' ? OCCUPYING : states, { afterSeq, limit: RECOVERY_BATCH });
+        if (host === '' && batch.length > 0) {
+          // One write for the batch; should an API call have changed one of them meanwhile, one at a time.
+          const placed = batch.map((rec) => ({ ...rec, vmHost: this.id }));
+          await store.commit({ instances: placed }).catch(async () => {
+            for (const rec of placed) await store.commit({ instances: [rec] }).catch(() => {});
+          });
+        }
+        await Promise.all(batch.map((rec) => this.recoverOne(rec)));
+        if (batch.length < RECOVERY_BATCH) break;
+        afterSeq = batch[batch.length - 1]!.seq;
+        // Requests are answered between batches.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    await this.sweep();
+    await this.purge();
+  }
+
+  private async recoverOne(rec: InstanceRecord): Promise<void> {
+    const task = (kind: VmTaskKind) => this.enqueue(rec.id, () => this.run({ id: 0, host: this.id, target: rec.id, kind }));
+    switch (rec.state) {
+      case 'pending':
+        return task('relaunch');
+      case 'running':
+        if (this.driver.adoptsLazily) return;
+        if (!(await this.driver.adopt(this.specOf(rec)))) {
+          this.opts.log.info(`instance ${rec.id}: VM is gone after restart; booting it again`);
+          await this.driver.start(this.specOf(rec)).catch((err: unknown) => this.onEvent(rec.id, { kind: 'crashed', detail: errorText(err) }));
+        }
+        return;
+      case 'stopping':
+        return task('force-stop');
+      case 'shutting-down':
+        return task('terminate');
+      default:
+        return;
+    }
+  }
+
+  /** Removes VMs and disks no instance of this host needs any more. */
+  private async sweep(): Promise<void> {
+    if (!this.driver.sweep) return;
+    const records = await this.opts.store.instancesOnVmHost(this.id);
+    const live = new Set(records.filter((r) => r.state !== 'stopped' && r.state !== 'terminated').map((r) => r.id));
+    await this.driver.sweep?.(live, new Set(records.map((r) => r.id)));
+  }
+
+  /**
+   * Terminated instances disappear once the retention has passed (the store drops their and their root
+   * volumes' tags) — but a record stays while the root volume it carries outlives it (DeleteOnTermination
+   * false), until DeleteVolume.
+   */
+  async purge(): Promise<void> {
+    const cutoff = this.opts.now().getTime() - this.opts.terminatedRetentionMs;
+    const terminated = await this.opts.store.instancesOnVmHost(this.id, ['terminated']);
+    const gone = terminated.filter((r) => expired(r, cutoff) && !hasRootVolume(r)).map((r) => r.id);
+    if (gone.length > 0) await this.opts.store.commit({ deleteInstances: gone });
+  }
+
+  /** Stops taking tasks and heartbeating; the VMs go on running (a restart adopts them). */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    await this.recovered;
+    await this.draining;
+    await this.driver.close();
+  }
+}
+
+/**
+ * Declares dead the hosts whose heartbeat is older than `deadAfterMs`, and stops their instances as
+ * EC2 stops the instances of a failed host: `stopped`, with a state reason, and a failed system status
+ * check until they are started again (on another host). Every API server runs it; the conditional
+ * write on the host record makes one of them do it.
+ */
+export async function declareDeadHosts(store: Store, now: Date, deadAfterMs: number, log: Logger): Promise<string[]> {
+  const dead: string[] = [];
+  for (const host of await store.vmHosts()) {
+    if (host.state !== 'alive' || now.getTime() - host.heartbeatAt <= deadAfterMs) continue;
+    try {
+      await store.transaction(
+        async (tx) => {
+          const current = await tx.vmHost(host.id);
+          if (!current || current.state !== 'alive' || now.getTime() - current.heartbeatAt <= deadAfterMs) return;
+          const live = await tx.instancesOnVmHost(host.id, ['pending', 'running', 'stopping', 'shutting-down']);
+          const stopped = live.flatMap((rec) => {
+            const next = applyTrigger(rec, 'host-failed', now, {
+              stateReason: STATE_REASONS.hostFailure,
+              stateTransitionReason: `Server.InternalError (${now.toISOString().slice(0, 19).replace('T', ' ')} GMT)`,
+            });
+            return next && next !== rec ? [{ ...next, systemStatus: 'impaired' as const }] : [];
+          });
+          tx.write({
+            putVmHosts: [{ ...current, state: 'dead' }],
+            instances: stopped,
+            deleteTags: stopped.map((r) => ({ resourceId: r.id, key: SSH_PORT_TAG })),
+          });
+        },
+        { lock: `vm-host:${host.id}` },
+      );
+      log.warn(`host ${host.id} (${host.name}) stopped heartbeating ${now.getTime() - host.heartbeatAt} ms ago: declared dead, its instances stopped`);
+      dead.push(host.id);
+    } catch (err) {
+      if (!(err instanceof StoreConflict)) throw err;
+    }
+  }
+  return dead;
+}
+
+/** The tag that shows what a real VM got: acceleration, CPU model, and any scaling to fit this host. */
+export const VM_TAG = 'nestbox:vm';
+
+/**
+ * The tag that says which TCP port of the instance's public address reaches the guest's SSH server
+ * (`ssh -p <port> root@<public IP>`): the `sshPort` the driver reports when the VM has booted (22 when
+ * nestbox may bind low ports, else a high one). Removed once the instance is stopped or terminated.
+ * The console's Connect dialog reads it.
+ */
+export const SSH_PORT_TAG = 'nestbox:ssh-port';
+
+const tagOf = (rec: InstanceRecord, key: string, value: string): TagRecord => ({
+  resourceId: rec.id,
+  resourceType: 'instance',
+  account: rec.account,
+  region: rec.region,
+  key,
+  value,
+});
+
+/**
+ * The SSH_PORT_TAG change a report makes: set to the `sshPort` a booted VM's runtime reports (when it
+ * differs), removed once the instance is stopped or terminated (no VM, so no port).
+ */
+function sshPortTag(
+  next: InstanceRecord,
+  event: VmEvent,
+  tags: ReadonlyMap<string, string>,
+): { put: TagRecord[]; delete: { resourceId: string; key: string }[] } {
+  const current = tags.get(SSH_PORT_TAG);
+  if (event.kind === 'booted') {
+    const port = event.runtime?.sshPort;
+    return port !== undefined && port !== current ? { put: [tagOf(next, SSH_PORT_TAG, port)], delete: [] } : { put: [], delete: [] };
+  }
+  const gone = next.state === 'stopped' || next.state === 'terminated';
+  return gone && current !== undefined ? { put: [], delete: [{ resourceId: next.id, key: SSH_PORT_TAG }] } : { put: [], delete: [] };
+}
+
+/** e.g. `qemu tcg -cpu EPYC (svm): 1 vCPU, 256 MiB; scaled: vCPUs 2 (1 core x 2 threads) -> 1 …` */
+export function vmSummary(runtime: Readonly<Record<string, string>> | undefined): string | undefined {
+  if (!runtime || runtime.driver !== 'qemu') return undefined;
+  const ext = runtime.virtualizationExtension && runtime.virtualizationExtension !== 'none' ? ` (${runtime.virtualizationExtension})` : '';
+  const base = `qemu ${runtime.accel ?? '?'} -cpu ${runtime.cpuModel ?? '?'}${ext}: ${runtime.vcpus ?? '?'} vCPU, ${runtime.memoryMiB ?? '?'} MiB`;
+  const text = runtime.scaling && runtime.scaling !== 'none' ? `${base}; scaled: ${runtime.scaling}` : base;
+  return text.slice(0, 256);
+}
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
