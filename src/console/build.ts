@@ -1,23 +1,34 @@
 /**
- * Builds the web console: one esbuild bundle of `app/` (Preact + the browser build of
- * @aws-sdk/client-ec2) into `dist/console/`, next to the static files the page needs. The server
- * serves exactly the files listed in CONSOLE_FILES (src/http/console.ts). Run by `npm run build`
- * (`build:console`) and by the console's end-to-end test.
+ * Builds the web console into `dist/console/`: esbuild bundles `app/` (Preact, and a small Query-protocol
+ * client with Smithy's SigV4 signer) as ES modules split at the dynamic imports — `app.js` is the
+ * sign-in page, and the console itself comes as chunks under `chunks/` once the user signs in. Next to
+ * them: the static files, and `manifest.json`, the list of every file the build wrote, which is exactly
+ * what the server serves (src/http/console.ts). Run by `npm run build` (`build:console`) and by the
+ * console's end-to-end test.
  */
 import { build } from 'esbuild';
-import { copyFile, mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const APP_DIR = fileURLToPath(new URL('./app/', import.meta.url));
 export const CONSOLE_OUT_DIR = fileURLToPath(new URL('../../dist/console/', import.meta.url));
 /** Copied as they are. */
 const STATIC_FILES = ['index.html', 'favicon.svg'];
+export const MANIFEST = 'manifest.json';
+
+/** dist/console/manifest.json */
+export interface ConsoleManifest {
+  /** every file the page may load, relative to dist/console ('/'-separated) */
+  readonly files: readonly string[];
+  /** the source maps of the scripts and the style sheet (served only with --console-source-maps) */
+  readonly maps: readonly string[];
+}
 
 export interface ConsoleBuild {
   readonly outDir: string;
-  /** bytes of the script bundle, minified */
-  readonly scriptBytes: number;
+  /** bytes of each script the build wrote, minified (not compressed) */
+  readonly scripts: Readonly<Record<string, number>>;
 }
 
 export async function buildConsole(outDir: string = CONSOLE_OUT_DIR): Promise<ConsoleBuild> {
@@ -27,6 +38,8 @@ export async function buildConsole(outDir: string = CONSOLE_OUT_DIR): Promise<Co
     entryPoints: { app: join(APP_DIR, 'main.tsx') },
     outdir: outDir,
     bundle: true,
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     platform: 'browser',
     format: 'esm',
     target: ['es2022', 'chrome110', 'firefox110', 'safari16'],
@@ -41,12 +54,25 @@ export async function buildConsole(outDir: string = CONSOLE_OUT_DIR): Promise<Co
     logLevel: 'warning',
   });
   await Promise.all(STATIC_FILES.map((f) => copyFile(join(APP_DIR, f), join(outDir, f))));
-  const script = Object.entries(result.metafile.outputs).find(([file]) => file.endsWith('app.js'));
-  return { outDir, scriptBytes: script?.[1].bytes ?? 0 };
+  const written = Object.keys(result.metafile.outputs).map((f) => relative(outDir, f).split(sep).join('/'));
+  const manifest: ConsoleManifest = {
+    files: [...STATIC_FILES, ...written.filter((f) => !f.endsWith('.map'))].sort(),
+    maps: written.filter((f) => f.endsWith('.map')).sort(),
+  };
+  await writeFile(join(outDir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+  const scripts = Object.fromEntries(
+    Object.entries(result.metafile.outputs)
+      .filter(([file]) => file.endsWith('.js'))
+      .map(([file, out]) => [relative(outDir, file).split(sep).join('/'), out.bytes]),
+  );
+  return { outDir, scripts };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const started = Date.now();
-  const { outDir, scriptBytes } = await buildConsole();
-  process.stdout.write(`console: ${outDir} (app.js ${(scriptBytes / 1024).toFixed(0)} KiB, ${Date.now() - started} ms)\n`);
+  const { outDir, scripts } = await buildConsole();
+  const total = Object.values(scripts).reduce((a, b) => a + b, 0);
+  process.stdout.write(
+    `console: ${outDir} (${Object.keys(scripts).length} scripts, ${(total / 1024).toFixed(0)} KiB minified, app.js ${((scripts['app.js'] ?? 0) / 1024).toFixed(0)} KiB; ${Date.now() - started} ms)\n`,
+  );
 }

@@ -1,57 +1,47 @@
 /**
- * The web console's static files, served under /console by the API's own server. Only the files
- * `src/console/build.ts` writes to dist/console are served, looked up by exact path in a fixed table
- * (no file system path is ever built from the URL). Files are read once per change (size + mtime)
- * and kept with their gzip form; answers carry an ETag and `Cache-Control: no-cache`, so a rebuilt
- * console is picked up by the next page load without a restart.
+ * The web console's static files, served under /console by the API's own server. Only the files that
+ * `src/console/build.ts` lists in dist/console/manifest.json are served (a build from before the
+ * manifest: its four fixed files), looked up by exact path in a table made from that list (no file
+ * system path is ever built from the URL). Files are read once per
+ * change (size + mtime) and kept with their Brotli and gzip forms, sent as the browser's Accept-Encoding
+ * asks. The page and the entry script carry an ETag and `Cache-Control: no-cache`, so a rebuilt console
+ * is picked up by the next page load without a restart; the chunks under chunks/ are named by their
+ * content's hash, so the browser keeps them for good.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { type Encoding, compress, preferredEncoding } from './compress.js';
 
 export const CONSOLE_PATH = '/console';
 /** dist/console at the package root, from both src/http (tsx) and dist/http (built). */
 export const CONSOLE_DIR = fileURLToPath(new URL('../../dist/console/', import.meta.url));
+const MANIFEST = 'manifest.json';
+/** What a build from before the manifest wrote (one script, one style sheet), served when there is no manifest. */
+const LEGACY_MANIFEST = { files: ['index.html', 'app.js', 'app.css', 'favicon.svg'], maps: ['app.js.map', 'app.css.map'] };
+const LEGACY_KEY = 'no manifest';
 
-const CONTENT_TYPES = {
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
   html: 'text/html; charset=utf-8',
   js: 'text/javascript; charset=utf-8',
   css: 'text/css; charset=utf-8',
   map: 'application/json; charset=utf-8',
   svg: 'image/svg+xml',
-} as const;
+};
 
 interface Route {
   readonly file: string;
   readonly type: string;
+  /** named by its content's hash: cached for good */
+  readonly immutable: boolean;
   /** the source map of this file, linked with a `SourceMap` header when maps are served */
   readonly map?: string;
 }
 
-/** URL path → file in the console directory. */
-const FILES: ReadonlyMap<string, Route> = new Map([
-  [CONSOLE_PATH, { file: 'index.html', type: CONTENT_TYPES.html }],
-  [`${CONSOLE_PATH}/`, { file: 'index.html', type: CONTENT_TYPES.html }],
-  [`${CONSOLE_PATH}/index.html`, { file: 'index.html', type: CONTENT_TYPES.html }],
-  [`${CONSOLE_PATH}/app.js`, { file: 'app.js', type: CONTENT_TYPES.js, map: `${CONSOLE_PATH}/app.js.map` }],
-  [`${CONSOLE_PATH}/app.css`, { file: 'app.css', type: CONTENT_TYPES.css, map: `${CONSOLE_PATH}/app.css.map` }],
-  [`${CONSOLE_PATH}/favicon.svg`, { file: 'favicon.svg', type: CONTENT_TYPES.svg }],
-]);
-
 /**
- * The bundle's source maps (the console's whole source): served only with --console-source-maps.
- * The build writes them without a `sourceMappingURL` comment, so nothing refers to them otherwise.
- */
-const SOURCE_MAPS: ReadonlyMap<string, Route> = new Map([
-  [`${CONSOLE_PATH}/app.js.map`, { file: 'app.js.map', type: CONTENT_TYPES.map }],
-  [`${CONSOLE_PATH}/app.css.map`, { file: 'app.css.map', type: CONTENT_TYPES.map }],
-]);
-
-/**
- * Everything the page may load or call is on this origin: the bundle, and the EC2 API it signs
+ * Everything the page may load or call is on this origin: the scripts, and the EC2 API it signs
  * requests to. The browser itself then refuses any other host.
  */
 const SECURITY_HEADERS = {
@@ -65,8 +55,15 @@ const SECURITY_HEADERS = {
 interface Cached {
   readonly key: string;
   readonly body: Buffer;
-  readonly gzip: Buffer;
+  /** compressed forms, made when first asked for */
+  readonly encoded: Map<Encoding, Buffer>;
   readonly etag: string;
+}
+
+interface Table {
+  readonly key: string;
+  readonly files: ReadonlyMap<string, Route>;
+  readonly maps: ReadonlyMap<string, Route>;
 }
 
 export const isConsolePath = (path: string): boolean => path === CONSOLE_PATH || path.startsWith(`${CONSOLE_PATH}/`);
@@ -85,15 +82,67 @@ function withoutMapReference(body: Buffer): Buffer {
 }
 
 export interface ConsoleOptions {
-  /** serve app.js.map / app.css.map and link them (SourceMap header); default false */
+  /** serve the source maps and link them (SourceMap header); default false */
   readonly sourceMaps?: boolean;
+}
+
+/** A manifest's file name as a URL path: plain names and chunks/<name>, nothing else. */
+const SAFE_NAME = /^(chunks\/)?[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+function routeOf(file: string, files: ReadonlySet<string>): Route | undefined {
+  if (!SAFE_NAME.test(file) || file.includes('..')) return undefined;
+  const type = CONTENT_TYPES[file.slice(file.lastIndexOf('.') + 1)];
+  if (!type) return undefined;
+  const map = files.has(`${file}.map`) ? `${CONSOLE_PATH}/${file}.map` : undefined;
+  return { file, type, immutable: file.startsWith('chunks/'), ...(map ? { map } : {}) };
 }
 
 export function consoleFiles(dir: string = CONSOLE_DIR, opts: ConsoleOptions = {}): ConsoleFiles {
   const sourceMaps = opts.sourceMaps === true;
   const cache = new Map<string, Cached>();
+  let table: Table | undefined;
 
-  /** The file as it is now on disk, or undefined when it is not there (the console is not built). */
+  /** The URL table from the manifest as it is now (or the files of a build from before there was one). */
+  const routes = (): Table => {
+    let key = LEGACY_KEY;
+    let manifest: { files?: unknown; maps?: unknown } = LEGACY_MANIFEST;
+    try {
+      const full = join(dir, MANIFEST);
+      const st = statSync(full);
+      key = `${st.size}-${st.mtimeMs}`;
+      if (table?.key === key) return table;
+      manifest = JSON.parse(readFileSync(full, 'utf8')) as { files?: unknown; maps?: unknown };
+    } catch {
+      // No (readable) manifest: not built, or built before the console had chunks.
+      key = LEGACY_KEY;
+      manifest = LEGACY_MANIFEST;
+      if (table?.key === key) return table;
+    }
+    const names = (list: unknown) => (Array.isArray(list) ? list.filter((f): f is string => typeof f === 'string') : []);
+    const maps = new Set(names(manifest.maps));
+    const files = new Map<string, Route>();
+    for (const f of names(manifest.files)) {
+      const route = routeOf(f, maps);
+      if (route) files.set(`${CONSOLE_PATH}/${f}`, route);
+    }
+    const index = files.get(`${CONSOLE_PATH}/index.html`);
+    if (index) {
+      files.set(CONSOLE_PATH, index);
+      files.set(`${CONSOLE_PATH}/`, index);
+    }
+    const mapRoutes = new Map<string, Route>();
+    for (const f of maps) {
+      const route = routeOf(f, new Set());
+      if (route) mapRoutes.set(`${CONSOLE_PATH}/${f}`, route);
+    }
+    table = { key, files, maps: mapRoutes };
+    // Files of an older build are no longer served: their cached bodies go.
+    const current = new Set([...files.values(), ...mapRoutes.values()].map((r) => r.file));
+    for (const f of cache.keys()) if (!current.has(f)) cache.delete(f);
+    return table;
+  };
+
+  /** The file as it is now on disk, or undefined when it is not there. */
   const load = (file: string): Cached | undefined => {
     const full = join(dir, file);
     let key: string;
@@ -109,14 +158,19 @@ export function consoleFiles(dir: string = CONSOLE_DIR, opts: ConsoleOptions = {
     } catch {
       return undefined;
     }
-    const entry = {
-      key,
-      body,
-      gzip: gzipSync(body),
-      etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
-    };
+    const entry = { key, body, encoded: new Map(), etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
     cache.set(file, entry);
     return entry;
+  };
+
+  const encodedBody = (entry: Cached, encoding: Encoding): Buffer => {
+    let body = entry.encoded.get(encoding);
+    if (!body) {
+      // Once per file and version; the smallest form, as it is sent again and again.
+      body = compress(entry.body, encoding, 'max');
+      entry.encoded.set(encoding, body);
+    }
+    return body;
   };
 
   const text = (res: ServerResponse, status: number, message: string, extra: Record<string, string> = {}) => {
@@ -131,24 +185,26 @@ export function consoleFiles(dir: string = CONSOLE_DIR, opts: ConsoleOptions = {
     return status;
   };
 
+  const notBuilt = (res: ServerResponse, what: string) =>
+    text(
+      res,
+      503,
+      `The web console has not been built (no ${what} in ${dir}). Run \`npm run build\` (\`npm start\` builds it too), then reload.`,
+    );
+
   return {
     serve(req, res, path) {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         return text(res, 405, `The web console only answers GET and HEAD, not ${req.method}.`, { Allow: 'GET, HEAD' });
       }
-      const route = FILES.get(path) ?? (sourceMaps ? SOURCE_MAPS.get(path) : undefined);
+      const current = routes();
+      const route = current.files.get(path) ?? (sourceMaps ? current.maps.get(path) : undefined);
       if (!route) return text(res, 404, `Not found: ${path.slice(0, 200)}. The web console is at ${CONSOLE_PATH}.`);
       const entry = load(route.file);
-      if (!entry) {
-        return text(
-          res,
-          503,
-          `The web console has not been built (no ${route.file} in ${dir}). Run \`npm run build\` (\`npm start\` builds it too), then reload.`,
-        );
-      }
+      if (!entry) return notBuilt(res, route.file);
       const headers: Record<string, string | number> = {
         'Content-Type': route.type,
-        'Cache-Control': 'no-cache',
+        'Cache-Control': route.immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
         ETag: entry.etag,
         Vary: 'Accept-Encoding',
         ...(route.type === CONTENT_TYPES.html ? SECURITY_HEADERS : { 'X-Content-Type-Options': 'nosniff' }),
@@ -159,9 +215,9 @@ export function consoleFiles(dir: string = CONSOLE_DIR, opts: ConsoleOptions = {
         res.end();
         return 304;
       }
-      const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
-      const body = gzip ? entry.gzip : entry.body;
-      res.writeHead(200, { ...headers, 'Content-Length': body.length, ...(gzip ? { 'Content-Encoding': 'gzip' } : {}) });
+      const encoding = preferredEncoding(req.headers['accept-encoding']);
+      const body = encoding ? encodedBody(entry, encoding) : entry.body;
+      res.writeHead(200, { ...headers, 'Content-Length': body.length, ...(encoding ? { 'Content-Encoding': encoding } : {}) });
       res.end(req.method === 'HEAD' ? undefined : body);
       return 200;
     },

@@ -1,35 +1,32 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
-import { createApi } from './api.js';
-import { NotificationsProvider } from './components/Notifications.js';
-import { Shell } from './components/Shell.js';
-import { ApiContext } from './context.js';
-import { InstanceDetails } from './pages/InstanceDetails.js';
-import { InstanceTypes } from './pages/InstanceTypes.js';
-import { Instances } from './pages/Instances.js';
-import { LaunchWizard } from './pages/LaunchWizard.js';
+/**
+ * The page's entry: the signed-in session, and either the sign-in page (all the first load needs) or
+ * the console, which is loaded on demand (./Console.tsx and everything it uses, the API client included).
+ */
+import { useEffect, useState } from 'preact/hooks';
 import { SignIn } from './pages/SignIn.js';
-import { type Route, href, useRoute } from './router.js';
 import { type Session, clearSession, loadSession, saveSession } from './session.js';
 
-function Page(props: { route: Route }) {
-  const { route } = props;
-  switch (route.page) {
-    case 'instances':
-      return <Instances />;
-    case 'instance':
-      return <InstanceDetails id={route.id} />;
-    case 'launch':
-      return <LaunchWizard initialType={route.instanceType} />;
-    case 'instance-types':
-      return <InstanceTypes />;
-  }
-}
+type ConsoleModule = typeof import('./Console.js');
+
+let consoleModule: Promise<ConsoleModule> | undefined;
+const loadConsole = (): Promise<ConsoleModule> => (consoleModule ??= import('./Console.js'));
 
 export function App() {
   const [session, setSession] = useState<Session | undefined>(loadSession);
-  const route = useRoute();
-  const api = useMemo(() => session && createApi(session, session.region), [session]);
-  useEffect(() => () => api?.destroy(), [api]);
+  const [loaded, setLoaded] = useState<ConsoleModule>();
+  const [failed, setFailed] = useState<string>();
+
+  useEffect(() => {
+    if (!session || loaded) return;
+    let live = true;
+    loadConsole().then(
+      (m) => live && setLoaded(m),
+      (err: unknown) => live && setFailed(err instanceof Error ? err.message : String(err)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [session, loaded]);
 
   const update = (next: Session | undefined) => {
     if (next) saveSession(next);
@@ -37,21 +34,24 @@ export function App() {
     setSession(next);
   };
 
-  if (!session || !api) return <SignIn onSignedIn={update} />;
-  return (
-    <ApiContext.Provider value={api}>
-      <Shell
-        api={api}
-        route={route}
-        accessKeyId={session.accessKeyId}
-        onRegion={(region) => update({ ...session, region })}
-        onSignOut={() => update(undefined)}
-      >
-        <NotificationsProvider>
-          {/* Keyed by region and route: a change of either starts the page afresh. */}
-          <Page key={`${api.region} ${href(route)}`} route={route} />
-        </NotificationsProvider>
-      </Shell>
-    </ApiContext.Provider>
-  );
+  if (!session) return <SignIn onSignedIn={update} preload={() => void loadConsole().catch(() => undefined)} />;
+  if (failed) {
+    return (
+      <main class="signin-page">
+        <p class="card signin" role="alert">
+          The console could not be loaded ({failed}). Reload the page to try again.
+        </p>
+      </main>
+    );
+  }
+  if (!loaded) {
+    return (
+      <main class="signin-page">
+        <p class="muted" role="status">
+          Loading the console…
+        </p>
+      </main>
+    );
+  }
+  return <loaded.Console session={session} onSession={update} />;
 }

@@ -1,60 +1,33 @@
 /**
- * The console's one way to the server: the real @aws-sdk/client-ec2, signing every request with the
- * signed-in user's keys and sending it to the origin that served the page. Every rule is the
- * server's; what the API refuses is surfaced as an ApiError carrying EC2's code and message verbatim.
+ * The console's one way to the server: the EC2 API over the Query protocol (./ec2/query.ts), each
+ * request signed in the browser with the signed-in user's keys and sent to the origin that served the
+ * page. Every rule is the server's; what the API refuses is an ApiError carrying EC2's code and
+ * message verbatim.
  */
-import {
-  CreateKeyPairCommand,
-  DescribeImagesCommand,
-  DescribeInstancesCommand,
-  DescribeKeyPairsCommand,
-  DescribeRegionsCommand,
-  EC2Client,
-  GetConsoleOutputCommand,
-  type Image,
-  type Instance,
-  type InstanceStateChange,
-  type InstanceTypeInfo,
-  type KeyPairInfo,
-  ModifyInstanceCpuOptionsCommand,
-  type ModifyInstanceCpuOptionsResult,
-  RebootInstancesCommand,
-  type RunInstancesRequest,
-  RunInstancesCommand,
-  StartInstancesCommand,
-  StopInstancesCommand,
-  TerminateInstancesCommand,
-  paginateDescribeInstanceTypes,
-  paginateDescribeInstances,
+import type {
+  Image,
+  Instance,
+  InstanceStateChange,
+  InstanceStatus,
+  InstanceTypeInfo,
+  KeyPairInfo,
+  ModifyInstanceCpuOptionsResult,
 } from '@aws-sdk/client-ec2';
+import { ApiError, type Credentials, type Filter, type Params, createQueryClient, filterParams, listParams } from './ec2/query.js';
+import {
+  LIST_SKIPS,
+  instancesOf,
+  toImage,
+  toInstanceStatus,
+  toInstanceTypeInfo,
+  toKeyPair,
+  toStateChange,
+} from './ec2/shapes.js';
+import { child, items, text } from './ec2/xml.js';
+import type { TagInput } from './tags.js';
 
-export interface Credentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-}
-
-/** An error as the API gave it: EC2's code and message, untouched. */
-export class ApiError extends Error {
-  override readonly name = 'ApiError';
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status?: number,
-    readonly requestId?: string,
-  ) {
-    super(message);
-  }
-}
-
-function toApiError(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
-  const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number; requestId?: string } };
-  if (e?.$metadata?.httpStatusCode !== undefined) {
-    return new ApiError(e.name ?? 'Error', e.message ?? '', e.$metadata.httpStatusCode, e.$metadata.requestId);
-  }
-  // No HTTP answer at all: the server is down or unreachable.
-  return new ApiError('NetworkError', `The nestbox server did not answer (${e?.message ?? String(err)}).`);
-}
+export { ApiError, type Credentials, type Filter } from './ec2/query.js';
+export type { TagInput } from './tags.js';
 
 /** Used when DescribeRegions is not available on this server. */
 export const FALLBACK_REGIONS: readonly string[] = [
@@ -77,124 +50,239 @@ export interface CpuOptionsChange {
   readonly nestedVirtualization?: 'enabled' | 'disabled';
 }
 
+/** What the launch wizard asks RunInstances for. */
+export interface LaunchRequest {
+  readonly imageId: string;
+  readonly instanceType: string;
+  readonly count: number;
+  readonly keyName?: string | undefined;
+  readonly tags: readonly TagInput[];
+  readonly nestedVirtualization?: 'enabled' | 'disabled' | undefined;
+  readonly hibernation: boolean;
+  /** as typed: encoded to base64 here */
+  readonly userData?: string | undefined;
+}
+
+export interface InstancePage {
+  readonly instances: Instance[];
+  readonly nextToken: string | undefined;
+}
+
+export interface StatusPage {
+  readonly statuses: InstanceStatus[];
+  readonly nextToken: string | undefined;
+}
+
+export interface StopOptions {
+  /** skip the guest's shutdown (Force) */
+  readonly force?: boolean;
+  readonly hibernate?: boolean;
+}
+
 export type Api = ReturnType<typeof createApi>;
 
-export function createApi(credentials: Credentials, region: string, endpoint: string = location.origin) {
-  const client = new EC2Client({ endpoint, region, credentials, maxAttempts: 1 });
-  const send = async <T>(run: () => Promise<T>): Promise<T> => {
-    try {
-      return await run();
-    } catch (err) {
-      throw toApiError(err);
-    }
-  };
-  // The catalog and the images do not change while the server runs: fetched once per client.
+/** `endpoint`: the server's origin (the page's own, in the browser). */
+export function createApi(credentials: Credentials, region: string, endpoint: string) {
+  const client = createQueryClient(credentials, region, endpoint);
+  const call = client.call;
+  // The catalog, the images and the quota do not change while the server runs: fetched once per client
+  // (a failed read is forgotten, so the next use tries again).
   let instanceTypes: Promise<readonly InstanceTypeInfo[]> | undefined;
   let images: Promise<readonly Image[]> | undefined;
+  let maxInstances: Promise<number | undefined> | undefined;
+  const forgetOnFailure = <T>(load: () => Promise<T>, forget: () => void): Promise<T> =>
+    load().catch((err: unknown) => {
+      forget();
+      throw err;
+    });
+
+  const stateChanges = async (action: string, ids: readonly string[], extra: Params = {}) =>
+    items(await call(action, { ...listParams('InstanceId', ids), ...extra }), 'instancesSet').map(toStateChange);
+  const modifyAttribute = async (id: string, params: Params) => void (await call('ModifyInstanceAttribute', { InstanceId: id, ...params }));
 
   return {
     region,
 
     /** Checks the keys with a cheap signed call; rejects with AuthFailure / SignatureDoesNotMatch. */
-    verify: () => send(() => client.send(new DescribeInstancesCommand({ MaxResults: 5 }))).then(() => undefined),
+    verify: async () => void (await call('DescribeInstances', { MaxResults: 5 })),
 
     async regions(): Promise<readonly string[]> {
       try {
-        const out = await send(() => client.send(new DescribeRegionsCommand({})));
-        const names = (out.Regions ?? []).map((r) => r.RegionName ?? '').filter((n) => n !== '');
-        return names.length > 0 ? names.sort() : FALLBACK_REGIONS;
+        const names = items(await call('DescribeRegions'), 'regionInfo').map((r) => text(r, 'regionName') ?? '');
+        return names.length > 0 ? names.filter((n) => n !== '').sort() : FALLBACK_REGIONS;
       } catch (err) {
         if (err instanceof ApiError && err.code === 'NotImplemented') return FALLBACK_REGIONS;
         throw err;
       }
     },
 
-    listInstances: () =>
-      send(async () => {
-        const all: Instance[] = [];
-        for await (const page of paginateDescribeInstances({ client, pageSize: 1000 }, {})) {
-          for (const r of page.Reservations ?? []) all.push(...(r.Instances ?? []));
-        }
-        return all;
-      }),
+    /**
+     * One page of DescribeInstances. `lean`: only the members the list shows are read (the rest of the
+     * answer is skipped unparsed), which is what keeps thousands of instances cheap to read.
+     */
+    async describeInstances(opts: {
+      filters?: readonly Filter[];
+      ids?: readonly string[];
+      maxResults?: number;
+      nextToken?: string | undefined;
+      lean?: boolean;
+    }): Promise<InstancePage> {
+      const root = await call(
+        'DescribeInstances',
+        {
+          ...listParams('InstanceId', opts.ids ?? []),
+          ...filterParams(opts.filters ?? []),
+          MaxResults: opts.maxResults,
+          NextToken: opts.nextToken,
+        },
+        opts.lean ? { skip: LIST_SKIPS } : undefined,
+      );
+      return { instances: instancesOf(root), nextToken: text(root, 'nextToken') || undefined };
+    },
 
-    instance: (id: string) =>
-      send(async () => {
-        const out = await client.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
-        return out.Reservations?.[0]?.Instances?.[0];
-      }),
+    /** Status checks, every state included (IncludeAllInstances). */
+    async describeStatuses(opts: { ids?: readonly string[]; maxResults?: number; nextToken?: string | undefined }): Promise<StatusPage> {
+      const root = await call('DescribeInstanceStatus', {
+        ...listParams('InstanceId', opts.ids ?? []),
+        IncludeAllInstances: true,
+        MaxResults: opts.maxResults,
+        NextToken: opts.nextToken,
+      });
+      return { statuses: items(root, 'instanceStatusSet').map(toInstanceStatus), nextToken: text(root, 'nextToken') || undefined };
+    },
 
-    launch: (request: Omit<RunInstancesRequest, 'MinCount' | 'MaxCount'>, count: number) =>
-      send(async () => {
-        const out = await client.send(new RunInstancesCommand({ ...request, MinCount: count, MaxCount: count }));
-        return out.Instances ?? [];
-      }),
+    instance: async (id: string): Promise<Instance | undefined> => instancesOf(await call('DescribeInstances', { 'InstanceId.1': id }))[0],
 
-    start: (ids: readonly string[]): Promise<InstanceStateChange[]> =>
-      send(async () => (await client.send(new StartInstancesCommand({ InstanceIds: [...ids] }))).StartingInstances ?? []),
-    stop: (ids: readonly string[]): Promise<InstanceStateChange[]> =>
-      send(async () => (await client.send(new StopInstancesCommand({ InstanceIds: [...ids] }))).StoppingInstances ?? []),
-    reboot: (ids: readonly string[]): Promise<void> =>
-      send(async () => void (await client.send(new RebootInstancesCommand({ InstanceIds: [...ids] })))),
-    terminate: (ids: readonly string[]): Promise<InstanceStateChange[]> =>
-      send(
-        async () => (await client.send(new TerminateInstancesCommand({ InstanceIds: [...ids] }))).TerminatingInstances ?? [],
-      ),
+    async launch(req: LaunchRequest): Promise<Instance[]> {
+      const tags: Params =
+        req.tags.length === 0
+          ? {}
+          : {
+              'TagSpecification.1.ResourceType': 'instance',
+              ...Object.fromEntries(
+                req.tags.flatMap((t, i) => [
+                  [`TagSpecification.1.Tag.${i + 1}.Key`, t.key],
+                  [`TagSpecification.1.Tag.${i + 1}.Value`, t.value],
+                ]),
+              ),
+            };
+      const root = await call('RunInstances', {
+        ImageId: req.imageId,
+        InstanceType: req.instanceType,
+        MinCount: req.count,
+        MaxCount: req.count,
+        KeyName: req.keyName,
+        ...tags,
+        'CpuOptions.NestedVirtualization': req.nestedVirtualization,
+        'HibernationOptions.Configured': req.hibernation ? true : undefined,
+        UserData: req.userData ? toBase64(req.userData) : undefined,
+      });
+      return instancesOf(root);
+    },
 
-    modifyCpuOptions: (id: string, change: CpuOptionsChange): Promise<ModifyInstanceCpuOptionsResult> =>
-      send(() =>
-        client.send(
-          new ModifyInstanceCpuOptionsCommand({
-            InstanceId: id,
-            CoreCount: change.coreCount,
-            ThreadsPerCore: change.threadsPerCore,
-            NestedVirtualization: change.nestedVirtualization,
-          }),
-        ),
-      ),
+    start: (ids: readonly string[]): Promise<InstanceStateChange[]> => stateChanges('StartInstances', ids),
+    stop: (ids: readonly string[], opts: StopOptions = {}): Promise<InstanceStateChange[]> =>
+      stateChanges('StopInstances', ids, { Force: opts.force || undefined, Hibernate: opts.hibernate || undefined }),
+    reboot: async (ids: readonly string[]): Promise<void> => void (await call('RebootInstances', listParams('InstanceId', ids))),
+    terminate: (ids: readonly string[]): Promise<InstanceStateChange[]> => stateChanges('TerminateInstances', ids),
+
+    async modifyCpuOptions(id: string, change: CpuOptionsChange): Promise<ModifyInstanceCpuOptionsResult> {
+      const root = await call('ModifyInstanceCpuOptions', {
+        InstanceId: id,
+        CoreCount: change.coreCount,
+        ThreadsPerCore: change.threadsPerCore,
+        NestedVirtualization: change.nestedVirtualization,
+      });
+      const num = (name: string) => (text(root, name) ? Number(text(root, name)) : undefined);
+      return {
+        InstanceId: text(root, 'instanceId'),
+        CoreCount: num('coreCount'),
+        ThreadsPerCore: num('threadsPerCore'),
+        ...(child(root, 'nestedVirtualization') ? { NestedVirtualization: text(root, 'nestedVirtualization') as 'enabled' } : {}),
+      };
+    },
+
+    modifyInstanceType: (id: string, type: string) => modifyAttribute(id, { 'InstanceType.Value': type }),
+
+    /** The instance's user data as text ('' when it has none). */
+    userData: async (id: string): Promise<string> => {
+      const value = text(await call('DescribeInstanceAttribute', { InstanceId: id, Attribute: 'userData' }), 'userData', 'value');
+      return value ? fromBase64(value) : '';
+    },
+    modifyUserData: (id: string, userData: string) => modifyAttribute(id, { 'UserData.Value': toBase64(userData) }),
+
+    terminationProtection: async (id: string): Promise<boolean> =>
+      text(await call('DescribeInstanceAttribute', { InstanceId: id, Attribute: 'disableApiTermination' }), 'disableApiTermination', 'value') ===
+      'true',
+    setTerminationProtection: (id: string, on: boolean) => modifyAttribute(id, { 'DisableApiTermination.Value': on }),
+
+    createTags: async (ids: readonly string[], tags: readonly TagInput[]): Promise<void> => {
+      const tagParams = tags.flatMap((t, i) => [
+        [`Tag.${i + 1}.Key`, t.key],
+        [`Tag.${i + 1}.Value`, t.value],
+      ]);
+      await call('CreateTags', { ...listParams('ResourceId', ids), ...Object.fromEntries(tagParams) });
+    },
+    /** Deletes the tags with these keys, whatever their values. */
+    deleteTags: async (ids: readonly string[], keys: readonly string[]): Promise<void> => {
+      const keyParams = keys.map((k, i) => [`Tag.${i + 1}.Key`, k]);
+      await call('DeleteTags', { ...listParams('ResourceId', ids), ...Object.fromEntries(keyParams) });
+    },
 
     /** The serial console, decoded (EC2 sends it base64-encoded). */
-    consoleOutput: (id: string) =>
-      send(async () => {
-        const out = await client.send(new GetConsoleOutputCommand({ InstanceId: id, Latest: true }));
-        return out.Output ? decodeBase64(out.Output) : '';
-      }),
+    consoleOutput: async (id: string): Promise<string> => {
+      const output = text(await call('GetConsoleOutput', { InstanceId: id, Latest: true }), 'output');
+      return output ? fromBase64(output) : '';
+    },
 
-    instanceTypes: () =>
-      (instanceTypes ??= send(async () => {
-        const all: InstanceTypeInfo[] = [];
-        for await (const page of paginateDescribeInstanceTypes({ client, pageSize: 100 }, {})) {
-          all.push(...(page.InstanceTypes ?? []));
-        }
-        return all;
-      }).catch((err: unknown) => {
-        instanceTypes = undefined;
-        throw err;
-      })),
-
-    images: () =>
-      (images ??= send(async () => (await client.send(new DescribeImagesCommand({}))).Images ?? []).catch(
-        (err: unknown) => {
-          images = undefined;
-          throw err;
+    instanceTypes: (): Promise<readonly InstanceTypeInfo[]> =>
+      (instanceTypes ??= forgetOnFailure(
+        async () => {
+          const all: InstanceTypeInfo[] = [];
+          let nextToken: string | undefined;
+          do {
+            const root = await call('DescribeInstanceTypes', { MaxResults: 100, NextToken: nextToken });
+            all.push(...items(root, 'instanceTypeSet').map(toInstanceTypeInfo));
+            nextToken = text(root, 'nextToken') || undefined;
+          } while (nextToken);
+          return all;
         },
+        () => (instanceTypes = undefined),
       )),
 
-    keyPairs: (): Promise<KeyPairInfo[]> =>
-      send(async () => (await client.send(new DescribeKeyPairsCommand({}))).KeyPairs ?? []),
+    images: (): Promise<readonly Image[]> =>
+      (images ??= forgetOnFailure(
+        async () => items(await call('DescribeImages'), 'imagesSet').map(toImage),
+        () => (images = undefined),
+      )),
 
-    createKeyPair: (name: string, type: KeyType, format: KeyFormat): Promise<CreatedKeyPair> =>
-      send(async () => {
-        const out = await client.send(new CreateKeyPairCommand({ KeyName: name, KeyType: type, KeyFormat: format }));
-        return { name: out.KeyName ?? name, material: out.KeyMaterial ?? '', format };
-      }),
+    /** The account's instance quota in this Region (DescribeAccountAttributes max-instances); undefined when not told. */
+    maxInstances: (): Promise<number | undefined> =>
+      (maxInstances ??= forgetOnFailure(
+        async () => {
+          const root = await call('DescribeAccountAttributes', { 'AttributeName.1': 'max-instances' });
+          const value = text(items(root, 'accountAttributeSet')[0], 'attributeValueSet', 'item', 'attributeValue');
+          return value && /^\d+$/.test(value) ? Number(value) : undefined;
+        },
+        () => (maxInstances = undefined),
+      )),
 
-    destroy: () => client.destroy(),
+    keyPairs: async (): Promise<KeyPairInfo[]> => items(await call('DescribeKeyPairs'), 'keySet').map(toKeyPair),
+
+    createKeyPair: async (name: string, type: KeyType, format: KeyFormat): Promise<CreatedKeyPair> => {
+      const root = await call('CreateKeyPair', { KeyName: name, KeyType: type, KeyFormat: format });
+      return { name: text(root, 'keyName') ?? name, material: text(root, 'keyMaterial') ?? '', format };
+    },
   };
 }
 
-function decodeBase64(text: string): string {
+export function toBase64(text: string): string {
+  let binary = '';
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+export function fromBase64(text: string): string {
   const binary = atob(text);
-  const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
-  return new TextDecoder().decode(bytes);
+  return new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
 }

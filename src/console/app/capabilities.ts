@@ -6,7 +6,7 @@
  */
 import type { Instance, InstanceTypeInfo } from '@aws-sdk/client-ec2';
 import { resolveCpuSettings } from '../../domain/cpu-options.js';
-import { Ec2Error } from '../../domain/errors.js';
+import { Ec2Error, Errors } from '../../domain/errors.js';
 import type { InstanceTypeFacts } from '../../domain/instance-types.js';
 import { virtualSecureMode } from '../../domain/instance.js';
 import { familyAndSize } from './format.js';
@@ -63,3 +63,34 @@ export const nestedVirtualizationOf = (i: Instance): Toggle | undefined => i.Cpu
 /** Virtual Secure Mode as the server records it for a Windows instance; undefined on Linux. */
 export const vsmOf = (i: Instance): 'enabled' | 'disabled' | undefined =>
   virtualSecureMode({ platform: platformOf(i), nestedVirtualization: nestedVirtualizationOf(i) });
+
+/**
+ * Why hibernation cannot be configured for this type with this nested-virtualization choice, in the
+ * API's words — its own reason, not nested virtualization's — or undefined when it can.
+ */
+export function hibernationBlocker(info: InstanceTypeInfo, nested: Toggle | ''): string | undefined {
+  if (!info.HibernationSupported) return Errors.hibernationNotSupported(info.InstanceType ?? '').message;
+  if (nested === 'enabled') return Errors.nestedVirtualizationHibernation().message;
+  return undefined;
+}
+
+/**
+ * What ModifyInstanceAttribute InstanceType would do to this (stopped) instance: refuse it, with the API's
+ * message, or change it — the CPU options go to the new type's defaults, which turns nested virtualization
+ * off when it was on. The server's rule is typeChange (src/domain/instance-attributes.ts), which the
+ * browser cannot import (that module also reads base64 with Node's Buffer); this is the same rule, and
+ * test/console-logic.test.ts checks that the two agree for every type of the catalog.
+ */
+export function instanceTypeChange(i: Instance, to: InstanceTypeInfo): { readonly refused?: string; readonly nestedTurnedOff: boolean } {
+  const from = i.InstanceType ?? '';
+  const facts = factsOf(to);
+  const architecture = i.Architecture === 'arm64' ? 'arm64' : 'x86_64';
+  if (facts.architecture !== architecture) {
+    const why = `The architecture '${facts.architecture}' of the instance type does not match the architecture '${architecture}' of the instance's AMI.`;
+    return { refused: Errors.instanceTypeChangeNotAllowed(from, facts.type, why).message, nestedTurnedOff: false };
+  }
+  if (i.HibernationOptions?.Configured === true && !facts.hibernationSupported) {
+    return { refused: Errors.hibernationNotSupported(facts.type).message, nestedTurnedOff: false };
+  }
+  return { nestedTurnedOff: nestedVirtualizationOf(i) === 'enabled' };
+}

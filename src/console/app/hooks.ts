@@ -1,5 +1,5 @@
 /** Loading and polling, paused while the tab is hidden. */
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useReducer, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api.js';
 
 export const asApiError = (err: unknown): ApiError =>
@@ -23,38 +23,99 @@ export function useResource<T>(load: () => Promise<T>, deps: readonly unknown[],
   const loadRef = useRef(load);
   loadRef.current = load;
 
+  usePolling(
+    async (isCurrent) => {
+      try {
+        const data = await loadRef.current();
+        if (isCurrent()) setState({ data, loading: false });
+      } catch (err) {
+        if (isCurrent()) setState((s) => ({ ...s, error: asApiError(err), loading: false }));
+      }
+    },
+    intervalMs,
+    [...deps, tick],
+    () => setState((s) => ({ ...s, loading: true })),
+  );
+
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  return { data: state.data, error: state.error, loading: state.loading, reload };
+}
+
+/**
+ * Runs `run` when `deps` change and then, with `intervalMs`, again every interval after the previous
+ * run finished (never two at once), while the page is visible; a hidden tab stops, and coming back runs
+ * at once. `isCurrent()` tells a run whether its deps are still the current ones.
+ */
+export function usePolling(
+  run: (isCurrent: () => boolean) => Promise<void>,
+  intervalMs: number | undefined,
+  deps: readonly unknown[],
+  onStart?: () => void,
+  /** the first run waits an interval too (the data is fresh already) */
+  delayFirst = false,
+): void {
+  const runRef = useRef(run);
+  runRef.current = run;
   useEffect(() => {
     let cancelled = false;
     let inFlight = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const polling = intervalMs !== undefined;
-    const run = async () => {
+    const isCurrent = () => !cancelled;
+    const tick = async () => {
       timer = undefined;
       inFlight = true;
       try {
-        const data = await loadRef.current();
-        if (!cancelled) setState({ data, loading: false });
-      } catch (err) {
-        if (!cancelled) setState((s) => ({ ...s, error: asApiError(err), loading: false }));
+        await runRef.current(isCurrent);
       } finally {
         inFlight = false;
       }
-      if (!cancelled && polling && !document.hidden) timer = setTimeout(run, intervalMs);
+      if (!cancelled && intervalMs !== undefined && !document.hidden) timer = setTimeout(tick, intervalMs);
     };
-    // Hidden tabs stop polling; coming back loads at once.
     const onVisibility = () => {
-      if (polling && !document.hidden && timer === undefined && !inFlight) void run();
+      if (intervalMs !== undefined && !document.hidden && timer === undefined && !inFlight) void tick();
     };
-    setState((s) => ({ ...s, loading: true }));
-    void run();
+    onStart?.();
+    if (delayFirst && intervalMs !== undefined) timer = setTimeout(tick, intervalMs);
+    else void tick();
     document.addEventListener('visibilitychange', onVisibility);
     return () => {
       cancelled = true;
       if (timer !== undefined) clearTimeout(timer);
       document.removeEventListener('visibilitychange', onVisibility);
     };
-  }, [...deps, tick, intervalMs]);
+  }, [...deps, intervalMs]);
+}
 
-  const reload = useCallback(() => setTick((t) => t + 1), []);
-  return { data: state.data, error: state.error, loading: state.loading, reload };
+/** A value kept in localStorage (JSON), checked by `read` when loaded; the default when absent or unreadable. */
+export function useStoredState<T>(key: string, read: (raw: unknown) => T | undefined, fallback: T): [T, (value: T) => void] {
+  const [value, setValue] = useState<T>(() => {
+    try {
+      return read(JSON.parse(localStorage.getItem(key) ?? 'null')) ?? fallback;
+    } catch {
+      return fallback;
+    }
+  });
+  const save = useCallback(
+    (next: T) => {
+      setValue(next);
+      try {
+        localStorage.setItem(key, JSON.stringify(next));
+      } catch {
+        // storage full or refused: the choice lasts for this page only
+      }
+    },
+    [key],
+  );
+  return [value, save];
+}
+
+/** The current value of a store that notifies its subscribers of every change (list/store.ts). */
+export function useSubscription<T>(store: { get(): T; subscribe(listener: () => void): () => void }): T {
+  const [, changed] = useReducer((n: number, _: void) => n + 1, 0);
+  useEffect(() => {
+    const unsubscribe = store.subscribe(changed);
+    changed(); // whatever changed between the render and this subscription
+    return unsubscribe;
+  }, [store]);
+  return store.get();
 }

@@ -35,6 +35,9 @@ export function href(route: Route): string {
   }
 }
 
+/** One page of one Region: what notices belong to, and what a page is keyed by (a change starts it afresh). */
+export const pageKey = (region: string, route: Route): string => `${region} ${href(route)}`;
+
 export function navigate(route: Route): void {
   location.hash = href(route);
 }

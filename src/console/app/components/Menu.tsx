@@ -18,7 +18,14 @@ export interface MenuGroup {
   readonly items: readonly MenuItem[];
 }
 
-export function MenuButton(props: { label: string; groups: readonly MenuGroup[]; disabled?: boolean; primary?: boolean }) {
+export function MenuButton(props: {
+  label: string;
+  groups: readonly MenuGroup[];
+  disabled?: boolean;
+  primary?: boolean;
+  /** said once at the top of the menu; items disabled for this same reason point to it instead of repeating it */
+  note?: string | undefined;
+}) {
   const [open, setOpen] = useState<false | 'first' | 'last'>(false);
   const id = useId();
   const root = useRef<HTMLDivElement>(null);
@@ -91,48 +98,57 @@ export function MenuButton(props: { label: string; groups: readonly MenuGroup[];
         </span>
       </button>
       {open && (
-        <div class="menu" id={`${id}-menu`} role="menu" aria-label={props.label} ref={menu} onKeyDown={onMenuKey}>
-          {props.groups.map((group, g) => (
-            <div
-              class="menu-group"
-              role={group.label ? 'group' : 'none'}
-              aria-labelledby={group.label ? `${id}-g${g}` : undefined}
-              key={group.label ?? g}
-            >
-              {group.label && (
-                <div class="menu-group-label" id={`${id}-g${g}`}>
-                  {group.label}
-                </div>
-              )}
-              {group.items.map((item, i) => {
-                const reasonId = `${id}-g${g}-i${i}`;
-                const disabled = item.disabledReason !== undefined;
-                return (
-                  <button
-                    key={item.label}
-                    type="button"
-                    role="menuitem"
-                    tabIndex={-1}
-                    class="menu-item"
-                    aria-disabled={disabled}
-                    aria-describedby={disabled ? reasonId : undefined}
-                    onClick={() => {
-                      if (disabled) return;
-                      close(true);
-                      item.onSelect();
-                    }}
-                  >
-                    <span class="menu-item-label">{item.label}</span>
-                    {disabled && (
-                      <span class="menu-item-reason" id={reasonId}>
-                        {item.disabledReason}
-                      </span>
-                    )}
-                  </button>
-                );
-              })}
-            </div>
-          ))}
+        <div class="menu" onKeyDown={onMenuKey}>
+          {props.note && (
+            <p class="menu-note" id={`${id}-note`}>
+              {props.note}
+            </p>
+          )}
+          <div id={`${id}-menu`} role="menu" aria-label={props.label} ref={menu}>
+            {props.groups.map((group, g) => (
+              <div
+                class="menu-group"
+                role={group.label ? 'group' : 'none'}
+                aria-labelledby={group.label ? `${id}-g${g}` : undefined}
+                key={group.label ?? g}
+              >
+                {group.label && (
+                  <div class="menu-group-label" id={`${id}-g${g}`}>
+                    {group.label}
+                  </div>
+                )}
+                {group.items.map((item, i) => {
+                  const disabled = item.disabledReason !== undefined;
+                  const noted = disabled && item.disabledReason === props.note;
+                  const reasonId = noted ? `${id}-note` : `${id}-g${g}-i${i}`;
+                  return (
+                    <button
+                      key={item.label}
+                      type="button"
+                      role="menuitem"
+                      tabIndex={-1}
+                      class="menu-item"
+                      aria-disabled={disabled}
+                      aria-describedby={disabled ? reasonId : undefined}
+                      onClick={() => {
+                        if (disabled) return;
+                        close(true);
+                        item.onSelect();
+                      }}
+                    >
+                      <span class="menu-item-label">{item.label}</span>
+                      {/* The reason is the item's description (aria-describedby), not part of its name. */}
+                      {disabled && !noted && (
+                        <span class="menu-item-reason" id={reasonId} aria-hidden="true">
+                          {item.disabledReason}
+                        </span>
+                      )}
+                    </button>
+                  );
+                })}
+              </div>
+            ))}
+          </div>
         </div>
       )}
     </div>

@@ -1,12 +1,16 @@
-/** The frame around every page: top bar (brand, region, sign-out) and the side navigation. */
+/**
+ * The frame around every page: top bar (brand, Region by its name, sign-out), the side navigation,
+ * and the main area, which scrolls on its own (the top bar and the navigation stay).
+ */
 import type { ComponentChildren } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { type Api, FALLBACK_REGIONS } from '../api.js';
+import { regionName } from '../format.js';
 import { type Route, href } from '../router.js';
 
 const NAV: readonly { readonly label: string; readonly route: Route; readonly pages: readonly Route['page'][] }[] = [
   { label: 'Instances', route: { page: 'instances' }, pages: ['instances', 'instance'] },
-  { label: 'Launch instance', route: { page: 'launch' }, pages: ['launch'] },
+  { label: 'Launch instances', route: { page: 'launch' }, pages: ['launch'] },
   { label: 'Instance types', route: { page: 'instance-types' }, pages: ['instance-types'] },
 ];
 
@@ -16,6 +20,8 @@ export function Shell(props: {
   accessKeyId: string;
   onRegion: (region: string) => void;
   onSignOut: () => void;
+  /** the navigation's link to the page already shown: start it afresh (the list reads the API again) */
+  onRevisit: () => void;
   children: ComponentChildren;
 }) {
   const [regions, setRegions] = useState<readonly string[]>([props.api.region]);
@@ -29,6 +35,14 @@ export function Shell(props: {
       live = false;
     };
   }, [props.api]);
+
+  // Every page opens at its top.
+  const main = useRef<HTMLElement>(null);
+  const routeKey = href(props.route);
+  useEffect(() => {
+    main.current?.scrollTo({ top: 0 });
+    window.scrollTo({ top: 0 });
+  }, [routeKey]);
 
   return (
     <div class="app">
@@ -48,7 +62,7 @@ export function Shell(props: {
             <select value={props.api.region} onChange={(e) => props.onRegion(e.currentTarget.value)}>
               {regions.map((r) => (
                 <option key={r} value={r}>
-                  {r}
+                  {regionName(r)} · {r}
                 </option>
               ))}
             </select>
@@ -67,14 +81,20 @@ export function Shell(props: {
           <ul>
             {NAV.map((n) => (
               <li key={n.label}>
-                <a href={href(n.route)} aria-current={n.pages.includes(props.route.page) ? 'page' : undefined}>
+                <a
+                  href={href(n.route)}
+                  aria-current={n.pages.includes(props.route.page) ? 'page' : undefined}
+                  onClick={() => {
+                    if (href(n.route) === routeKey) props.onRevisit();
+                  }}
+                >
                   {n.label}
                 </a>
               </li>
             ))}
           </ul>
         </nav>
-        <main id="main" class="content" tabIndex={-1}>
+        <main id="main" class="content" tabIndex={-1} ref={main}>
           {props.children}
         </main>
       </div>

@@ -35,6 +35,8 @@ export function ChangeCpuOptions(props: { instance: Instance; onClose: () => voi
 
   const platform = platformOf(instance);
   const blocker = info && nestedVirtualizationBlocker(info, platform, instance.HibernationOptions?.Configured === true);
+  // Until the type's facts are read, Enable waits: it is never offered for a moment and then taken back.
+  const checking = types.data === undefined && !types.error ? `Checking whether ${instance.InstanceType} supports nested virtualization…` : undefined;
   const validCores = info?.VCpuInfo?.ValidCores ?? [current.cores];
   const validThreads = info?.VCpuInfo?.ValidThreadsPerCore ?? [current.threads];
 
@@ -111,6 +113,7 @@ export function ChangeCpuOptions(props: { instance: Instance; onClose: () => voi
         value={nested}
         onChange={setNested}
         blocker={blocker}
+        checking={checking}
         platform={platform}
         unsetLabel={current.nested ? undefined : 'Not set (no change)'}
       />

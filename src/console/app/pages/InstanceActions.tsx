@@ -1,131 +1,125 @@
 /**
- * The Actions menu for the selected instances, on the list and on the details page: Connect (one
- * instance: the SSH command, or why it cannot work), Instance state (start, stop, reboot, terminate
- * after a confirmation) and Instance settings → Change CPU options.
+ * The Actions menu for the selected instances, on the list and on the details page, as EC2 has it: the
+ * menu is always there, and an item that does not apply is greyed out with the reason beside it
+ * (list/actions.ts). Connect and View details; Instance state — start, stop, force stop, hibernate,
+ * reboot, terminate, each but start after EC2's confirmation; Instance settings — change CPU options,
+ * change instance type, edit user data, manage tags, change termination protection.
  */
 import type { Instance, InstanceStateChange } from '@aws-sdk/client-ec2';
 import { useState } from 'preact/hooks';
-import { type MenuGroup, MenuButton } from '../components/Menu.js';
-import { Modal } from '../components/Modal.js';
+import { type MenuGroup, type MenuItem, MenuButton } from '../components/Menu.js';
 import { useNotify } from '../components/Notifications.js';
-import { useApi } from '../context.js';
+import { useApi, useInstanceStore } from '../context.js';
+import { count, idList } from '../format.js';
 import { asApiError } from '../hooks.js';
+import { type InstanceAction, NOTHING_SELECTED, type StateAction, unavailableReason } from '../list/actions.js';
+import { navigate } from '../router.js';
 import { ChangeCpuOptions } from './ChangeCpuOptions.js';
 import { ConnectDialog } from './ConnectDialog.js';
+import { ChangeInstanceType } from './settings/ChangeInstanceType.js';
+import { ConfirmStateChange, STATE_ACTIONS } from './settings/ConfirmStateChange.js';
+import { EditUserData } from './settings/EditUserData.js';
+import { ManageTags } from './settings/ManageTags.js';
+import { TerminationProtection } from './settings/TerminationProtection.js';
 
-type Verb = 'start' | 'stop' | 'reboot' | 'terminate';
-const VERBS: Record<Verb, { readonly label: string; readonly doing: string }> = {
-  start: { label: 'Start instance', doing: 'Starting' },
-  stop: { label: 'Stop instance', doing: 'Stopping' },
-  reboot: { label: 'Reboot instance', doing: 'Rebooting' },
-  terminate: { label: 'Terminate (delete) instance', doing: 'Terminating' },
-};
+type Dialog = Exclude<InstanceAction, 'details' | 'start'>;
 
-const describeChange = (c: InstanceStateChange) =>
-  `${c.InstanceId} (${c.PreviousState?.Name ?? '?'} → ${c.CurrentState?.Name ?? '?'})`;
+const describeChange = (c: InstanceStateChange) => `${c.PreviousState?.Name ?? '?'} → ${c.CurrentState?.Name ?? '?'}`;
 
-/** Why Change CPU options is not offered for this selection, or undefined when it is. */
-function cpuOptionsUnavailable(selected: readonly Instance[]): string | undefined {
-  if (selected.length !== 1) return 'Select a single instance.';
-  const [i] = selected as [Instance];
-  const state = i.State?.Name;
-  if (state === 'stopped') return undefined;
-  return `Available only while the instance is stopped; ${i.InstanceId} is ${state}. Stop it first.`;
+/** "Stopping i-0abc (running → stopping)" for one; "Stopping 205 instances: i-1, i-2, i-3 and 202 more" for many. */
+function changed(doing: string, ids: readonly string[], changes: readonly InstanceStateChange[]): string {
+  if (ids.length === 1) return `${doing} ${ids[0]}${changes[0] ? ` (${describeChange(changes[0])})` : ''}.`;
+  return `${doing} ${count(ids.length)} instances: ${idList(ids)}.`;
 }
 
-export function InstanceActions(props: { instances: readonly Instance[]; onChanged: () => void }) {
+export function InstanceActions(props: {
+  instances: readonly Instance[];
+  /** after a change went through (the details page reads its instance again) */
+  onChanged?: () => void;
+}) {
   const api = useApi();
+  const store = useInstanceStore();
   const notify = useNotify();
-  const [dialog, setDialog] = useState<'connect' | 'terminate' | 'cpu-options'>();
+  const [dialog, setDialog] = useState<Dialog>();
   const selected = props.instances;
   const ids = selected.map((i) => i.InstanceId ?? '');
+  const close = () => setDialog(undefined);
+  const done = () => {
+    close();
+    void store.refresh(ids);
+    props.onChanged?.();
+  };
 
-  const run = async (verb: Verb) => {
+  const runState = async (action: StateAction) => {
+    const spec = STATE_ACTIONS[action];
     try {
-      if (verb === 'reboot') {
-        await api.reboot(ids);
-        notify.success(`Rebooting ${ids.join(', ')}`);
-      } else {
-        const changes = await api[verb](ids);
-        notify.success(`${VERBS[verb].doing} ${changes.map(describeChange).join(', ')}`);
-      }
+      let changes: InstanceStateChange[] = [];
+      if (action === 'start') changes = await api.start(ids);
+      else if (action === 'stop') changes = await api.stop(ids);
+      else if (action === 'force-stop') changes = await api.stop(ids, { force: true });
+      else if (action === 'hibernate') changes = await api.stop(ids, { hibernate: true });
+      else if (action === 'terminate') changes = await api.terminate(ids);
+      else await api.reboot(ids);
+      store.applyStateChanges(changes);
+      notify.success(changed(spec.doing, ids, changes));
     } catch (err) {
-      notify.failure(`Could not ${verb} ${ids.join(', ')}`, asApiError(err));
+      notify.failure(`Could not ${spec.verb} ${ids.length === 1 ? ids[0] : `${count(ids.length)} instances`}`, asApiError(err));
     } finally {
-      props.onChanged();
+      props.onChanged?.();
     }
   };
 
-  const none = selected.length === 0 ? 'Select one or more instances.' : undefined;
+  const item = (action: InstanceAction, label: string, onSelect: () => void): MenuItem => ({
+    label,
+    onSelect,
+    disabledReason: unavailableReason(action, selected),
+  });
   const groups: MenuGroup[] = [
     {
       items: [
-        {
-          label: 'Connect',
-          disabledReason: selected.length === 1 ? undefined : 'Select a single instance.',
-          onSelect: () => setDialog('connect'),
-        },
+        item('connect', 'Connect', () => setDialog('connect')),
+        item('details', 'View details', () => navigate({ page: 'instance', id: ids[0] ?? '' })),
       ],
     },
     {
       label: 'Instance state',
-      items: (['start', 'stop', 'reboot', 'terminate'] as const).map((verb) => ({
-        label: VERBS[verb].label,
-        disabledReason: none,
-        onSelect: () => (verb === 'terminate' ? setDialog('terminate') : void run(verb)),
-      })),
+      items: (['start', 'stop', 'force-stop', 'hibernate', 'reboot', 'terminate'] as const).map((action) =>
+        item(action, STATE_ACTIONS[action].label, () => (action === 'start' ? void runState('start') : setDialog(action))),
+      ),
     },
     {
       label: 'Instance settings',
       items: [
-        { label: 'Change CPU options', disabledReason: cpuOptionsUnavailable(selected), onSelect: () => setDialog('cpu-options') },
+        item('cpu-options', 'Change CPU options', () => setDialog('cpu-options')),
+        item('instance-type', 'Change instance type', () => setDialog('instance-type')),
+        item('user-data', 'Edit user data', () => setDialog('user-data')),
+        item('tags', 'Manage tags', () => setDialog('tags')),
+        item('termination-protection', 'Change termination protection', () => setDialog('termination-protection')),
       ],
     },
   ];
 
+  const one = selected[0];
   return (
     <>
-      <MenuButton label="Actions" groups={groups} disabled={selected.length === 0} />
-      {dialog === 'terminate' && (
-        <Modal
-          title={`Terminate (delete) ${ids.length === 1 ? 'instance' : `${ids.length} instances`}?`}
-          onClose={() => setDialog(undefined)}
-          onSubmit={() => {
-            setDialog(undefined);
-            void run('terminate');
-          }}
-          footer={
-            <>
-              <button type="button" class="button" autofocus onClick={() => setDialog(undefined)}>
-                Cancel
-              </button>
-              <button type="submit" class="button button-danger">
-                Terminate
-              </button>
-            </>
-          }
-        >
-          <p>Terminated instances cannot be started again. Their data is deleted.</p>
-          <ul class="id-list">
-            {ids.map((id) => (
-              <li key={id}>
-                <code>{id}</code>
-              </li>
-            ))}
-          </ul>
-        </Modal>
-      )}
-      {dialog === 'connect' && selected[0] && <ConnectDialog instance={selected[0]} onClose={() => setDialog(undefined)} />}
-      {dialog === 'cpu-options' && selected[0] && (
-        <ChangeCpuOptions
-          instance={selected[0]}
-          onClose={() => setDialog(undefined)}
-          onChanged={() => {
-            setDialog(undefined);
-            props.onChanged();
+      <MenuButton label="Actions" groups={groups} note={selected.length === 0 ? NOTHING_SELECTED : undefined} />
+      {(dialog === 'stop' || dialog === 'force-stop' || dialog === 'hibernate' || dialog === 'reboot' || dialog === 'terminate') && (
+        <ConfirmStateChange
+          action={dialog}
+          instances={selected}
+          onClose={close}
+          onConfirm={() => {
+            close();
+            void runState(dialog);
           }}
         />
       )}
+      {dialog === 'connect' && one && <ConnectDialog instance={one} onClose={close} />}
+      {dialog === 'cpu-options' && one && <ChangeCpuOptions instance={one} onClose={close} onChanged={done} />}
+      {dialog === 'instance-type' && one && <ChangeInstanceType instance={one} onClose={close} onChanged={done} />}
+      {dialog === 'user-data' && one && <EditUserData instance={one} onClose={close} onChanged={done} />}
+      {dialog === 'tags' && one && <ManageTags instance={one} onClose={close} onChanged={done} />}
+      {dialog === 'termination-protection' && one && <TerminationProtection instance={one} onClose={close} onChanged={done} />}
     </>
   );
 }

@@ -10,7 +10,7 @@ import { ApiErrorAlert } from '../components/Alert.js';
 import { NestedBadge, StateBadge } from '../components/Badges.js';
 import { platformOf, vsmOf } from '../capabilities.js';
 import { useApi, useTitle } from '../context.js';
-import { nameOf, when } from '../format.js';
+import { nameOf, regionName, stateTransition, when } from '../format.js';
 import { useResource } from '../hooks.js';
 import { href } from '../router.js';
 import { ConnectDialog } from './ConnectDialog.js';
@@ -54,18 +54,6 @@ function Section(props: { title: string; id: string; children: ComponentChildren
   );
 }
 
-function StateReason(props: { instance: Instance }) {
-  const { StateReason: reason, StateTransitionReason: transition } = props.instance;
-  if (!reason?.Message && !transition) return <span class="muted">–</span>;
-  return (
-    <span>
-      {reason?.Message}
-      {reason?.Code && reason.Code !== reason.Message && <code class="reason-code"> {reason.Code}</code>}
-      {transition && <span class="block muted small">{transition}</span>}
-    </span>
-  );
-}
-
 function CpuOptions(props: { instance: Instance }) {
   const { instance } = props;
   const cpu = instance.CpuOptions ?? {};
@@ -98,8 +86,18 @@ function CpuOptions(props: { instance: Instance }) {
   return (
     <>
       <Facts items={items} />
-      <p class="hint">
-        To change these, stop the instance, then choose <strong>Actions → Instance settings → Change CPU options</strong>.
+      <p class="hint" data-testid="cpu-options-hint">
+        {instance.State?.Name === 'terminated' || instance.State?.Name === 'shutting-down' ? (
+          <>The instance is {instance.State.Name}: its CPU options can no longer be changed.</>
+        ) : instance.State?.Name === 'stopped' ? (
+          <>
+            To change these, choose <strong>Actions → Instance settings → Change CPU options</strong>.
+          </>
+        ) : (
+          <>
+            To change these, stop the instance, then choose <strong>Actions → Instance settings → Change CPU options</strong>.
+          </>
+        )}
       </p>
     </>
   );
@@ -174,6 +172,7 @@ export function InstanceDetails(props: { id: string }) {
   const res = useResource(() => api.instance(props.id), [api, props.id], POLL_MS);
   const instance = res.data;
   const name = instance ? nameOf(instance) : '';
+  const transition = instance ? stateTransition(instance) : {};
   const [connecting, setConnecting] = useState(false);
   useTitle(name ? `${name} (${props.id})` : props.id);
 
@@ -200,7 +199,9 @@ export function InstanceDetails(props: { id: string }) {
       </div>
       {connecting && instance && <ConnectDialog instance={instance} onClose={() => setConnecting(false)} />}
       {res.error && <ApiErrorAlert title={`Could not describe ${props.id}`} error={res.error} />}
-      {!instance && !res.error && <p class="muted">{res.loading ? 'Loading…' : `No instance ${props.id} in ${api.region}.`}</p>}
+      {!instance && !res.error && (
+        <p class="muted">{res.loading ? 'Loading…' : `No instance ${props.id} in ${regionName(api.region)} (${api.region}).`}</p>
+      )}
       {instance && (
         <div class="details-grid">
           <Section title="Instance summary" id="summary-title">
@@ -208,7 +209,8 @@ export function InstanceDetails(props: { id: string }) {
               items={[
                 ['Instance ID', <span class="mono">{instance.InstanceId}</span>],
                 ['Instance state', <span data-testid="details-state"><StateBadge state={instance.State?.Name} /></span>],
-                ['State reason', <StateReason instance={instance} />],
+                ['State transition reason', transition.reason, 'state-reason'],
+                ['State transition message', transition.message, 'state-message'],
                 ['Instance type', <span class="mono">{instance.InstanceType}</span>],
                 ['AMI ID', <span class="mono">{instance.ImageId}</span>],
                 ['Platform', instance.PlatformDetails ?? (platformOf(instance) === 'windows' ? 'Windows' : 'Linux/UNIX')],

@@ -1,15 +1,41 @@
-/** Instance types: the server's catalog with a nested-virtualization filter and each type's facts. */
+/**
+ * Instance types: the server's catalog with a nested-virtualization filter and each type's facts, in a
+ * table that sorts by any column and fits a 1440 px window.
+ */
 import type { InstanceTypeInfo } from '@aws-sdk/client-ec2';
-import { useState } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
 import { ApiErrorAlert } from '../components/Alert.js';
 import { SupportBadge } from '../components/Badges.js';
+import { SortableHeader } from '../components/SortableHeader.js';
 import { architectureOf, supportsNestedVirtualization } from '../capabilities.js';
 import { useApi, useTitle } from '../context.js';
 import { familyAndSize, gib, matches } from '../format.js';
 import { useResource } from '../hooks.js';
+import { type Sort, naturalKey, nextSort, sortByKey } from '../list/model.js';
 import { href } from '../router.js';
 
 type NestedFilter = 'all' | 'supported' | 'unsupported';
+
+const yesNo = (b: boolean | undefined) => (b ? 'Yes' : 'No');
+
+interface TypeColumn {
+  readonly id: string;
+  readonly label: string;
+  readonly numeric?: boolean;
+  readonly key: (t: InstanceTypeInfo) => string | number;
+}
+
+const TYPE_COLUMNS: readonly TypeColumn[] = [
+  { id: 'type', label: 'Instance type', key: (t) => naturalKey(t.InstanceType ?? '') },
+  { id: 'family', label: 'Family', key: (t) => naturalKey(familyAndSize(t)[0]) },
+  { id: 'vcpus', label: 'vCPUs', numeric: true, key: (t) => t.VCpuInfo?.DefaultVCpus ?? '' },
+  { id: 'cores', label: 'Cores × threads', numeric: true, key: (t) => t.VCpuInfo?.DefaultCores ?? '' },
+  { id: 'memory', label: 'Memory (GiB)', numeric: true, key: (t) => t.MemoryInfo?.SizeInMiB ?? '' },
+  { id: 'arch', label: 'Architecture', key: architectureOf },
+  { id: 'nested', label: 'Nested virtualization', key: (t) => (supportsNestedVirtualization(t) ? 0 : 1) },
+  { id: 'hibernation', label: 'Hibernation', key: (t) => yesNo(t.HibernationSupported) },
+  { id: 'metal', label: 'Bare metal', key: (t) => yesNo(t.BareMetal) },
+];
 
 function nestedFamilies(types: readonly InstanceTypeInfo[]): string[] {
   return [...new Set(types.filter(supportsNestedVirtualization).map((t) => familyAndSize(t)[0]))].sort();
@@ -22,9 +48,14 @@ export function InstanceTypes() {
   const [query, setQuery] = useState('');
   const [nested, setNested] = useState<NestedFilter>('all');
   const [arch, setArch] = useState('all');
+  const [sort, setSort] = useState<Sort<string>>({ column: 'type', direction: 'ascending' });
 
   const all = types.data ?? [];
-  const shown = all.filter((t) => {
+  const sorted = useMemo(() => {
+    const column = TYPE_COLUMNS.find((c) => c.id === sort.column) ?? (TYPE_COLUMNS[0] as TypeColumn);
+    return sortByKey(all, column.key, sort.direction);
+  }, [all, sort]);
+  const shown = sorted.filter((t) => {
     const supported = supportsNestedVirtualization(t);
     if (nested === 'supported' && !supported) return false;
     if (nested === 'unsupported' && supported) return false;
@@ -86,19 +117,19 @@ export function InstanceTypes() {
           </span>
         </div>
         <div class="table-wrap">
-          <table class="table" aria-labelledby="types-title">
+          <table class="table table-compact" aria-labelledby="types-title" data-testid="types-table">
             <thead>
               <tr>
-                <th>Instance type</th>
-                <th>Family</th>
-                <th>Size</th>
-                <th class="num">vCPUs</th>
-                <th class="num">Cores × threads</th>
-                <th class="num">Memory (GiB)</th>
-                <th>Architecture</th>
-                <th>Nested virtualization</th>
-                <th>Hibernation</th>
-                <th>Bare metal</th>
+                {TYPE_COLUMNS.map((c) => (
+                  <SortableHeader
+                    key={c.id}
+                    label={c.label}
+                    numeric={c.numeric}
+                    wrap={c.label.length > 12}
+                    sorted={sort.column === c.id ? sort.direction : undefined}
+                    onSort={() => setSort(nextSort(sort, c.id))}
+                  />
+                ))}
                 <th>
                   <span class="visually-hidden">Launch</span>
                 </th>
@@ -106,13 +137,12 @@ export function InstanceTypes() {
             </thead>
             <tbody>
               {shown.map((t) => {
-                const [family, size] = familyAndSize(t);
+                const [family] = familyAndSize(t);
                 const cpu = t.VCpuInfo ?? {};
                 return (
                   <tr key={t.InstanceType} data-type={t.InstanceType}>
                     <td class="mono">{t.InstanceType}</td>
                     <td class="nowrap">{family}</td>
-                    <td>{size}</td>
                     <td class="num">{cpu.DefaultVCpus}</td>
                     <td class="num">
                       {cpu.DefaultCores} × {cpu.DefaultThreadsPerCore}
@@ -122,8 +152,8 @@ export function InstanceTypes() {
                     <td data-col="nested">
                       <SupportBadge supported={supportsNestedVirtualization(t)} />
                     </td>
-                    <td>{t.HibernationSupported ? 'Yes' : 'No'}</td>
-                    <td>{t.BareMetal ? 'Yes' : 'No'}</td>
+                    <td>{yesNo(t.HibernationSupported)}</td>
+                    <td>{yesNo(t.BareMetal)}</td>
                     <td>
                       <a href={href({ page: 'launch', instanceType: t.InstanceType ?? '' })} aria-label={`Launch ${t.InstanceType}`}>
                         Launch

@@ -1,43 +1,159 @@
-/** Instances: the live list (polled), a filter, selection and the Actions menu. */
-import type { Instance } from '@aws-sdk/client-ec2';
-import { useState } from 'preact/hooks';
+/**
+ * Instances: EC2's list at any size. All instances the API filters let through are kept (list/store.ts)
+ * and sorted, filtered and paged here; only one page of rows is drawn, and only that page is polled
+ * (by ID) every POLL_MS. The header, the filter and the Actions bar stay in view: the rows scroll in
+ * their own box under a sticky column header.
+ */
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiErrorAlert } from '../components/Alert.js';
 import { NestedBadge, StateBadge } from '../components/Badges.js';
-import { nestedVirtualizationOf } from '../capabilities.js';
-import { useApi, useTitle } from '../context.js';
-import { matches, nameOf, when } from '../format.js';
-import { useResource } from '../hooks.js';
+import { Pagination } from '../components/Pagination.js';
+import { PropertyFilter } from '../components/PropertyFilter.js';
+import { SortableHeader } from '../components/SortableHeader.js';
+import { useApi, useInstanceStore, useTitle } from '../context.js';
+import { count, nameOf, regionName, when, whenShort } from '../format.js';
+import { usePolling, useStoredState, useSubscription } from '../hooks.js';
+import {
+  COLUMNS,
+  type ColumnId,
+  DEFAULT_COLUMNS,
+  DEFAULT_PAGE_SIZE,
+  DEFAULT_SORT,
+  PAGE_SIZES,
+  type PageSize,
+  type Row,
+  type Sort,
+  nextSort,
+  pageOf,
+  platformName,
+  pruneSelection,
+  securityGroupNames,
+  selectAllState,
+  sortRows,
+  statusChecks,
+} from '../list/model.js';
+import { type Token, apiFilters, parseTokenText, rowMatcher } from '../list/property-filter.js';
 import { href } from '../router.js';
 import { InstanceActions } from './InstanceActions.js';
+import { InstancePreferences, type ListPreferences } from './InstancePreferences.js';
 
-export const POLL_MS = 1500;
+/** The page on screen is read again this often. */
+export const POLL_MS = 2000;
+/** The whole list is read again this often in the background (and on Refresh, and when the API filters change). */
+export const RELOAD_MS = 60_000;
 
-const searchable = (i: Instance) => [
-  nameOf(i),
-  i.InstanceId,
-  i.State?.Name,
-  i.InstanceType,
-  `nested-${nestedVirtualizationOf(i) ?? 'unset'}`,
-  i.ImageId,
-  i.PublicIpAddress,
-  i.PublicDnsName,
-  i.PrivateIpAddress,
-  i.PrivateDnsName,
-  ...(i.Tags ?? []).flatMap((t) => [t.Key, t.Value]),
-];
+const DEFAULT_PREFERENCES: ListPreferences = { columns: DEFAULT_COLUMNS, pageSize: DEFAULT_PAGE_SIZE };
+
+function readPreferences(raw: unknown): ListPreferences | undefined {
+  const p = raw as Partial<ListPreferences> | null;
+  if (!p || !Array.isArray(p.columns) || !PAGE_SIZES.includes(p.pageSize as PageSize)) return undefined;
+  const columns = COLUMNS.map((c) => c.id).filter((id) => (p.columns as unknown[]).includes(id));
+  return { columns, pageSize: p.pageSize as PageSize };
+}
+
+const none = <span class="muted">–</span>;
+
+function Cell(props: { column: ColumnId; row: Row }) {
+  const i = props.row.instance;
+  switch (props.column) {
+    case 'name':
+      return <td>{nameOf(i) || none}</td>;
+    case 'id':
+      return (
+        <td class="nowrap">
+          <a href={href({ page: 'instance', id: props.row.id })} class="mono">
+            {props.row.id}
+          </a>
+        </td>
+      );
+    case 'state':
+      return (
+        <td data-col="state">
+          <StateBadge state={i.State?.Name} />
+        </td>
+      );
+    case 'type':
+      return <td class="mono">{i.InstanceType}</td>;
+    case 'status':
+      return <td data-col="status">{statusChecks(props.row.status) ?? none}</td>;
+    case 'zone':
+      return <td class="nowrap">{i.Placement?.AvailabilityZone}</td>;
+    case 'public-ip':
+      return (
+        <td class="mono" data-col="public-ip">
+          {i.PublicIpAddress || none}
+        </td>
+      );
+    case 'private-ip':
+      return (
+        <td class="mono" data-col="private-ip">
+          {i.PrivateIpAddress || none}
+        </td>
+      );
+    case 'nested':
+      return (
+        <td data-col="nested">
+          <NestedBadge instance={i} />
+        </td>
+      );
+    case 'key':
+      return <td data-col="key">{i.KeyName || none}</td>;
+    case 'groups':
+      return <td data-col="groups">{securityGroupNames(i).join(', ') || none}</td>;
+    case 'image':
+      return <td class="mono">{i.ImageId}</td>;
+    case 'platform':
+      return <td>{platformName(i)}</td>;
+    case 'launch':
+      return (
+        <td class="nowrap" title={when(i.LaunchTime)}>
+          {whenShort(i.LaunchTime)}
+        </td>
+      );
+  }
+}
 
 export function Instances() {
   useTitle('Instances');
   const api = useApi();
-  const list = useResource(() => api.listInstances(), [api], POLL_MS);
-  const [query, setQuery] = useState('');
+  const store = useInstanceStore();
+  const list = useSubscription(store);
+  const [tokens, setTokens] = useState<readonly Token[]>([]);
+  const [text, setText] = useState('');
+  const [sort, setSort] = useState<Sort>(DEFAULT_SORT);
+  const [page, setPage] = useState(1);
+  const [preferences, setPreferences] = useStoredState('nestbox.console.instances', readPreferences, DEFAULT_PREFERENCES);
+  const [editingPreferences, setEditingPreferences] = useState(false);
   const [selectedIds, setSelectedIds] = useState<ReadonlySet<string>>(new Set());
+  const scroller = useRef<HTMLDivElement>(null);
 
-  const all = list.data ?? [];
-  const shown = all.filter((i) => matches(query, searchable(i)));
-  // The selection follows the list: an instance that is gone (or filtered out) is no longer selected.
-  const selected = shown.filter((i) => selectedIds.has(i.InstanceId ?? ''));
-  const allShownSelected = shown.length > 0 && selected.length === shown.length;
+  // `=` tokens the API can filter on are sent with every request; the rest is matched here.
+  const filters = useMemo(() => apiFilters(tokens), [tokens]);
+  const filtersKey = JSON.stringify(filters);
+  const freeText = parseTokenText(text) ? '' : text;
+  const sorted = useMemo(() => sortRows(list.rows, sort), [list.rows, sort]);
+  const shown = useMemo(() => sorted.filter(rowMatcher(tokens, freeText)), [sorted, tokens, freeText]);
+  const view = pageOf(shown, page, preferences.pageSize);
+  const columns = COLUMNS.filter((c) => preferences.columns.includes(c.id));
+
+  // The selection never reaches a row the filter hides.
+  const selection = pruneSelection(selectedIds, shown);
+  useEffect(() => {
+    if (selection !== selectedIds) setSelectedIds(selection);
+  }, [selection, selectedIds]);
+  const selected = useMemo(() => shown.filter((r) => selection.has(r.id)).map((r) => r.instance), [shown, selection]);
+  const allState = selectAllState(selection, shown);
+
+  // A new filter or sort starts at the first page; a new page starts at its first row.
+  useEffect(() => setPage(1), [tokens, freeText, sort]);
+  useEffect(() => scroller.current?.scrollTo({ top: 0 }), [view.page]);
+
+  // The whole list: at once, then every RELOAD_MS, and again whenever the API filters change.
+  usePolling(() => store.reload(filters), RELOAD_MS, [store, filtersKey]);
+  // The page on screen, by ID, every POLL_MS.
+  const visible = useRef<readonly string[]>([]);
+  visible.current = view.items.map((r) => r.id);
+  usePolling(() => store.refresh(visible.current), POLL_MS, [store, filtersKey], undefined, true);
 
   const toggle = (id: string, on: boolean) =>
     setSelectedIds((s) => {
@@ -47,132 +163,156 @@ export function Instances() {
       return next;
     });
 
+  const loadingFirst = list.rows.length === 0 && (list.loading || !list.complete) && !list.error;
   return (
-    <section class="page" aria-labelledby="instances-title">
-      <div class="page-header">
-        <h1 id="instances-title">
-          Instances <span class="count">({all.length})</span>
-        </h1>
-        <div class="toolbar">
-          <button type="button" class="button" onClick={list.reload} aria-label="Refresh instances" title="Refresh">
-            ↻
-          </button>
-          <InstanceActions instances={selected} onChanged={list.reload} />
-          <a class="button button-primary" href={href({ page: 'launch' })}>
-            Launch instance
-          </a>
+    <section class="page list-page" aria-labelledby="instances-title">
+      <div class="list-head">
+        <div class="page-header">
+          <h1 id="instances-title">
+            Instances <span class="count">({list.complete ? count(list.rows.length) : '…'})</span>
+          </h1>
+          <div class="toolbar">
+            <button
+              type="button"
+              class="button"
+              onClick={() => void store.reload(filters)}
+              disabled={list.loading}
+              aria-label="Refresh instances"
+              title="Refresh"
+            >
+              ↻
+            </button>
+            <button type="button" class="button" onClick={() => setEditingPreferences(true)} aria-label="Preferences" title="Preferences">
+              ⚙
+            </button>
+            <InstanceActions instances={selected} />
+            <a class="button button-primary" href={href({ page: 'launch' })}>
+              Launch instances
+            </a>
+          </div>
+        </div>
+        {list.error && <ApiErrorAlert title="Could not list instances" error={list.error} />}
+        <div class="list-toolbar">
+          <PropertyFilter
+            label="Filter instances"
+            placeholder="Find instance by attribute or tag (case-sensitive), e.g. Instance state = running"
+            tokens={tokens}
+            text={text}
+            rows={list.rows}
+            onTokens={setTokens}
+            onText={setText}
+          />
+          <div class="list-meta">
+            <span class="muted small" role="status" data-testid="list-status">
+              {selection.size > 0 ? `${count(selection.size)} selected · ` : ''}
+              {loadingFirst
+                ? `Loading instances… ${list.progress > 0 ? `${count(list.progress)} read` : ''}`
+                : `${count(view.from)}–${count(view.to)} of ${count(shown.length)}`}
+              {list.loading && !loadingFirst ? ' · refreshing' : ''}
+            </span>
+            <Pagination label="Instances pages" page={view.page} pageCount={view.pageCount} onPage={setPage} />
+          </div>
         </div>
       </div>
-      {list.error && <ApiErrorAlert title="Could not list instances" error={list.error} />}
-      <div class="card">
-        <div class="card-toolbar">
-          <input
-            type="search"
-            class="filter"
-            placeholder="Filter instances by name, ID, state, type, IP address, tag…"
-            aria-label="Filter instances"
-            value={query}
-            onInput={(e) => setQuery(e.currentTarget.value)}
-          />
-          <span class="muted small" aria-live="polite">
-            {selected.length > 0 ? `${selected.length} selected · ` : ''}
-            {shown.length} of {all.length} · updates live
-          </span>
-        </div>
-        <div class="table-wrap">
-          <table class="table" aria-labelledby="instances-title">
-            <thead>
-              <tr>
-                <th class="col-check">
-                  <input
-                    type="checkbox"
-                    aria-label="Select all instances"
-                    checked={allShownSelected}
-                    disabled={shown.length === 0}
-                    onChange={(e) =>
-                      setSelectedIds(e.currentTarget.checked ? new Set(shown.map((i) => i.InstanceId ?? '')) : new Set())
-                    }
-                  />
-                </th>
-                <th>Name</th>
-                <th>Instance ID</th>
-                <th>Instance state</th>
-                <th>Instance type</th>
-                <th class="th-wrap">Nested virtualization</th>
-                <th class="th-wrap">Public IPv4 address</th>
-                <th class="th-wrap">Private IPv4 address</th>
-                <th>AMI ID</th>
-                <th>Launch time</th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((i) => {
-                const id = i.InstanceId ?? '';
-                const isSelected = selectedIds.has(id);
+      <div class="card table-scroll" ref={scroller}>
+        <table class="table" aria-labelledby="instances-title" aria-rowcount={shown.length + 1}>
+          <thead>
+            <tr>
+              <th class="col-check">
+                <input
+                  type="checkbox"
+                  aria-label="Select all instances"
+                  checked={allState === 'checked'}
+                  indeterminate={allState === 'mixed'}
+                  disabled={shown.length === 0}
+                  onChange={() => setSelectedIds(allState === 'unchecked' ? new Set(shown.map((r) => r.id)) : new Set())}
+                />
+              </th>
+              {columns.map((c) => {
+                const sorted = sort.column === c.id ? sort.direction : undefined;
                 return (
-                  <tr
-                    key={id}
-                    data-instance-id={id}
-                    class={isSelected ? 'selected' : undefined}
-                    onClick={(e) => {
-                      // A click on the row (not on its link or checkbox) selects that row alone.
-                      if ((e.target as HTMLElement).closest('a, input, button')) return;
-                      setSelectedIds(new Set([id]));
-                    }}
-                  >
-                    <td class="col-check">
-                      <input
-                        type="checkbox"
-                        aria-label={`Select ${id}`}
-                        checked={isSelected}
-                        onChange={(e) => toggle(id, e.currentTarget.checked)}
-                      />
-                    </td>
-                    <td>{nameOf(i) || <span class="muted">–</span>}</td>
-                    <td class="nowrap">
-                      <a href={href({ page: 'instance', id })} class="mono">
-                        {id}
-                      </a>
-                    </td>
-                    <td data-col="state">
-                      <StateBadge state={i.State?.Name} />
-                    </td>
-                    <td class="mono">{i.InstanceType}</td>
-                    <td data-col="nested">
-                      <NestedBadge instance={i} />
-                    </td>
-                    <td class="mono" data-col="public-ip">
-                      {i.PublicIpAddress || <span class="muted">–</span>}
-                    </td>
-                    <td class="mono" data-col="private-ip">
-                      {i.PrivateIpAddress || <span class="muted">–</span>}
-                    </td>
-                    <td class="mono">{i.ImageId}</td>
-                    <td class="nowrap">{when(i.LaunchTime)}</td>
-                  </tr>
+                  <SortableHeader
+                    key={c.id}
+                    label={c.label}
+                    sorted={sorted}
+                    wrap={c.label.length > 16}
+                    onSort={() => setSort(nextSort(sort, c.id, c.id === 'launch' ? 'descending' : 'ascending'))}
+                  />
                 );
               })}
-            </tbody>
-          </table>
-          {!list.loading && shown.length === 0 && (
-            <div class="empty">
-              {all.length === 0 ? (
-                <>
-                  <p>
-                    No instances in <strong>{api.region}</strong>.
-                  </p>
-                  <a class="button button-primary" href={href({ page: 'launch' })}>
-                    Launch instance
-                  </a>
-                </>
-              ) : (
-                <p>No instance matches “{query}”.</p>
-              )}
-            </div>
-          )}
-          {list.loading && all.length === 0 && <p class="empty muted">Loading instances…</p>}
-        </div>
+            </tr>
+          </thead>
+          <tbody>
+            {view.items.map((row, n) => {
+              const isSelected = selection.has(row.id);
+              return (
+                <tr
+                  key={row.id}
+                  data-instance-id={row.id}
+                  aria-rowindex={(view.page - 1) * preferences.pageSize + n + 2}
+                  class={isSelected ? 'selected' : undefined}
+                  onClick={(e) => {
+                    // A click on the row (not on its link or checkbox) selects that row alone.
+                    if ((e.target as HTMLElement).closest('a, input, button')) return;
+                    setSelectedIds(new Set([row.id]));
+                  }}
+                >
+                  <td class="col-check">
+                    <input
+                      type="checkbox"
+                      aria-label={`Select ${row.id}`}
+                      checked={isSelected}
+                      onChange={(e) => toggle(row.id, e.currentTarget.checked)}
+                    />
+                  </td>
+                  {columns.map((c) => (
+                    <Cell key={c.id} column={c.id} row={row} />
+                  ))}
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+        {!loadingFirst && shown.length === 0 && (
+          <div class="empty">
+            {list.rows.length === 0 && tokens.length === 0 && text === '' ? (
+              <>
+                <p>
+                  No instances in {regionName(api.region)} ({api.region}).
+                </p>
+                <a class="button button-primary" href={href({ page: 'launch' })}>
+                  Launch instances
+                </a>
+              </>
+            ) : (
+              <>
+                <p>No instance matches the filters.</p>
+                <button
+                  type="button"
+                  class="button"
+                  onClick={() => {
+                    setTokens([]);
+                    setText('');
+                  }}
+                >
+                  Clear filters
+                </button>
+              </>
+            )}
+          </div>
+        )}
+        {loadingFirst && <p class="empty muted">Loading instances…</p>}
       </div>
+      {editingPreferences && (
+        <InstancePreferences
+          value={preferences}
+          onClose={() => setEditingPreferences(false)}
+          onSave={(p) => {
+            setPreferences(p);
+            setEditingPreferences(false);
+          }}
+        />
+      )}
     </section>
   );
 }

@@ -1,19 +1,22 @@
 /**
- * Launch an instance: name and tags, image, instance type, key pair, Advanced details (nested
- * virtualization, hibernation, user data) and, in the summary, the number of instances. One
- * RunInstances call; whatever the API refuses is shown as it answered.
+ * Launch instances: name and tags, image, instance type, key pair, Advanced details (nested
+ * virtualization, hibernation, user data) and, in the summary, the number of instances. Choices the API
+ * would refuse are explained where they are made and listed in the summary, and Launch waits until
+ * they are resolved (launch-rules.ts); one RunInstances call, and whatever the API still refuses is
+ * shown as it answered.
  */
-import type { Image, InstanceTypeInfo, RunInstancesRequest, Tag } from '@aws-sdk/client-ec2';
+import type { Image, InstanceTypeInfo } from '@aws-sdk/client-ec2';
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
-import type { ApiError } from '../api.js';
+import type { ApiError, LaunchRequest } from '../api.js';
 import { ApiErrorAlert } from '../components/Alert.js';
 import { useNotify } from '../components/Notifications.js';
-import { type Toggle, architectureOf, nestedVirtualizationBlocker, platformOf } from '../capabilities.js';
-import { useApi, useTitle } from '../context.js';
-import { gib } from '../format.js';
+import { type Toggle, architectureOf, platformOf } from '../capabilities.js';
+import { useApi, useInstanceStore, useTitle } from '../context.js';
+import { count as formatCount, gib, someOf } from '../format.js';
 import { asApiError, useResource } from '../hooks.js';
-import { href, navigate } from '../router.js';
+import { checkLaunch, parseInstanceCount } from '../launch-rules.js';
+import { href, navigate, pageKey } from '../router.js';
 import { ImagePicker } from './launch/ImagePicker.js';
 import { KeyPairField } from './launch/KeyPairField.js';
 import { type TagDraft, TagsField } from './launch/TagsField.js';
@@ -26,7 +29,8 @@ interface LaunchForm {
   readonly imageId: string;
   readonly instanceType: string;
   readonly keyName: string;
-  readonly count: number;
+  /** as typed: checked by parseInstanceCount, never rounded or capped */
+  readonly count: string;
   readonly nested: Toggle | '';
   readonly hibernation: boolean;
   readonly userData: string;
@@ -34,28 +38,21 @@ interface LaunchForm {
 
 const DEFAULT_IMAGE = 'ami-0b5e4a1f2c3d40001';
 const DEFAULT_TYPE = 'c8i.large';
-const MAX_COUNT = 100;
 
-function toBase64(text: string): string {
-  let binary = '';
-  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
-
-/** The RunInstances request for the form (MinCount = MaxCount = the number of instances). */
-function runRequest(form: LaunchForm): Omit<RunInstancesRequest, 'MinCount' | 'MaxCount'> {
-  const tags: Tag[] = [
-    ...(form.name.trim() !== '' ? [{ Key: 'Name', Value: form.name.trim() }] : []),
-    ...form.tags.filter((t) => t.key.trim() !== '').map((t) => ({ Key: t.key.trim(), Value: t.value })),
-  ];
+/** The RunInstances request for the form. */
+function launchRequest(form: LaunchForm, count: number): LaunchRequest {
   return {
-    ImageId: form.imageId,
-    InstanceType: form.instanceType as RunInstancesRequest['InstanceType'],
-    ...(form.keyName !== '' ? { KeyName: form.keyName } : {}),
-    ...(tags.length > 0 ? { TagSpecifications: [{ ResourceType: 'instance', Tags: tags }] } : {}),
-    ...(form.nested !== '' ? { CpuOptions: { NestedVirtualization: form.nested } } : {}),
-    ...(form.hibernation ? { HibernationOptions: { Configured: true } } : {}),
-    ...(form.userData !== '' ? { UserData: toBase64(form.userData) } : {}),
+    imageId: form.imageId,
+    instanceType: form.instanceType,
+    count,
+    keyName: form.keyName || undefined,
+    tags: [
+      ...(form.name.trim() !== '' ? [{ key: 'Name', value: form.name.trim() }] : []),
+      ...form.tags.filter((t) => t.key.trim() !== '').map((t) => ({ key: t.key.trim(), value: t.value })),
+    ],
+    nestedVirtualization: form.nested || undefined,
+    hibernation: form.hibernation,
+    userData: form.userData || undefined,
   };
 }
 
@@ -74,18 +71,20 @@ function Panel(props: { title: string; id: string; children: ComponentChildren; 
 }
 
 export function LaunchWizard(props: { initialType: string | undefined }) {
-  useTitle('Launch an instance');
+  useTitle('Launch instances');
   const api = useApi();
+  const store = useInstanceStore();
   const notify = useNotify();
   const images = useResource(() => api.images(), [api]);
   const types = useResource(() => api.instanceTypes(), [api]);
+  const quota = useResource(() => api.maxInstances(), [api]);
   const [form, setForm] = useState<LaunchForm>({
     name: '',
     tags: [],
     imageId: DEFAULT_IMAGE,
     instanceType: props.initialType ?? DEFAULT_TYPE,
     keyName: '',
-    count: 1,
+    count: '1',
     nested: '',
     hibernation: false,
     userData: '',
@@ -105,15 +104,11 @@ export function LaunchWizard(props: { initialType: string | undefined }) {
   const typesForImage = (types.data ?? []).filter((t) => architectureOf(t) === arch);
   const typeInfo: InstanceTypeInfo | undefined = typesForImage.find((t) => t.InstanceType === form.instanceType);
 
-  // What the catalog says, run through the API's own rules (see capabilities.ts).
-  const nestedBlocker = typeInfo && nestedVirtualizationBlocker(typeInfo, platform, form.hibernation);
-  const hibernationBlocker = !typeInfo
-    ? undefined
-    : !typeInfo.HibernationSupported
-      ? `The ${typeInfo.InstanceType} instance type does not support hibernation.`
-      : form.nested === 'enabled'
-        ? nestedVirtualizationBlocker(typeInfo, platform, true)
-        : undefined;
+  // What the catalog says, run through the API's own rules (launch-rules.ts, capabilities.ts).
+  const countCheck = parseInstanceCount(form.count, quota.data);
+  const check = checkLaunch({ typeInfo, platform, nested: form.nested, hibernation: form.hibernation, count: countCheck });
+  const { nestedBlocker, hibernationBlocker } = check;
+  const nestedRefused = form.nested === 'enabled' && nestedBlocker !== undefined;
 
   const chooseImage = (imageId: string) => {
     const next = images.data?.find((i) => i.ImageId === imageId);
@@ -124,23 +119,29 @@ export function LaunchWizard(props: { initialType: string | undefined }) {
   };
 
   const launch = async () => {
-    if (busy || !typeInfo) return;
+    if (busy || !countCheck.ok || check.problems.length > 0) return;
     setBusy(true);
     setError(undefined);
     try {
-      const launched = await api.launch(runRequest(form), form.count);
+      const launched = await api.launch(launchRequest(form, countCheck.count));
+      // Listed at once, at the top of the list (newest first), before the list reads them itself.
+      store.insert(launched);
       const ids = launched.map((i) => i.InstanceId ?? '');
+      const some = someOf(ids);
+      const onList = pageKey(api.region, { page: 'instances' });
       notify.success(
         <>
-          Launched{' '}
-          {ids.map((id, n) => (
+          Launched {ids.length === 1 ? 'instance' : `${formatCount(ids.length)} instances`}{' '}
+          {some.shown.map((id, n) => (
             <span key={id}>
               {n > 0 && ', '}
               <a href={href({ page: 'instance', id })}>{id}</a>
             </span>
           ))}
+          {some.more > 0 && ` and ${formatCount(some.more)} more`}
           {form.nested === 'enabled' ? ' with nested virtualization enabled.' : '.'}
         </>,
+        { on: onList },
       );
       navigate({ page: 'instances' });
     } catch (err) {
@@ -154,10 +155,10 @@ export function LaunchWizard(props: { initialType: string | undefined }) {
     // Not a <form>: Enter in a field must not launch anything.
     <section class="page" aria-labelledby="launch-title">
       <nav class="breadcrumbs" aria-label="Breadcrumbs">
-        <a href={href({ page: 'instances' })}>Instances</a> <span aria-hidden="true">›</span> <span>Launch an instance</span>
+        <a href={href({ page: 'instances' })}>Instances</a> <span aria-hidden="true">›</span> <span>Launch instances</span>
       </nav>
       <div class="page-header">
-        <h1 id="launch-title">Launch an instance</h1>
+        <h1 id="launch-title">Launch instances</h1>
       </div>
       {loadError && <ApiErrorAlert title="Could not load images or instance types" error={loadError} />}
       <div class="wizard">
@@ -260,12 +261,18 @@ export function LaunchWizard(props: { initialType: string | undefined }) {
                 <label for="instance-count">Number of instances</label>
                 <input
                   id="instance-count"
-                  type="number"
-                  min={1}
-                  max={MAX_COUNT}
+                  type="text"
+                  inputMode="numeric"
                   value={form.count}
-                  onInput={(e) => set('count', Math.max(1, Math.min(MAX_COUNT, Math.floor(Number(e.currentTarget.value) || 1))))}
+                  aria-invalid={!countCheck.ok}
+                  aria-describedby={countCheck.ok ? undefined : 'instance-count-error'}
+                  onInput={(e) => set('count', e.currentTarget.value)}
                 />
+                {!countCheck.ok && (
+                  <p class="field-error" id="instance-count-error">
+                    {countCheck.message}
+                  </p>
+                )}
               </div>
               <dl class="summary-list">
                 <dt>Software image</dt>
@@ -278,18 +285,40 @@ export function LaunchWizard(props: { initialType: string | undefined }) {
                 </dd>
                 <dt>Nested virtualization</dt>
                 <dd data-testid="summary-nested">
-                  {form.nested === 'enabled' ? 'Enabled' : form.nested === 'disabled' ? 'Disabled' : 'Not specified'}
+                  {nestedRefused
+                    ? 'Enabled: not possible'
+                    : form.nested === 'enabled'
+                      ? 'Enabled'
+                      : form.nested === 'disabled'
+                        ? 'Disabled'
+                        : 'Not specified'}
                 </dd>
                 <dt>Key pair</dt>
                 <dd>{form.keyName || 'None'}</dd>
               </dl>
+              {types.data && check.problems.length > 0 && (
+                <div class="field-error launch-problems" id="launch-problems" data-testid="launch-problems">
+                  <strong>Resolve before launching:</strong>
+                  <ul class="plain-list">
+                    {check.problems.map((p) => (
+                      <li key={p}>{p}</li>
+                    ))}
+                  </ul>
+                </div>
+              )}
               {error && <ApiErrorAlert title="RunInstances failed" error={error} />}
               <div class="summary-actions">
                 <a class="button" href={href({ page: 'instances' })}>
                   Cancel
                 </a>
-                <button type="button" class="button button-primary" disabled={busy || !typeInfo} onClick={launch}>
-                  {busy ? 'Launching…' : 'Launch instance'}
+                <button
+                  type="button"
+                  class="button button-primary"
+                  disabled={busy || check.problems.length > 0}
+                  aria-describedby={check.problems.length > 0 ? 'launch-problems' : undefined}
+                  onClick={launch}
+                >
+                  {busy ? 'Launching…' : 'Launch instances'}
                 </button>
               </div>
             </div>

@@ -14,13 +14,15 @@ export function NestedVirtualizationField(props: {
   onChange: (value: Toggle | '') => void;
   /** why Enable is not possible here (the API's message), if it is not */
   blocker: string | undefined;
+  /** set while the facts that decide it are still being read: Enable waits, and this says why */
+  checking?: string | undefined;
   platform: Platform;
   /** offers "not set" under this label (the instance has no setting, or the launch sends none) */
   unsetLabel: string | undefined;
 }) {
   const id = useId();
-  const { value, blocker } = props;
-  const describedBy = [`${id}-hint`, blocker ? `${id}-blocker` : '', props.platform === 'windows' ? `${id}-windows` : '']
+  const { value, blocker, checking } = props;
+  const describedBy = [`${id}-hint`, blocker || checking ? `${id}-blocker` : '', props.platform === 'windows' ? `${id}-windows` : '']
     .filter((x) => x !== '')
     .join(' ');
   return (
@@ -35,7 +37,7 @@ export function NestedVirtualizationField(props: {
         onChange={(e) => props.onChange(e.currentTarget.value as Toggle | '')}
       >
         {props.unsetLabel !== undefined && <option value="">{props.unsetLabel}</option>}
-        <option value="enabled" disabled={blocker !== undefined && value !== 'enabled'}>
+        <option value="enabled" disabled={(blocker !== undefined || checking !== undefined) && value !== 'enabled'}>
           Enable
         </option>
         <option value="disabled">Disable</option>
@@ -44,6 +46,11 @@ export function NestedVirtualizationField(props: {
         Exposes the processor's virtualization extensions (Intel VT-x, AMD SVM) so the instance can run its own
         hypervisor — KVM or Hyper-V — and virtual machines inside it.
       </p>
+      {checking && !blocker && (
+        <p class="field-note" id={`${id}-blocker`} data-testid="nested-checking">
+          {checking}
+        </p>
+      )}
       {blocker && (
         <p class={value === 'enabled' ? 'field-error' : 'field-note'} id={`${id}-blocker`} data-testid="nested-blocker">
           {value === 'enabled' ? "Can't be combined: " : 'Enable is not available: '}

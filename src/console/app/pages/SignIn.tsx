@@ -1,40 +1,50 @@
-/** Sign-in with an access key and secret, checked by a signed call before the console opens. */
-import { useState } from 'preact/hooks';
-import { type ApiError, createApi } from '../api.js';
+/**
+ * Sign-in with an access key and secret, checked by a signed call before the console opens. This page
+ * is all the first load brings: the API client (with its SigV4 signer) and the console are fetched when
+ * the form is sent.
+ */
+import { useEffect, useState } from 'preact/hooks';
 import { ApiErrorAlert } from '../components/Alert.js';
-import { asApiError } from '../hooks.js';
+import type { ApiError } from '../ec2/query.js';
 import { DEFAULT_REGION, type Session } from '../session.js';
 
-export function SignIn(props: { onSignedIn: (session: Session) => void }) {
+/** The mark the end-to-end test reads: the sign-in page is drawn and its first field has focus. */
+export const SIGN_IN_USABLE_MARK = 'nestbox:sign-in-usable';
+
+export function SignIn(props: { onSignedIn: (session: Session) => void; preload: () => void }) {
   const [accessKeyId, setAccessKeyId] = useState('');
   const [secretAccessKey, setSecretAccessKey] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError>();
 
+  useEffect(() => {
+    document.title = 'Sign in · nestbox console';
+    performance.mark(SIGN_IN_USABLE_MARK);
+  }, []);
+
   const submit = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
     setError(undefined);
+    props.preload();
     const session = { accessKeyId: accessKeyId.trim(), secretAccessKey, region: DEFAULT_REGION };
-    const api = createApi(session, session.region);
+    const { createApi, ApiError } = await import('../api.js');
     try {
-      await api.verify();
+      await createApi(session, session.region, location.origin).verify();
       props.onSignedIn(session);
     } catch (err) {
-      setError(asApiError(err));
-    } finally {
-      api.destroy();
+      setError(err instanceof ApiError ? err : new ApiError('Error', err instanceof Error ? err.message : String(err)));
       setBusy(false);
     }
   };
 
   return (
-    <div class="signin-page">
-      <form class="card signin" onSubmit={submit}>
+    <main class="signin-page">
+      <form class="card signin" onSubmit={submit} aria-labelledby="signin-title">
         <div class="signin-brand">
           <img src="/console/favicon.svg" alt="" width={36} height={36} />
           <div>
-            <h1>nestbox</h1>
+            <h1 id="signin-title">nestbox</h1>
             <p class="muted">EC2 console · nested virtualization</p>
           </div>
         </div>
@@ -69,6 +79,6 @@ export function SignIn(props: { onSignedIn: (session: Session) => void }) {
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
       </form>
-    </div>
+    </main>
   );
 }

@@ -7,7 +7,7 @@ import { useState } from 'preact/hooks';
 import { ApiErrorAlert } from '../../components/Alert.js';
 import { Modal } from '../../components/Modal.js';
 import { useApi } from '../../context.js';
-import { download } from '../../format.js';
+import { download } from '../../download.js';
 import { asApiError, useResource } from '../../hooks.js';
 
 export function KeyPairField(props: { value: string; onChange: (name: string) => void }) {

@@ -1,16 +1,21 @@
-/** Extra tags (key / value rows) beside the Name tag. */
-export interface TagDraft {
-  readonly key: string;
-  readonly value: string;
-}
+/** Tags as key / value rows: extra tags beside the Name in the launch wizard, or all of them in Manage tags. */
+import type { TagInput } from '../../api.js';
 
-export function TagsField(props: { tags: readonly TagDraft[]; onChange: (tags: readonly TagDraft[]) => void }) {
+export type TagDraft = TagInput;
+
+export function TagsField(props: {
+  tags: readonly TagDraft[];
+  onChange: (tags: readonly TagDraft[]) => void;
+  legend?: string;
+  /** shown while there is no row */
+  hint?: string;
+}) {
   const set = (index: number, patch: Partial<TagDraft>) =>
     props.onChange(props.tags.map((t, i) => (i === index ? { ...t, ...patch } : t)));
   return (
     <fieldset class="field tags-field">
-      <legend>Tags</legend>
-      {props.tags.length === 0 && <p class="hint">Tags other than Name, e.g. Purpose = android-emulator.</p>}
+      <legend>{props.legend ?? 'Tags'}</legend>
+      {props.tags.length === 0 && <p class="hint">{props.hint ?? 'Tags other than Name, e.g. Purpose = android-emulator.'}</p>}
       {props.tags.map((t, i) => (
         <div class="tag-row" key={i}>
           <input aria-label={`Tag ${i + 1} key`} placeholder="Key" value={t.key} onInput={(e) => set(i, { key: e.currentTarget.value })} />

@@ -18,10 +18,17 @@ export function TypePicker(props: { types: readonly InstanceTypeInfo[]; value: s
   const selected = props.types.find((t) => t.InstanceType === props.value);
   const list = useRef<HTMLDivElement>(null);
 
-  // Bring the chosen type into view when the picker opens.
+  // Bring the chosen type into view when the picker opens — by scrolling the list's own box only:
+  // scrollIntoView would scroll the page too, and the page would open scrolled down.
+  const shownOnce = useRef(false);
   useEffect(() => {
-    list.current?.querySelector('tr.selected')?.scrollIntoView({ block: 'nearest' });
-  }, []);
+    const box = list.current;
+    const row = box?.querySelector<HTMLElement>('tr.selected');
+    if (!box || !row || shownOnce.current) return;
+    shownOnce.current = true;
+    const offset = row.getBoundingClientRect().top - box.getBoundingClientRect().top;
+    if (offset < 0 || offset + row.offsetHeight > box.clientHeight) box.scrollTop += offset - box.clientHeight / 2;
+  }, [props.types]);
 
   return (
     <div class="type-picker">
