@@ -351,7 +351,7 @@ test('instanceType: a change turns nested virtualization off and shows it as dis
     const r = await client.send(new GetConsoleOutputCommand({ InstanceId: a }));
     const text = Buffer.from(r.Output ?? '', 'base64').toString();
     const boots = [...text.matchAll(/virtualization extension: (\w+)/g)].map((m) => m[1]);
-    assert.deepEqual(boots, ['svm', 'none']);
+    assert.deepEqual(boots, ['vmx', 'none']);
   } finally {
     client.destroy();
     await nb.close();

@@ -299,7 +299,7 @@ test('CpuOptions: the type defaults and no NestedVirtualization key when never s
   // the guest sees the extension
   await waitForState(ec2, on.InstanceId!, 'running');
   const out = await ec2.send(new GetConsoleOutputCommand({ InstanceId: on.InstanceId! }));
-  assert.match(Buffer.from(out.Output ?? '', 'base64').toString(), /virtualization extension: svm/);
+  assert.match(Buffer.from(out.Output ?? '', 'base64').toString(), /virtualization extension: vmx/);
 });
 
 // --- R4/R5: ModifyInstanceCpuOptions ----------------------------------------------------------------
@@ -367,7 +367,7 @@ test('Modify: changing only NestedVirtualization keeps cores and threads; CoreCo
   await waitForState(ec2, id, 'running');
   const out = await ec2.send(new GetConsoleOutputCommand({ InstanceId: id }));
   const text = Buffer.from(out.Output ?? '', 'base64').toString();
-  assert.match(text, /3 cores x 2 threads, virtualization extension: svm/);
+  assert.match(text, /3 cores x 2 threads, virtualization extension: vmx/);
 });
 
 test('R5: the setting survives stop, start and reboot', async () => {
@@ -389,7 +389,7 @@ test('R5: the setting survives stop, start and reboot', async () => {
   const text = Buffer.from(out.Output ?? '', 'base64').toString();
   // the console keeps every boot: the first (before Modify) without the extension, every later one with it
   const boots = [...text.matchAll(/virtualization extension: (\w+)/g)].map((m) => m[1]);
-  assert.deepEqual(boots, ['none', 'svm', 'svm', 'svm']);
+  assert.deepEqual(boots, ['none', 'vmx', 'vmx', 'vmx']);
 });
 
 // --- R11: Windows over 192 vCPUs --------------------------------------------------------------------

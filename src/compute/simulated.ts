@@ -6,6 +6,7 @@
  * a real guest's would: an instance-initiated shutdown.
  */
 import { virtualSecureMode } from '../domain/instance.js';
+import { loadCatalog } from '../domain/instance-types.js';
 import type { VmDriver, VmEventSink, VmSpec } from './driver.js';
 
 /** A line of a user-data script that powers the guest off. */
@@ -28,6 +29,15 @@ function networkLine(spec: VmSpec): string {
     `[    0.000000] nestbox simulated driver: no network: a simulated instance cannot be reached. ` +
     `${n.eniId} (${n.mac}) ${n.privateIp}${prefix}${reach}\n`
   );
+}
+
+/**
+ * The virtualization extension a guest's CPU reports on EC2 with nested virtualization enabled: Intel's
+ * VT-x (`vmx`) on Intel types (c8i, m8i, r8i …), AMD-V (`svm`) on AMD ones — by the type's processor
+ * (DescribeInstanceTypes' ProcessorInfo.Manufacturer).
+ */
+function virtualizationExtension(instanceType: string): 'vmx' | 'svm' {
+  return loadCatalog().info(instanceType)?.ProcessorInfo?.Manufacturer === 'AMD' ? 'svm' : 'vmx';
 }
 
 export interface SimulatedOptions {
@@ -55,7 +65,7 @@ export function createSimulatedDriver(events: VmEventSink, opts: SimulatedOption
   };
 
   const bootLog = (spec: VmSpec) => {
-    const ext = spec.nestedVirtualization ? 'svm' : 'none';
+    const ext = spec.nestedVirtualization ? virtualizationExtension(spec.instanceType) : 'none';
     let log =
       `[    0.000000] nestbox simulated driver: no VM is running for ${spec.instanceId}\n` +
       `[    0.000000] CPU topology: ${spec.coreCount} cores x ${spec.threadsPerCore} threads, virtualization extension: ${ext}\n` +
