@@ -402,6 +402,18 @@ for (const subject of SUBJECTS) {
         { instanceType: 't3.micro', state: 'pending', spot: true, dedicated: false, count: 1 },
       ]);
       assert.deepEqual(await store.instanceUsage(B, EAST), []);
+
+      // The counters follow every change: a state change moves an instance between them, a type change
+      // too, a write that changes neither leaves them, a delete takes it away.
+      await store.commit({ instances: [{ ...(await store.instance(iid(1)))!, state: 'stopping' }, { ...(await store.instance(iid(2)))!, instanceType: 'm8i.large' }] });
+      await store.commit({ instances: [{ ...(await store.instance(iid(5)))!, userData: 'AAAA' }], deleteInstances: [iid(4)] });
+      const after = (await store.instanceUsage(A, EAST)).sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
+      assert.deepEqual(after, [
+        { instanceType: 'c8i.large', state: 'running', spot: false, dedicated: true, count: 1 },
+        { instanceType: 'c8i.large', state: 'stopped', spot: false, dedicated: false, count: 1 },
+        { instanceType: 'c8i.large', state: 'stopping', spot: false, dedicated: false, count: 1 },
+        { instanceType: 'm8i.large', state: 'running', spot: false, dedicated: false, count: 1 },
+      ]);
     });
 
     it("VM hosts' instances and load", async ({ store }) => {
@@ -420,6 +432,12 @@ for (const subject of SUBJECTS) {
       assert.deepEqual(await store.vmHostLoad(), [
         { host: 'nbh-1', instances: 1, vcpus: 2 },
         { host: 'nbh-2', instances: 2, vcpus: 6 },
+      ]);
+      // placed elsewhere, stopped, gone: the load follows
+      await store.commit({ instances: [{ ...(await store.instance(iid(5)))!, vmHost: 'nbh-1' }, { ...(await store.instance(iid(1)))!, state: 'stopped' }], deleteInstances: [iid(4)] });
+      assert.deepEqual(await store.vmHostLoad(), [
+        { host: 'nbh-1', instances: 1, vcpus: 2 },
+        { host: 'nbh-2', instances: 1, vcpus: 4 },
       ]);
     });
 

@@ -410,9 +410,13 @@ function readBody(req: IncomingMessage, limits: HttpLimits, budget: BodyBudget):
     };
     req.on('data', onData);
     req.on('end', () => settle(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
-    // The client went away before the end: nobody waits for an answer, but the budget is returned.
-    req.on('error', () => settle(Errors.requestAborted()));
-    req.on('close', () => settle(Errors.requestAborted()));
+    // The client went away before the end: nobody waits for an answer, but the budget is returned. (An
+    // error is made only then: 'close' follows every request, and an error's stack trace is not free.)
+    const aborted = () => {
+      if (!settled) settle(Errors.requestAborted());
+    };
+    req.on('error', aborted);
+    req.on('close', aborted);
   });
 }
 

@@ -151,6 +151,54 @@ export function schema(d: Dialect): string[] {
        kind TEXT NOT NULL
      )`,
     'CREATE INDEX IF NOT EXISTS vm_tasks_host ON vm_tasks (host, id)',
+    // What quotas and placement count, kept by triggers as instances change, so a launch reads a few
+    // counters instead of counting the account's instances (or a host's) anew.
+    `CREATE TABLE IF NOT EXISTS instance_usage (
+       account TEXT NOT NULL,
+       region TEXT NOT NULL,
+       instance_type TEXT NOT NULL,
+       state TEXT NOT NULL,
+       spot INTEGER NOT NULL,
+       dedicated INTEGER NOT NULL,
+       vm_host TEXT NOT NULL,
+       n ${big} NOT NULL,
+       vcpus ${big} NOT NULL,
+       PRIMARY KEY (account, region, instance_type, state, spot, dedicated, vm_host)
+     )`,
+    'CREATE INDEX IF NOT EXISTS instance_usage_host ON instance_usage (vm_host, state)',
+    ...usageTriggers(d),
+  ];
+}
+
+/** The usage key's columns, and what changing one of them moves from one counter to another. */
+const USAGE_KEY = ['account', 'region', 'instance_type', 'state', 'spot', 'dedicated'] as const;
+
+/** The triggers that keep instance_usage: one more on insert, one less on delete, both when a key column changes. */
+function usageTriggers(d: Dialect): string[] {
+  const values = (row: 'NEW' | 'OLD') => `${USAGE_KEY.map((c) => `${row}.${c}`).join(', ')}, COALESCE(${row}.vm_host, '')`;
+  const matches = (row: 'NEW' | 'OLD') => `${USAGE_KEY.map((c) => `${c} = ${row}.${c}`).join(' AND ')} AND vm_host = COALESCE(${row}.vm_host, '')`;
+  const columns = `${USAGE_KEY.join(', ')}, vm_host`;
+  const add = (row: 'NEW') =>
+    `INSERT INTO instance_usage (${columns}, n, vcpus) VALUES (${values(row)}, 1, ${row}.vcpus)
+       ON CONFLICT (${columns}) DO UPDATE SET n = instance_usage.n + 1, vcpus = instance_usage.vcpus + excluded.vcpus`;
+  const remove = (row: 'OLD') => `UPDATE instance_usage SET n = n - 1, vcpus = vcpus - ${row}.vcpus WHERE ${matches(row)}`;
+  const changed = `${[...USAGE_KEY, 'vm_host', 'vcpus'].map((c) => `OLD.${c} IS DISTINCT FROM NEW.${c}`).join(' OR ')}`;
+  if (d === 'sqlite') {
+    // SQLite spells IS DISTINCT FROM as IS NOT.
+    const changedSqlite = changed.replaceAll('IS DISTINCT FROM', 'IS NOT');
+    return [
+      `CREATE TRIGGER IF NOT EXISTS instances_usage_insert AFTER INSERT ON instances BEGIN ${add('NEW')}; END`,
+      `CREATE TRIGGER IF NOT EXISTS instances_usage_delete AFTER DELETE ON instances BEGIN ${remove('OLD')}; END`,
+      `CREATE TRIGGER IF NOT EXISTS instances_usage_update AFTER UPDATE ON instances WHEN ${changedSqlite} BEGIN ${remove('OLD')}; ${add('NEW')}; END`,
+    ];
+  }
+  return [
+    `CREATE OR REPLACE FUNCTION nestbox_usage_add() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${add('NEW')}; RETURN NULL; END $$`,
+    `CREATE OR REPLACE FUNCTION nestbox_usage_remove() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${remove('OLD')}; RETURN NULL; END $$`,
+    `CREATE OR REPLACE FUNCTION nestbox_usage_move() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${remove('OLD')}; ${add('NEW')}; RETURN NULL; END $$`,
+    'CREATE OR REPLACE TRIGGER instances_usage_insert AFTER INSERT ON instances FOR EACH ROW EXECUTE FUNCTION nestbox_usage_add()',
+    'CREATE OR REPLACE TRIGGER instances_usage_delete AFTER DELETE ON instances FOR EACH ROW EXECUTE FUNCTION nestbox_usage_remove()',
+    `CREATE OR REPLACE TRIGGER instances_usage_update AFTER UPDATE ON instances FOR EACH ROW WHEN (${changed}) EXECUTE FUNCTION nestbox_usage_move()`,
   ];
 }
 
@@ -285,8 +333,9 @@ export const tagsOfManyQuery = (d: Dialect, resourceIds: readonly string[]): Sta
 const fixed = (text: string, ...params: Param[]): Statement => ({ text, params });
 
 const INSTANCE_BY_ID = 'SELECT rev, doc FROM instances WHERE id = ?';
-const INSTANCE_USAGE = `SELECT instance_type, state, spot, dedicated, CAST(count(*) AS INTEGER) AS n FROM instances
-   WHERE account = ? AND region = ? GROUP BY instance_type, state, spot, dedicated`;
+// Both read the counters the usage triggers keep (schema), not the instances.
+const INSTANCE_USAGE = `SELECT instance_type, state, spot, dedicated, CAST(sum(n) AS INTEGER) AS n FROM instance_usage
+   WHERE account = ? AND region = ? AND n > 0 GROUP BY instance_type, state, spot, dedicated`;
 const RESOURCE_BY_ID = 'SELECT rev, doc FROM resources WHERE kind = ? AND id = ?';
 const RESOURCES_OF_KIND = 'SELECT rev, doc FROM resources WHERE kind = ? ORDER BY seq';
 const TEMPLATE_VERSIONS = 'SELECT doc FROM launch_template_versions WHERE template_id = ? ORDER BY number';
@@ -294,8 +343,8 @@ const TEMPLATE_VERSION = 'SELECT doc FROM launch_template_versions WHERE templat
 const TEMPLATE_VERSION_BY_TOKEN = 'SELECT doc FROM launch_template_versions WHERE template_id = ? AND client_token = ? ORDER BY number LIMIT 1';
 const TAGS_OF = 'SELECT key, value FROM tags WHERE resource_id = ? ORDER BY ord';
 const CLIENT_TOKEN = 'SELECT account, region, token, fingerprint, reservation_id FROM client_tokens WHERE account = ? AND region = ? AND token = ?';
-const VM_HOST_LOAD = `SELECT vm_host AS host, CAST(count(*) AS INTEGER) AS instances, CAST(sum(vcpus) AS INTEGER) AS vcpus FROM instances
-   WHERE vm_host IS NOT NULL AND state IN (${OCCUPYING_STATES.map((s) => `'${s}'`).join(', ')}) GROUP BY vm_host ORDER BY vm_host`;
+const VM_HOST_LOAD = `SELECT vm_host AS host, CAST(sum(n) AS INTEGER) AS instances, CAST(sum(vcpus) AS INTEGER) AS vcpus FROM instance_usage
+   WHERE vm_host <> '' AND n > 0 AND state IN (${OCCUPYING_STATES.map((s) => `'${s}'`).join(', ')}) GROUP BY vm_host ORDER BY vm_host`;
 const VM_HOST_COLUMNS = 'id, name, driver, vcpus, memory_mib, started_at, heartbeat_at, state, rev';
 const VM_HOSTS = `SELECT ${VM_HOST_COLUMNS} FROM vm_hosts ORDER BY started_at, id`;
 const VM_HOST = `SELECT ${VM_HOST_COLUMNS} FROM vm_hosts WHERE id = ?`;
