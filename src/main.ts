@@ -4,7 +4,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { totalmem } from 'node:os';
 import type { Services, VmControl } from './services/context.js';
-import { VmHost, declareDeadHosts } from './compute/vm-host.js';
+import { VmHost, declareDeadHosts, purgeDeadHosts } from './compute/vm-host.js';
 import { vmHostIdOf } from './compute/host-id.js';
 import { vmSpecOf } from './compute/spec.js';
 import type { VmDriver } from './compute/driver.js';
@@ -240,6 +240,11 @@ async function startOwned(config: Config, log: Logger): Promise<Nestbox> {
       }, config.heartbeatMs);
       watchdog.unref();
       timers.push(watchdog);
+      const purger = setInterval(() => {
+        purgeDeadHosts(store, now().getTime() - config.terminatedRetentionMs).catch((err: unknown) => log.warn(`purge: ${String(err)}`));
+      }, 60_000);
+      purger.unref();
+      timers.push(purger);
     }
 
     const faults = new Faults({ throttle: config.throttle === true });

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { VmDriver } from '../src/compute/driver.js';
-import { SSH_PORT_TAG, VM_TAG, declareDeadHosts, vmSummary } from '../src/compute/vm-host.js';
+import { SSH_PORT_TAG, VM_TAG, declareDeadHosts, purgeDeadHosts, vmSummary } from '../src/compute/vm-host.js';
 import type { InstanceRecord } from '../src/domain/instance.js';
 import { STATE_REASONS } from '../src/domain/lifecycle.js';
 import { silentLogger } from '../src/logger.js';
@@ -269,6 +269,14 @@ test('purge removes terminated instances past the retention (and their tags), bu
   assert.equal((await store.tagsOf(id(3))).get('k'), 'v');
   assert.ok(await store.instance(id(4)));
   assert.ok(await store.instance(id(5)), "another host's instance is that host's to purge");
+  // …unless that host is dead: then the API servers purge for it.
+  await purgeDeadHosts(store, now.getTime() - 60_000);
+  assert.ok(await store.instance(id(5)), 'nbh-other is not registered as dead');
+  await store.commit({
+    putVmHosts: [{ id: 'nbh-other', name: 'gone', driver: 'simulated', vcpus: 1, memoryMiB: 1, startedAt: ago(600_000), heartbeatAt: 0, state: 'dead' }],
+  });
+  await purgeDeadHosts(store, now.getTime() - 60_000);
+  assert.equal(await store.instance(id(5)), undefined, "a dead host's expired instance is purged by the watchdog");
   await host.close();
   await store.close();
 });

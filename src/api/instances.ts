@@ -205,6 +205,7 @@ export const startInstances: Handler<StartInstancesRequest, StartInstancesResult
       return placed;
     },
     tasks: (changed) => tasksFor(changed, 'relaunch'),
+    underLaunchLock: true,
   });
   return { StartingInstances: changes };
 };

@@ -348,10 +348,7 @@ export class VmHost {
    * false), until DeleteVolume.
    */
   async purge(): Promise<void> {
-    const cutoff = this.opts.now().getTime() - this.opts.terminatedRetentionMs;
-    const terminated = await this.opts.store.instancesOnVmHost(this.id, ['terminated']);
-    const gone = terminated.filter((r) => expired(r, cutoff) && !hasRootVolume(r)).map((r) => r.id);
-    if (gone.length > 0) await this.opts.store.commit({ deleteInstances: gone });
+    await purgeTerminated(this.opts.store, this.id, this.opts.now().getTime() - this.opts.terminatedRetentionMs);
   }
 
   /** Stops taking tasks and heartbeating; the VMs go on running (a restart adopts them). */
@@ -402,6 +399,21 @@ export async function declareDeadHosts(store: Store, now: Date, deadAfterMs: num
     }
   }
   return dead;
+}
+
+/** Deletes a host's terminated instances that ended before `cutoffMs` (keeping those whose root volume outlives them). */
+export async function purgeTerminated(store: Store, host: string, cutoffMs: number): Promise<void> {
+  const terminated = await store.instancesOnVmHost(host, ['terminated']);
+  const gone = terminated.filter((r) => expired(r, cutoffMs) && !hasRootVolume(r)).map((r) => r.id);
+  if (gone.length > 0) await store.commit({ deleteInstances: gone });
+}
+
+/**
+ * A dead host purges nothing of its own: the API servers do it for it (their watchdog, now and then),
+ * so its terminated instances disappear after the retention like any other.
+ */
+export async function purgeDeadHosts(store: Store, cutoffMs: number): Promise<void> {
+  for (const host of await store.vmHosts()) if (host.state === 'dead') await purgeTerminated(store, host.id, cutoffMs);
 }
 
 /** The tag that shows what a real VM got: acceleration, CPU model, and any scaling to fit this host. */

@@ -12,7 +12,7 @@ import { applyTrigger } from '../domain/instance-state.js';
 import { ACTION_PARTICIPLE, STATE_CODES, STATE_REASONS, type UserAction, transition, userInitiated } from '../domain/lifecycle.js';
 import { wantsPublicIp } from '../domain/public-ip.js';
 import { checkDryRun, required } from '../domain/request.js';
-import type { VmTask, VmTaskKind } from '../store/types.js';
+import type { Changes, VmTask, VmTaskKind } from '../store/types.js';
 import { type Services, publicIpSource } from './context.js';
 import { findInstances } from './instances.js';
 import { placeOnVmHosts } from './vm-placement.js';
@@ -29,6 +29,12 @@ export interface StateChangeOptions {
   readonly admit?: (changed: readonly InstanceRecord[]) => Promise<readonly InstanceRecord[] | void> | readonly InstanceRecord[] | void;
   /** the VM hosts' work, written with the change: given the records as recorded and as they were read */
   readonly tasks?: (changed: readonly InstanceRecord[], previous: readonly InstanceRecord[]) => readonly VmTask[];
+  /**
+   * Decide and write under the account's launch lock in the Region (`launch:<account>:<region>`), as a
+   * launch does: a start that takes capacity (a Dedicated Host's, a VM host's) must not interleave with
+   * a launch or another start deciding on the same capacity.
+   */
+  readonly underLaunchLock?: boolean;
 }
 
 /** A task of `kind` for each record's VM host (records on none have no VM to act on). */
@@ -46,6 +52,21 @@ export async function changeStates(
   s: Services,
   dryRun: boolean | undefined,
   opts: StateChangeOptions,
+): Promise<{ changes: InstanceStateChange[]; changed: InstanceRecord[]; previous: InstanceRecord[] }> {
+  if (!opts.underLaunchLock) return decideStates(ids, ctx, s, dryRun, opts, (c) => s.store.commit(c));
+  // Everything is read after the lock is taken, so what another holder wrote is seen.
+  return s.store.transaction((tx) => decideStates(ids, ctx, s, dryRun, opts, (c) => tx.write(c)), {
+    lock: `launch:${ctx.account}:${ctx.region}`,
+  });
+}
+
+async function decideStates(
+  ids: readonly string[],
+  ctx: Scope,
+  s: Services,
+  dryRun: boolean | undefined,
+  opts: StateChangeOptions,
+  write: (changes: Changes) => void | Promise<void>,
 ): Promise<{ changes: InstanceStateChange[]; changed: InstanceRecord[]; previous: InstanceRecord[] }> {
   const recs = await findInstances(s, ctx, required(ids, 'InstanceId'));
   checkDryRun({ DryRun: dryRun });
@@ -66,7 +87,7 @@ export async function changeStates(
   const changing = next.filter((r, i) => r !== recs[i]);
   const changed = [...((await opts.admit?.(changing)) ?? changing)];
   const tasks = opts.tasks?.(changed, recs) ?? [];
-  if (changed.length > 0 || tasks.length > 0) await s.store.commit({ instances: changed, tasks });
+  if (changed.length > 0 || tasks.length > 0) await write({ instances: changed, tasks });
   return {
     changes: recs.map((rec, i) => ({
       InstanceId: rec.id,
