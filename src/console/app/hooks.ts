@@ -119,3 +119,31 @@ export function useSubscription<T>(store: { get(): T; subscribe(listener: () => 
   }, [store]);
   return store.get();
 }
+
+/** What a dialog's one submit action is doing: running, or the error it ended with. */
+export interface SubmitState {
+  readonly busy: boolean;
+  readonly error: ApiError | undefined;
+}
+
+/**
+ * The busy/error state of a dialog's submit action. `submit(action)` marks it busy, clears the last
+ * error and runs `action`; when that throws, the error is kept and the dialog is usable again. On success
+ * it stays busy: the action closes the dialog (onChanged, onCreated).
+ */
+export function useSubmit(): SubmitState & { submit: (action: () => Promise<void>) => Promise<void> } {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError>();
+  const submit = async (action: () => Promise<void>) => {
+    if (busy) return;
+    setBusy(true);
+    setError(undefined);
+    try {
+      await action();
+    } catch (err) {
+      setError(asApiError(err));
+      setBusy(false);
+    }
+  };
+  return { busy, error, submit };
+}

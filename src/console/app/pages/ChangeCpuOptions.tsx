@@ -4,19 +4,18 @@
  */
 import type { Instance } from '@aws-sdk/client-ec2';
 import { useState } from 'preact/hooks';
-import type { ApiError, CpuOptionsChange } from '../api.js';
+import type { CpuOptionsChange } from '../api.js';
 import { ApiErrorAlert } from '../components/Alert.js';
-import { Modal } from '../components/Modal.js';
-import { useNotify } from '../components/Notifications.js';
+import { FormDialog } from '../components/FormDialog.js';
 import { type Toggle, nestedVirtualizationBlocker, nestedVirtualizationOf, platformOf } from '../capabilities.js';
 import { useApi } from '../context.js';
 import { plural } from '../format.js';
-import { asApiError, useResource } from '../hooks.js';
+import { useResource } from '../hooks.js';
 import { NestedVirtualizationField } from './NestedVirtualizationField.js';
+import { useSettingSave } from './settings/useSettingForm.js';
 
 export function ChangeCpuOptions(props: { instance: Instance; onClose: () => void; onChanged: () => void }) {
   const api = useApi();
-  const notify = useNotify();
   const { instance } = props;
   const id = instance.InstanceId ?? '';
   const types = useResource(() => api.instanceTypes(), [api]);
@@ -30,8 +29,7 @@ export function ChangeCpuOptions(props: { instance: Instance; onClose: () => voi
   const [cores, setCores] = useState(current.cores);
   const [threads, setThreads] = useState(current.threads);
   const [nested, setNested] = useState<Toggle | ''>(current.nested ?? '');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError>();
+  const form = useSettingSave(props.onChanged);
 
   const platform = platformOf(instance);
   const blocker = info && nestedVirtualizationBlocker(info, platform, instance.HibernationOptions?.Configured === true);
@@ -46,37 +44,21 @@ export function ChangeCpuOptions(props: { instance: Instance; onClose: () => voi
   };
   const unchanged = Object.keys(change).length === 0;
 
-  const save = async () => {
-    if (unchanged || busy) return;
-    setBusy(true);
-    setError(undefined);
-    try {
-      const out = await api.modifyCpuOptions(id, change);
-      notify.success(
+  const save = () =>
+    form.save(
+      () => api.modifyCpuOptions(id, change),
+      (out) =>
         `CPU options of ${id} changed: ${plural(out.CoreCount, 'core')} × ${plural(out.ThreadsPerCore, 'thread')} per core, nested virtualization ${out.NestedVirtualization ?? 'not set'}.`,
-      );
-      props.onChanged();
-    } catch (err) {
-      setError(asApiError(err));
-      setBusy(false);
-    }
-  };
+    );
 
   return (
-    <Modal
+    <FormDialog
       title="Change CPU options"
       onClose={props.onClose}
       onSubmit={save}
-      footer={
-        <>
-          <button type="button" class="button" onClick={props.onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="button button-primary" disabled={unchanged || busy}>
-            {busy ? 'Saving…' : 'Save'}
-          </button>
-        </>
-      }
+      ready={!unchanged}
+      state={form}
+      errorTitle="ModifyInstanceCpuOptions failed"
     >
       <p class="muted">
         <code>{id}</code> · {instance.InstanceType} · {platform === 'windows' ? 'Windows' : 'Linux'}. The new settings
@@ -117,7 +99,6 @@ export function ChangeCpuOptions(props: { instance: Instance; onClose: () => voi
         platform={platform}
         unsetLabel={current.nested ? undefined : 'Not set (no change)'}
       />
-      {error && <ApiErrorAlert title="ModifyInstanceCpuOptions failed" error={error} />}
-    </Modal>
+    </FormDialog>
   );
 }

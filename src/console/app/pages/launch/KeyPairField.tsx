@@ -2,13 +2,12 @@
  * Key pair (login): choose one of the account's key pairs, or create one here — the private key is
  * downloaded at once, as EC2 hands it out only in the CreateKeyPair answer.
  */
-import type { ApiError, KeyFormat, KeyType } from '../../api.js';
+import type { KeyFormat, KeyType } from '../../api.js';
 import { useState } from 'preact/hooks';
-import { ApiErrorAlert } from '../../components/Alert.js';
-import { Modal } from '../../components/Modal.js';
+import { FormDialog } from '../../components/FormDialog.js';
 import { useApi } from '../../context.js';
 import { download } from '../../download.js';
-import { asApiError, useResource } from '../../hooks.js';
+import { useResource, useSubmit } from '../../hooks.js';
 
 export function KeyPairField(props: { value: string; onChange: (name: string) => void }) {
   const api = useApi();
@@ -64,39 +63,26 @@ function CreateKeyPairDialog(props: { onClose: () => void; onCreated: (name: str
   const [name, setName] = useState('');
   const [type, setType] = useState<KeyType>('rsa');
   const [format, setFormat] = useState<KeyFormat>('pem');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError>();
+  const creation = useSubmit();
 
-  const create = async () => {
-    if (busy) return;
-    setBusy(true);
-    setError(undefined);
-    try {
+  const create = () =>
+    creation.submit(async () => {
       const key = await api.createKeyPair(name.trim(), type, format);
       const file = `${key.name}.${key.format}`;
       download(file, key.material, format === 'pem' ? 'application/x-pem-file' : 'application/octet-stream');
       props.onCreated(key.name, file);
-    } catch (err) {
-      setError(asApiError(err));
-      setBusy(false);
-    }
-  };
+    });
 
   return (
-    <Modal
+    <FormDialog
       title="Create key pair"
       onClose={props.onClose}
       onSubmit={create}
-      footer={
-        <>
-          <button type="button" class="button" onClick={props.onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="button button-primary" disabled={busy || name.trim() === ''}>
-            {busy ? 'Creating…' : 'Create key pair'}
-          </button>
-        </>
-      }
+      ready={name.trim() !== ''}
+      state={creation}
+      errorTitle="CreateKeyPair failed"
+      submitLabel="Create key pair"
+      busyLabel="Creating…"
     >
       <div class="field">
         <label for="new-key-name">Key pair name</label>
@@ -127,7 +113,6 @@ function CreateKeyPairDialog(props: { onClose: () => void; onCreated: (name: str
           </label>
         </div>
       </fieldset>
-      {error && <ApiErrorAlert title="CreateKeyPair failed" error={error} />}
-    </Modal>
+    </FormDialog>
   );
 }

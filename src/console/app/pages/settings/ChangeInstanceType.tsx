@@ -6,62 +6,39 @@
  */
 import type { Instance } from '@aws-sdk/client-ec2';
 import { useState } from 'preact/hooks';
-import type { ApiError } from '../../api.js';
 import { ApiErrorAlert } from '../../components/Alert.js';
-import { Modal } from '../../components/Modal.js';
-import { useNotify } from '../../components/Notifications.js';
+import { FormDialog } from '../../components/FormDialog.js';
 import { architectureOf, instanceTypeChange } from '../../capabilities.js';
 import { useApi } from '../../context.js';
-import { asApiError, useResource } from '../../hooks.js';
+import { useResource } from '../../hooks.js';
 import { TypePicker } from '../launch/TypePicker.js';
+import { useSettingSave } from './useSettingForm.js';
 
 export function ChangeInstanceType(props: { instance: Instance; onClose: () => void; onChanged: () => void }) {
   const api = useApi();
-  const notify = useNotify();
   const { instance } = props;
   const id = instance.InstanceId ?? '';
   const current = instance.InstanceType ?? '';
   const types = useResource(() => api.instanceTypes(), [api]);
   const [type, setType] = useState(current);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError>();
+  const form = useSettingSave(props.onChanged);
 
   const arch = instance.Architecture ?? 'x86_64';
   const candidates = (types.data ?? []).filter((t) => architectureOf(t) === arch);
   const info = candidates.find((t) => t.InstanceType === type);
   const outcome = info && type !== current ? instanceTypeChange(instance, info) : undefined;
-  const canSave = outcome !== undefined && outcome.refused === undefined && !busy;
-
-  const save = async () => {
-    if (!canSave) return;
-    setBusy(true);
-    setError(undefined);
-    try {
-      await api.modifyInstanceType(id, type);
-      notify.success(`Instance type of ${id} changed: ${current} → ${type}.`);
-      props.onChanged();
-    } catch (err) {
-      setError(asApiError(err));
-      setBusy(false);
-    }
-  };
 
   return (
-    <Modal
+    <FormDialog
       title="Change instance type"
       wide
       onClose={props.onClose}
-      onSubmit={save}
-      footer={
-        <>
-          <button type="button" class="button" onClick={props.onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="button button-primary" disabled={!canSave}>
-            {busy ? 'Applying…' : 'Apply'}
-          </button>
-        </>
-      }
+      onSubmit={() => form.save(() => api.modifyInstanceType(id, type), `Instance type of ${id} changed: ${current} → ${type}.`)}
+      ready={outcome !== undefined && outcome.refused === undefined}
+      state={form}
+      errorTitle="ModifyInstanceAttribute failed"
+      submitLabel="Apply"
+      busyLabel="Applying…"
     >
       <p class="muted">
         <code>{id}</code> · current type <strong class="mono">{current}</strong> · {arch}. The new type takes effect at the
@@ -80,7 +57,6 @@ export function ChangeInstanceType(props: { instance: Instance; onClose: () => v
           type's defaults and turns nested virtualization off; turn it on again with Change CPU options.
         </p>
       )}
-      {error && <ApiErrorAlert title="ModifyInstanceAttribute failed" error={error} />}
-    </Modal>
+    </FormDialog>
   );
 }
