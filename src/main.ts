@@ -23,6 +23,7 @@ import { Faults } from './faults.js';
 import { type Logger, createLogger } from './logger.js';
 import type { Store } from './store/types.js';
 import { openStore as openStateStore } from './store/index.js';
+import { withoutPassword } from './store/url.js';
 import { type DataDirLock, DataDirLockError, lockDataDir } from './lock.js';
 
 export interface Nestbox {
@@ -141,7 +142,7 @@ async function openStore(config: Config, log: Logger): Promise<Store> {
     try {
       return await openStateStore({ database: config.database, dataDir: config.dataDir, warn: log.warn });
     } catch (err) {
-      throw new StartupError(`cannot use the database ${redactedUrl(config.database)}: ${(err as Error).message}`);
+      throw new StartupError(`cannot use the database ${withoutPassword(config.database)}: ${(err as Error).message}`);
     }
   }
   const file = join(config.dataDir, 'nestbox.db');
@@ -161,17 +162,6 @@ async function openStore(config: Config, log: Logger): Promise<Store> {
       throw new StartupError(`cannot open ${file} (${code}: ${(err as Error).message}); check the data dir and its permissions.`);
     }
     throw err;
-  }
-}
-
-/** A database URL as it may be printed: without its password. */
-export function redactedUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'postgres://…';
   }
 }
 
@@ -228,7 +218,7 @@ async function startOwned(config: Config, log: Logger): Promise<Nestbox> {
       log,
       terminatedRetentionMs: config.terminatedRetentionMs,
       // Seeded by where the state is, so installations on one host draw far-apart public addresses.
-      publicIps: new PublicIpAllocator(config.database ? redactedUrl(config.database) : resolve(config.dataDir)),
+      publicIps: new PublicIpAllocator(config.database ? withoutPassword(config.database) : resolve(config.dataDir)),
       // --accounts: each account's own quotas; otherwise EC2's defaults (src/accounts.ts)
       ...(config.accounts ? { quotas: quotaLookup(config.accounts) } : {}),
     };

@@ -35,6 +35,9 @@ async function serve(argv: readonly string[]): Promise<void> {
   log.info(`nestbox listening on ${nestbox.endpoint}`);
   log.info(`  console  : ${nestbox.endpoint}/console`);
   log.info(`  data dir : ${config.dataDir}`);
+  const store = nestbox.services.store;
+  log.info(`  state    : ${store.kind === 'sqlite' ? 'SQLite' : 'PostgreSQL'} ${store.location}`);
+  if (config.role !== 'all' || nestbox.hostId) log.info(`  role     : ${config.role}${nestbox.hostId ? `, VM host ${nestbox.hostId}` : ''}`);
   log.info(`  driver   : ${nestbox.driverName}${config.driver === 'auto' ? ' (auto)' : ''}`);
   log.info(`  catalog  : ${config.catalog}`);
   if (config.accounts && creds) {

@@ -21,6 +21,7 @@
  * commit); each store LISTENs on one dedicated connection, and calls the host's onTasks listeners.
  */
 import pg from 'pg';
+import { withoutPassword } from './url.js';
 import {
   SqlReader,
   SqlTransaction,
@@ -61,16 +62,6 @@ const TYPES: pg.CustomTypesConfig = {
     oid === pg.types.builtins.INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
-/** A connection URL without its password, for logs. */
-export function withoutPassword(url: string): string {
-  const scheme = url.indexOf('://');
-  if (scheme < 0) return url;
-  const rest = url.slice(scheme + 3);
-  const end = [rest.indexOf('?'), rest.indexOf('#')].filter((i) => i >= 0).reduce((a, b) => Math.min(a, b), rest.length);
-  const at = rest.lastIndexOf('@', end - 1);
-  const user = at < 0 ? '' : `${rest.slice(0, at).split(':')[0]}@`;
-  return `${url.slice(0, scheme + 3)}${user}${rest.slice(at + 1)}`.replace(/([?&])password=[^&#]*(&|(?=#)|$)/i, '$1').replace(/[?&](#|$)/, '$1');
-}
 
 /** A database error as the contract names it, or the error itself. */
 function conflictOf(e: unknown): unknown {
