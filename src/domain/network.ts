@@ -328,6 +328,15 @@ export function resolveLaunchNetwork(req: LaunchNetworkRequest, net: DefaultNetw
  * first octet 0x0e is a locally administered unicast address (bit 1 set, bit 0 clear), as EC2's are.
  */
 export function macAddress(rec: { readonly id: string }): string {
-  const bytes = createHash('sha256').update(`mac/${rec.id}`).digest().subarray(0, 5);
-  return ['0e', ...[...bytes].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+  let mac = macs.get(rec.id);
+  if (mac === undefined) {
+    const bytes = createHash('sha256').update(`mac/${rec.id}`).digest().subarray(0, 5);
+    mac = ['0e', ...[...bytes].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+    // Remembered, as every DescribeInstances shows every instance's: a hash costs more than the rest of its interface.
+    if (macs.size >= MAC_MEMO) macs.clear();
+    macs.set(rec.id, mac);
+  }
+  return mac;
 }
+const MAC_MEMO = 100_000;
+const macs = new Map<string, string>();

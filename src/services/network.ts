@@ -54,9 +54,10 @@ export function instanceNetworkInterfaces(rec: InstanceRecord): InstanceNetworkI
   if (!net) return [];
   const association = publicIpAssociation(rec);
   const dnsName = privateDnsName(rec.privateIpAddress, rec.region);
+  // Plain members, `undefined` where absent (no conditional spreads: see toInstance).
   return [
     {
-      ...(association ? { Association: association } : {}),
+      Association: association,
       Attachment: {
         // EC2 keeps the primary interface's attachment from launch; the record's launch time is the one it has.
         AttachTime: new Date(rec.launchTime),
@@ -74,9 +75,7 @@ export function instanceNetworkInterfaces(rec: InstanceRecord): InstanceNetworkI
       OwnerId: rec.account,
       PrivateDnsName: dnsName,
       PrivateIpAddress: rec.privateIpAddress,
-      PrivateIpAddresses: [
-        { ...(association ? { Association: association } : {}), Primary: true, PrivateDnsName: dnsName, PrivateIpAddress: rec.privateIpAddress },
-      ],
+      PrivateIpAddresses: [{ Association: association, Primary: true, PrivateDnsName: dnsName, PrivateIpAddress: rec.privateIpAddress }],
       SourceDestCheck: true,
       Status: 'in-use',
       SubnetId: net.subnetId,
