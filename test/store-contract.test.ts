@@ -475,7 +475,7 @@ for (const subject of SUBJECTS) {
       assert.deepEqual([...(await store.tagsOf(iid(2)))], [['b', '1']]);
     });
 
-    it('sequences are unique and consecutive, also when two servers draw at once', async ({ store, peer }) => {
+    it('sequences are unique and increasing, each call consecutive, also when two servers draw at once', async ({ store, peer }) => {
       const a = await store.sequence('s');
       assert.equal(await store.sequence('s', 3), a + 1);
       assert.equal(await peer.sequence('s'), a + 4);
@@ -484,7 +484,10 @@ for (const subject of SUBJECTS) {
       const firsts = await Promise.all(counts.map((n, i) => (i % 2 ? store : peer).sequence('race', n)));
       const issued = firsts.flatMap((first, i) => Array.from({ length: counts[i]! }, (_, k) => first + k));
       assert.equal(new Set(issued).size, issued.length, 'no value issued twice');
-      assert.equal(Math.max(...issued), issued.length);
+      // Not gapless: a store may hold a block of values for itself (SQLite: sequence()).
+      assert.ok(Math.min(...issued) >= 1);
+      const later = await store.sequence('race');
+      assert.ok(later > Math.max(...issued), 'values keep increasing');
     });
 
     it('transactions under one lock run one after the other, across servers', async ({ store, peer }) => {

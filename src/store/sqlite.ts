@@ -52,6 +52,9 @@ export interface SqliteStoreOptions {
   readonly warn?: (line: string) => void;
 }
 
+/** Sequence values taken from the database at a time (see sequence()). */
+const SEQUENCE_BLOCK = 64;
+
 /** The schema version (user_version) this store writes. 1 to 3 were the in-memory store's (store.ts). */
 const VERSION = 4;
 
@@ -173,6 +176,8 @@ class Mutex {
 export class SqliteStore extends SqlReader implements Store {
   readonly kind = 'sqlite';
   readonly location: string;
+  /** per sequence: the values of the block held that are not handed out yet */
+  private readonly sequenceBlocks = new Map<string, { next: number; last: number }>();
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly mutex = new Mutex();
@@ -338,10 +343,24 @@ export class SqliteStore extends SqlReader implements Store {
     if (size > this.wal.hardLimit) this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
+  /**
+   * Values come from blocks the database issues (SEQUENCE_BLOCK at a time, or what a larger request
+   * needs): this process is the database's only one (the data-dir lock), so a block it holds is its
+   * own, and a launch does not pay a write of its own for each sequence. A restart skips what was left
+   * of a block: values stay unique and increasing, not gapless.
+   */
   async sequence(name: string, count = 1): Promise<number> {
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`a sequence advances by a positive integer, not ${count}`);
-    const [row] = this.rows<{ value: number }>(sequenceStatement(name, count));
-    return row!.value - count + 1;
+    let block = this.sequenceBlocks.get(name);
+    if (!block || block.next + count - 1 > block.last) {
+      const size = Math.max(count, SEQUENCE_BLOCK);
+      const [row] = this.rows<{ value: number }>(sequenceStatement(name, size));
+      block = { next: row!.value - size + 1, last: row!.value };
+      this.sequenceBlocks.set(name, block);
+    }
+    const first = block.next;
+    block.next += count;
+    return first;
   }
 
   async claimTasks(host: string, limit: number): Promise<ClaimedTask[]> {
