@@ -13,7 +13,7 @@
  *   reports a failed host, and can be started again on another host.
  */
 import { hostname } from 'node:os';
-import { STATE_REASONS, guestHaltTrigger } from '../domain/lifecycle.js';
+import { OCCUPYING_STATES, STATE_REASONS, guestHaltTrigger } from '../domain/lifecycle.js';
 import { applyTrigger } from '../domain/instance-state.js';
 import { type InstanceRecord, expired, hasRootVolume } from '../domain/instance.js';
 import type { Catalog } from '../domain/instance-types.js';
@@ -39,9 +39,7 @@ export interface VmHostOptions {
   readonly pollMs?: number | undefined;
 }
 
-/** The states in which an instance has (or is getting, or losing) a VM on its host. */
-const OCCUPYING = ['pending', 'running', 'stopping', 'shutting-down'] as const;
-const IN_TRANSITION = ['pending', 'stopping', 'shutting-down'] as const;
+const IN_TRANSITION = OCCUPYING_STATES.filter((s) => s !== 'running');
 /** Instances recovered at a time after a restart. */
 const RECOVERY_BATCH = 2000;
 /** Tasks taken from the queue at a time. */
@@ -290,11 +288,11 @@ export class VmHost {
   private async recover(): Promise<void> {
     const { store } = this.opts;
     // A driver that adopts lazily needs only the instances in transition (few), not the running ones.
-    const states = this.driver.adoptsLazily ? IN_TRANSITION : OCCUPYING;
+    const states = this.driver.adoptsLazily ? IN_TRANSITION : OCCUPYING_STATES;
     for (const host of ['', this.id]) {
       let afterSeq: number | undefined;
       for (;;) {
-        const batch = await store.instancesOnVmHost(host, host === '' ? OCCUPYING : states, { afterSeq, limit: RECOVERY_BATCH });
+        const batch = await store.instancesOnVmHost(host, host === '' ? OCCUPYING_STATES : states, { afterSeq, limit: RECOVERY_BATCH });
         if (host === '' && batch.length > 0) {
           // One write for the batch; should an API call have changed one of them meanwhile, one at a time.
           const placed = batch.map((rec) => ({ ...rec, vmHost: this.id }));

@@ -13,7 +13,7 @@ import { Errors } from './errors.js';
 import type { HostRecord } from './host.js';
 import type { Catalog, InstanceTypeFacts } from './instance-types.js';
 import type { InstanceRecord } from './instance.js';
-import type { StateName } from './lifecycle.js';
+import { OCCUPYING_STATES, type StateName } from './lifecycle.js';
 
 export interface HostHardware {
   /** the catalog type the server is modelled on */
@@ -67,7 +67,7 @@ export const typesOnHost = (catalog: Catalog, host: HostRecord): InstanceTypeFac
  * affinity `host` too, which binds it to the host but reserves nothing — and needs room again when it
  * starts; a terminated one is gone.
  */
-const OCCUPYING: ReadonlySet<StateName> = new Set<StateName>(['pending', 'running', 'stopping', 'shutting-down']);
+const OCCUPYING: ReadonlySet<StateName> = new Set<StateName>(OCCUPYING_STATES);
 
 export const occupiesHost = (rec: InstanceRecord): boolean => rec.hostId !== undefined && OCCUPYING.has(rec.state);
 

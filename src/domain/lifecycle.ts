@@ -18,6 +18,9 @@ export const STATE_CODES: Readonly<Record<StateName, number>> = {
 
 export const STATE_NAMES = Object.keys(STATE_CODES) as readonly StateName[];
 
+/** The states in which an instance has (or is getting, or losing) a VM: it takes its share of a host. */
+export const OCCUPYING_STATES: readonly StateName[] = ['pending', 'running', 'stopping', 'shutting-down'];
+
 /** What an API caller asks for. */
 export type UserAction = 'start' | 'stop' | 'reboot' | 'terminate';
 /** What the driver (L0) reports about the VM. */

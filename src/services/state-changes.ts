@@ -15,7 +15,7 @@ import { checkDryRun, required } from '../domain/request.js';
 import type { Changes, VmTask, VmTaskKind } from '../store/types.js';
 import { type Services, publicIpSource } from './context.js';
 import { findInstances } from './instances.js';
-import { placeOnVmHosts } from './vm-placement.js';
+import { isLiveVmHost, placeOnVmHosts } from './vm-placement.js';
 
 export interface StateChangeOptions {
   readonly action: UserAction;
@@ -108,7 +108,7 @@ export async function placeVmStarts(s: Services, starting: readonly InstanceReco
   if (starting.length === 0) return [];
   const now = s.now();
   const fresh = new Set(
-    (await s.store.vmHosts()).filter((h) => h.state === 'alive' && now.getTime() - h.heartbeatAt <= s.placement.deadAfterMs).map((h) => h.id),
+    (await s.store.vmHosts()).filter((h) => isLiveVmHost(h, now, s.placement.deadAfterMs)).map((h) => h.id),
   );
   const homeless = starting.filter((r) => r.vmHost === undefined || !fresh.has(r.vmHost));
   const hosts = await placeOnVmHosts(s.store, homeless, now, s.placement);

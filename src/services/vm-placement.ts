@@ -6,7 +6,7 @@
  */
 import { Errors } from '../domain/errors.js';
 import type { InstanceRecord } from '../domain/instance.js';
-import type { StoreReader } from '../store/types.js';
+import type { StoreReader, VmHostRecord } from '../store/types.js';
 
 export interface PlacementSettings {
   /** a host whose heartbeat is older than this is not placed on (the watchdog declares it dead soon) */
@@ -14,6 +14,10 @@ export interface PlacementSettings {
   /** this process's own VM host, preferred on a tie; absent for an API-only server */
   readonly localHost?: string | undefined;
 }
+
+/** A host placement may use: alive, and heard from within `deadAfterMs`. */
+export const isLiveVmHost = (h: VmHostRecord, at: Date, deadAfterMs: number): boolean =>
+  h.state === 'alive' && at.getTime() - h.heartbeatAt <= deadAfterMs;
 
 export const vcpusOf = (rec: Pick<InstanceRecord, 'cpu'>): number => rec.cpu.coreCount * rec.cpu.threadsPerCore;
 
@@ -29,7 +33,7 @@ export async function placeOnVmHosts(
 ): Promise<string[]> {
   if (recs.length === 0) return [];
   const type = recs[0]!.instanceType;
-  const hosts = (await reader.vmHosts()).filter((h) => h.state === 'alive' && at.getTime() - h.heartbeatAt <= settings.deadAfterMs);
+  const hosts = (await reader.vmHosts()).filter((h) => isLiveVmHost(h, at, settings.deadAfterMs));
   if (hosts.length === 0) throw Errors.insufficientCapacity(type, 'No nestbox VM host is running (start one: nestbox serve --role host).');
   const used = new Map((await reader.vmHostLoad()).map((l) => [l.host, l.vcpus]));
   const free = new Map(hosts.map((h) => [h.id, h.vcpus - (used.get(h.id) ?? 0)]));

@@ -15,7 +15,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { type InstanceRecord, rootVolumeId } from '../domain/instance.js';
 import type { LaunchTemplateVersionRecord } from '../domain/launch-template.js';
-import type { StateName } from '../domain/lifecycle.js';
+import { OCCUPYING_STATES, type StateName } from '../domain/lifecycle.js';
 import {
   type Changes,
   type ClaimedTask,
@@ -303,8 +303,6 @@ export function instancesOnVmHostQuery(d: Dialect, host: string, states: readonl
   return sql`SELECT rev, doc FROM instances WHERE ${joined(where, ' AND ')} ORDER BY seq${limit}`;
 }
 
-/** The states in which an instance takes its share of its VM host. */
-export const OCCUPYING_STATES: readonly StateName[] = ['pending', 'running', 'stopping', 'shutting-down'];
 
 export function resourceQuery(d: Dialect, kind: StoredKind, q: ResourceQuery): Statement {
   const where = [sql`kind = ${kind}`, sql`account = ${q.account}`, sql`region = ${q.region}`];
