@@ -256,6 +256,36 @@ for (const subject of SUBJECTS) {
       await assert.rejects(store.commit({ instances: [gone] }), conflict('stale'));
     });
 
+    it('an update of a record as read writes what changed, and every index finds the record as written', async ({ store }) => {
+      await store.commit({ instances: [inst(1, { state: 'pending', instanceType: 'c8i.large', vmHost: 'nbh-1' }), inst(2)] });
+      const read = (await store.instance(iid(1)))!;
+      await store.commit({ instances: [{ ...read, state: 'running', instanceType: 'm8i.large', publicIp: '127.1.0.9', vmHost: 'nbh-2' }] });
+      const scope = { account: A, region: EAST };
+      assert.deepEqual(ids(await store.instances({ ...scope, states: ['running'] })), [iid(1)]);
+      assert.equal(ids(await store.instances({ ...scope, states: ['pending'] })).includes(iid(1)), false);
+      assert.deepEqual(ids(await store.instances({ ...scope, instanceTypes: ['m8i.large'] })), [iid(1)]);
+      assert.equal(ids(await store.instances({ ...scope, instanceTypes: ['c8i.large'] })).includes(iid(1)), false);
+      assert.deepEqual(ids(await store.instancesOnVmHost('nbh-2')), [iid(1)]);
+      assert.deepEqual(ids(await store.instancesOnVmHost('nbh-1')), []);
+      assert.deepEqual(ids(await store.instances({ ...scope, reservationIds: [read.reservationId] })), [iid(1)], 'unchanged columns keep their index entries');
+      // written again from the record just written (read back), then from one built without a read: both whole
+      const again = (await store.instance(iid(1)))!;
+      const { publicIp: _ip, ...withoutIp } = again;
+      await store.commit({ instances: [{ ...withoutIp, state: 'stopping' }] });
+      assert.deepEqual(await store.instance(iid(1)), { ...withoutIp, state: 'stopping', rev: 3 });
+      assert.equal((await store.instances({ ...scope, states: ['stopping'] }))[0]?.publicIp, undefined);
+      await store.commit({ instances: [inst(1, { state: 'stopped', rev: 3 })] });
+      assert.deepEqual(ids(await store.instances({ ...scope, states: ['stopped'] })), [iid(1)]);
+      assert.deepEqual(ids(await store.instances({ ...scope, instanceTypes: ['m8i.large'] })), []);
+      // a record read inside a transaction, written by it
+      await store.transaction(async (tx) => {
+        const rec = (await tx.instance(iid(1)))!;
+        tx.write({ instances: [{ ...rec, state: 'pending', vmHost: 'nbh-3' }] });
+      });
+      assert.deepEqual(ids(await store.instancesOnVmHost('nbh-3', ['pending'])), [iid(1)]);
+      assert.deepEqual(ids(await store.instances({ ...scope, states: ['stopped'] })), []);
+    });
+
     it('one transaction may write a record twice: the second write follows the first', async ({ store }) => {
       await store.commit({ instances: [inst(1)] });
       const read = (await store.instance(iid(1)))!;

@@ -413,6 +413,59 @@ const instanceValues = (rec: InstanceRecord, rev: number, doc: string): Param[] 
   rev,
   doc,
 ];
+/** The columns of an instance row that come from its record: all but the revision and the document. */
+const INSTANCE_KEY_COLUMNS = INSTANCE_COLUMNS.length - 2;
+
+/**
+ * The instance rows a store read last, by ID: the revision and document each had. A record written
+ * back from the revision it was read at is an update of a row whose columns are known, so only the
+ * columns that changed are written, and the database maintains only their indexes: a boot report
+ * changes `state`, not the account, Region, type or reservation indexes (an UPDATE that names every
+ * column costs SQLite several times more). A row is identified by (ID, revision): every write of an
+ * instance row advances its revision (writeOps), so what was read at a revision is what the row holds
+ * while its revision is still that one — and the update is conditional on exactly that. Bounded: the
+ * oldest reads are forgotten, and a record read longer ago is written whole.
+ */
+export class RowsAsRead {
+  private readonly rows = new Map<string, { readonly rev: number; readonly doc: string }>();
+  constructor(private readonly capacity = 10_000) {}
+
+  note(id: string, rev: number, doc: string): void {
+    if (this.rows.delete(id) === false && this.rows.size >= this.capacity) this.rows.delete(this.rows.keys().next().value!);
+    this.rows.set(id, { rev, doc });
+  }
+
+  /** The instance as its row held it at `rev`, if that is the revision this store read last. */
+  instanceAt(id: string, rev: number): InstanceRecord | undefined {
+    const row = this.rows.get(id);
+    return row?.rev === rev ? (JSON.parse(row.doc) as InstanceRecord) : undefined;
+  }
+}
+
+/** `UPDATE instances` of the key columns changed (by index in INSTANCE_COLUMNS), the revision and the document. */
+const partialInstanceUpdates = new Map<number, string>();
+function partialInstanceUpdate(changed: readonly number[]): string {
+  const mask = changed.reduce((m, i) => m | (1 << i), 0);
+  let text = partialInstanceUpdates.get(mask);
+  if (text === undefined) {
+    const set = [...changed.map((i) => `${INSTANCE_COLUMNS[i]} = ?`), 'rev = ?', 'doc = ?'];
+    text = `UPDATE instances SET ${set.join(', ')} WHERE id = ? AND rev = ?`;
+    partialInstanceUpdates.set(mask, text);
+  }
+  return text;
+}
+
+/** The update of an instance row from revision `expect`: only what changed, when the row as read is known. */
+function instanceUpdate(rec: InstanceRecord, rev: number, expect: number, doc: string, asRead: RowsAsRead | undefined): [string, Param[]] {
+  const values = instanceValues(rec, rev, doc);
+  const old = asRead?.instanceAt(rec.id, expect);
+  if (!old) return [UPDATE_INSTANCE, [...values, rec.id, expect]];
+  const before = instanceValues(old, expect, '');
+  const changed: number[] = [];
+  for (let i = 0; i < INSTANCE_KEY_COLUMNS; i++) if (values[i] !== before[i]) changed.push(i);
+  return [partialInstanceUpdate(changed), [...changed.map((i) => values[i]!), rev, doc, rec.id, expect]];
+}
+
 const RESOURCE_COLUMNS = ['account', 'region', 'name', 'rev', 'doc'] as const;
 /** Key pairs and launch templates have names, unique per account and region. */
 const nameOf = (put: ResourcePut): string | null =>
@@ -468,7 +521,7 @@ class Revisions {
 }
 
 /** The statements a transaction's changes become, in the order they were written. */
-export function writeOps(batches: readonly Changes[]): WriteOp[] {
+export function writeOps(batches: readonly Changes[], asRead?: RowsAsRead): WriteOp[] {
   const ops: WriteOp[] = [];
   const op = (text: string, params: Param[], mustChange?: string) => ops.push(mustChange === undefined ? { text, params } : { text, params, mustChange });
   const revs = new Revisions();
@@ -486,7 +539,7 @@ export function writeOps(batches: readonly Changes[]): WriteOp[] {
         `instance\u0000${rec.id}`,
         rec.rev,
         (rev) => [INSERT_INSTANCE, [rec.id, ...instanceValues(rec, rev, doc)]],
-        (rev, expect) => [UPDATE_INSTANCE, [...instanceValues(rec, rev, doc), rec.id, expect]],
+        (rev, expect) => instanceUpdate(rec, rev, expect, doc, asRead),
       );
     }
     for (const id of c.deleteInstances ?? []) {
@@ -594,7 +647,11 @@ export const claimedTask = (r: { id: number; host: string; target: string; kind:
 
 /** Every read of the contract, over a connection (or a transaction's) that runs statements. */
 export abstract class SqlReader implements StoreReader {
-  constructor(protected readonly dialect: Dialect) {}
+  /** `asRead`: where the instance rows read are noted, for updates of only what changed (RowsAsRead) */
+  constructor(
+    protected readonly dialect: Dialect,
+    protected readonly asRead?: RowsAsRead,
+  ) {}
 
   /** runs a read: the rows it returns */
   protected abstract query<R>(s: Statement): Promise<R[]>;
@@ -608,16 +665,27 @@ export abstract class SqlReader implements StoreReader {
     return row ? record<T>(row) : undefined;
   }
 
-  instance(id: string): Promise<(InstanceRecord & Revisioned) | undefined> {
-    return this.doc<InstanceRecord>(fixed(INSTANCE_BY_ID, id));
+  /** Instance records from their rows, each row noted as read. */
+  private async instanceDocs(s: Statement): Promise<(InstanceRecord & Revisioned)[]> {
+    const rows = await this.query<DocRow>(s);
+    const asRead = this.asRead;
+    return rows.map((row) => {
+      const rec = record<InstanceRecord>(row);
+      asRead?.note(rec.id, Number(row.rev), row.doc);
+      return rec;
+    });
+  }
+
+  async instance(id: string): Promise<(InstanceRecord & Revisioned) | undefined> {
+    return (await this.instanceDocs(fixed(INSTANCE_BY_ID, id)))[0];
   }
 
   instances(q: InstanceQuery): Promise<(InstanceRecord & Revisioned)[]> {
-    return this.docs<InstanceRecord>(instanceQuery(this.dialect, q));
+    return this.instanceDocs(instanceQuery(this.dialect, q));
   }
 
   instancesOnVmHost(host: string, states?: readonly StateName[], page?: VmHostPage): Promise<(InstanceRecord & Revisioned)[]> {
-    return this.docs<InstanceRecord>(instancesOnVmHostQuery(this.dialect, host, states, page));
+    return this.instanceDocs(instancesOnVmHostQuery(this.dialect, host, states, page));
   }
 
   async instanceUsage(account: string, region: string): Promise<InstanceUsage[]> {
@@ -719,8 +787,9 @@ export class SqlTransaction extends SqlReader implements StoreTransaction {
   constructor(
     dialect: Dialect,
     private readonly run: Query,
+    asRead?: RowsAsRead,
   ) {
-    super(dialect);
+    super(dialect, asRead);
   }
 
   protected query<R>(s: Statement): Promise<R[]> {
@@ -756,9 +825,15 @@ export function refuseNested(): void {
   }
 }
 
-/** In-process onTasks listeners, by VM host. */
+/**
+ * In-process onTasks listeners, by VM host. They are called once the event loop has finished what it
+ * was doing (setImmediate), not inside the commit that queued the tasks: the request that committed
+ * them answers first, and the tasks of all the commits of one turn are taken together.
+ */
 export class TaskListeners {
   private readonly byHost = new Map<string, Set<() => void>>();
+  private readonly due = new Set<string>();
+  private timer: NodeJS.Immediate | undefined;
   constructor(private readonly warn: (line: string) => void) {}
 
   add(host: string, fn: () => void): void {
@@ -772,6 +847,14 @@ export class TaskListeners {
   }
 
   fire(hosts: Iterable<string>): void {
+    for (const host of hosts) if (this.byHost.has(host)) this.due.add(host);
+    if (this.due.size > 0) this.timer ??= setImmediate(() => this.call());
+  }
+
+  private call(): void {
+    this.timer = undefined;
+    const hosts = [...this.due];
+    this.due.clear();
     for (const host of hosts) {
       for (const fn of this.byHost.get(host) ?? []) {
         try {
@@ -781,6 +864,14 @@ export class TaskListeners {
         }
       }
     }
+  }
+
+  /** Calls nobody any more (the store is closing). */
+  close(): void {
+    if (this.timer) clearImmediate(this.timer);
+    this.timer = undefined;
+    this.due.clear();
+    this.byHost.clear();
   }
 
   fireAll(): void {

@@ -20,6 +20,7 @@ import { defaultNetworkOf } from '../domain/network.js';
 import { REGIONS } from '../domain/regions.js';
 import { type Checkpointer, startCheckpointer } from './checkpointer.js';
 import {
+  RowsAsRead,
   SqlReader,
   SqlTransaction,
   type Statement,
@@ -191,7 +192,7 @@ export class SqliteStore extends SqlReader implements Store {
   private closing: Promise<void> | undefined;
 
   constructor(opts: SqliteStoreOptions) {
-    super('sqlite');
+    super('sqlite', new RowsAsRead());
     this.warn = opts.warn ?? (() => {});
     this.listeners = new TaskListeners(this.warn);
     if (opts.dataDir !== ':memory:') mkdirSync(opts.dataDir, { recursive: true });
@@ -297,7 +298,7 @@ export class SqliteStore extends SqlReader implements Store {
   async transaction<T>(fn: (tx: StoreTransaction) => Promise<T>, _opts?: TransactionOptions): Promise<T> {
     refuseNested();
     return this.mutex.run(async () => {
-      const tx = new SqlTransaction('sqlite', (s) => this.query(s));
+      const tx = new SqlTransaction('sqlite', (s) => this.query(s), this.asRead);
       const result = await runBody(() => fn(tx));
       this.apply(tx.changes);
       return result;
@@ -310,7 +311,7 @@ export class SqliteStore extends SqlReader implements Store {
 
   /** Writes a transaction's changes: all, or (on a conflict or any error) none. */
   private apply(changes: readonly Changes[]): void {
-    const ops = writeOps(changes);
+    const ops = writeOps(changes, this.asRead);
     if (ops.length === 0) return;
     try {
       this.db.transaction(() => {
@@ -379,6 +380,7 @@ export class SqliteStore extends SqlReader implements Store {
 
   /** Waits for the transaction running, folds the WAL into the database file and closes. */
   close(): Promise<void> {
+    this.listeners.close();
     this.closing ??= this.mutex.run(async () => {
       await this.checkpointer?.close();
       if (this.location !== ':memory:') this.db.pragma('wal_checkpoint(TRUNCATE)');
