@@ -23,6 +23,8 @@
 import pg from 'pg';
 import { withoutPassword } from './url.js';
 import {
+  type Param,
+  RowsAsRead,
   SqlReader,
   SqlTransaction,
   type Statement,
@@ -35,6 +37,7 @@ import {
   runBody,
   schema,
   sequenceStatement,
+  type WriteOp,
   taskHosts,
   writeOps,
 } from './sql.js';
@@ -48,11 +51,17 @@ export interface PostgresStoreOptions {
   readonly maxConnections?: number | undefined;
 }
 
+/**
+ * A conditional write that changed no row fails inside the database (serialization_failure, which
+ * conflictOf reads as a stale write), so a transaction's writes and its COMMIT can go in one round trip.
+ */
+const MUST_CHANGE = `CREATE OR REPLACE FUNCTION nestbox_must_change(changed BIGINT, what TEXT) RETURNS VOID LANGUAGE plpgsql AS $$
+  BEGIN IF changed = 0 THEN RAISE EXCEPTION USING ERRCODE = 'serialization_failure', MESSAGE = what; END IF; END $$`;
+
 /** The schema's versions, each a list of statements, applied in order and recorded in nestbox_migrations. */
-const MIGRATIONS: readonly (readonly string[])[] = [schema('postgres')];
+const MIGRATIONS: readonly (readonly string[])[] = [schema('postgres'), [MUST_CHANGE]];
 
 const TASK_CHANNEL = 'nestbox_tasks';
-const LOCK = 'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))';
 const SCHEMA_LOCK = "hashtextextended('nestbox:schema', 0)";
 const RELISTEN_MS = 1000;
 
@@ -78,6 +87,35 @@ async function rowsOf<R>(db: Queryable, s: Statement): Promise<R[]> {
   return result.rows as R[];
 }
 
+/** A value as an SQL literal (strings escaped by node-postgres's escapeLiteral). */
+function literal(client: pg.ClientBase, v: Param): string {
+  if (v === null) return 'NULL';
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new RangeError(`not a number the database can store: ${v}`);
+    return String(v);
+  }
+  if (typeof v === 'string') return client.escapeLiteral(v);
+  return `ARRAY[${v.map((x) => client.escapeLiteral(x)).join(', ')}]::TEXT[]`;
+}
+
+/**
+ * A transaction's writes, the notifications of the VM hosts it queued tasks for, and COMMIT, as one
+ * multi-statement query (the simple protocol: values inlined as literals; statements here hold no `?`
+ * but their placeholders). Statements run in order, each seeing the ones before; a write that must
+ * change a row raises inside the batch when it changed none (nestbox_must_change), and any error
+ * leaves the rest, COMMIT included, unrun.
+ */
+function commitBatch(ops: readonly WriteOp[], hosts: ReadonlySet<string>, lit: (v: Param) => string): string {
+  const parts = ops.map((op) => {
+    let i = 0;
+    const text = op.text.replace(/\?/g, () => lit(op.params[i++]!));
+    return op.mustChange === undefined ? text : `WITH w AS (${text} RETURNING 1) SELECT nestbox_must_change(count(*), ${lit(op.mustChange)}) FROM w`;
+  });
+  for (const host of hosts) parts.push(`SELECT pg_notify(${lit(TASK_CHANNEL)}, ${lit(host)})`);
+  parts.push('COMMIT');
+  return parts.join(';\n');
+}
+
 export class PostgresStore extends SqlReader implements Store {
   readonly kind = 'postgres';
   readonly location: string;
@@ -93,7 +131,7 @@ export class PostgresStore extends SqlReader implements Store {
   private closing: Promise<void> | undefined;
 
   constructor(opts: PostgresStoreOptions) {
-    super('postgres');
+    super('postgres', new RowsAsRead());
     this.url = opts.url;
     this.location = withoutPassword(opts.url);
     this.warn = opts.warn ?? (() => {});
@@ -162,12 +200,13 @@ export class PostgresStore extends SqlReader implements Store {
     };
     client.on('error', onError);
     try {
-      await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
-      if (opts?.lock !== undefined) await client.query(LOCK, [opts.lock]);
-      const tx = new SqlTransaction('postgres', (s) => rowsOf(client, s));
+      // One round trip to begin (and take the lock), the reads, one round trip to write and commit.
+      const lock = opts?.lock === undefined ? '' : `; SELECT pg_advisory_xact_lock(hashtextextended(${client.escapeLiteral(opts.lock)}, 0))`;
+      await client.query(`BEGIN ISOLATION LEVEL READ COMMITTED${lock}`);
+      const tx = new SqlTransaction('postgres', (s) => rowsOf(client, s), this.asRead);
       const result = await runBody(() => fn(tx));
-      const hosts = await this.apply(client, tx.changes);
-      await client.query('COMMIT');
+      const hosts = taskHosts(tx.changes);
+      await client.query(commitBatch(writeOps(tx.changes, this.asRead), hosts, (v) => literal(client, v)));
       this.listeners.fire(hosts);
       return result;
     } catch (e) {
@@ -185,17 +224,6 @@ export class PostgresStore extends SqlReader implements Store {
 
   commit(changes: Changes): Promise<void> {
     return this.transaction(async (tx) => tx.write(changes));
-  }
-
-  /** Runs a transaction's writes (it commits or rolls back after); returns the VM hosts it queued tasks for. */
-  private async apply(client: pg.PoolClient, changes: readonly Changes[]): Promise<Set<string>> {
-    for (const op of writeOps(changes)) {
-      const result = await client.query(numbered(op.text), op.params as unknown[]);
-      if (op.mustChange !== undefined && result.rowCount === 0) throw new StoreConflict('stale', op.mustChange);
-    }
-    const hosts = taskHosts(changes);
-    for (const host of hosts) await client.query('SELECT pg_notify($1, $2)', [TASK_CHANNEL, host]);
-    return hosts;
   }
 
   async sequence(name: string, count = 1): Promise<number> {
@@ -257,6 +285,7 @@ export class PostgresStore extends SqlReader implements Store {
   }
 
   close(): Promise<void> {
+    this.listeners.close();
     this.closing ??= (async () => {
       clearTimeout(this.relistenTimer);
       this.relistenTimer = undefined;
