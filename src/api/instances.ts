@@ -69,11 +69,11 @@ export const runInstances: Handler<RunInstancesRequest, Reservation> = async (in
       return reservationOf(s, previous.reservationId, recs, ctx.account);
     }
   }
-  const { reservationId, instances } = await launchPlanned(plan, ctx, s, {
+  const { reservationId, instances, tags } = await launchPlanned(plan, ctx, s, {
     dryRun: input.DryRun,
     clientToken: token === undefined ? undefined : { token, fingerprint: print },
   });
-  return reservationOf(s, reservationId, instances, ctx.account);
+  return reservationOf(s, reservationId, instances, ctx.account, tags);
 };
 
 // --- DescribeInstances ------------------------------------------------------------------------------

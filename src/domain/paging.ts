@@ -73,18 +73,20 @@ export interface KeysetPaging {
 export function keysetPaging(req: PageRequest, limits: PageLimits, query: unknown): KeysetPaging {
   const max = req.MaxResults;
   checkMaxResults(max, limits);
-  const print = fingerprint(query);
+  // The query's fingerprint only when a token is read or written (most calls do neither).
+  let print: string | undefined;
+  const printOf = () => (print ??= fingerprint(query));
   // An empty token is no token: the first page.
   const token = req.NextToken === '' ? undefined : req.NextToken;
   let after: number | undefined;
   if (token !== undefined) {
     const m = /^@([0-9]{1,15})\.([A-Za-z0-9_-]{10})$/.exec(Buffer.from(token, 'base64url').toString());
-    if (!m || m[2] !== print) throw Errors.invalidNextToken(token);
+    if (!m || m[2] !== printOf()) throw Errors.invalidNextToken(token);
     after = Number(m[1]);
   }
   return {
     size: max === undefined && token === undefined ? undefined : (max ?? limits.max),
     after,
-    tokenAfter: (position) => Buffer.from(`@${position}.${print}`).toString('base64url'),
+    tokenAfter: (position) => Buffer.from(`@${position}.${printOf()}`).toString('base64url'),
   };
 }

@@ -222,6 +222,8 @@ export interface LaunchOptions {
 export interface Launched {
   readonly reservationId: string;
   readonly instances: readonly InstanceRecord[];
+  /** each instance's tags, as written (what the store would read back), so the answer needs no read */
+  readonly tags: ReadonlyMap<string, ReadonlyMap<string, string>>;
 }
 
 /**
@@ -253,8 +255,11 @@ export async function launchPlanned(plan: LaunchPlan, ctx: Scope, s: Services, o
       const now = s.now();
       const launchTime = now.toISOString();
       const reservationId = newId('reservation');
-      const seqs = await nextSeqs(s, count);
-      const publicIps = wantsPublicIp({ associatePublicIp: plan.associatePublicIp }) ? await publicIpSource(s, count) : undefined;
+      // Two sequences, drawn at once (on PostgreSQL, two round trips in parallel).
+      const [seqs, publicIps] = await Promise.all([
+        nextSeqs(s, count),
+        wantsPublicIp({ associatePublicIp: plan.associatePublicIp }) ? publicIpSource(s, count) : undefined,
+      ]);
       const recs: InstanceRecord[] = [];
       for (let i = 0; i < count; i++) {
         const seq = seqs[i]!;
@@ -315,7 +320,9 @@ export async function launchPlanned(plan: LaunchPlan, ctx: Scope, s: Services, o
         ...(opts.clientToken ? { clientToken: { account: ctx.account, region: ctx.region, ...opts.clientToken, reservationId } } : {}),
         tasks: placed.map((r) => ({ host: r.vmHost, target: r.id, kind: 'start' as const })),
       });
-      return { reservationId, instances: placed };
+      // Written in this order: a key given twice keeps its first place and takes its last value, as the store's upsert does.
+      const tagsOfOne = new Map(instanceTags.map((t) => [t.key, t.value]));
+      return { reservationId, instances: placed, tags: new Map(placed.map((r) => [r.id, tagsOfOne])) };
     },
     { lock: `launch:${ctx.account}:${ctx.region}` },
   );
