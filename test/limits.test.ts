@@ -379,6 +379,47 @@ test('a body that never completes is answered 408 RequestTimeout and the connect
   }
 });
 
+test('each body has its own deadline: stalled bodies sent 300 ms apart time out 600 ms after their own headers, complete ones are answered', async () => {
+  const quick = await serverWith({ headersTimeoutMs: 400, bodyTimeoutMs: 600 });
+  const port = quick.port;
+  const body = form({ Action: 'DescribeInstances' }) + '&' + 'x'.repeat(10_000);
+  const partial = async () => Buffer.concat([Buffer.from(await head({ port, body })), Buffer.from(body.slice(0, 100))]);
+  const regions = form({ Action: 'DescribeRegions' });
+  const sockets: Socket[] = [];
+  try {
+    for (let i = 0; i < 3; i++) sockets.push(await open(port));
+    const [first, second, whole] = sockets as [Socket, Socket, Socket];
+    const started = Date.now();
+    const firstAnswer = exchange(first, await partial(), 5000);
+    await new Promise((r) => setTimeout(r, 300));
+    const secondAnswer = exchange(second, await partial(), 5000);
+    // a body that arrives whole in the meantime is answered at once, and is no deadline's concern later
+    const served = await exchange(whole, (await head({ port, body: regions })) + regions, 2000);
+    assert.equal(served.status, 200, served.text.slice(0, 300));
+    const [a, b] = await Promise.all([firstAnswer, secondAnswer]);
+    for (const r of [a, b]) {
+      assert.equal(r.status, 408, r.text.slice(0, 300));
+      assert.equal(r.code, 'RequestTimeout');
+      assert.ok(r.closed, 'the connection is closed after the answer');
+      assert.ok(r.ms >= 550 && r.ms < 2000, `answered ${r.ms} ms after its headers (deadline 600 ms)`);
+    }
+    assert.ok(Date.now() - started >= 850, 'the second body was given its own 600 ms, not the first one\'s deadline');
+    // the connection whose body arrived whole is still open, and serves another request
+    const next = await exchange(whole, (await head({ port, body: regions })) + regions, 2000);
+    assert.equal(next.status, 200, next.text.slice(0, 300));
+    assert.equal(next.closed, false);
+    // after the deadlines have all fired, a new stalled body gets its own again
+    const again = await open(port);
+    sockets.push(again);
+    const late = await exchange(again, await partial(), 5000);
+    assert.equal(late.status, 408, late.text.slice(0, 300));
+    assert.ok(late.ms >= 550 && late.ms < 2000, `answered ${late.ms} ms after its headers (deadline 600 ms)`);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await quick.close();
+  }
+});
+
 // --- connections and bytes in flight ----------------------------------------------------------------
 
 test('past the connection cap, new connections are closed at once; the server serves again when some end', async () => {

@@ -316,6 +316,38 @@ test('checkCredential decides from the headers alone (no body): known key, fresh
   assertEc2Error(() => checkCredential(unsigned, options()), 'MissingAuthenticationToken', 401);
 });
 
+test("verifySigV4 given checkCredential's answer (as the server does) decides as without it, freshness checked again", async () => {
+  const req = await signedPost();
+  const { body: _body, ...head } = req;
+  const checked = checkCredential(head, options());
+  assert.deepEqual(verifySigV4(req, options(), checked), verifySigV4(req, options()));
+  // the body took long to arrive: the signature has expired meanwhile
+  const later = options({ now: () => new Date(SIGNED_AT.getTime() + 20 * 60_000) });
+  assertEc2Error(() => verifySigV4(req, later, checked), 'RequestExpired', 400, /^Request has expired\. Timestamp date is 20260216T100000Z$/);
+  // the body is still what the signature covers
+  const tampered = { ...req, body: Buffer.from(`${FORM_BODY}&DryRun=true`) };
+  assertEc2Error(() => verifySigV4(tampered, options(), checked), 'SignatureDoesNotMatch', 403, /x-amz-content-sha256/);
+  const { 'x-amz-content-sha256': _hash, ...headers } = tampered.headers;
+  assertEc2Error(() => verifySigV4({ ...tampered, headers }, options(), checkCredential({ ...head, headers }, options())), 'SignatureDoesNotMatch', 403);
+});
+
+test('the signature must be the 64 lower-case hex digits computed: upper case, shorter or longer is SignatureDoesNotMatch', async () => {
+  const req = await signedPost();
+  const authorization = String(req.headers.authorization);
+  const signature = /Signature=([0-9a-f]{64})$/.exec(authorization)?.[1] ?? assert.fail(authorization);
+  for (const other of [signature.toUpperCase(), signature.slice(0, 63), `${signature}0`, `${signature.slice(0, 63)}g`]) {
+    const changed = withHeaders(req, { authorization: authorization.replace(signature, other) });
+    assertEc2Error(() => verifySigV4(changed, options()), 'SignatureDoesNotMatch', 403, /signature we calculated/);
+  }
+  // signed with one key, then another, then the first again: each is checked with its own signing key
+  const other = await signedPost({ secret: 'another/secret' });
+  const otherCreds = { ...CREDS, secretAccessKey: 'another/secret' };
+  for (const [r, creds] of [[req, CREDS], [other, otherCreds], [req, CREDS]] as const) {
+    assert.equal(verifySigV4(r, options({ lookup: () => creds })).region, 'us-east-1');
+  }
+  assertEc2Error(() => verifySigV4(other, options()), 'SignatureDoesNotMatch', 403);
+});
+
 // --- AWS SigV4 test suite -------------------------------------------------------------------------
 
 test('AWS test suite vector "get-vanilla"', () => {

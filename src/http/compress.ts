@@ -60,7 +60,16 @@ export function encodeResponse(
   acceptEncoding: string | readonly string[] | undefined,
   body: Buffer,
 ): { body: Buffer; headers: Record<string, string> } {
-  const encoding = body.length >= MIN_COMPRESSED_BYTES ? preferredEncoding(acceptEncoding) : undefined;
+  const encoding = responseEncoding(acceptEncoding, body.length);
   if (!encoding) return { body, headers: { Vary: 'Accept-Encoding' } };
   return { body: compress(body, encoding), headers: { 'Content-Encoding': encoding, Vary: 'Accept-Encoding' } };
+}
+
+/**
+ * How an API answer of `bytes` bytes is sent, as encodeResponse decides it: compressed with the encoding
+ * returned, or undefined for the body as it is (too small, or not asked for). For a caller that writes
+ * the body as text when it is not compressed (the API server), and needs no buffer then.
+ */
+export function responseEncoding(acceptEncoding: string | readonly string[] | undefined, bytes: number): Encoding | undefined {
+  return bytes >= MIN_COMPRESSED_BYTES ? preferredEncoding(acceptEncoding) : undefined;
 }

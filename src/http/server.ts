@@ -13,7 +13,7 @@
  * headers, before a byte of its body is read.
  */
 import { randomUUID } from 'node:crypto';
-import { type IncomingMessage, type Server, createServer } from 'node:http';
+import { type IncomingMessage, type OutgoingHttpHeaders, type Server, createServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RequestContext } from '../api/context.js';
 import type { Services } from '../services/context.js';
@@ -27,9 +27,9 @@ import { operationSchema } from '../protocol/schema.js';
 import { errorDocument, successDocument } from '../protocol/xml-writer.js';
 import type { Faults } from '../faults.js';
 import { adminActionName, adminError, handleAdmin, isAdminPath } from './admin.js';
-import { encodeResponse } from './compress.js';
+import { compress, responseEncoding } from './compress.js';
 import { consoleFiles, isConsolePath } from './console.js';
-import { type Credentials, type RequestHead, checkCredential, invalidRegionScope, isCatalogRegion, verifySigV4 } from './sigv4.js';
+import { type Credentials, checkCredential, invalidRegionScope, isCatalogRegion, verifySigV4 } from './sigv4.js';
 
 export const API_VERSION = '2016-11-15';
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -137,13 +137,14 @@ export function createApiServer(opts: HttpOptions): Server {
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
     },
     (req, res) => {
-      const started = process.hrtime.bigint();
+      const started = performance.now();
       const url = req.url ?? '/';
-      const consolePath = url.split('?', 1)[0] as string;
+      const q = url.indexOf('?');
+      const consolePath = q === -1 ? url : url.slice(0, q);
       if (isConsolePath(consolePath)) {
         // The browser's page and bundle: no signature, no API pipeline.
         const status = consoleSite.serve(req, res, consolePath);
-        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        const ms = performance.now() - started;
         const shown = /^[\x21-\x7e]{1,100}$/.test(consolePath) ? consolePath : JSON.stringify(consolePath.slice(0, 100));
         opts.log.request(`console ${req.method} ${shown} ${status} ${ms.toFixed(1)}ms`);
         return;
@@ -152,15 +153,19 @@ export function createApiServer(opts: HttpOptions): Server {
       let action = '-';
       const finish = (status: number, text: string, contentType = 'text/xml;charset=UTF-8', close = false) => {
         if (res.headersSent || res.destroyed) return; // the client went away
-        // Encoded once: the length and the bytes written come from the same buffer (compressed when asked for).
-        const { body, headers: encoding } = encodeResponse(req.headers['accept-encoding'], Buffer.from(text));
-        res.writeHead(status, {
+        // The length and the bytes written come from the same text, or from the same buffer when compressed.
+        const length = Buffer.byteLength(text);
+        const encoding = responseEncoding(req.headers['accept-encoding'], length);
+        const body = encoding === undefined ? text : compress(Buffer.from(text), encoding);
+        const headers: OutgoingHttpHeaders = {
           'Content-Type': contentType,
-          'Content-Length': body.length,
+          'Content-Length': typeof body === 'string' ? length : body.length,
           'x-amzn-RequestId': requestId,
-          ...encoding,
-          ...(close ? { Connection: 'close' } : {}),
-        });
+        };
+        if (encoding !== undefined) headers['Content-Encoding'] = encoding;
+        headers.Vary = 'Accept-Encoding';
+        if (close) headers.Connection = 'close';
+        res.writeHead(status, headers);
         if (!req.complete && !close) {
           // Answered before the body arrived (refused from its headers): Node reads and discards the rest,
           // and keeps the connection for the next request. Its backstop deadline must not write a second answer.
@@ -169,17 +174,22 @@ export function createApiServer(opts: HttpOptions): Server {
           req.once('end', () => answeredEarly.delete(socket));
         }
         res.end(body);
-        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        const ms = performance.now() - started;
         opts.log.request(`${action} ${status} ${ms.toFixed(1)}ms ${requestId}`);
       };
 
-      handle(req, opts, lookup, requestId, (a) => (action = a), limits, budget)
-        .then((r) => finish(r.status, r.body, r.contentType))
-        .catch((err: unknown) => {
-          const e = err instanceof Ec2Error ? err : internal(err, opts.log, requestId);
-          // A body that never completed leaves the connection unusable: answer, then close it.
-          finish(e.status, errorDocument(e.code, e.message, requestId), undefined, e.code === 'RequestTimeout');
-        });
+      const fail = (err: unknown) => {
+        const e = err instanceof Ec2Error ? err : internal(err, opts.log, requestId);
+        // A body that never completed leaves the connection unusable: answer, then close it.
+        finish(e.status, errorDocument(e.code, e.message, requestId), undefined, e.code === 'RequestTimeout');
+      };
+      handle(req, opts, lookup, requestId, (a) => (action = a), limits, budget).then((r) => {
+        try {
+          finish(r.status, r.body, r.contentType);
+        } catch (err) {
+          fail(err);
+        }
+      }, fail);
     },
   );
   server.maxConnections = limits.maxConnections;
@@ -242,12 +252,13 @@ async function handle(
     throw new Ec2Error('InvalidHttpRequest', `The HTTP method ${req.method} is not supported.`, 405);
   }
 
-  const head: RequestHead = { method: req.method, path, rawQuery, headers: req.headers };
+  const method = req.method;
   // Known key, fresh date, valid region: refused from the headers alone, before the body is read.
-  if (opts.credentials) checkCredential(head, { lookup });
+  const checked = opts.credentials ? checkCredential({ method, path, rawQuery, headers: req.headers }, { lookup }) : undefined;
   const body = await readBody(req, limits, budget);
-  // The signature is checked on the raw request, before its parameters are even decoded.
-  const caller = opts.credentials ? verifySigV4({ ...head, body }, { lookup }) : undefined;
+  // The signature is checked on the raw request, before its parameters are even decoded (the head's
+  // checks are not repeated, only its freshness).
+  const caller = checked ? verifySigV4({ method, path, rawQuery, headers: req.headers, body }, { lookup }, checked) : undefined;
 
   const params = parseForm(rawQuery, [], limits.maxParameters);
   if (req.method === 'POST') {
@@ -283,7 +294,8 @@ async function handle(
     permission: caller?.permission ?? 'full',
   };
   // Faults on demand and --throttle: before the handler, so a refused call records nothing.
-  await opts.faults?.check({ account: ctx.account, region: ctx.region, action, input }, opts.services);
+  const checking = opts.faults?.check({ account: ctx.account, region: ctx.region, action, input }, opts.services);
+  if (checking) await checking;
   const output = await withRetries(() => handler(input, ctx, opts.services));
   return { status: 200, body: successDocument(action, requestId, schema.output, output) };
 }
@@ -324,10 +336,9 @@ async function handleAdminRequest(
   const method = req.method ?? '';
   setAction(adminActionName(method, path));
   try {
-    const head: RequestHead = { method, path, rawQuery, headers: req.headers };
-    if (opts.credentials) checkCredential(head, { lookup });
+    const checked = opts.credentials ? checkCredential({ method, path, rawQuery, headers: req.headers }, { lookup }) : undefined;
     const body = await readBody(req, limits, budget);
-    const caller = opts.credentials ? verifySigV4({ ...head, body }, { lookup }) : undefined;
+    const caller = checked ? verifySigV4({ method, path, rawQuery, headers: req.headers, body }, { lookup }, checked) : undefined;
     if (!opts.faults) return adminError(404, 'NotFound', 'The admin interface is not enabled on this server.');
     // A read-only key may list faults, not add, remove or crash anything.
     if (caller && method !== 'GET' && !permits(caller.permission, 'ModifyFaults')) {
@@ -375,15 +386,9 @@ function readBody(req: IncomingMessage, limits: HttpLimits, budget: BodyBudget):
       return;
     }
     const reservation: Reservation = { pool: 'small', bytes: 0 };
-    const busy = (size: number) => {
-      const small = size <= limits.smallBodyBytes;
-      return Errors.serviceUnavailable(
-        `Request bodies being received already use the server's budget for ${small ? `bodies up to ${limits.smallBodyBytes} bytes (${limits.maxSmallBodyBytesInFlight}` : `larger bodies (${limits.maxBodyBytesInFlight}`} bytes); retry shortly.`,
-      );
-    };
     if (declared > 0 && !budget.grow(reservation, declared)) {
       req.resume();
-      reject(busy(declared));
+      reject(budgetSpent(limits, declared));
       return;
     }
     let chunks: Buffer[] = [];
@@ -405,7 +410,7 @@ function readBody(req: IncomingMessage, limits: HttpLimits, budget: BodyBudget):
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limits.maxBodyBytes) return settle(Errors.requestEntityTooLarge(limits.maxBodyBytes));
-      if (size > reservation.bytes && !budget.grow(reservation, size)) return settle(busy(size));
+      if (size > reservation.bytes && !budget.grow(reservation, size)) return settle(budgetSpent(limits, size));
       chunks.push(chunk);
     };
     req.on('data', onData);
@@ -418,6 +423,14 @@ function readBody(req: IncomingMessage, limits: HttpLimits, budget: BodyBudget):
     req.on('error', aborted);
     req.on('close', aborted);
   });
+}
+
+/** The refusal of a body of `size` bytes whose pool of the budget is spent. */
+function budgetSpent(limits: HttpLimits, size: number): Ec2Error {
+  const small = size <= limits.smallBodyBytes;
+  return Errors.serviceUnavailable(
+    `Request bodies being received already use the server's budget for ${small ? `bodies up to ${limits.smallBodyBytes} bytes (${limits.maxSmallBodyBytesInFlight}` : `larger bodies (${limits.maxBodyBytesInFlight}`} bytes); retry shortly.`,
+  );
 }
 
 /**

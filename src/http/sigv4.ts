@@ -8,7 +8,8 @@
  * scope and signed headers (SignatureDoesNotMatch), access key (AuthFailure), then the signature
  * itself (SignatureDoesNotMatch).
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import * as crypto from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { Errors } from '../domain/errors.js';
 import { findRegion } from '../domain/regions.js';
 import type { Permission } from '../accounts.js';
@@ -90,21 +91,34 @@ export interface SignatureParts {
   expiresSeconds: number | undefined;
 }
 
-export function verifySigV4(req: SignedRequest, opts: VerifyOptions): VerifiedCaller {
-  const query = parseQuery(req.rawQuery);
-  const { parts, credentials } = checkCredential(req, opts, query);
+/** What checkCredential found in a request's head: the signature's parts, the key's credentials, the decoded query. */
+export interface CheckedCredential {
+  readonly parts: SignatureParts;
+  readonly credentials: Credentials;
+  readonly query: readonly QueryParam[];
+}
 
-  const canonical = canonicalRequest(req, parts.signedHeaders, payloadHash(req), query);
-  const expected = computeSignature(credentials.secretAccessKey, parts.scope, parts.amzDate, canonical);
+/**
+ * `checked`: checkCredential's answer for this same request's head (the server checks the head before
+ * reading the body). Its checks are not run again, except freshness: time has passed while the body arrived.
+ */
+export function verifySigV4(req: SignedRequest, opts: VerifyOptions, checked?: CheckedCredential): VerifiedCaller {
+  let parts: SignatureParts, credentials: Credentials, query: readonly QueryParam[];
+  if (checked === undefined) ({ parts, credentials, query } = checkCredential(req, opts));
+  else {
+    ({ parts, credentials, query } = checked);
+    checkFreshness(parts, nowMs(opts), opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS);
+  }
+
+  const canonical = buildCanonicalRequest(req, parts.signedHeaderNames, parts.signedHeaders, payloadHash(req), query);
+  const expected = signatureHex(credentials.secretAccessKey, parts.scope, parts.amzDate, canonical);
   if (!signatureMatches(parts.signature, expected)) throw Errors.signatureDoesNotMatch();
 
-  return {
-    accessKeyId: parts.accessKeyId,
-    accountId: credentials.accountId,
-    region: parts.scope.region,
-    ...(credentials.permission !== undefined ? { permission: credentials.permission } : {}),
-    ...(credentials.user !== undefined ? { user: credentials.user } : {}),
-  };
+  // Built without spreads; permission and user only when the key has them.
+  const caller: VerifiedCaller = { accessKeyId: parts.accessKeyId, accountId: credentials.accountId, region: parts.scope.region };
+  if (credentials.permission !== undefined) caller.permission = credentials.permission;
+  if (credentials.user !== undefined) caller.user = credentials.user;
+  return caller;
 }
 
 /**
@@ -117,12 +131,12 @@ export function checkCredential(
   req: RequestHead,
   opts: VerifyOptions,
   query: readonly QueryParam[] = parseQuery(req.rawQuery),
-): { readonly parts: SignatureParts; readonly credentials: Credentials } {
+): CheckedCredential {
   const authorization = headerValue(req.headers, 'authorization');
   const parts =
     authorization !== undefined ? fromAuthorizationHeader(authorization, req.headers) : fromPresignedQuery(query);
 
-  checkFreshness(parts, (opts.now?.() ?? new Date()).getTime(), opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS);
+  checkFreshness(parts, nowMs(opts), opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS);
   checkScope(parts, opts.service ?? DEFAULT_SERVICE, opts.isKnownRegion ?? isCatalogRegion);
   // nestbox issues no temporary credentials, so a session token (header, or presigned query) is one it
   // did not issue: refused as EC2 refuses an invalid token, with AuthFailure (401).
@@ -130,7 +144,7 @@ export function checkCredential(
 
   const credentials = opts.lookup(parts.accessKeyId);
   if (!credentials) throw Errors.authFailure();
-  return { parts, credentials };
+  return { parts, credentials, query };
 }
 
 /**
@@ -274,6 +288,8 @@ function assemble(
 // --- checks -------------------------------------------------------------------------------------
 
 const BASIC_FORMAT = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+/** The last timestamp read in basic format (callers only read it). */
+let lastBasicTimestamp: { readonly amzDate: string; readonly timeMs: number } | undefined;
 
 /**
  * Reads a timestamp in ISO 8601 basic format (YYYYMMDDTHHMMSSZ). The HTTP `Date` header may instead
@@ -281,9 +297,12 @@ const BASIC_FORMAT = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
  * of range roll over (Date.UTC); harmless, since the text itself is what the signature covers.
  */
 function parseTimestamp(raw: string, isHttpDate: boolean): { amzDate: string; timeMs: number } {
+  // Requests signed within the same second carry the same timestamp: the last one read is kept.
+  if (lastBasicTimestamp !== undefined && raw === lastBasicTimestamp.amzDate) return lastBasicTimestamp;
   const m = BASIC_FORMAT.exec(raw);
   if (m) {
-    return { amzDate: raw, timeMs: Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) };
+    lastBasicTimestamp = { amzDate: raw, timeMs: Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) };
+    return lastBasicTimestamp;
   }
   if (isHttpDate) {
     const timeMs = Date.parse(raw);
@@ -294,6 +313,12 @@ function parseTimestamp(raw: string, isHttpDate: boolean): { amzDate: string; ti
   throw Errors.incompleteSignature(
     `Date must be in ISO-8601 'basic format'. Got '${raw}'. See http://en.wikipedia.org/wiki/ISO_8601`,
   );
+}
+
+/** opts.now, or the clock. */
+function nowMs(opts: VerifyOptions): number {
+  const now = opts.now?.();
+  return now === undefined || now === null ? Date.now() : now.getTime();
 }
 
 /**
@@ -333,11 +358,22 @@ function checkScope(parts: SignatureParts, service: string, isKnownRegion: (regi
   if (problems !== '') throw Errors.signatureDoesNotMatch(problems.trimEnd());
 }
 
-const HEX_SIGNATURE = /^[0-9a-f]{64}$/;
-
-function signatureMatches(provided: string, expected: Buffer): boolean {
-  return HEX_SIGNATURE.test(provided) && timingSafeEqual(Buffer.from(provided, 'hex'), expected);
+/**
+ * The signature as sent (64 lower-case hex digits) against the one computed, in hex: equal or not, in a
+ * time that does not depend on where they first differ.
+ */
+function signatureMatches(provided: string, expectedHex: string): boolean {
+  if (provided.length !== expectedHex.length) return false;
+  let diff = 0;
+  for (let i = 0; i < expectedHex.length; i++) diff |= provided.charCodeAt(i) ^ expectedHex.charCodeAt(i);
+  return diff === 0;
 }
+
+/** SHA-256 in hex: the one-shot crypto.hash where Node has it (20.12+), else a Hash object. */
+const sha256Hex: (data: string | Buffer) => string =
+  typeof crypto.hash === 'function'
+    ? (data) => crypto.hash('sha256', data, 'hex')
+    : (data) => createHash('sha256').update(data).digest('hex');
 
 /**
  * The last line of the canonical request. `x-amz-content-sha256`, when sent, names it: either
@@ -349,7 +385,7 @@ function signatureMatches(provided: string, expected: Buffer): boolean {
 function payloadHash(req: SignedRequest): string {
   const declared = headerValue(req.headers, 'x-amz-content-sha256');
   if (declared === UNSIGNED_PAYLOAD) return declared;
-  const actual = createHash('sha256').update(req.body).digest('hex');
+  const actual = sha256Hex(req.body);
   if (declared !== undefined && declared !== actual) {
     throw Errors.signatureDoesNotMatch("The provided 'x-amz-content-sha256' header does not match what was computed.");
   }
@@ -369,8 +405,19 @@ export function canonicalRequest(
   payloadHash: string,
   query: readonly QueryParam[] = parseQuery(req.rawQuery),
 ): string {
+  return buildCanonicalRequest(req, signedHeaders.split(';'), signedHeaders, payloadHash, query);
+}
+
+/** canonicalRequest, with the signed header list already split (SignatureParts has it). */
+function buildCanonicalRequest(
+  req: SignedRequest,
+  signedHeaderNames: readonly string[],
+  signedHeaders: string,
+  payloadHash: string,
+  query: readonly QueryParam[],
+): string {
   let headerLines = '';
-  for (const name of signedHeaders.split(';')) {
+  for (const name of signedHeaderNames) {
     // hasOwn: a signed header named e.g. 'constructor' must not read the prototype.
     const value = Object.hasOwn(req.headers, name) ? req.headers[name] : undefined;
     headerLines += `${name}:${canonicalHeaderValue(value)}\n`;
@@ -385,10 +432,18 @@ export function computeSignature(
   amzDate: string,
   canonical: string,
 ): Buffer {
+  return signatureHmac(secretAccessKey, scope, amzDate, canonical).digest();
+}
+
+/** computeSignature in hex, as a signature is sent. */
+function signatureHex(secretAccessKey: string, scope: CredentialScope, amzDate: string, canonical: string): string {
+  return signatureHmac(secretAccessKey, scope, amzDate, canonical).digest('hex');
+}
+
+function signatureHmac(secretAccessKey: string, scope: CredentialScope, amzDate: string, canonical: string): crypto.Hmac {
   const scopeText = `${scope.date}/${scope.region}/${scope.service}/${TERMINATOR}`;
-  const hashedCanonical = createHash('sha256').update(canonical).digest('hex');
-  const stringToSign = `${ALGORITHM}\n${amzDate}\n${scopeText}\n${hashedCanonical}`;
-  return createHmac('sha256', signingKey(secretAccessKey, scope)).update(stringToSign).digest();
+  const stringToSign = `${ALGORITHM}\n${amzDate}\n${scopeText}\n${sha256Hex(canonical)}`;
+  return createHmac('sha256', signingKey(secretAccessKey, scope)).update(stringToSign);
 }
 
 /**
@@ -397,8 +452,20 @@ export function computeSignature(
  */
 const SIGNING_KEY_CACHE_SIZE = 256;
 const signingKeys = new Map<string, Buffer>();
+/** The last key used, checked before the map: most requests are signed with the same key and scope as the one before. */
+let lastSigningKey: { readonly secretAccessKey: string; readonly date: string; readonly region: string; readonly service: string; readonly key: Buffer } | undefined;
 
 function signingKey(secretAccessKey: string, scope: CredentialScope): Buffer {
+  const last = lastSigningKey;
+  if (
+    last !== undefined &&
+    last.secretAccessKey === secretAccessKey &&
+    last.date === scope.date &&
+    last.region === scope.region &&
+    last.service === scope.service
+  ) {
+    return last.key;
+  }
   const cacheKey = `${scope.date}\n${scope.region}\n${scope.service}\n${secretAccessKey}`;
   let key = signingKeys.get(cacheKey);
   if (key === undefined) {
@@ -409,6 +476,7 @@ function signingKey(secretAccessKey: string, scope: CredentialScope): Buffer {
     if (signingKeys.size >= SIGNING_KEY_CACHE_SIZE) signingKeys.delete(signingKeys.keys().next().value!);
     signingKeys.set(cacheKey, key);
   }
+  lastSigningKey = { secretAccessKey, date: scope.date, region: scope.region, service: scope.service, key };
   return key;
 }
 

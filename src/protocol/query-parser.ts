@@ -85,31 +85,48 @@ const ENVELOPE = /^(Action|Version|X-Amz-[A-Za-z-]+|AWSAccessKeyId|SignatureVers
 export const MAX_LIST_INDEX = 10_000;
 const INDEX = /^[1-9][0-9]{0,4}$/;
 
+/**
+ * A new, empty Branch. It has nothing to inherit ('constructor' or '__proto__' are parameter names like
+ * any other, as on Object.create(null)), but comes from a constructor whose prototype is such an empty
+ * object: V8 keeps it a fast object, on which adding a key just decoded from a request costs a fraction
+ * of what it costs on Object.create(null)'s dictionary-mode object. Keys and their order are the same.
+ */
+const newBranch: () => Branch = (() => {
+  function EmptyBranch(): void {}
+  EmptyBranch.prototype = Object.create(null);
+  const Ctor = EmptyBranch as unknown as new () => Branch;
+  return () => new Ctor();
+})();
+
 export function foldParameters(params: Iterable<readonly [string, string]>): Branch {
-  const root: Branch = Object.create(null);
+  const root = newBranch();
   for (const [key, value] of params) {
     if (ENVELOPE.test(key)) continue;
-    const segments = key.split('.');
     let node = root;
-    for (let i = 0; i < segments.length; i++) {
-      const segment = segments[i] as string;
+    // segment by segment, from `start` up to the next '.' (no array of them is made)
+    for (let start = 0; ; ) {
+      const dot = key.indexOf('.', start);
+      const last = dot === -1;
+      const segment = last ? key.slice(start) : key.slice(start, dot);
       if (segment === '') throw Errors.malformedQueryString(`The parameter name '${key}' is malformed.`);
-      const last = i === segments.length - 1;
       const existing = node[segment];
       if (last) {
         if (existing !== undefined) {
           throw Errors.invalidParameter(`The parameter ${key} was given more than once or conflicts with another.`);
         }
         node[segment] = value;
-      } else if (existing === undefined) {
-        const child: Branch = Object.create(null);
+        break;
+      }
+      if (existing === undefined) {
+        const child = newBranch();
         node[segment] = child;
         node = child;
       } else if (typeof existing === 'string') {
-        throw Errors.invalidParameter(`The parameter ${segments.slice(0, i + 1).join('.')} cannot be both a value and a structure.`);
+        throw Errors.invalidParameter(`The parameter ${key.slice(0, dot)} cannot be both a value and a structure.`);
       } else {
         node = existing;
       }
+      start = dot + 1;
     }
   }
   return root;
