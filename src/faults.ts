@@ -181,7 +181,12 @@ export class Faults {
    * consulted (and count nothing). The store is read only when a capacity fault may refuse a
    * StartInstances (its instances' types and zones), and before any fault counts the call.
    */
-  async check(call: CallInfo, services: Pick<Services, 'store'>): Promise<void> {
+  check(call: CallInfo, services: Pick<Services, 'store'>): Promise<void> | undefined {
+    // Nothing to consult (no throttling, no faults): nothing to wait for either.
+    return this.throttling || this.faults.length > 0 ? this.consult(call, services) : undefined;
+  }
+
+  private async consult(call: CallInfo, services: Pick<Services, 'store'>): Promise<void> {
     if (this.throttling) {
       const category = throttleCategory(call.action, call.input);
       const key = `${call.account}\n${call.region}\n${call.action}\n${category}`;
