@@ -803,14 +803,24 @@ export class SqlTransaction extends SqlReader implements StoreTransaction {
 
 // --- shared between the stores ---------------------------------------------------------------------------
 
-const inBody = new AsyncLocalStorage<{ open: boolean }>();
+/**
+ * Whether transactions started inside another's function are looked for (see runBody): under the test
+ * runner (which sets NODE_TEST_CONTEXT for its test files and the servers they start) or with
+ * NESTBOX_CHECK_TRANSACTIONS=1. The check needs AsyncLocalStorage, whose hooks (Node 20) make every
+ * promise of the process dearer, about a tenth of a request's time, so a server does without it: no
+ * code of nestbox nests transactions, which the tests make sure of.
+ */
+const CHECK_NESTING = process.env.NODE_TEST_CONTEXT !== undefined || process.env.NESTBOX_CHECK_TRANSACTIONS === '1';
+const inBody = CHECK_NESTING ? new AsyncLocalStorage<{ open: boolean }>() : undefined;
 
 /**
- * Runs a transaction's function, refusing a transaction (or commit) started from inside another's
- * function: it would wait for the outer one (SQLite's mutex, a PostgreSQL lock or row the outer one
- * holds) while the outer one waits for it. Work the function started and left running is not "inside".
+ * Runs a transaction's function, refusing (when CHECK_NESTING) a transaction or commit started from
+ * inside another's function: it would wait for the outer one (SQLite's mutex, a PostgreSQL lock or row
+ * the outer one holds) while the outer one waits for it. Work the function started and left running is
+ * not "inside".
  */
 export async function runBody<T>(fn: () => Promise<T>): Promise<T> {
+  if (!inBody) return fn();
   const body = { open: true };
   try {
     return await inBody.run(body, fn);
@@ -820,7 +830,7 @@ export async function runBody<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 export function refuseNested(): void {
-  if (inBody.getStore()?.open) {
+  if (inBody?.getStore()?.open) {
     throw new Error('a store transaction was started inside another transaction function: use the transaction (tx) given to it');
   }
 }
