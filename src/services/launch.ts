@@ -255,10 +255,11 @@ export async function launchPlanned(plan: LaunchPlan, ctx: Scope, s: Services, o
       const now = s.now();
       const launchTime = now.toISOString();
       const reservationId = newId('reservation');
-      // Two sequences, drawn at once (on PostgreSQL, two round trips in parallel).
-      const [seqs, publicIps] = await Promise.all([
+      // The two sequences and the VM hosts, read at once (on PostgreSQL, round trips in parallel).
+      const [seqs, publicIps, hosts] = await Promise.all([
         nextSeqs(s, count),
         wantsPublicIp({ associatePublicIp: plan.associatePublicIp }) ? publicIpSource(s, count) : undefined,
+        placeOnVmHosts(tx, Array.from({ length: count }, () => ({ instanceType: plan.facts.type, cpu: plan.cpu })), now, s.placement, s.store),
       ]);
       const recs: InstanceRecord[] = [];
       for (let i = 0; i < count; i++) {
@@ -300,7 +301,6 @@ export async function launchPlanned(plan: LaunchPlan, ctx: Scope, s: Services, o
         };
         recs.push(withPublicIp(rec, publicIps));
       }
-      const hosts = await placeOnVmHosts(tx, recs, now, s.placement);
       const placed = recs.map((rec, i) => ({ ...rec, vmHost: hosts[i]! }));
       s.vms.admit(placed);
       const tag = (resourceId: string, resourceType: string, t: KeyValue): TagRecord => ({

@@ -24,18 +24,22 @@ export const vcpusOf = (rec: Pick<InstanceRecord, 'cpu'>): number => rec.cpu.cor
 /**
  * A host for each record, in order, or InsufficientInstanceCapacity naming what is missing. The
  * records' own vCPUs count against the hosts as they are placed, so a batch never overfills one.
+ * `hostsReader`: where the hosts themselves are read (their liveness is no transaction's to decide),
+ * at the same time as their load is read by `reader` (on PostgreSQL, a connection of its own).
  */
 export async function placeOnVmHosts(
   reader: StoreReader,
-  recs: readonly InstanceRecord[],
+  recs: readonly Pick<InstanceRecord, 'instanceType' | 'cpu'>[],
   at: Date,
   settings: PlacementSettings,
+  hostsReader: StoreReader = reader,
 ): Promise<string[]> {
   if (recs.length === 0) return [];
   const type = recs[0]!.instanceType;
-  const hosts = (await reader.vmHosts()).filter((h) => isLiveVmHost(h, at, settings.deadAfterMs));
+  const [registered, load] = await Promise.all([hostsReader.vmHosts(), reader.vmHostLoad()]);
+  const hosts = registered.filter((h) => isLiveVmHost(h, at, settings.deadAfterMs));
   if (hosts.length === 0) throw Errors.insufficientCapacity(type, 'No nestbox VM host is running (start one: nestbox serve --role host).');
-  const used = new Map((await reader.vmHostLoad()).map((l) => [l.host, l.vcpus]));
+  const used = new Map(load.map((l) => [l.host, l.vcpus]));
   const free = new Map(hosts.map((h) => [h.id, h.vcpus - (used.get(h.id) ?? 0)]));
   return recs.map((rec) => {
     const need = vcpusOf(rec);

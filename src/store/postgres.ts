@@ -99,21 +99,27 @@ function literal(client: pg.ClientBase, v: Param): string {
 }
 
 /**
- * A transaction's writes, the notifications of the VM hosts it queued tasks for, and COMMIT, as one
- * multi-statement query (the simple protocol: values inlined as literals; statements here hold no `?`
- * but their placeholders). Statements run in order, each seeing the ones before; a write that must
- * change a row raises inside the batch when it changed none (nestbox_must_change), and any error
- * leaves the rest, COMMIT included, unrun.
+ * A transaction's writes, the notifications of the VM hosts it queued tasks for, and COMMIT (after
+ * BEGIN when nothing was read), as one multi-statement query: the simple protocol, values inlined.
+ * Statements run in order, each seeing the ones before; a write that must change a row raises inside
+ * the batch when it changed none (nestbox_must_change), and any error leaves the rest, COMMIT
+ * included, unrun.
  */
-function commitBatch(ops: readonly WriteOp[], hosts: ReadonlySet<string>, lit: (v: Param) => string): string {
-  const parts = ops.map((op) => {
-    let i = 0;
-    const text = op.text.replace(/\?/g, () => lit(op.params[i++]!));
-    return op.mustChange === undefined ? text : `WITH w AS (${text} RETURNING 1) SELECT nestbox_must_change(count(*), ${lit(op.mustChange)}) FROM w`;
-  });
+function commitBatch(begin: string | undefined, ops: readonly WriteOp[], hosts: ReadonlySet<string>, lit: (v: Param) => string): string {
+  const parts = begin === undefined ? [] : [begin];
+  for (const op of ops) {
+    const text = inlined(op, lit);
+    parts.push(op.mustChange === undefined ? text : `WITH w AS (${text} RETURNING 1) SELECT nestbox_must_change(count(*), ${lit(op.mustChange)}) FROM w`);
+  }
   for (const host of hosts) parts.push(`SELECT pg_notify(${lit(TASK_CHANNEL)}, ${lit(host)})`);
   parts.push('COMMIT');
   return parts.join(';\n');
+}
+
+/** A statement with its values inlined as literals (statements here hold no `?` but their placeholders). */
+function inlined(s: Statement, lit: (v: Param) => string): string {
+  let i = 0;
+  return s.text.replace(/\?/g, () => lit(s.params[i++]!));
 }
 
 export class PostgresStore extends SqlReader implements Store {
@@ -200,13 +206,26 @@ export class PostgresStore extends SqlReader implements Store {
     };
     client.on('error', onError);
     try {
-      // One round trip to begin (and take the lock), the reads, one round trip to write and commit.
-      const lock = opts?.lock === undefined ? '' : `; SELECT pg_advisory_xact_lock(hashtextextended(${client.escapeLiteral(opts.lock)}, 0))`;
-      await client.query(`BEGIN ISOLATION LEVEL READ COMMITTED${lock}`);
-      const tx = new SqlTransaction('postgres', (s) => rowsOf(client, s), this.asRead);
+      // BEGIN (and the lock) go with the first read, or with the writes and COMMIT when the function read
+      // nothing: a transaction costs its reads, plus one round trip to write and commit.
+      const lit = (v: Param) => literal(client, v);
+      const lock = opts?.lock === undefined ? '' : `;\nSELECT pg_advisory_xact_lock(hashtextextended(${lit(opts.lock)}, 0))`;
+      let begin: string | undefined = `BEGIN ISOLATION LEVEL READ COMMITTED${lock}`;
+      const tx = new SqlTransaction(
+        'postgres',
+        async <R>(s: Statement): Promise<R[]> => {
+          if (begin === undefined) return rowsOf<R>(client, s);
+          const batch = `${begin};\n${inlined(s, lit)}`;
+          begin = undefined;
+          const results = (await client.query(batch)) as unknown as pg.QueryResult[];
+          return results[results.length - 1]!.rows as R[];
+        },
+        this.asRead,
+      );
       const result = await runBody(() => fn(tx));
       const hosts = taskHosts(tx.changes);
-      await client.query(commitBatch(writeOps(tx.changes, this.asRead), hosts, (v) => literal(client, v)));
+      const ops = writeOps(tx.changes, this.asRead);
+      if (begin === undefined || ops.length > 0) await client.query(commitBatch(begin, ops, hosts, lit));
       this.listeners.fire(hosts);
       return result;
     } catch (e) {
