@@ -737,7 +737,7 @@ test('SQLite: a one-hit tag filter and an instance-type filter search indexes, n
   }
 });
 
-test('PostgreSQL: a one-hit tag filter and an instance-type filter use indexes, not a scan of instances', async () => {
+test('PostgreSQL: a one-hit tag filter, an instance-type filter and IDs use indexes, not a scan of instances', async () => {
   cluster ??= await startPostgres();
   const url = await cluster.createDatabase();
   const store = new PostgresStore({ url });
@@ -755,6 +755,12 @@ test('PostgreSQL: a one-hit tag filter and an instance-type filter use indexes, 
     assert.match(byType, /Index Scan using instances_type on instances|Bitmap Index Scan on instances_type/, byType);
     for (const p of [byTag, byType]) assert.doesNotMatch(p, /Seq Scan on instances/, p);
     assert.deepEqual(ids(await store.instances(TAG_QUERY)), [iid(1234)]);
+    // By ID, also before any ANALYZE (a table just filled): the primary key, not a walk of the scope in seq order.
+    await client.query("DELETE FROM pg_statistic WHERE starelid = 'instances'::regclass");
+    await client.query("UPDATE pg_class SET reltuples = -1, relpages = 0 WHERE relname = 'instances'");
+    const byId = await plan(instanceQuery('postgres', { account: A, region: EAST, ids: [iid(2999)] }));
+    assert.match(byId, /Index Scan using instances_pkey on instances/, byId);
+    assert.doesNotMatch(byId, /instances_scope/, byId);
   } finally {
     await client.end();
     await store.close();
