@@ -120,8 +120,6 @@ export async function startNestboxServer(o: NestboxOptions): Promise<RunningServ
   const port = await freePort();
   const version = (JSON.parse(readFileSync(join(o.root, 'package.json'), 'utf8')) as { version: string }).version;
   const args = [
-    // as `npm start` and the `nestbox` command run it (package.json, src/cli/main.ts's first line)
-    '--max-semi-space-size=64',
     ...(o.nodeFlags ?? []),
     join(o.root, 'dist', 'cli', 'main.js'),
     'serve',

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
+#!/usr/bin/env node
 /** The command-line entry point: `nestbox serve [options]`, `nestbox images …`, `nestbox help`. */
 import { DEFAULT_CREDENTIALS, USAGE, UsageError, parseArgs } from '../config.js';
 import { createLogger } from '../logger.js';
