@@ -384,9 +384,11 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
           }
           return client;
         } catch {
-          // not listening yet
+          // not listening yet (or aborted by close())
         }
       }
+      // close() may have run while the connection was tried: no new timer after it.
+      if (closed || gone(vm)) break;
       await new Promise<void>((r) => after(vm, 50, r));
     }
     return undefined;
