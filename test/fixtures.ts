@@ -69,3 +69,15 @@ export function testVmHost(
   host.attach(opts.driver?.(host.onEvent) ?? idleDriver(), { vcpus: 64, memoryMiB: 65_536 });
   return host;
 }
+
+/** mulberry32: 32 bits of state, good enough to spread test inputs, and reproducible from the seed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

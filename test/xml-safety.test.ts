@@ -35,6 +35,7 @@ import { EC2_XMLNS } from '../src/protocol/xml-writer.js';
 import { operationSchema } from '../src/protocol/schema.js';
 import { CREDENTIALS, LINUX_AMI, errorOf } from './helpers.js';
 import { scalarKeysOf } from './input-keys.js';
+import { rng } from './fixtures.js';
 
 const SEED = Number(process.env.NESTBOX_XML_SEED ?? 20261203);
 const BUDGET_MS = 10_000;
@@ -42,17 +43,6 @@ const VALUES_PER_MEMBER = 6;
 
 // --- a small seeded generator ---------------------------------------------------------------------
 
-/** mulberry32: 32 bits of state, good enough to spread test inputs, and reproducible from the seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = rng(SEED);
 const int = (n: number) => Math.floor(random() * n);
 const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)] as T;

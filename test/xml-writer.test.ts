@@ -15,6 +15,7 @@ import {
   xmlItemName,
 } from '../src/protocol/schema.js';
 import { escapeXml, successDocument, writeOutputMembers } from '../src/protocol/xml-writer.js';
+import { rng } from './fixtures.js';
 
 /** A NormalizedSchema of a static schema literal ([3, ns, name, traits, names, members] for a struct …). */
 const shape = (s: unknown): NormalizedSchema => NormalizedSchema.of(s as Parameters<typeof NormalizedSchema.of>[0]);
@@ -200,17 +201,6 @@ function reference(schema: NormalizedSchema, value: unknown): string {
   }
 }
 
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TEXTS = ['', 'i-0123456789abcdef0', 'running', 'a & b', '<x>', `"q" 'a'`, 'line\r\nnext', 'bad\u0000\uFFFE', '\uDC00lone', 'emoji 😀', 'é'];
 
