@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -11,6 +12,7 @@ import {
   isCatalogProfile,
   loadCatalog,
 } from '../src/domain/instance-types.js';
+import * as table from '../src/domain/instance-types.table.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const referencePath = path.resolve(repoRoot, '..', 'shared', 'spec', 'instance-types.reference.json');
@@ -63,7 +65,8 @@ test('2026-07: the expansion families support nested virtualization, 166 types a
 test('profiles hold the same types and differ only in SupportedFeatures', () => {
   const [launch, later] = CATALOG_PROFILES.map((p) => loadCatalog(p));
   assert.ok(launch && later);
-  assert.equal(launch.types.length, 229);
+  // every type moto 5.2.1's DescribeInstanceTypes dump describes
+  assert.equal(launch.types.length, 1263);
   assert.deepEqual(
     later.types.map((t) => ({ ...t, supportedFeatures: [] })),
     launch.types.map((t) => ({ ...t, supportedFeatures: [] })),
@@ -142,7 +145,7 @@ test('facts() and info() agree for every type at both profiles', () => {
       assert.equal(info.BareMetal, facts.bareMetal);
       assert.equal(info.HibernationSupported, facts.hibernationSupported);
       assert.equal(info.CurrentGeneration, facts.currentGeneration);
-      assert.deepEqual(info.ProcessorInfo?.SupportedArchitectures, [facts.architecture]);
+      assert.ok(info.ProcessorInfo?.SupportedArchitectures?.includes(facts.architecture), facts.type);
       assert.deepEqual(info.ProcessorInfo?.SupportedFeatures ?? [], facts.supportedFeatures);
       assert.equal(
         catalog.supportsNestedVirtualization(facts.type),
@@ -175,7 +178,8 @@ test('ValidCores of the 8th-gen Intel types follow the steps of spec §4', () =>
     '24xlarge': [4, 2], '32xlarge': [4, 2], '48xlarge': [6, 3], '64xlarge': [8, 4], '96xlarge': [12, 6],
   };
   const gen8 = loadCatalog().types.filter((t) => /^[cmrx]8i/.test(t.family) && !t.bareMetal);
-  assert.equal(gen8.length, 54 + 3 * 11 + 12);
+  // c8i m8i r8i (+flex, +d, +b, +n, c8ine m8ine) and x8i
+  assert.equal(gen8.length, 177);
   for (const t of gen8) {
     const [from, step] = steps[t.size] ?? [1, 1];
     const expected = Array.from({ length: (t.defaultCores - from) / step + 1 }, (_, i) => from + i * step);
@@ -187,7 +191,7 @@ test('ValidCores of the 8th-gen Intel types follow the steps of spec §4', () =>
 test('the SDK-only fields of info() follow the reference rules', () => {
   const catalog = loadCatalog();
   const freeTier = catalog.types.filter((t) => catalog.info(t.type)?.FreeTierEligible).map((t) => t.type);
-  assert.deepEqual(freeTier, ['c7i-flex.large', 'm7i-flex.large', 't3.micro', 't3.small']);
+  assert.deepEqual(freeTier, ['c7i-flex.large', 'm7i-flex.large', 't3.micro', 't3.small', 't4g.micro', 't4g.small']);
   assert.deepEqual(catalog.info('c7g.large')?.SupportedBootModes, ['uefi']);
   assert.deepEqual(catalog.info('c8i.large')?.SupportedBootModes, ['legacy-bios', 'uefi']);
   assert.equal(catalog.info('t3.micro')?.BurstablePerformanceSupported, true);
@@ -225,4 +229,71 @@ test('unknown types are undefined and unsupported', () => {
     assert.equal(catalog.info(type), undefined);
     assert.equal(catalog.supportsNestedVirtualization(type), false);
   }
+});
+
+// --- the whole of EC2's catalog, from moto 5.2.1 -----------------------------------------------------
+
+test('the generated table is what scripts/gen-instance-types.mjs writes from moto 5.2.1', (t) => {
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'gen-instance-types.mjs'), '--check'], { encoding: 'utf8' });
+  if (r.status === 3) {
+    t.skip(`moto 5.2.1 is not installed, so the table cannot be regenerated: ${r.stderr.trim()}`);
+    return;
+  }
+  assert.equal(r.status, 0, r.stderr);
+});
+
+test('every EC2 family is in the catalog, old generations and Mac and high-memory types too', () => {
+  const catalog = loadCatalog();
+  for (const type of ['t2.micro', 't3a.nano', 't3a.2xlarge', 't4g.micro', 'm1.small', 'a1.medium', 'a1.metal',
+    'p3dn.24xlarge', 'g4ad.xlarge', 'mac1.metal', 'mac2.metal', 'u-6tb1.112xlarge', 'u7in-32tb.224xlarge']) {
+    assert.ok(catalog.facts(type), type);
+    assert.equal(catalog.info(type)?.InstanceType, type);
+  }
+  assert.deepEqual(catalog.info('t2.micro')?.ProcessorInfo?.SupportedArchitectures, ['i386', 'x86_64']);
+  assert.equal(catalog.facts('t2.micro')?.architecture, 'x86_64');
+  assert.equal(catalog.facts('t2.micro')?.validCores, undefined);
+  assert.equal(catalog.facts('m1.small')?.currentGeneration, false);
+  assert.equal(catalog.info('m1.small')?.Hypervisor, 'xen');
+  assert.equal(catalog.facts('t4g.micro')?.architecture, 'arm64');
+  assert.equal(catalog.facts('mac1.metal')?.architecture, 'x86_64_mac');
+  assert.equal(catalog.facts('mac2.metal')?.architecture, 'arm64_mac');
+  const huge = catalog.facts('u7in-32tb.224xlarge');
+  assert.deepEqual([huge?.vcpus, huge?.memoryMiB], [896, 32 * 1024 * 1024]);
+  const p5 = catalog.info('p5.48xlarge');
+  assert.equal(p5?.GpuInfo?.Gpus?.[0]?.Name, 'H100');
+  assert.deepEqual(p5?.NetworkInfo?.NetworkCards?.map((c) => c.NetworkCardIndex), Array.from({ length: 32 }, (_, i) => i));
+  assert.equal(p5?.InstanceStorageInfo?.TotalSizeInGB, 30400);
+  // an info() entry is its own: freezing one shares nothing with another
+  assert.ok(Object.isFrozen(p5?.NetworkInfo?.NetworkCards?.[0]));
+  assert.notEqual(catalog.info('p5.48xlarge')?.PlacementGroupInfo, catalog.info('c8i.large')?.PlacementGroupInfo);
+});
+
+test('moto 5.2.1 lists nested-virtualization on exactly the launch profile types', () => {
+  const keys = table.PROCESSORS_KEYS;
+  const features = keys.indexOf('@SupportedFeatures');
+  const motoNested = table.ROWS.filter((row) => {
+    const cell = table.PROCESSORS[row[4]]?.[features];
+    return cell !== undefined && (table.VALUES[cell as number] as string[]).includes('nested-virtualization');
+  }).map((row) => row[0]);
+  const launch = loadCatalog('launch-2026-02');
+  assert.deepEqual(motoNested.sort(), nestedTypes('launch-2026-02').map((t) => t.type).sort());
+  assert.equal(motoNested.length, 54);
+  assert.deepEqual(launch.facts('m6a.large')?.supportedFeatures, ['amd-sev-snp']);
+});
+
+test('offerings: by Region and by zone ID, as moto 5.2.1 has them; a Region without data offers everything', () => {
+  const catalog = loadCatalog();
+  assert.ok(catalog.offered('c8i.large', 'us-east-1'));
+  assert.ok(catalog.offered('t2.micro', 'us-east-1'));
+  // us-east-1's use1-az3 (us-east-1e in nestbox) is the constrained zone: 58 types
+  const az3 = catalog.types.filter((t) => catalog.offered(t.type, 'us-east-1', 'use1-az3'));
+  assert.equal(az3.length, 58);
+  assert.ok(!catalog.offered('c8i.large', 'us-east-1', 'use1-az3'));
+  const inRegion = catalog.types.filter((t) => catalog.offered(t.type, 'us-east-1'));
+  assert.equal(inRegion.length, 1243);
+  // mac2-m2pro is in some Regions only; af-south-1 offers fewer than 500 types
+  assert.ok(catalog.types.filter((t) => catalog.offered(t.type, 'af-south-1')).length < 500);
+  // no data for mx-central-1: every type, in every zone
+  assert.ok(catalog.types.every((t) => catalog.offered(t.type, 'mx-central-1', 'mxc1-az1')));
+  assert.ok(!catalog.offered('c8i.huge', 'us-east-1'));
 });

@@ -29,7 +29,8 @@ const OPT_IN = [
   'me-central-1', 'me-south-1', 'mx-central-1',
 ];
 const ALL_REGIONS = [...OPT_IN_NOT_REQUIRED, ...OPT_IN].sort();
-const CATALOG_TYPES = loadCatalog().types.map((t) => t.type);
+const CATALOG = loadCatalog();
+const CATALOG_TYPES = CATALOG.types.map((t) => t.type);
 
 let server: TestServer;
 let ec2: EC2Client;
@@ -275,15 +276,22 @@ test('a Region outside the table is refused as AWS refuses a credential scoped t
 
 // --- DescribeInstanceTypeOfferings ------------------------------------------------------------------
 
-test('DescribeInstanceTypeOfferings: by Region (the default), every catalog type once, located in the signed Region', async () => {
+test('DescribeInstanceTypeOfferings: by Region (the default), each type offered there once, located in the signed Region', async () => {
   const { offerings, pages } = await allOfferings(ec2);
-  assert.equal(pages, 1);
-  assert.deepEqual(offerings.map((o) => o.InstanceType), CATALOG_TYPES);
+  // us-east-1 offers 1243 of the 1263 types (moto 5.2.1's offerings): two pages of at most 1000
+  assert.equal(pages, 2);
+  assert.equal(offerings.length, 1243);
+  assert.deepEqual(offerings.map((o) => o.InstanceType), CATALOG_TYPES.filter((t) => CATALOG.offered(t, 'us-east-1')));
   for (const o of offerings) {
     assert.equal(o.LocationType, 'region');
     assert.equal(o.Location, 'us-east-1');
   }
-  // the nested-virtualization types are offered in every commercial Region
+  // a type EC2 does not offer in a Region is not listed there
+  const notHere = await server.client('ap-east-1').send(
+    new DescribeInstanceTypeOfferingsCommand({ Filters: [{ Name: 'instance-type', Values: ['c8i.large', 't3.micro'] }] }),
+  );
+  assert.deepEqual(notHere.InstanceTypeOfferings?.map((o) => o.InstanceType), ['t3.micro']);
+  // the launch types are offered in these Regions (ap-southeast-7: no offering data, so every type)
   for (const region of ['eu-west-1', 'ap-southeast-7', 'sa-east-1']) {
     const r = await server.client(region).send(
       new DescribeInstanceTypeOfferingsCommand({ Filters: [{ Name: 'instance-type', Values: ['c8i.large', 'm8i-flex.2xlarge', 'r8i.metal-96xl'] }] }),
@@ -297,14 +305,26 @@ test('DescribeInstanceTypeOfferings: by Region (the default), every catalog type
   assert.deepEqual(other.InstanceTypeOfferings, []);
 });
 
-test('DescribeInstanceTypeOfferings: by zone and by zone ID, one offering per type per zone', async () => {
+test('DescribeInstanceTypeOfferings: by zone and by zone ID, one offering per type per zone that offers it', async () => {
   const byZone = await allOfferings(ec2, { LocationType: 'availability-zone' });
-  assert.equal(byZone.offerings.length, CATALOG_TYPES.length * 6);
+  // moto 5.2.1's offerings per zone ID: nestbox's us-east-1a..f are use1-az6 az1 az2 az4 az3 az5
+  const perZone: Record<string, number> = {};
+  for (const o of byZone.offerings) perZone[o.Location!] = (perZone[o.Location!] ?? 0) + 1;
+  assert.deepEqual(perZone, {
+    'us-east-1a': 1237, 'us-east-1b': 1029, 'us-east-1c': 1228, 'us-east-1d': 1224, 'us-east-1e': 58, 'us-east-1f': 902,
+  });
   // without MaxResults a page holds at most 1000 offerings
-  assert.equal(byZone.pages, 2);
+  assert.equal(byZone.pages, Math.ceil(byZone.offerings.length / 1000));
   const c8i = byZone.offerings.filter((o) => o.InstanceType === 'c8i.large');
-  assert.deepEqual(c8i.map((o) => o.Location), ['us-east-1a', 'us-east-1b', 'us-east-1c', 'us-east-1d', 'us-east-1e', 'us-east-1f']);
+  // us-east-1e (use1-az3) offers none of the current generations
+  assert.deepEqual(c8i.map((o) => o.Location), ['us-east-1a', 'us-east-1b', 'us-east-1c', 'us-east-1d', 'us-east-1f']);
   assert.ok(c8i.every((o) => o.LocationType === 'availability-zone'));
+  const byId = await allOfferings(ec2, { LocationType: 'availability-zone-id', Filters: [{ Name: 'location', Values: ['use1-az3'] }] });
+  assert.deepEqual(
+    byId.offerings.map((o) => o.InstanceType),
+    byZone.offerings.filter((o) => o.Location === 'us-east-1e').map((o) => o.InstanceType),
+  );
+  assert.ok(byId.offerings.some((o) => o.InstanceType === 't2.micro'));
   const west = await server.client('us-west-1').send(
     new DescribeInstanceTypeOfferingsCommand({ LocationType: 'availability-zone-id', Filters: [{ Name: 'instance-type', Values: ['m8i.large'] }] }),
   );

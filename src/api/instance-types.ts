@@ -1,4 +1,4 @@
-/** DescribeInstanceTypes over the catalog profile nestbox runs with. */
+/** DescribeInstanceTypes over the catalog profile nestbox runs with: every EC2 type, with EC2's filters. */
 import type { DescribeInstanceTypesRequest, DescribeInstanceTypesResult, InstanceTypeInfo } from '@aws-sdk/client-ec2';
 import { Errors } from '../domain/errors.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
@@ -35,8 +35,36 @@ const typeFilters: FilterTable<InstanceTypeInfo> = {
     'network-info.network-performance': (t) => t.NetworkInfo?.NetworkPerformance,
     'network-info.ena-support': (t) => t.NetworkInfo?.EnaSupport,
     'network-info.ipv6-supported': (t) => t.NetworkInfo?.Ipv6Supported,
+    'network-info.bandwidth-weightings': (t) => t.NetworkInfo?.BandwidthWeightings ?? [],
+    'network-info.efa-info.maximum-efa-interfaces': (t) => t.NetworkInfo?.EfaInfo?.MaximumEfaInterfaces,
+    'network-info.efa-supported': (t) => t.NetworkInfo?.EfaSupported,
+    'network-info.flexible-ena-queues-support': (t) => t.NetworkInfo?.FlexibleEnaQueuesSupport,
+    'network-info.encryption-in-transit-supported': (t) => t.NetworkInfo?.EncryptionInTransitSupported,
+    'network-info.ipv4-addresses-per-interface': (t) => t.NetworkInfo?.Ipv4AddressesPerInterface,
+    'network-info.ipv6-addresses-per-interface': (t) => t.NetworkInfo?.Ipv6AddressesPerInterface,
+    'network-info.maximum-network-cards': (t) => t.NetworkInfo?.MaximumNetworkCards,
+    'network-info.maximum-network-interfaces': (t) => t.NetworkInfo?.MaximumNetworkInterfaces,
+    'ebs-info.attachment-limit-type': (t) => t.EbsInfo?.AttachmentLimitType,
+    'ebs-info.maximum-ebs-attachments': (t) => t.EbsInfo?.MaximumEbsAttachments,
+    'ebs-info.ebs-optimized-info.baseline-bandwidth-in-mbps': (t) => t.EbsInfo?.EbsOptimizedInfo?.BaselineBandwidthInMbps,
+    'ebs-info.ebs-optimized-info.baseline-iops': (t) => t.EbsInfo?.EbsOptimizedInfo?.BaselineIops,
+    'ebs-info.ebs-optimized-info.baseline-throughput-in-mbps': (t) => t.EbsInfo?.EbsOptimizedInfo?.BaselineThroughputInMBps,
+    'ebs-info.ebs-optimized-info.maximum-bandwidth-in-mbps': (t) => t.EbsInfo?.EbsOptimizedInfo?.MaximumBandwidthInMbps,
+    'ebs-info.ebs-optimized-info.maximum-iops': (t) => t.EbsInfo?.EbsOptimizedInfo?.MaximumIops,
+    'ebs-info.ebs-optimized-info.maximum-throughput-in-mbps': (t) => t.EbsInfo?.EbsOptimizedInfo?.MaximumThroughputInMBps,
+    'ebs-info.ebs-optimized-support': (t) => t.EbsInfo?.EbsOptimizedSupport,
+    'ebs-info.encryption-support': (t) => t.EbsInfo?.EncryptionSupport,
+    'ebs-info.nvme-support': (t) => t.EbsInfo?.NvmeSupport,
+    'instance-storage-info.disk.count': (t) => (t.InstanceStorageInfo?.Disks ?? []).map((d) => d.Count),
+    'instance-storage-info.disk.size-in-gb': (t) => (t.InstanceStorageInfo?.Disks ?? []).map((d) => d.SizeInGB),
+    'instance-storage-info.disk.type': (t) => (t.InstanceStorageInfo?.Disks ?? []).map((d) => d.Type),
+    'instance-storage-info.encryption-support': (t) => t.InstanceStorageInfo?.EncryptionSupport,
+    'instance-storage-info.nvme-support': (t) => t.InstanceStorageInfo?.NvmeSupport,
+    'instance-storage-info.total-size-in-gb': (t) => t.InstanceStorageInfo?.TotalSizeInGB,
     'nitro-enclaves-support': (t) => t.NitroEnclavesSupport,
     'nitro-tpm-support': (t) => t.NitroTpmSupport,
+    'nitro-tpm-info.supported-versions': (t) => t.NitroTpmInfo?.SupportedVersions ?? [],
+    'reboot-migration-support': (t) => t.RebootMigrationSupport,
   },
 };
 

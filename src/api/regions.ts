@@ -1,6 +1,7 @@
 /**
  * Where things are: DescribeRegions, DescribeAvailabilityZones (the caller's Region) and
- * DescribeInstanceTypeOfferings, all read from the one Region table in domain/regions.ts.
+ * DescribeInstanceTypeOfferings, all read from the one Region table in domain/regions.ts (and, for where
+ * each type is offered, the catalog's offering data, domain/instance-types.ts).
  */
 import type {
   AvailabilityZone,
@@ -125,22 +126,23 @@ export const describeInstanceTypeOfferings: Handler<
   }
   const predicate = compileFilters(offeringFilters, input.Filters);
   checkDryRun(input);
-  // Every catalog type is offered in every Region and every zone of it; nestbox has no Outposts.
-  const locations =
+  // Where EC2 offers each type (the catalog's offering data, per Region and per zone ID: a zone name
+  // is looked up by the ID nestbox gives it); nestbox has no Outposts.
+  const locations: readonly { readonly location: string; readonly zoneId?: string }[] =
     locationType === 'region'
-      ? [ctx.region]
+      ? [{ location: ctx.region }]
       : locationType === 'outpost'
         ? []
-        : zonesIn(ctx.region).map((z) => (locationType === 'availability-zone' ? z.name : z.id));
+        : zonesIn(ctx.region).map((z) => ({ location: locationType === 'availability-zone' ? z.name : z.id, zoneId: z.id }));
   const offerings: InstanceTypeOffering[] = [];
   for (const t of s.catalog.types) {
-    for (const Location of locations) {
+    for (const { location: Location, zoneId } of locations) {
       const offering: InstanceTypeOffering = {
         InstanceType: t.type as InstanceTypeOffering['InstanceType'],
         LocationType: locationType,
         Location,
       };
-      if (predicate(offering)) offerings.push(offering);
+      if (predicate(offering) && s.catalog.offered(t.type, ctx.region, zoneId)) offerings.push(offering);
     }
   }
   const page = paginate(

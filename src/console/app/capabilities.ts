@@ -17,7 +17,11 @@ export type Toggle = 'enabled' | 'disabled';
 export const supportsNestedVirtualization = (info: InstanceTypeInfo): boolean =>
   info.ProcessorInfo?.SupportedFeatures?.includes('nested-virtualization') ?? false;
 
-export const architectureOf = (info: InstanceTypeInfo): string => info.ProcessorInfo?.SupportedArchitectures?.[0] ?? 'x86_64';
+/** The architecture an AMI must have: x86_64 where listed (t2, m1… list i386 too), else the first (arm64, a Mac type's own). */
+export const architectureOf = (info: InstanceTypeInfo): string => {
+  const archs = info.ProcessorInfo?.SupportedArchitectures ?? [];
+  return archs.includes('x86_64') ? 'x86_64' : (archs[0] ?? 'x86_64');
+};
 
 /** The catalog facts behind a DescribeInstanceTypes entry (the inverse of the server's describe()). */
 export function factsOf(info: InstanceTypeInfo): InstanceTypeFacts {
@@ -35,7 +39,7 @@ export function factsOf(info: InstanceTypeInfo): InstanceTypeFacts {
     ...(cpu.ValidThreadsPerCore ? { validThreadsPerCore: cpu.ValidThreadsPerCore } : {}),
     bareMetal: info.BareMetal ?? false,
     hibernationSupported: info.HibernationSupported ?? false,
-    architecture: architectureOf(info) === 'arm64' ? 'arm64' : 'x86_64',
+    architecture: architectureOf(info) as InstanceTypeFacts['architecture'],
     supportedFeatures: info.ProcessorInfo?.SupportedFeatures ?? [],
     currentGeneration: info.CurrentGeneration ?? false,
   };
