@@ -1,4 +1,15 @@
-/** DescribeImages over the built-in images. */
+/**
+ * DescribeImages over the built-in images (src/domain/images.ts): every one of them is a public image
+ * whose owner alias is `amazon`, owned by its publisher's account (Debian's, Canonical's, Amazon's).
+ *
+ * Owners (EC2's DescribeImages reference): account IDs, `self` (the caller's account: none of the
+ * built-ins), `amazon` (images whose owner alias is `amazon`: all the built-ins, Debian's and Canonical's
+ * included, as EC2 shows them with ImageOwnerAlias `amazon`), `aws-marketplace` and `aws-backup-vault`
+ * (none here); `all` is accepted as no restriction. Anything else is InvalidUserID.Malformed.
+ * ExecutableUsers: `all` keeps public images (all of them); `self` or an account ID keeps images shared
+ * explicitly with that account (none). Lists are ORed within, ANDed with each other and the filters.
+ * IncludeDeprecated is accepted; the fixed table is listed whatever the DeprecationTime it shows.
+ */
 import type { DescribeImagesRequest, DescribeImagesResult, Image } from '@aws-sdk/client-ec2';
 import { Errors } from '../domain/errors.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
@@ -6,6 +17,8 @@ import { isWellFormedId } from '../domain/ids.js';
 import { IMAGES, findImage, imageInfo } from '../domain/images.js';
 import { paginate } from '../domain/paging.js';
 import { type Handler, checkDryRun } from './context.js';
+
+const ebs = (i: Image) => (i.BlockDeviceMappings ?? []).filter((m) => m.Ebs);
 
 const imageFilters: FilterTable<Image> = {
   fields: {
@@ -15,6 +28,7 @@ const imageFilters: FilterTable<Image> = {
     architecture: (i) => i.Architecture,
     platform: (i) => i.Platform,
     'platform-details': (i) => i.PlatformDetails,
+    'usage-operation': (i) => i.UsageOperation,
     state: (i) => i.State,
     'owner-id': (i) => i.OwnerId,
     'owner-alias': (i) => i.ImageOwnerAlias,
@@ -25,26 +39,54 @@ const imageFilters: FilterTable<Image> = {
     'virtualization-type': (i) => i.VirtualizationType,
     hypervisor: (i) => i.Hypervisor,
     'boot-mode': (i) => i.BootMode,
+    'tpm-support': (i) => i.TpmSupport,
+    'imds-support': (i) => i.ImdsSupport,
     'ena-support': (i) => i.EnaSupport,
+    'sriov-net-support': (i) => i.SriovNetSupport,
     'creation-date': (i) => i.CreationDate,
+    'deprecation-time': (i) => i.DeprecationTime,
+    'manifest-location': (i) => i.ImageLocation,
+    'block-device-mapping.device-name': (i) => (i.BlockDeviceMappings ?? []).map((m) => m.DeviceName),
+    'block-device-mapping.snapshot-id': (i) => ebs(i).map((m) => m.Ebs?.SnapshotId),
+    'block-device-mapping.volume-size': (i) => ebs(i).map((m) => m.Ebs?.VolumeSize),
+    'block-device-mapping.volume-type': (i) => ebs(i).map((m) => m.Ebs?.VolumeType),
+    'block-device-mapping.delete-on-termination': (i) => ebs(i).map((m) => m.Ebs?.DeleteOnTermination),
+    'block-device-mapping.encrypted': (i) => ebs(i).map((m) => m.Ebs?.Encrypted),
   },
 };
 
 const ALL_IMAGES: readonly Image[] = IMAGES.map(imageInfo);
 
-export const describeImages: Handler<DescribeImagesRequest, DescribeImagesResult> = (input) => {
+const ACCOUNT_ID = /^\d{12}$/;
+/** The owner aliases DescribeImages takes besides `self` and account IDs. */
+const OWNER_ALIASES = new Set(['amazon', 'aws-marketplace', 'aws-backup-vault', 'all']);
+
+function checkUserIds(values: readonly string[], aliases: ReadonlySet<string>): void {
+  for (const v of values) if (v !== 'self' && !aliases.has(v) && !ACCOUNT_ID.test(v)) throw Errors.invalidUserIdMalformed(v);
+}
+
+export const describeImages: Handler<DescribeImagesRequest, DescribeImagesResult> = (input, ctx) => {
   const ids = input.ImageIds ?? [];
   for (const id of ids) if (!isWellFormedId('image', id)) throw Errors.amiIdMalformed(id);
+  const owners = input.Owners ?? [];
+  const users = input.ExecutableUsers ?? [];
+  checkUserIds(owners, OWNER_ALIASES);
+  checkUserIds(users, new Set(['all']));
   const missing = ids.filter((id) => !findImage(id));
   if (missing.length > 0) throw Errors.amiIdNotFound(missing);
   const predicate = compileFilters(imageFilters, input.Filters);
   checkDryRun(input);
-  // Built-in images are Amazon's public images: they match the owners amazon and all, never self.
-  const owners = input.Owners ?? [];
   const ownerOk = (i: Image) =>
-    owners.length === 0 || owners.some((o) => o === 'amazon' || o === 'all' || o === i.OwnerId);
+    owners.length === 0 ||
+    owners.some((o) =>
+      o === 'all' ? true : o === 'self' ? i.OwnerId === ctx.account : ACCOUNT_ID.test(o) ? i.OwnerId === o : i.ImageOwnerAlias === o,
+    );
+  // Built-in images are public and shared with no account in particular; a caller owns none of them.
+  const executableOk = (i: Image) =>
+    users.length === 0 ||
+    users.some((u) => (u === 'all' ? i.Public === true : (u === 'self' || u === ctx.account) && i.OwnerId === ctx.account));
   const candidates = ids.length > 0 ? ALL_IMAGES.filter((i) => ids.includes(i.ImageId!)) : ALL_IMAGES;
-  const matching = candidates.filter((i) => ownerOk(i) && predicate(i));
-  const page = paginate(matching, input, { min: 5, max: 1000 }, { f: input.Filters, ids, owners });
+  const matching = candidates.filter((i) => ownerOk(i) && executableOk(i) && predicate(i));
+  const page = paginate(matching, input, { min: 5, max: 1000 }, { f: input.Filters, ids, owners, users });
   return { Images: page.items, ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
 };

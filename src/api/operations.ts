@@ -34,6 +34,7 @@ import {
 } from './launch-templates.js';
 import { createKeyPair, deleteKeyPair, describeKeyPairs, importKeyPair } from './key-pairs.js';
 import { describeSecurityGroups, describeSubnets, describeVpcs } from './network.js';
+import { getPasswordData } from './password-data.js';
 import { describeAvailabilityZones, describeInstanceTypeOfferings, describeRegions } from './regions.js';
 import { createTags, deleteTags, describeTags } from './tags.js';
 import { deleteVolume, describeVolumes } from './volumes.js';
@@ -61,6 +62,7 @@ export const OPERATIONS: Readonly<Record<string, AnyHandler>> = {
   DeleteTags: deleteTags,
   DescribeTags: describeTags,
   DescribeInstanceTypes: describeInstanceTypes,
+  GetPasswordData: getPasswordData,
   DescribeImages: describeImages,
   CreateLaunchTemplate: createLaunchTemplate,
   CreateLaunchTemplateVersion: createLaunchTemplateVersion,

@@ -5,6 +5,7 @@
  * that powers the guest off (`poweroff`, `shutdown -h|-P`, `halt -p`) does so one delay after boot, as
  * a real guest's would: an instance-initiated shutdown.
  */
+import { findImage } from '../domain/images.js';
 import { virtualSecureMode } from '../domain/instance.js';
 import { loadCatalog } from '../domain/instance-types.js';
 import type { VmDriver, VmEventSink, VmSpec } from './driver.js';
@@ -68,6 +69,7 @@ export function createSimulatedDriver(events: VmEventSink, opts: SimulatedOption
     const ext = spec.nestedVirtualization ? virtualizationExtension(spec.instanceType) : 'none';
     let log =
       `[    0.000000] nestbox simulated driver: no VM is running for ${spec.instanceId}\n` +
+      `[    0.000000] nestbox simulated driver: image ${spec.imageId} (${findImage(spec.imageId)?.name ?? 'unknown'}) is simulated: no operating system boots\n` +
       `[    0.000000] CPU topology: ${spec.coreCount} cores x ${spec.threadsPerCore} threads, virtualization extension: ${ext}\n` +
       networkLine(spec);
     if (spec.platform === 'windows') {

@@ -207,6 +207,8 @@ export const Errors = {
       'InvalidAMIID.NotFound',
       ids.length === 1 ? `The image id '[${ids[0]}]' does not exist` : `The image ids '[${ids.join(', ')}]' do not exist`,
     ),
+  /** DescribeImages Owners / ExecutableUsers naming neither an account ID nor an alias EC2 knows. */
+  invalidUserIdMalformed: (value: string) => new Ec2Error('InvalidUserID.Malformed', `Invalid user id: "${value}"`),
 
   // --- volumes ----------------------------------------------------------------------------------
   volumeIdMalformed: (id: string) =>

@@ -1,6 +1,32 @@
 /**
  * The built-in machine images. IDs are fixed so scripts and templates can name them across restarts.
  * `bootable` images are what the qemu driver can really boot; the others run on the simulated driver.
+ *
+ * Besides nestbox's own four images (ami-0b5e4a1f2c3d4000[1-4]), the table holds the public images real
+ * configurations look up by owner and name (`aws_ami` with `most_recent`, Packer's `source_ami_filter`,
+ * `describe-images --owners … --filters Name=name,Values=…`), each in two dated versions so that
+ * `most_recent` has something to choose. Their names, owners, descriptions and fields follow what EC2
+ * answers for the real images. Sources:
+ * - Amazon Linux 2023: moto's latest_amis/us-east-1.json.gz (owner 137112412989, names
+ *   `al2023-ami-2023.N.YYYYMMDD.N-kernel-6.1-x86_64` and `al2023-ami-minimal-…`, descriptions
+ *   "Amazon Linux 2023 AMI … x86_64 HVM kernel-6.1" / "… x86_64 Minimal HVM kernel-6.1"); real
+ *   describe-images output quoted in public repositories: ImageOwnerAlias `amazon`, /dev/xvda 8 GiB gp3
+ *   3000/125, BootMode `uefi-preferred`, ImdsSupport `v2.0`, DeprecationTime 90 days after CreationDate.
+ * - Ubuntu (Canonical, 099720109477): real describe-images output quoted in public repositories:
+ *   names `ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-YYYYMMDD` and, from 24.04 on,
+ *   `ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-YYYYMMDD`; ImageOwnerAlias `amazon` and
+ *   ImageLocation `amazon/ubuntu/images/…` (Canonical's images carry Amazon's alias); descriptions
+ *   "Canonical, Ubuntu, 24.04, amd64 noble image" (2025 on; earlier "… 22.04 LTS, amd64 jammy image
+ *   build on YYYY-MM-DD"); ephemeral0/1 on /dev/sdb and /dev/sdc; DeprecationTime two years after
+ *   CreationDate; BootMode `uefi-preferred` (amd64).
+ * - Debian 12 (136693071363): names `debian-12-amd64-YYYYMMDD-NNNN`, description "Debian 12
+ *   (YYYYMMDD-NNNN)", ImageLocation `amazon/debian-12-…` (so ImageOwnerAlias `amazon` as well).
+ * - Windows Server (801119661308, alias `amazon`): names `Windows_Server-2022-English-Full-Base-YYYY.MM.DD`,
+ *   descriptions "Microsoft Windows Server 2022 Full Locale English AMI provided by Amazon" (moto's
+ *   amis.json.gz for the pattern), Platform `windows`, PlatformDetails `Windows`, UsageOperation
+ *   `RunInstances:0002`, /dev/sda1 30 GiB.
+ * Deviations, kept for consistency with the rest of nestbox: every image's root device and size are its
+ * platform's (ROOT_VOLUME below: Ubuntu's real root device is /dev/sda1, AL2023 minimal's is 2 GiB), gp3.
  */
 import type { Image } from '@aws-sdk/client-ec2';
 
@@ -24,9 +50,116 @@ export interface ImageFacts {
    * from the instance metadata service. Absent on images nestbox only simulates.
    */
   readonly variant?: ImageVariant | undefined;
+  /** the account that publishes it (OwnerId); absent: Debian's, as nestbox's own Debian-built images show */
+  readonly ownerId?: string | undefined;
+  /** DescribeImages' BootMode; absent: `uefi` on arm64, `uefi-preferred` on x86_64 */
+  readonly bootMode?: 'uefi' | 'uefi-preferred' | 'legacy-bios' | undefined;
+  readonly tpmSupport?: 'v2.0' | undefined;
+  /** when EC2 deprecates it (shown only: nestbox lists its fixed table whatever the date) */
+  readonly deprecationTime?: string | undefined;
+  /** instance store mappings the image lists (`/dev/sdb` → ephemeral0, …), as Canonical's do */
+  readonly ephemeralDevices?: readonly string[] | undefined;
 }
 
+/** The publishers' accounts. Each of them shows the alias `amazon` (ImageOwnerAlias) on EC2. */
+export const OWNERS = {
+  debian: '136693071363',
+  canonical: '099720109477',
+  amazonLinux: '137112412989',
+  amazonWindows: '801119661308',
+} as const;
+
+/** Every built-in image is public and carries this alias (`--owners amazon`, `owner-alias` filter). */
+export const IMAGE_OWNER_ALIAS = 'amazon';
+
 export type ImageVariant = 'base' | 'cloud-init';
+
+/** What the Description of an image nestbox only simulates says, after EC2's own words. */
+const SIMULATED = ' (simulated by nestbox: no operating system boots)';
+
+const plus = (iso: string, ms: number) => new Date(Date.parse(iso) + ms).toISOString();
+const DAY_MS = 86_400_000;
+/** EC2 rounds a deprecation time to the minute. */
+const toMinute = (iso: string) => `${iso.slice(0, 16)}:00.000Z`;
+const plusYears = (iso: string, years: number) => `${Number(iso.slice(0, 4)) + years}${iso.slice(4)}`;
+
+/**
+ * Debian 12 (bookworm) from Debian's cloud team, amd64 and arm64 of one build. The amd64 image boots for
+ * real under the qemu driver: it is nestbox's own Debian 12 image (the variant ami-0b5e4a1f2c3d40001 boots).
+ */
+function debian12(amd64Id: string, arm64Id: string, build: string, creationDate: string): ImageFacts[] {
+  return [
+    {
+      id: amd64Id,
+      name: `debian-12-amd64-${build}`,
+      description: `Debian 12 (${build}) (nestbox: boots nestbox's Debian 12 image under the qemu driver, simulated otherwise)`,
+      architecture: 'x86_64',
+      platform: 'linux',
+      creationDate,
+      bootable: true,
+      variant: 'base',
+      ownerId: OWNERS.debian,
+    },
+    {
+      id: arm64Id,
+      name: `debian-12-arm64-${build}`,
+      description: `Debian 12 (${build})${SIMULATED}`,
+      architecture: 'arm64',
+      platform: 'linux',
+      creationDate,
+      bootable: false,
+      ownerId: OWNERS.debian,
+    },
+  ];
+}
+
+/** Canonical's Ubuntu Server LTS for amd64; 24.04 is published under `hvm-ssd-gp3`, 22.04 under `hvm-ssd`. */
+function ubuntu(id: string, release: '22.04' | '24.04', serial: string, creationDate: string): ImageFacts {
+  const [codename, storage] = release === '22.04' ? ['jammy', 'hvm-ssd'] : ['noble', 'hvm-ssd-gp3'];
+  return {
+    id,
+    name: `ubuntu/images/${storage}/ubuntu-${codename}-${release}-amd64-server-${serial}`,
+    description: `Canonical, Ubuntu, ${release}, amd64 ${codename} image${SIMULATED}`,
+    architecture: 'x86_64',
+    platform: 'linux',
+    creationDate,
+    bootable: false,
+    ownerId: OWNERS.canonical,
+    deprecationTime: plusYears(creationDate, 2),
+    ephemeralDevices: ['/dev/sdb', '/dev/sdc'],
+  };
+}
+
+/** Amazon Linux 2023, standard or minimal, kernel 6.1, x86_64. */
+function al2023(id: string, minimal: boolean, version: string, creationDate: string): ImageFacts {
+  return {
+    id,
+    name: `al2023-ami-${minimal ? 'minimal-' : ''}${version}-kernel-6.1-x86_64`,
+    description: `Amazon Linux 2023 AMI ${version} x86_64 ${minimal ? 'Minimal ' : ''}HVM kernel-6.1${SIMULATED}`,
+    architecture: 'x86_64',
+    platform: 'linux',
+    creationDate,
+    bootable: false,
+    imdsSupport: 'v2.0',
+    ownerId: OWNERS.amazonLinux,
+    deprecationTime: toMinute(plus(creationDate, 90 * DAY_MS)),
+  };
+}
+
+/** Amazon's Windows Server Full Base, English. */
+function windowsServer(id: string, version: '2022' | '2025', release: string, creationDate: string): ImageFacts {
+  return {
+    id,
+    name: `Windows_Server-${version}-English-Full-Base-${release}`,
+    description: `Microsoft Windows Server ${version} Full Locale English AMI provided by Amazon${SIMULATED}`,
+    architecture: 'x86_64',
+    platform: 'windows',
+    creationDate,
+    bootable: false,
+    imdsSupport: 'v2.0',
+    ownerId: OWNERS.amazonWindows,
+  };
+}
 
 export const IMAGES: readonly ImageFacts[] = [
   {
@@ -59,6 +192,7 @@ export const IMAGES: readonly ImageFacts[] = [
     creationDate: '2026-02-16T00:00:00.000Z',
     bootable: false,
     imdsSupport: 'v2.0',
+    ownerId: OWNERS.amazonWindows,
   },
   {
     id: 'ami-0b5e4a1f2c3d40004',
@@ -72,6 +206,21 @@ export const IMAGES: readonly ImageFacts[] = [
     imdsSupport: 'v2.0',
     variant: 'cloud-init',
   },
+  // --- the public images configurations look up (see the sources at the top) ------------------------
+  ...debian12('ami-0b5e4a1f2c3d41201', 'ami-0b5e4a1f2c3d41211', '20260914-2236', '2026-09-14T19:47:31.000Z'),
+  ...debian12('ami-0b5e4a1f2c3d41202', 'ami-0b5e4a1f2c3d41212', '20261110-2294', '2026-11-10T20:05:12.000Z'),
+  ubuntu('ami-0b5e4a1f2c3d42201', '22.04', '20260918', '2026-09-18T09:14:55.000Z'),
+  ubuntu('ami-0b5e4a1f2c3d42202', '22.04', '20261106', '2026-11-06T07:41:08.000Z'),
+  ubuntu('ami-0b5e4a1f2c3d42401', '24.04', '20260918', '2026-09-18T10:02:37.000Z'),
+  ubuntu('ami-0b5e4a1f2c3d42402', '24.04', '20261106', '2026-11-06T08:26:19.000Z'),
+  al2023('ami-0b5e4a1f2c3d42301', false, '2023.11.20260915.0', '2026-09-15T22:18:46.000Z'),
+  al2023('ami-0b5e4a1f2c3d42302', false, '2023.11.20261110.0', '2026-11-10T21:40:03.000Z'),
+  al2023('ami-0b5e4a1f2c3d42311', true, '2023.11.20260915.0', '2026-09-15T22:18:51.000Z'),
+  al2023('ami-0b5e4a1f2c3d42312', true, '2023.11.20261110.0', '2026-11-10T21:40:09.000Z'),
+  windowsServer('ami-0b5e4a1f2c3d43201', '2022', '2026.10.15', '2026-10-15T07:12:40.000Z'),
+  windowsServer('ami-0b5e4a1f2c3d43202', '2022', '2026.11.12', '2026-11-12T06:58:21.000Z'),
+  windowsServer('ami-0b5e4a1f2c3d43251', '2025', '2026.10.15', '2026-10-15T07:31:02.000Z'),
+  windowsServer('ami-0b5e4a1f2c3d43252', '2025', '2026.11.12', '2026-11-12T07:19:44.000Z'),
 ];
 
 /**
@@ -107,11 +256,11 @@ export function imageInfo(i: ImageFacts): Image {
     PlatformDetails: windows ? 'Windows' : 'Linux/UNIX',
     UsageOperation: windows ? 'RunInstances:0002' : 'RunInstances',
     State: 'available',
-    OwnerId: '136693071363',
-    ImageOwnerAlias: 'amazon',
+    OwnerId: i.ownerId ?? OWNERS.debian,
+    ImageOwnerAlias: IMAGE_OWNER_ALIAS,
     Public: true,
     ImageType: 'machine',
-    ImageLocation: `amazon/${i.name}`,
+    ImageLocation: `${IMAGE_OWNER_ALIAS}/${i.name}`,
     CreationDate: i.creationDate,
     RootDeviceName: root.device,
     RootDeviceType: 'ebs',
@@ -119,8 +268,10 @@ export function imageInfo(i: ImageFacts): Image {
     Hypervisor: 'xen',
     EnaSupport: true,
     SriovNetSupport: 'simple',
-    BootMode: i.architecture === 'arm64' ? 'uefi' : 'uefi-preferred',
+    BootMode: i.bootMode ?? (i.architecture === 'arm64' ? 'uefi' : 'uefi-preferred'),
+    ...(i.tpmSupport ? { TpmSupport: i.tpmSupport } : {}),
     ...(i.imdsSupport ? { ImdsSupport: i.imdsSupport } : {}),
+    ...(i.deprecationTime ? { DeprecationTime: i.deprecationTime } : {}),
     BlockDeviceMappings: [
       {
         DeviceName: root.device,
@@ -134,6 +285,7 @@ export function imageInfo(i: ImageFacts): Image {
           Encrypted: false,
         },
       },
+      ...(i.ephemeralDevices ?? []).map((DeviceName, n) => ({ DeviceName, VirtualName: `ephemeral${n}` })),
     ],
   };
 }
