@@ -40,6 +40,14 @@ const r = {
   keyId: '',
   keyFingerprint: '',
   sharedKeyId: '',
+  vpc: '',
+  subnet: '',
+  sg: '',
+  sgName: 'a-only-group',
+  sgRule: '',
+  igw: '',
+  rtb: '',
+  assoc: '',
 };
 let httpTokens: string | undefined;
 let fleetInstance = '';
@@ -101,7 +109,23 @@ before(async () => {
     new sdk.AllocateHostsCommand({ AvailabilityZone: ZONE, InstanceFamily: 'm8i', ClientToken: r.hostToken, Quantity: 1 }),
   );
   r.host = hosts.HostIds![0]!;
-  secrets = [fleetInstance, r.instance, r.volume, r.template, r.templateName, r.fleet, r.host, r.keyName, r.keyId, r.keyFingerprint, r.sharedKeyId];
+  // A's network: a VPC with a subnet, a group with a rule, a gateway, a route table with a route and an association.
+  r.vpc = (await a.send(new sdk.CreateVpcCommand({ CidrBlock: '10.77.0.0/16', TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'owner', Value: 'a' }] }] }))).Vpc!.VpcId!;
+  r.subnet = (await a.send(new sdk.CreateSubnetCommand({ VpcId: r.vpc, CidrBlock: '10.77.0.0/24' }))).Subnet!.SubnetId!;
+  r.sg = (await a.send(new sdk.CreateSecurityGroupCommand({ VpcId: r.vpc, GroupName: r.sgName, Description: 'a' }))).GroupId!;
+  const rule = await a.send(
+    new sdk.AuthorizeSecurityGroupIngressCommand({ GroupId: r.sg, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '10.0.0.0/8' }] }] }),
+  );
+  r.sgRule = rule.SecurityGroupRules![0]!.SecurityGroupRuleId!;
+  r.igw = (await a.send(new sdk.CreateInternetGatewayCommand({}))).InternetGateway!.InternetGatewayId!;
+  await a.send(new sdk.AttachInternetGatewayCommand({ InternetGatewayId: r.igw, VpcId: r.vpc }));
+  r.rtb = (await a.send(new sdk.CreateRouteTableCommand({ VpcId: r.vpc }))).RouteTable!.RouteTableId!;
+  await a.send(new sdk.CreateRouteCommand({ RouteTableId: r.rtb, DestinationCidrBlock: '0.0.0.0/0', GatewayId: r.igw }));
+  r.assoc = (await a.send(new sdk.AssociateRouteTableCommand({ RouteTableId: r.rtb, SubnetId: r.subnet }))).AssociationId!;
+  secrets = [
+    fleetInstance, r.instance, r.volume, r.template, r.templateName, r.fleet, r.host, r.keyName, r.keyId, r.keyFingerprint, r.sharedKeyId,
+    r.vpc, r.subnet, r.sg, r.sgName, r.sgRule, r.igw, r.rtb, r.assoc,
+  ];
   for (const s of secrets) assert.ok(s, 'every resource of A was made');
 });
 
@@ -189,9 +213,43 @@ function cases(): Record<string, Case[]> {
     ModifyInstanceCreditSpecification: [ok({ InstanceCreditSpecifications: [{ InstanceId: r.instance, CpuCredits: 'standard' }] })],
     DescribeVolumes: [nf({ VolumeIds: [r.volume] }), ok({}), ok({ Filters: [{ Name: 'attachment.instance-id', Values: [r.instance] }] })],
     DeleteVolume: [nf({ VolumeId: r.volume })],
-    DescribeVpcs: [ok({})],
-    DescribeSubnets: [ok({})],
-    DescribeSecurityGroups: [ok({})],
+    DescribeVpcs: [nf({ VpcIds: [r.vpc] }), ok({}), ok({ Filters: [{ Name: 'tag:owner', Values: ['a'] }] })],
+    CreateVpc: [ok({ CidrBlock: '10.77.0.0/16' })],
+    DeleteVpc: [nf({ VpcId: r.vpc })],
+    ModifyVpcAttribute: [nf({ VpcId: r.vpc, EnableDnsHostnames: { Value: true } })],
+    DescribeVpcAttribute: [nf({ VpcId: r.vpc, Attribute: 'enableDnsSupport' })],
+    DescribeSubnets: [nf({ SubnetIds: [r.subnet] }), ok({}), ok({ Filters: [{ Name: 'vpc-id', Values: [r.vpc] }] })],
+    CreateSubnet: [nf({ VpcId: r.vpc, CidrBlock: '10.77.1.0/24' })],
+    DeleteSubnet: [nf({ SubnetId: r.subnet })],
+    ModifySubnetAttribute: [nf({ SubnetId: r.subnet, MapPublicIpOnLaunch: { Value: true } })],
+    DescribeInternetGateways: [nf({ InternetGatewayIds: [r.igw] }), ok({}), ok({ Filters: [{ Name: 'attachment.vpc-id', Values: [r.vpc] }] })],
+    CreateInternetGateway: [ok({})],
+    DeleteInternetGateway: [nf({ InternetGatewayId: r.igw })],
+    AttachInternetGateway: [nf({ InternetGatewayId: r.igw, VpcId: r.vpc })],
+    DetachInternetGateway: [nf({ InternetGatewayId: r.igw, VpcId: r.vpc })],
+    DescribeRouteTables: [nf({ RouteTableIds: [r.rtb] }), ok({}), ok({ Filters: [{ Name: 'association.subnet-id', Values: [r.subnet] }] })],
+    CreateRouteTable: [nf({ VpcId: r.vpc })],
+    DeleteRouteTable: [nf({ RouteTableId: r.rtb })],
+    CreateRoute: [nf({ RouteTableId: r.rtb, DestinationCidrBlock: '10.1.0.0/16', GatewayId: r.igw })],
+    ReplaceRoute: [nf({ RouteTableId: r.rtb, DestinationCidrBlock: '0.0.0.0/0', GatewayId: r.igw })],
+    DeleteRoute: [nf({ RouteTableId: r.rtb, DestinationCidrBlock: '0.0.0.0/0' })],
+    AssociateRouteTable: [nf({ RouteTableId: r.rtb, SubnetId: r.subnet })],
+    DisassociateRouteTable: [nf({ AssociationId: r.assoc })],
+    DescribeSecurityGroups: [nf({ GroupIds: [r.sg] }), ok({}), ok({ Filters: [{ Name: 'group-name', Values: [r.sgName] }] })],
+    // B's group of the same name is B's own.
+    CreateSecurityGroup: [ok({ GroupName: r.sgName, Description: 'b' })],
+    DeleteSecurityGroup: [nf({ GroupId: r.sg })],
+    AuthorizeSecurityGroupIngress: [nf({ GroupId: r.sg, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 1, ToPort: 1, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] })],
+    AuthorizeSecurityGroupEgress: [nf({ GroupId: r.sg, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 1, ToPort: 1, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] })],
+    RevokeSecurityGroupIngress: [nf({ GroupId: r.sg, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '10.0.0.0/8' }] }] })],
+    RevokeSecurityGroupEgress: [nf({ GroupId: r.sg, IpPermissions: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] })],
+    DescribeSecurityGroupRules: [nf({ SecurityGroupRuleIds: [r.sgRule] }), ok({}), ok({ Filters: [{ Name: 'group-id', Values: [r.sg] }] })],
+    ModifySecurityGroupRules: [
+      nf({ GroupId: r.sg, SecurityGroupRules: [{ SecurityGroupRuleId: r.sgRule, SecurityGroupRule: { IpProtocol: '-1', CidrIpv4: '0.0.0.0/0' } }] }),
+    ],
+    UpdateSecurityGroupRuleDescriptionsIngress: [nf({ GroupId: r.sg, SecurityGroupRuleDescriptions: [{ SecurityGroupRuleId: r.sgRule, Description: 'x' }] })],
+    UpdateSecurityGroupRuleDescriptionsEgress: [nf({ GroupId: r.sg, SecurityGroupRuleDescriptions: [{ SecurityGroupRuleId: r.sgRule, Description: 'x' }] })],
+    GetPasswordData: [nf({ InstanceId: r.instance })],
     // A's ClientToken is A's: B's request with it allocates B's own host
     AllocateHosts: [ok({ AvailabilityZone: ZONE, InstanceFamily: 'm8i', ClientToken: r.hostToken, Quantity: 1 })],
     DescribeHosts: [nf({ HostIds: [r.host] }), ok({}), ok({ Filter: [{ Name: 'instance-type', Values: ['m8i.large'] }] })],
@@ -281,6 +339,19 @@ test('account B can never see, change, tag or delete account A’s resources, th
   assert.equal(fleets.Fleets?.length, 1);
   assert.notEqual(fleets.Fleets?.[0]?.FleetState, 'deleted');
   assert.notEqual(fleets.Fleets?.[0]?.FleetState, 'deleted_terminating');
+  // A's network is as it was.
+  const [vpc] = (await a.send(new sdk.DescribeVpcsCommand({ VpcIds: [r.vpc] }))).Vpcs!;
+  assert.deepEqual(vpc?.Tags, [{ Key: 'owner', Value: 'a' }]);
+  assert.equal((await a.send(new sdk.DescribeVpcAttributeCommand({ VpcId: r.vpc, Attribute: 'enableDnsHostnames' }))).EnableDnsHostnames?.Value, false);
+  assert.equal((await a.send(new sdk.DescribeSubnetsCommand({ SubnetIds: [r.subnet] }))).Subnets?.[0]?.MapPublicIpOnLaunch, false);
+  const [group] = (await a.send(new sdk.DescribeSecurityGroupsCommand({ GroupIds: [r.sg] }))).SecurityGroups!;
+  assert.equal(group?.IpPermissions?.length, 1);
+  assert.equal(group?.IpPermissionsEgress?.length, 1);
+  const [gw] = (await a.send(new sdk.DescribeInternetGatewaysCommand({ InternetGatewayIds: [r.igw] }))).InternetGateways!;
+  assert.equal(gw?.Attachments?.[0]?.VpcId, r.vpc);
+  const [routeTable] = (await a.send(new sdk.DescribeRouteTablesCommand({ RouteTableIds: [r.rtb] }))).RouteTables!;
+  assert.deepEqual(routeTable?.Routes?.map((x) => x.DestinationCidrBlock), ['10.77.0.0/16', '0.0.0.0/0']);
+  assert.deepEqual(routeTable?.Associations?.map((x) => x.RouteTableAssociationId), [r.assoc]);
   // DeleteFleets with TerminateInstances did not reach the fleet's instance
   assert.ok(fleetInstance);
   assert.notEqual((await describeOne(a, fleetInstance)).State?.Name, 'terminated');

@@ -45,7 +45,7 @@ import type { InstanceRecord } from '../domain/instance.js';
 import { paginate } from '../domain/paging.js';
 import { zoneNamed, zonesIn } from '../domain/regions.js';
 import type { ResourcePut } from '../store/types.js';
-import { type Services, quotasOf } from '../services/context.js';
+import { type Services, launchLock, quotasOf } from '../services/context.js';
 import type { StoreTransaction } from '../store/types.js';
 import { type Handler, type RequestContext, requestFingerprint, required } from './context.js';
 import { DEFAULT_QUOTAS } from '../accounts.js';
@@ -105,7 +105,7 @@ function allocationZone(input: AllocateHostsRequest, region: string): string {
  * (AllocateHosts), and its occupants (ModifyHosts, ReleaseHosts) — the launch lock, which launches
  * placing instances on hosts hold too, so no launch lands on a host being released meanwhile.
  */
-const hostLock = (ctx: { readonly account: string; readonly region: string }) => `launch:${ctx.account}:${ctx.region}`;
+const hostLock = launchLock;
 
 /** A per-host failure as ModifyHosts and ReleaseHosts report it: EC2 prefixes these codes with `Client.`. */
 const failure = (id: string, err: Ec2Error): UnsuccessfulItem => ({

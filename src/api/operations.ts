@@ -33,8 +33,11 @@ import {
   modifyLaunchTemplate,
 } from './launch-templates.js';
 import { createKeyPair, deleteKeyPair, describeKeyPairs, importKeyPair } from './key-pairs.js';
-import { describeSecurityGroups, describeSubnets, describeVpcs } from './network.js';
+import { authorizeSecurityGroupEgress, authorizeSecurityGroupIngress, createSecurityGroup, deleteSecurityGroup, describeSecurityGroupRules, describeSecurityGroups, modifySecurityGroupRules, revokeSecurityGroupEgress, revokeSecurityGroupIngress, updateSecurityGroupRuleDescriptionsEgress, updateSecurityGroupRuleDescriptionsIngress } from './security-groups.js';
 import { getPasswordData } from './password-data.js';
+import { attachInternetGateway, createInternetGateway, deleteInternetGateway, describeInternetGateways, detachInternetGateway } from './internet-gateways.js';
+import { associateRouteTable, createRoute, createRouteTable, deleteRoute, deleteRouteTable, describeRouteTables, disassociateRouteTable, replaceRoute } from './route-tables.js';
+import { createSubnet, createVpc, deleteSubnet, deleteVpc, describeSubnets, describeVpcAttribute, describeVpcs, modifySubnetAttribute, modifyVpcAttribute } from './vpcs.js';
 import { describeAvailabilityZones, describeInstanceTypeOfferings, describeRegions } from './regions.js';
 import { createTags, deleteTags, describeTags } from './tags.js';
 import { deleteVolume, describeVolumes } from './volumes.js';
@@ -58,11 +61,11 @@ export const OPERATIONS: Readonly<Record<string, AnyHandler>> = {
   MonitorInstances: monitorInstances,
   UnmonitorInstances: unmonitorInstances,
   GetConsoleOutput: getConsoleOutput,
+  GetPasswordData: getPasswordData,
   CreateTags: createTags,
   DeleteTags: deleteTags,
   DescribeTags: describeTags,
   DescribeInstanceTypes: describeInstanceTypes,
-  GetPasswordData: getPasswordData,
   DescribeImages: describeImages,
   CreateLaunchTemplate: createLaunchTemplate,
   CreateLaunchTemplateVersion: createLaunchTemplateVersion,
@@ -85,8 +88,38 @@ export const OPERATIONS: Readonly<Record<string, AnyHandler>> = {
   DescribeVolumes: describeVolumes,
   DeleteVolume: deleteVolume,
   DescribeVpcs: describeVpcs,
+  CreateVpc: createVpc,
+  DeleteVpc: deleteVpc,
+  ModifyVpcAttribute: modifyVpcAttribute,
+  DescribeVpcAttribute: describeVpcAttribute,
   DescribeSubnets: describeSubnets,
+  CreateSubnet: createSubnet,
+  DeleteSubnet: deleteSubnet,
+  ModifySubnetAttribute: modifySubnetAttribute,
+  DescribeInternetGateways: describeInternetGateways,
+  CreateInternetGateway: createInternetGateway,
+  DeleteInternetGateway: deleteInternetGateway,
+  AttachInternetGateway: attachInternetGateway,
+  DetachInternetGateway: detachInternetGateway,
+  DescribeRouteTables: describeRouteTables,
+  CreateRouteTable: createRouteTable,
+  DeleteRouteTable: deleteRouteTable,
+  CreateRoute: createRoute,
+  ReplaceRoute: replaceRoute,
+  DeleteRoute: deleteRoute,
+  AssociateRouteTable: associateRouteTable,
+  DisassociateRouteTable: disassociateRouteTable,
   DescribeSecurityGroups: describeSecurityGroups,
+  CreateSecurityGroup: createSecurityGroup,
+  DeleteSecurityGroup: deleteSecurityGroup,
+  AuthorizeSecurityGroupIngress: authorizeSecurityGroupIngress,
+  AuthorizeSecurityGroupEgress: authorizeSecurityGroupEgress,
+  RevokeSecurityGroupIngress: revokeSecurityGroupIngress,
+  RevokeSecurityGroupEgress: revokeSecurityGroupEgress,
+  DescribeSecurityGroupRules: describeSecurityGroupRules,
+  ModifySecurityGroupRules: modifySecurityGroupRules,
+  UpdateSecurityGroupRuleDescriptionsIngress: updateSecurityGroupRuleDescriptionsIngress,
+  UpdateSecurityGroupRuleDescriptionsEgress: updateSecurityGroupRuleDescriptionsEgress,
   AllocateHosts: allocateHosts,
   DescribeHosts: describeHosts,
   ModifyHosts: modifyHosts,

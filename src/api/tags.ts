@@ -9,7 +9,8 @@ import type {
 import { Errors } from '../domain/errors.js';
 import { type FilterInput, type FilterTable, compileFilters } from '../domain/filters.js';
 import { ID_PREFIX, type ResourceKind as IdKind, kindOfId } from '../domain/ids.js';
-import { checkNetworkTagTarget } from '../domain/network.js';
+import { networkTypeOfId } from '../domain/network.js';
+import { findNetworkResources } from '../services/vpcs.js';
 import { paginate } from '../domain/paging.js';
 import type { Revisioned, StoreReader, StoredKind, TagQuery, TagRecord } from '../store/types.js';
 import type { Services } from '../services/context.js';
@@ -32,7 +33,13 @@ const NOT_FOUND: Record<StoredKind, (id: string) => Error> = {
   'key-pair': Errors.keyPairIdNotFound,
   'dedicated-host': (id) => Errors.hostIdNotFound([id]),
   fleet: (id) => Errors.fleetIdNotFound([id]),
+  vpc: (id) => Errors.vpcIdNotFound([id]),
+  subnet: (id) => Errors.subnetIdNotFound([id]),
+  'security-group': (id) => Errors.securityGroupNotFound([id]),
+  'internet-gateway': (id) => Errors.internetGatewayIdNotFound([id]),
+  'route-table': (id) => Errors.routeTableIdNotFound([id]),
 };
+
 
 const storedKindOf = (id: string): StoredKind | undefined => {
   const kind = kindOfId(id);
@@ -61,9 +68,10 @@ async function resolveResources(ids: readonly string[], ctx: RequestContext, s: 
       types.set(id, 'volume');
       continue;
     }
-    // The default VPC, its subnets and security group: derived, so found by their IDs in the caller's scope.
-    const network = checkNetworkTagTarget(ctx, id);
+    // VPCs, subnets and security groups: the default VPC's are derived, so they are found with the others by the lookups.
+    const network = networkTypeOfId(id);
     if (network) {
+      await findNetworkResources(s, ctx, network, [id]);
       types.set(id, network);
       continue;
     }

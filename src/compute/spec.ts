@@ -3,13 +3,11 @@ import { rootVolumeOf } from '../domain/block-devices.js';
 import { findImage } from '../domain/images.js';
 import type { Catalog } from '../domain/instance-types.js';
 import { type InstanceRecord, networkInterfaceId, privateDnsName, rootVolumeId } from '../domain/instance.js';
-import { defaultNetworkOf, instanceOpenTcpPorts, macAddress, subnetOfZone } from '../domain/network.js';
+import { instanceAttachment, instanceOpenTcpPorts, macAddress } from '../domain/network.js';
 import type { VmSpec } from './driver.js';
 
 export function vmSpecOf(rec: InstanceRecord, catalog: Catalog): VmSpec {
   const facts = catalog.facts(rec.instanceType);
-  // RunInstances accepts only the Region's zones, and every zone has a default subnet.
-  const subnet = subnetOfZone(defaultNetworkOf(rec), rec.availabilityZone);
   const root = rootVolumeOf(rec);
   const variant = findImage(rec.imageId)?.variant;
   return {
@@ -29,7 +27,7 @@ export function vmSpecOf(rec: InstanceRecord, catalog: Catalog): VmSpec {
       eniId: networkInterfaceId(rec),
       mac: macAddress(rec),
       privateIp: rec.privateIpAddress,
-      subnetCidr: subnet?.cidr ?? '172.31.0.0/20',
+      subnetCidr: instanceAttachment(rec).subnetCidr,
       privateDnsName: privateDnsName(rec.privateIpAddress, rec.region),
       publicIp: rec.publicIp,
       openTcpPorts: instanceOpenTcpPorts(rec),

@@ -387,9 +387,68 @@ export const Errors = {
   networkInterfaceNotImplemented: (what: string) =>
     new Ec2Error(
       'NotImplemented',
-      `RunInstances with ${what} is real EC2 behaviour but nestbox does not implement it yet: each instance has one primary network interface (device index 0) in a default subnet.`,
+      `RunInstances with ${what} is real EC2 behaviour but nestbox does not implement it yet: each instance has one primary network interface (device index 0).`,
       501,
     ),
+
+  // --- VPCs and subnets --------------------------------------------------------------------------
+  invalidCidrBlock: (param: string, cidr: string) => Errors.invalidValueFor(param, cidr, 'This is not a valid CIDR block.'),
+  vpcRange: (cidr: string) => new Ec2Error('InvalidVpc.Range', `The CIDR '${cidr}' is invalid.`),
+  subnetRange: (cidr: string) => new Ec2Error('InvalidSubnet.Range', `The CIDR '${cidr}' is invalid.`),
+  subnetConflict: (cidr: string) => new Ec2Error('InvalidSubnet.Conflict', `The CIDR '${cidr}' conflicts with another subnet`),
+  vpcLimitExceeded: (limit: number) => new Ec2Error('VpcLimitExceeded', `The maximum number of VPCs has been reached (${limit}).`),
+  subnetLimitExceeded: (limit: number) => new Ec2Error('SubnetLimitExceeded', `The maximum number of subnets has been reached (${limit} per VPC).`),
+  dependencyViolation: (noun: 'vpc' | 'subnet', id: string, what: string) =>
+    new Ec2Error('DependencyViolation', `The ${noun} '${id}' has dependencies and cannot be deleted (${what}).`),
+  /** The default VPC and its default subnets are derived from the account and Region (src/domain/network.ts). */
+  defaultNetworkKept: (noun: 'vpc' | 'subnet' | 'internet gateway' | 'route table', id: string) =>
+    new Ec2Error(
+      'OperationNotPermitted',
+      `nestbox keeps the default VPC of every account and Region with its default subnets, internet gateway and main route table: the ${noun} '${id}' cannot be deleted.`,
+    ),
+  multipleAttributes: (names: readonly string[]) =>
+    new Ec2Error('InvalidParameterCombination', `Fields for multiple attribute types specified: ${names.join(', ')}`),
+  insufficientFreeAddresses: (subnetId: string) =>
+    new Ec2Error(
+      'InsufficientFreeAddressesInSubnet',
+      `There are not enough free addresses in subnet '${subnetId}' to satisfy the requested number of instances.`,
+    ),
+  internetGatewayIdMalformed: (id: string) => new Ec2Error('InvalidInternetGatewayID.Malformed', `Invalid id: "${id}" (expecting "igw-...")`),
+  internetGatewayIdNotFound: (ids: readonly string[]) => notFound('InvalidInternetGatewayID.NotFound', 'internetGateway', ids),
+  routeTableIdMalformed: (id: string) => new Ec2Error('InvalidRouteTableID.Malformed', `Invalid id: "${id}" (expecting "rtb-...")`),
+  routeTableIdNotFound: (ids: readonly string[]) => notFound('InvalidRouteTableID.NotFound', 'routeTable', ids),
+  associationIdNotFound: (id: string) => new Ec2Error('InvalidAssociationID.NotFound', `The association ID '${id}' does not exist`),
+  gatewayAlreadyAttached: (igwId: string, vpcId: string) =>
+    new Ec2Error('Resource.AlreadyAssociated', `resource ${igwId} is already attached to network ${vpcId}`),
+  vpcHasGateway: (vpcId: string, igwId: string) =>
+    new Ec2Error('Resource.AlreadyAssociated', `Network ${vpcId} already has an internet gateway attached (${igwId})`),
+  gatewayNotAttached: (igwId: string, vpcId: string) =>
+    new Ec2Error('Gateway.NotAttached', `resource ${igwId} is not attached to network ${vpcId}`),
+  /** DetachInternetGateway while instances of the VPC hold public addresses (EC2's words). */
+  vpcHasPublicAddresses: (vpcId: string) =>
+    new Ec2Error(
+      'DependencyViolation',
+      `Network ${vpcId} has some mapped public address(es). Please unmap those public address(es) before detaching the gateway.`,
+    ),
+  resourceHasDependencies: (noun: 'internetGateway' | 'routeTable', id: string, what: string) =>
+    new Ec2Error('DependencyViolation', `The ${noun} '${id}' has dependencies and cannot be deleted (${what}).`),
+  routeAlreadyExists: (cidr: string, tableId: string) =>
+    new Ec2Error('RouteAlreadyExists', `The route identified by ${cidr} already exists in route table ${tableId}.`),
+  routeNotFound: (cidr: string, tableId: string) =>
+    new Ec2Error('InvalidRoute.NotFound', `no route with destination-cidr-block ${cidr} in route table ${tableId}`),
+  localRouteKept: (cidr: string, tableId: string) =>
+    new Ec2Error('InvalidParameterValue', `cannot remove local route ${cidr} in route table ${tableId}`),
+  routeTargetInOtherVpc: (tableId: string, target: string) =>
+    new Ec2Error('InvalidParameterValue', `route table ${tableId} and network gateway ${target} belong to different networks`),
+  subnetAlreadyAssociated: (tableId: string, subnetId: string) =>
+    new Ec2Error('Resource.AlreadyAssociated', `the specified association for route table ${tableId} conflicts with an existing association (subnet ${subnetId})`),
+  routeTableInOtherVpc: (tableId: string, subnetId: string) =>
+    new Ec2Error('InvalidParameterValue', `route table ${tableId} and subnet ${subnetId} belong to different networks`),
+  mainAssociationKept: (id: string) =>
+    new Ec2Error('InvalidParameterValue', `cannot disassociate the main route table association ${id}`),
+  limitExceeded: (code: string, what: string, limit: number) => new Ec2Error(code, `The maximum number of ${what} has been reached (${limit}).`),
+  groupAndSubnetInDifferentVpcs: (groupId: string, subnetId: string) =>
+    new Ec2Error('InvalidParameter', `Security group ${groupId} and subnet ${subnetId} belong to different networks.`),
 
   // --- fleets ------------------------------------------------------------------------------------
   fleetIdMalformed: (id: string) => new Ec2Error('InvalidFleetId.Malformed', `Invalid id: "${id}" (expecting "fleet-...")`),
@@ -578,6 +637,62 @@ export const Errors = {
       'LaunchTemplateLimitExceeded',
       `You've reached the maximum number of launch templates (${limit}) for this account in this Region. Delete launch templates you no longer need and try again.`,
     ),
+
+  // --- security groups ---
+  /** EC2's words (reported by Terraform, the AWS SDKs and kubernetes-sigs/cluster-api-provider-aws alike). */
+  securityGroupDuplicate: (name: string, vpcId: string) =>
+    new Ec2Error('InvalidGroup.Duplicate', `The security group '${name}' already exists for VPC '${vpcId}'`),
+  /** EC2: "Value (sg-017c251) for parameter GroupName is invalid. Group names may not be in the format sg-*." */
+  groupNameReservedPrefix: (name: string) => Errors.invalidValueFor('GroupName', name, 'Group names may not be in the format sg-*.'),
+  invalidGroupText: (param: 'GroupName' | 'GroupDescription', value: string) =>
+    Errors.invalidValueFor(param, value, 'It is up to 255 characters of a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$*.'),
+  invalidRuleDescription: (value: string) =>
+    Errors.invalidValueFor('Description', value, 'Rule descriptions are up to 255 characters of a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$*.'),
+  securityGroupLimitExceeded: (limit: number) =>
+    new Ec2Error('SecurityGroupLimitExceeded', `The maximum number of security groups has been reached (${limit} per Region).`),
+  /** EC2's words for DeleteSecurityGroup of a VPC's `default` group. */
+  cannotDeleteDefaultGroup: (id: string) =>
+    new Ec2Error('CannotDelete', `the specified group: "${id}" name: "default" cannot be deleted by a user`),
+  /** EC2's words: a rule of another group references it, or an instance (network interface) uses it. */
+  securityGroupInUse: (id: string) => new Ec2Error('DependencyViolation', `resource ${id} has a dependent object`),
+  /** EC2's words, quoting the rule: `the specified rule "peer: 0.0.0.0/0, TCP, from port: 22, to port: 22, ALLOW" already exists`. */
+  permissionDuplicate: (rule: string) => new Ec2Error('InvalidPermission.Duplicate', `the specified rule "${rule}" already exists`),
+  /** EC2's words (a revoke or description update of a rule the group does not have). */
+  permissionNotFound: () => new Ec2Error('InvalidPermission.NotFound', 'The specified rule does not exist in this security group.'),
+  rulesPerGroupLimitExceeded: (limit: number, direction: 'inbound' | 'outbound') =>
+    new Ec2Error(
+      'RulesPerSecurityGroupLimitExceeded',
+      `The maximum number of rules per security group has been reached (${limit} ${direction} rules).`,
+    ),
+  /** EC2's words: `Invalid value 'foo' for IP protocol. Unknown protocol.` */
+  unknownIpProtocol: (value: string) => new Ec2Error('InvalidParameterValue', `Invalid value '${value}' for IP protocol. Unknown protocol.`),
+  /** EC2's words: `Invalid value 'Must specify both from and to ports with TCP/UDP.' for portRange.` */
+  portRangeRequired: (what: 'TCP/UDP' | 'ICMP') =>
+    new Ec2Error('InvalidParameterValue', `Invalid value 'Must specify both from and to ports with ${what}.' for portRange.`),
+  /** EC2's words: `TCP/UDP (from) port (-1) out of range`. */
+  portOutOfRange: (which: 'from' | 'to', port: number) =>
+    new Ec2Error('InvalidParameterValue', `TCP/UDP (${which}) port (${port}) out of range`),
+  portRangeInverted: (from: number, to: number) =>
+    new Ec2Error('InvalidParameterValue', `Invalid TCP/UDP port range: the from port (${from}) is greater than the to port (${to}).`),
+  icmpOutOfRange: (which: 'type' | 'code', value: number) =>
+    new Ec2Error('InvalidParameterValue', `ICMP ${which} (${value}) out of range`),
+  prefixListIdMalformed: (id: string) => new Ec2Error('InvalidPrefixListId.Malformed', `Invalid id: "${id}" (expecting "pl-...")`),
+  securityGroupRuleIdMalformed: (id: string) =>
+    new Ec2Error('InvalidSecurityGroupRuleId.Malformed', `Invalid id: "${id}" (expecting "sgr-...")`),
+  securityGroupRuleIdNotFound: (ids: readonly string[]) =>
+    new Ec2Error(
+      'InvalidSecurityGroupRuleId.NotFound',
+      ids.length === 1 ? `The security group rule ID '${ids[0]}' does not exist` : `The security group rule IDs ${quoteList(ids)} do not exist`,
+    ),
+  /** A rule referencing a group of another VPC (EC2: "You have specified two resources that belong to different networks."). */
+  groupsInDifferentNetworks: (groupId: string, referencedId: string) =>
+    new Ec2Error(
+      'InvalidGroup.NotFound',
+      `You have specified two resources that belong to different networks: ${groupId} and ${referencedId}.`,
+    ),
+  /** A rule referencing another account's group: nestbox has no VPC peering, so no other account's group is visible. */
+  foreignGroupReference: (userId: string, group: string) =>
+    new Ec2Error('InvalidGroup.NotFound', `The security group '${group}' of account ${userId} does not exist`),
 } as const;
 
 export type ErrorFactory = keyof typeof Errors;

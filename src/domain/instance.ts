@@ -9,6 +9,20 @@ export interface Scope {
   readonly region: string;
 }
 
+/** A subnet an instance is in, as the instance keeps it (a subnet's VPC and blocks never change). */
+export interface InstanceSubnet {
+  readonly vpcId: string;
+  readonly vpcCidr: string;
+  readonly subnetId: string;
+  readonly subnetCidr: string;
+}
+
+/** A security group as an instance keeps it (a group's name never changes). */
+export interface InstanceGroup {
+  readonly id: string;
+  readonly name: string;
+}
+
 export interface InstanceRecord extends Scope {
   readonly id: string;
   readonly reservationId: string;
@@ -50,6 +64,10 @@ export interface InstanceRecord extends Scope {
   readonly clientToken?: string | undefined;
   /** the primary network interface's primary private IPv4 address (`privateIpFor`) */
   readonly privateIpAddress: string;
+  /** the subnet of the primary network interface when it is not its zone's default subnet (CreateSubnet's); absent: that default subnet */
+  readonly subnet?: InstanceSubnet | undefined;
+  /** the primary network interface's security groups; absent: the default VPC's `default` group */
+  readonly securityGroups?: readonly InstanceGroup[] | undefined;
   /**
    * Whether the instance gets a public IPv4 address each time it enters `pending` (RunInstances,
    * StartInstances): the primary network interface's AssociatePublicIpAddress, else the subnet's

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import type { InstanceNetworkInterfaceSpecification, IpPermission } from '@aws-sdk/client-ec2';
 import { Errors } from './errors.js';
 import { ID_PREFIX, isWellFormedId } from './ids.js';
-import type { Scope } from './instance.js';
+import type { InstanceGroup, InstanceRecord, InstanceSubnet, Scope } from './instance.js';
 import { type ZoneFacts, zonesIn } from './regions.js';
 
 export const DEFAULT_VPC_CIDR = '172.31.0.0/16';
@@ -39,6 +39,11 @@ export interface DefaultNetwork extends Scope {
   readonly cidrAssociationId: string;
   /** the VPC's default security group */
   readonly securityGroupId: string;
+  /** the internet gateway attached to it */
+  readonly internetGatewayId: string;
+  /** its main route table: the local route and 0.0.0.0/0 to the internet gateway */
+  readonly mainRouteTableId: string;
+  readonly mainRouteTableAssociationId: string;
   /** one per zone of the Region, in zone order */
   readonly subnets: readonly DefaultSubnet[];
 }
@@ -63,6 +68,9 @@ export function defaultNetworkOf(scope: Scope): DefaultNetwork {
       dhcpOptionsId: derivedId('dopt', 'dopt', account, region),
       cidrAssociationId: derivedId('vpc-cidr-assoc', 'vpc-cidr-assoc', account, region),
       securityGroupId: derivedId(ID_PREFIX.securityGroup, 'sg', account, region),
+      internetGatewayId: derivedId(ID_PREFIX.internetGateway, 'igw', account, region),
+      mainRouteTableId: derivedId(ID_PREFIX.routeTable, 'rtb', account, region),
+      mainRouteTableAssociationId: derivedId(ID_PREFIX.routeTableAssociation, 'rtbassoc', account, region),
       subnets: Object.freeze(
         zonesIn(region).map((zone, k) => ({
           id: derivedId(ID_PREFIX.subnet, 'subnet', account, zone.name),
@@ -83,38 +91,24 @@ export function subnetOfZone(net: DefaultNetwork, zone: string): DefaultSubnet |
   return net.subnets.find((s) => s.zone.name === zone);
 }
 
-export const subnetById = (net: DefaultNetwork, id: string): DefaultSubnet | undefined => net.subnets.find((s) => s.id === id);
 
-const arn = (net: DefaultNetwork, type: string, id: string) => `arn:aws:ec2:${net.region}:${net.account}:${type}/${id}`;
-export const subnetArn = (net: DefaultNetwork, s: DefaultSubnet): string => arn(net, 'subnet', s.id);
-export const securityGroupArn = (net: DefaultNetwork): string => arn(net, 'security-group', net.securityGroupId);
 
 // --- syntax and existence, as the Describe calls, CreateTags and RunInstances check them -------------
 
-/** The resource types tags know the default network's resources by. */
-export type NetworkResourceType = 'vpc' | 'subnet' | 'security-group';
+/** The network resource types, as tags know them. */
+export type NetworkResourceType = 'vpc' | 'subnet' | 'security-group' | 'internet-gateway' | 'route-table';
 
 interface NetworkKind {
-  readonly idKind: 'vpc' | 'subnet' | 'securityGroup';
+  readonly idKind: 'vpc' | 'subnet' | 'securityGroup' | 'internetGateway' | 'routeTable';
   readonly malformed: (id: string) => Error;
-  readonly notFound: (ids: readonly string[]) => Error;
-  readonly exists: (net: DefaultNetwork, id: string) => boolean;
 }
 
 const KINDS: Readonly<Record<NetworkResourceType, NetworkKind>> = {
-  vpc: { idKind: 'vpc', malformed: Errors.vpcIdMalformed, notFound: Errors.vpcIdNotFound, exists: (net, id) => id === net.vpcId },
-  subnet: {
-    idKind: 'subnet',
-    malformed: Errors.subnetIdMalformed,
-    notFound: Errors.subnetIdNotFound,
-    exists: (net, id) => subnetById(net, id) !== undefined,
-  },
-  'security-group': {
-    idKind: 'securityGroup',
-    malformed: Errors.securityGroupIdMalformed,
-    notFound: Errors.securityGroupNotFound,
-    exists: (net, id) => id === net.securityGroupId,
-  },
+  vpc: { idKind: 'vpc', malformed: Errors.vpcIdMalformed },
+  subnet: { idKind: 'subnet', malformed: Errors.subnetIdMalformed },
+  'security-group': { idKind: 'securityGroup', malformed: Errors.securityGroupIdMalformed },
+  'internet-gateway': { idKind: 'internetGateway', malformed: Errors.internetGatewayIdMalformed },
+  'route-table': { idKind: 'routeTable', malformed: Errors.routeTableIdMalformed },
 };
 
 /** Every ID well-formed for its type, or the type's Malformed error naming the first that is not. */
@@ -127,34 +121,9 @@ export function checkNetworkIds(type: NetworkResourceType, ids: readonly string[
 export const missingIds = (ids: readonly string[], existing: (id: string) => boolean): string[] =>
   [...new Set(ids)].filter((id) => !existing(id));
 
-/** Every (well-formed) ID names a resource of `net`, or the type's NotFound error naming those that do not. */
-export function requireNetworkIds(net: DefaultNetwork, type: NetworkResourceType, ids: readonly string[]): void {
-  const kind = KINDS[type];
-  const missing = missingIds(ids, (id) => kind.exists(net, id));
-  if (missing.length > 0) throw kind.notFound(missing);
-}
-
-/** The network resource type an ID's prefix names (`vpc-`, `subnet-`, `sg-`), whether or not it is well-formed. */
+/** The network resource type an ID's prefix names (`vpc-`, `subnet-`, `sg-`, `igw-`, `rtb-`), whether or not it is well-formed. */
 export function networkTypeOfId(id: string): NetworkResourceType | undefined {
   return (Object.keys(KINDS) as NetworkResourceType[]).find((type) => id.startsWith(`${ID_PREFIX[KINDS[type].idKind]}-`));
-}
-
-/** The resource type of a default-network resource of `scope` named by `id`, or undefined when it is none. */
-export function networkResourceInScope(scope: Scope, id: string): NetworkResourceType | undefined {
-  const type = networkTypeOfId(id);
-  return type && KINDS[type].exists(defaultNetworkOf(scope), id) ? type : undefined;
-}
-
-/**
- * A tag call naming a `vpc-`, `subnet-` or `sg-` ID: its resource type when it exists in `scope`,
- * else the type's Malformed or NotFound error. Undefined for an ID of any other kind.
- */
-export function checkNetworkTagTarget(scope: Scope, id: string): NetworkResourceType | undefined {
-  const type = networkTypeOfId(id);
-  if (!type) return undefined;
-  checkNetworkIds(type, [id]);
-  requireNetworkIds(defaultNetworkOf(scope), type, [id]);
-  return type;
 }
 
 // --- the default security group's rules ----------------------------------------------------------
@@ -236,14 +205,13 @@ export interface LaunchNetworkRequest {
   readonly Placement?: { readonly AvailabilityZone?: string | undefined } | undefined;
 }
 
-export interface LaunchNetwork {
-  /** the subnet the request names, which decides the zone; undefined: the zone's default subnet */
-  readonly subnet: DefaultSubnet | undefined;
-  /**
-   * whether the instance gets a public IPv4 address (src/domain/public-ip.ts): the primary interface's
-   * AssociatePublicIpAddress, else the subnet's MapPublicIpOnLaunch (true: every subnet is a default one)
-   */
-  readonly associatePublicIp: boolean;
+/** What a launch request names, its shape checked (src/services/launch-network.ts looks the names up). */
+export interface LaunchNetworkNames {
+  readonly subnetId: string | undefined;
+  readonly groupIds: readonly string[];
+  readonly groupNames: readonly string[];
+  /** the primary interface's AssociatePublicIpAddress; undefined: the subnet's MapPublicIpOnLaunch decides */
+  readonly associatePublicIp: boolean | undefined;
 }
 
 /**
@@ -285,11 +253,10 @@ function primaryInterface(nics: readonly InstanceNetworkInterfaceSpecification[]
 }
 
 /**
- * The subnet and security groups of a launch, in EC2's order: the request's shape (a network interface
- * excludes instance-level subnet and groups; group names exclude a subnet), then ID syntax, then
- * existence in the caller's default network, then the subnet's zone against Placement.AvailabilityZone.
+ * The subnet and security groups a launch names, in EC2's order: the request's shape (a network
+ * interface excludes instance-level subnet and groups; group names exclude a subnet), then ID syntax.
  */
-export function resolveLaunchNetwork(req: LaunchNetworkRequest, net: DefaultNetwork): LaunchNetwork {
+export function launchNetworkNames(req: LaunchNetworkRequest): LaunchNetworkNames {
   const nics = req.NetworkInterfaces ?? [];
   const groupIds = req.SecurityGroupIds ?? [];
   const groupNames = req.SecurityGroups ?? [];
@@ -305,23 +272,29 @@ export function resolveLaunchNetwork(req: LaunchNetworkRequest, net: DefaultNetw
     associatePublicIp = nic.AssociatePublicIpAddress;
   }
   if (subnetId !== undefined && groupNames.length > 0) throw Errors.groupNameWithSubnet();
-
-  const subnets = subnetId === undefined ? [] : [subnetId];
-  checkNetworkIds('subnet', subnets);
+  checkNetworkIds('subnet', subnetId === undefined ? [] : [subnetId]);
   checkNetworkIds('security-group', ids);
-  requireNetworkIds(net, 'subnet', subnets);
-  requireNetworkIds(net, 'security-group', ids);
-  const unknownNames = missingIds(groupNames, (name) => name === DEFAULT_GROUP_NAME);
-  if (unknownNames.length > 0) throw Errors.securityGroupNameNotFound(unknownNames[0]!, net.vpcId);
-  const subnet = subnetId === undefined ? undefined : subnetById(net, subnetId);
-
-  const zone = req.Placement?.AvailabilityZone;
-  if (subnet && zone !== undefined && zone !== subnet.zone.name) throw Errors.subnetZoneMismatch(zone, subnet.id, subnet.zone.name);
-  // The groups need no keeping: only the default group exists, so whatever was named (or nothing) is it.
-  return { subnet, associatePublicIp: associatePublicIp ?? DEFAULT_SUBNET_MAP_PUBLIC_IP_ON_LAUNCH };
+  return { subnetId, groupIds: ids, groupNames, associatePublicIp };
 }
 
 // --- an instance's primary network interface (kept out of domain/instance.ts, which the console bundles) ---
+
+/** Where an instance's primary network interface is attached: its VPC, subnet and security groups. */
+export interface InstanceAttachment extends InstanceSubnet {
+  readonly groups: readonly InstanceGroup[];
+}
+
+/**
+ * An instance's attachment: the subnet and groups it keeps, or its zone's default subnet and the
+ * default VPC's `default` group (every zone the Region accepts has a default subnet).
+ */
+export function instanceAttachment(rec: InstanceRecord): InstanceAttachment {
+  const net = defaultNetworkOf(rec);
+  const groups = rec.securityGroups ?? [{ id: net.securityGroupId, name: DEFAULT_GROUP_NAME }];
+  if (rec.subnet) return { ...rec.subnet, groups };
+  const subnet = subnetOfZone(net, rec.availabilityZone) ?? net.subnets[0]!;
+  return { vpcId: net.vpcId, vpcCidr: DEFAULT_VPC_CIDR, subnetId: subnet.id, subnetCidr: subnet.cidr, groups };
+}
 
 /**
  * The primary network interface's MAC address: `0e:` and five bytes of a hash of the instance ID. The

@@ -10,7 +10,7 @@
 import { ROOT_VOLUME } from '../domain/images.js';
 import { type InstanceRecord, networkInterfaceId, privateDnsName } from '../domain/instance.js';
 import { metadataOptionsOf } from '../domain/launch-options.js';
-import { DEFAULT_GROUP_NAME, DEFAULT_VPC_CIDR, defaultNetworkOf, macAddress, subnetOfZone } from '../domain/network.js';
+import { instanceAttachment, macAddress } from '../domain/network.js';
 import { zonesIn } from '../domain/regions.js';
 import { publicDnsName } from '../domain/public-ip.js';
 import type { VmNetwork } from '../compute/driver.js';
@@ -156,7 +156,7 @@ export function imdsViewOf(rec: InstanceRecord, deps: ImdsViewDeps = {}): ImdsIn
     subnetId: attachment.subnetId,
     subnetCidr: net.subnetCidr,
     vpcId: attachment.vpcId,
-    vpcCidrs: attachment.vpcCidrs && attachment.vpcCidrs.length > 0 ? attachment.vpcCidrs : [DEFAULT_VPC_CIDR],
+    vpcCidrs: attachment.vpcCidrs && attachment.vpcCidrs.length > 0 ? attachment.vpcCidrs : [instanceAttachment(rec).vpcCidr],
     securityGroups: attachment.securityGroups,
     publicKeys: rec.keyName !== undefined && rec.publicKey ? [{ name: rec.keyName, openssh: rec.publicKey }] : [],
     ...(userData && userData.length > 0 ? { userData } : {}),
@@ -175,22 +175,16 @@ export function imdsViewOf(rec: InstanceRecord, deps: ImdsViewDeps = {}): ImdsIn
 }
 
 function derivedNetwork(rec: InstanceRecord): ImdsNetworkFacts {
-  const subnet = subnetOfZone(defaultNetworkOf(rec), rec.availabilityZone);
   return {
     eniId: networkInterfaceId(rec),
     mac: macAddress(rec),
     privateIp: rec.privateIpAddress,
-    subnetCidr: subnet?.cidr ?? '172.31.0.0/20',
+    subnetCidr: instanceAttachment(rec).subnetCidr,
     privateDnsName: privateDnsName(rec.privateIpAddress, rec.region),
   };
 }
 
 function defaultAttachment(rec: InstanceRecord): ImdsAttachment {
-  const net = defaultNetworkOf(rec);
-  return {
-    vpcId: net.vpcId,
-    subnetId: subnetOfZone(net, rec.availabilityZone)?.id ?? net.subnets[0]?.id ?? '',
-    vpcCidrs: [DEFAULT_VPC_CIDR],
-    securityGroups: [{ id: net.securityGroupId, name: DEFAULT_GROUP_NAME }],
-  };
+  const a = instanceAttachment(rec);
+  return { vpcId: a.vpcId, subnetId: a.subnetId, vpcCidrs: [a.vpcCidr], securityGroups: a.groups.map((g) => ({ id: g.id, name: g.name })) };
 }

@@ -46,6 +46,12 @@ export interface Services {
 /** The quotas of the request's account. */
 export const quotasOf = (s: Services, account: string): AccountQuotas => s.quotas?.(account) ?? DEFAULT_QUOTAS;
 
+/**
+ * The lock of an account's Region that launches hold, and with them every change they must not
+ * interleave with: quotas, Dedicated Hosts, and the network (VPCs, subnets, groups, gateways, routes).
+ */
+export const launchLock = (scope: { readonly account: string; readonly region: string }): string => `launch:${scope.account}:${scope.region}`;
+
 /** The availability zone names of a region, in letter order (the first is RunInstances' default). */
 export const zonesOf = (region: string): readonly string[] => zonesIn(region).map((z) => z.name);
 

@@ -11,19 +11,20 @@ import { Errors } from '../domain/errors.js';
 import { checkNoPlacementGroup, parseTenancy } from '../domain/host.js';
 import { isWellFormedId, newId } from '../domain/ids.js';
 import { type ImageFacts, findImage } from '../domain/images.js';
-import { type InstanceRecord, type Scope, privateIpFor, rootVolumeId } from '../domain/instance.js';
+import { type InstanceGroup, type InstanceRecord, type InstanceSubnet, type Scope, privateIpFor, rootVolumeId } from '../domain/instance.js';
 import { checkUserData, parseShutdownBehavior } from '../domain/instance-attributes.js';
 import type { InstanceTypeFacts } from '../domain/instance-types.js';
 import type { KeyPairRecord } from '../domain/key-pair.js';
 import { type LaunchSettings, checkRunInstancesMembers, resolveLaunchOptions } from '../domain/launch-options.js';
 import { type LaunchTemplateRef, launchTemplateTags } from '../domain/launch-template.js';
 import { STATE_REASONS } from '../domain/lifecycle.js';
-import { defaultNetworkOf, resolveLaunchNetwork } from '../domain/network.js';
+import { freeAddresses, mapsPublicIp, resolveLaunchNetwork } from './launch-network.js';
+import { findSubnet } from './vpcs.js';
 import { wantsPublicIp, withPublicIp } from '../domain/public-ip.js';
 import { zoneNamed } from '../domain/regions.js';
 import { checkDryRun, required } from '../domain/request.js';
 import { StoreConflict, type StoreReader, type TagRecord } from '../store/types.js';
-import { type Services, nextSeqs, publicIpSource, quotasOf, zonesOf } from './context.js';
+import { type Services, launchLock, nextSeqs, publicIpSource, quotasOf, zonesOf } from './context.js';
 import { type HostLaunchRequest, hostLaunchRequest, placeOnHost } from './hosts.js';
 import { typeFacts } from './instances.js';
 import { checkKeyForPlatform, keyPairByName } from './key-pairs.js';
@@ -126,6 +127,10 @@ export interface LaunchPlan {
   readonly settings: LaunchSettings;
   /** whether each instance gets a public IPv4 address whenever it enters `pending` (src/domain/public-ip.ts) */
   readonly associatePublicIp: boolean;
+  /** the subnet the instances are in when it is not their zone's default subnet */
+  readonly subnet: InstanceSubnet | undefined;
+  /** their security groups when they are not just the default VPC's `default` group */
+  readonly securityGroups: readonly InstanceGroup[] | undefined;
 }
 
 /** Checks a RunInstances request against every rule, in EC2's order; changes nothing. */
@@ -160,8 +165,10 @@ export async function planLaunch(raw: RunInstancesRequest, ctx: Scope, s: Servic
   if (placement?.SpreadDomain !== undefined) throw Errors.launchOptionNotImplemented('Placement.SpreadDomain', 'nestbox has no placement groups');
   checkNoPlacementGroup(placement ?? {});
   // A subnet (SubnetId, or the primary network interface's) decides the zone; named security groups must exist.
-  const { subnet, associatePublicIp } = resolveLaunchNetwork({ ...input, Placement: placement }, defaultNetworkOf(ctx));
-  const zone = subnet?.zone.name ?? requestedZone ?? zonesOf(ctx.region)[0]!;
+  const network = await resolveLaunchNetwork(s, ctx, { ...input, Placement: placement });
+  const subnet = network.namedSubnet;
+  const zone = subnet?.availabilityZone ?? requestedZone ?? zonesOf(ctx.region)[0]!;
+  const associatePublicIp = await mapsPublicIp(s, ctx, network, zone);
   // Naming a Dedicated Host implies tenancy `host`, as in EC2.
   const tenancy = parseTenancy(placement?.Tenancy ?? (placement?.HostId !== undefined ? 'host' : 'default'), 'placement.tenancy');
   const host = await hostLaunchRequest(s, ctx, subnet ? { ...placement, AvailabilityZone: zone } : placement, tenancy);
@@ -203,6 +210,8 @@ export async function planLaunch(raw: RunInstancesRequest, ctx: Scope, s: Servic
     host,
     settings,
     associatePublicIp,
+    subnet: network.subnet,
+    securityGroups: network.securityGroups,
   };
 }
 
@@ -261,6 +270,10 @@ export async function launchPlanned(plan: LaunchPlan, ctx: Scope, s: Services, o
         wantsPublicIp({ associatePublicIp: plan.associatePublicIp }) ? publicIpSource(s, count) : undefined,
         placeOnVmHosts(tx, Array.from({ length: count }, () => ({ instanceType: plan.facts.type, cpu: plan.cpu })), now, s.placement, s.store),
       ]);
+      // A subnet of the user's: its free addresses (a subnet deleted meanwhile is not found).
+      const subnet = plan.subnet;
+      if (subnet) await findSubnet(s, ctx, subnet.subnetId, tx);
+      const addresses = subnet ? await freeAddresses(tx, ctx, subnet, count, seqs[0]!) : undefined;
       const recs: InstanceRecord[] = [];
       for (let i = 0; i < count; i++) {
         const seq = seqs[i]!;
@@ -296,8 +309,10 @@ export async function launchPlanned(plan: LaunchPlan, ctx: Scope, s: Services, o
           ...plan.settings,
           ...(opts.lifecycle ? { instanceLifecycle: opts.lifecycle } : {}),
           clientToken: token,
-          privateIpAddress: privateIpFor(seq, zoneIndex),
+          privateIpAddress: addresses ? addresses[i]! : privateIpFor(seq, zoneIndex),
           associatePublicIp: plan.associatePublicIp,
+          subnet,
+          securityGroups: plan.securityGroups,
         };
         recs.push(withPublicIp(rec, publicIps));
       }
@@ -324,6 +339,6 @@ export async function launchPlanned(plan: LaunchPlan, ctx: Scope, s: Services, o
       const tagsOfOne = new Map(instanceTags.map((t) => [t.key, t.value]));
       return { reservationId, instances: placed, tags: new Map(placed.map((r) => [r.id, tagsOfOne])) };
     },
-    { lock: `launch:${ctx.account}:${ctx.region}` },
+    { lock: launchLock(ctx) },
   );
 }

@@ -4,7 +4,7 @@
  */
 import type { GroupIdentifier, InstanceNetworkInterface, InstanceNetworkInterfaceAssociation } from '@aws-sdk/client-ec2';
 import { type InstanceRecord, networkInterfaceAttachmentId, networkInterfaceId, privateDnsName } from '../domain/instance.js';
-import { DEFAULT_GROUP_NAME, defaultNetworkOf, macAddress, subnetOfZone } from '../domain/network.js';
+import { instanceAttachment, macAddress } from '../domain/network.js';
 import { publicDnsName } from '../domain/public-ip.js';
 
 export interface InstanceNetwork {
@@ -15,20 +15,14 @@ export interface InstanceNetwork {
   readonly securityGroups: readonly GroupIdentifier[];
 }
 
-/**
- * Where an instance is attached: its zone's default subnet (RunInstances' SubnetId decides the zone)
- * and the default security group, the only one there is, so neither needs a record. EC2 shows none of
- * it once the instance is terminated; callers decide that.
- */
+/** Where an instance is attached (src/domain/network.ts). EC2 shows none of it once the instance is terminated; callers decide that. */
 export function instanceNetworkOf(rec: InstanceRecord): InstanceNetwork {
-  const net = defaultNetworkOf(rec);
-  // RunInstances accepts only the Region's zones, and every zone has a default subnet.
-  const subnet = subnetOfZone(net, rec.availabilityZone)!;
+  const a = instanceAttachment(rec);
   return {
-    vpcId: net.vpcId,
-    subnetId: subnet.id,
-    subnetCidr: subnet.cidr,
-    securityGroups: [{ GroupId: net.securityGroupId, GroupName: DEFAULT_GROUP_NAME }],
+    vpcId: a.vpcId,
+    subnetId: a.subnetId,
+    subnetCidr: a.subnetCidr,
+    securityGroups: a.groups.map((g) => ({ GroupId: g.id, GroupName: g.name })),
   };
 }
 

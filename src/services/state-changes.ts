@@ -13,7 +13,7 @@ import { ACTION_PARTICIPLE, STATE_CODES, STATE_REASONS, type UserAction, transit
 import { wantsPublicIp } from '../domain/public-ip.js';
 import { checkDryRun, required } from '../domain/request.js';
 import type { Changes, VmTask, VmTaskKind } from '../store/types.js';
-import { type Services, publicIpSource } from './context.js';
+import { type Services, launchLock, publicIpSource } from './context.js';
 import { findInstances } from './instances.js';
 import { isLiveVmHost, placeOnVmHosts } from './vm-placement.js';
 
@@ -56,7 +56,7 @@ export async function changeStates(
   if (!opts.underLaunchLock) return decideStates(ids, ctx, s, dryRun, opts, (c) => s.store.commit(c));
   // Everything is read after the lock is taken, so what another holder wrote is seen.
   return s.store.transaction((tx) => decideStates(ids, ctx, s, dryRun, opts, (c) => tx.write(c)), {
-    lock: `launch:${ctx.account}:${ctx.region}`,
+    lock: launchLock(ctx),
   });
 }
 

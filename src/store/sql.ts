@@ -16,6 +16,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { type InstanceRecord, rootVolumeId } from '../domain/instance.js';
 import type { LaunchTemplateVersionRecord } from '../domain/launch-template.js';
 import { OCCUPYING_STATES, type StateName } from '../domain/lifecycle.js';
+import { groupStoreName } from '../domain/vpc.js';
 import {
   type Changes,
   type ClaimedTask,
@@ -476,8 +477,18 @@ function instanceUpdate(rec: InstanceRecord, rev: number, expect: number, doc: s
 
 const RESOURCE_COLUMNS = ['account', 'region', 'name', 'rev', 'doc'] as const;
 /** Key pairs and launch templates have names, unique per account and region. */
-const nameOf = (put: ResourcePut): string | null =>
-  put.kind === 'key-pair' || put.kind === 'launch-template' ? put.doc.name : null;
+/** The unique name a resource is stored under (resources_name), or null for kinds without one. */
+const nameOf = (put: ResourcePut): string | null => {
+  switch (put.kind) {
+    case 'key-pair':
+    case 'launch-template':
+      return put.doc.name;
+    case 'security-group':
+      return groupStoreName(put.doc.vpcId, put.doc.name);
+    default:
+      return null;
+  }
+};
 const VM_HOST_WRITE_COLUMNS = ['name', 'driver', 'vcpus', 'memory_mib', 'started_at', 'heartbeat_at', 'state', 'rev'] as const;
 
 const insertSql = (table: string, keys: readonly string[], columns: readonly string[]) =>

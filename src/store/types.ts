@@ -25,6 +25,7 @@ import type { InstanceRecord } from '../domain/instance.js';
 import type { KeyPairRecord } from '../domain/key-pair.js';
 import type { LaunchTemplateRecord, LaunchTemplateVersionRecord } from '../domain/launch-template.js';
 import type { StateName } from '../domain/lifecycle.js';
+import type { InternetGatewayRecord, RouteTableRecord, SecurityGroupRecord, SubnetRecord, VpcRecord } from '../domain/vpc.js';
 
 /** A record as read from the store: its revision, for conditional writes (absent on a new record). */
 export interface Revisioned {
@@ -58,6 +59,11 @@ export interface ResourceDocs {
   'key-pair': KeyPairRecord;
   'dedicated-host': HostRecord;
   fleet: FleetRecord;
+  vpc: VpcRecord;
+  subnet: SubnetRecord;
+  'security-group': SecurityGroupRecord;
+  'internet-gateway': InternetGatewayRecord;
+  'route-table': RouteTableRecord;
 }
 export type StoredKind = keyof ResourceDocs;
 /** One resource to write: its kind and its whole document. */
