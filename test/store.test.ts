@@ -20,8 +20,10 @@ test('the WAL is checkpointed by the background worker, not by commits', async (
   const dir = mkdtempSync(join(tmpdir(), 'nestbox-store-'));
   const dbFile = join(dir, 'nestbox.db');
   try {
-    // A worker that will not tick during the test: whatever reaches the database file was the commits'.
-    const quiet = new SqliteStore({ dataDir: dir, checkpointIntervalMs: 600_000 });
+    // A worker that will not checkpoint during the test, however slowly the commits go (it also
+    // truncates a WAL above walTruncateBytes at its 100 ms size checks): whatever reaches the database
+    // file was the commits'.
+    const quiet = new SqliteStore({ dataDir: dir, checkpointIntervalMs: 600_000, walTruncateBytes: 1 << 30 });
     const before = statSync(dbFile).size;
     for (let i = 1; i <= 400; i++) await quiet.commit({ instances: [record(i)] });
     // Commits only append to the WAL: the database file grows only when a checkpoint copies pages in.
