@@ -235,6 +235,7 @@ function cases(): Record<string, Case[]> {
     DeleteRoute: [nf({ RouteTableId: r.rtb, DestinationCidrBlock: '0.0.0.0/0' })],
     AssociateRouteTable: [nf({ RouteTableId: r.rtb, SubnetId: r.subnet })],
     DisassociateRouteTable: [nf({ AssociationId: r.assoc })],
+    DescribeNetworkAcls: [ok({}), ok({ Filters: [{ Name: 'vpc-id', Values: [r.vpc] }] })],
     DescribeSecurityGroups: [nf({ GroupIds: [r.sg] }), ok({}), ok({ Filters: [{ Name: 'group-name', Values: [r.sgName] }] })],
     // B's group of the same name is B's own.
     CreateSecurityGroup: [ok({ GroupName: r.sgName, Description: 'b' })],

@@ -9,6 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
+  CreateSecurityGroupCommand,
+  CreateVpcCommand,
+  DeleteSecurityGroupCommand,
+  DescribeInstancesCommand,
   DescribeInstanceAttributeCommand,
   EC2Client,
   GetConsoleOutputCommand,
@@ -456,9 +460,9 @@ test('ModifyInstanceAttribute: exactly one known, modifiable attribute per call,
   const fixed = await errorOf(modify(id, { Attribute: 'rootDeviceName', Value: '/dev/sda1' }));
   assert.equal(fixed.code, 'InvalidParameterValue');
   assert.equal(fixed.message, 'Value (rootDeviceName) for parameter attribute is invalid. The rootDeviceName attribute cannot be modified.');
-  const later = await errorOf(modify(id, { SourceDestCheck: { Value: false } }));
+  const later = await errorOf(modify(id, { EnaSupport: { Value: false } }));
   assert.deepEqual([later.code, later.status], ['NotImplemented', 501]);
-  assert.match(later.message, /sourceDestCheck/);
+  assert.match(later.message, /enaSupport/);
 
   const noAttribute = await errorOf(modify(id, { Value: 'true' }));
   assert.deepEqual(
@@ -531,4 +535,34 @@ test('a guest that powers itself off from user data: stopped by default, termina
       Message: 'Client.InstanceInitiatedShutdown: Instance initiated shutdown',
     });
   }
+});
+
+test('ModifyInstanceAttribute groupSet and sourceDestCheck: the primary interface changes on a live instance', async () => {
+  const id = await runningInstance();
+  const vpcId = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0]!.Instances![0]!.VpcId!;
+  const made = await ec2.send(new CreateSecurityGroupCommand({ GroupName: `web-${id}`, Description: 'web', VpcId: vpcId }));
+  await modify(id, { Groups: [made.GroupId!] });
+  const view = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0]!.Instances![0]!;
+  assert.deepEqual(view.SecurityGroups, [{ GroupId: made.GroupId, GroupName: `web-${id}` }]);
+  assert.deepEqual(view.NetworkInterfaces![0]!.Groups, view.SecurityGroups);
+  const attr = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute: 'groupSet' }));
+  assert.deepEqual(attr.Groups, view.SecurityGroups);
+  // A group in use cannot be deleted.
+  assert.equal((await errorOf(ec2.send(new DeleteSecurityGroupCommand({ GroupId: made.GroupId! })))).code, 'DependencyViolation');
+  const unknown = await errorOf(modify(id, { Groups: ['sg-0123456789abcdef0'] }));
+  assert.equal(unknown.code, 'InvalidGroup.NotFound');
+  assert.match(unknown.message, /sg-0123456789abcdef0/);
+  assert.equal((await errorOf(modify(id, { Groups: ['nope'] }))).code, 'InvalidGroupId.Malformed');
+  const otherVpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.99.0.0/16' }))).Vpc!.VpcId!;
+  const foreign = await ec2.send(new CreateSecurityGroupCommand({ GroupName: `other-${id}`, Description: 'x', VpcId: otherVpc }));
+  assert.equal((await errorOf(modify(id, { Groups: [foreign.GroupId!] }))).code, 'InvalidParameter');
+  assert.equal((await errorOf(modify(id, { Groups: [made.GroupId!], DryRun: true }))).code, 'DryRunOperation');
+
+  await modify(id, { SourceDestCheck: { Value: false } });
+  const after = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0]!.Instances![0]!;
+  assert.equal(after.SourceDestCheck, false);
+  assert.equal(after.NetworkInterfaces![0]!.SourceDestCheck, false);
+  assert.equal((await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute: 'sourceDestCheck' }))).SourceDestCheck!.Value, false);
+  await modify(id, { Attribute: 'sourceDestCheck', Value: 'true' });
+  assert.equal((await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0]!.Instances![0]!.SourceDestCheck, true);
 });

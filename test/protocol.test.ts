@@ -161,8 +161,8 @@ test('unknown Action is InvalidAction (400) in the exact error envelope', async 
 });
 
 test('a real EC2 action nestbox lacks is answered as not implemented, naming the action', async () => {
-  const r = await post(action('CreateVpc', { CidrBlock: '10.0.0.0/16' }));
-  ec2Error(r, 501, 'NotImplemented', /\bCreateVpc\b/);
+  const r = await post(action('CreateNatGateway', { SubnetId: 'subnet-0123456789abcdef0' }));
+  ec2Error(r, 501, 'NotImplemented', /\bCreateNatGateway\b/);
 });
 
 test('missing Action is MissingAction (400)', async () => {

@@ -31,6 +31,7 @@ import {
   DeleteRouteCommand,
   DeleteRouteTableCommand,
   DescribeInternetGatewaysCommand,
+  DescribeNetworkAclsCommand,
   DescribeRouteTablesCommand,
   DetachInternetGatewayCommand,
   DisassociateRouteTableCommand,
@@ -312,4 +313,20 @@ test('Route tables: the main table, routes to a gateway (blackhole when detached
   await c.send(new DetachInternetGatewayCommand({ InternetGatewayId: igw.InternetGatewayId!, VpcId: vpc.VpcId! }));
   await c.send(new DeleteVpcCommand({ VpcId: vpc.VpcId! }));
   assert.deepEqual((await c.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc.VpcId!] }] }))).RouteTables, []);
+});
+
+test('DescribeNetworkAcls: every VPC has its default ACL (allow all, then deny), associated with its subnets', async () => {
+  const c = server.client('eu-north-1');
+  const vpc = await createVpc(c, '10.70.0.0/16');
+  const subnet = await createSubnet(c, vpc.VpcId!, '10.70.3.0/24');
+  const all = (await c.send(new DescribeNetworkAclsCommand({}))).NetworkAcls!;
+  assert.equal(all.length, 2);
+  const [acl] = (await c.send(new DescribeNetworkAclsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc.VpcId!] }, { Name: 'default', Values: ['true'] }] }))).NetworkAcls!;
+  assert.match(acl!.NetworkAclId!, /^acl-[0-9a-f]{17}$/);
+  assert.deepEqual(acl!.Associations!.map((x) => x.SubnetId), [subnet.SubnetId]);
+  assert.deepEqual(acl!.Entries!.filter((e) => !e.Egress).map((e) => [e.RuleNumber, e.RuleAction]), [[100, 'allow'], [32767, 'deny']]);
+  const again = (await c.send(new DescribeNetworkAclsCommand({ NetworkAclIds: [acl!.NetworkAclId!] }))).NetworkAcls!;
+  assert.equal(again[0]!.NetworkAclId, acl!.NetworkAclId);
+  assert.equal((await errorOf(c.send(new DescribeNetworkAclsCommand({ NetworkAclIds: ['acl-0123456789abcdef0'] })))).code, 'InvalidNetworkAclID.NotFound');
+  assert.equal((await errorOf(c.send(new DescribeNetworkAclsCommand({ NetworkAclIds: ['acl-x'] })))).code, 'InvalidNetworkAclID.Malformed');
 });

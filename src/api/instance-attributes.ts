@@ -21,8 +21,10 @@ import {
   parseShutdownBehavior,
   typeChange,
 } from '../domain/instance-attributes.js';
-import type { Services } from '../services/context.js';
-import { type Handler, checkDryRun, required } from './context.js';
+import { type Services, launchLock } from '../services/context.js';
+import { findSecurityGroups } from '../services/vpcs.js';
+import { checkNetworkIds, defaultNetworkOf, instanceAttachment } from '../domain/network.js';
+import { type Handler, type RequestContext, checkDryRun, required } from './context.js';
 import { findInstances, toInstance } from '../services/instances.js';
 import { NO_TAGS } from '../services/tags.js';
 
@@ -101,8 +103,6 @@ const NOT_IMPLEMENTED: ReadonlySet<InstanceAttributeName> = new Set([
   'kernel',
   'ramdisk',
   'blockDeviceMapping',
-  'sourceDestCheck',
-  'groupSet',
   'sriovNetSupport',
   'enaSupport',
   'enclaveOptions',
@@ -115,6 +115,8 @@ const IMPLEMENTED = [
   'disableApiStop',
   'instanceInitiatedShutdownBehavior',
   'ebsOptimized',
+  'sourceDestCheck',
+  'groupSet',
 ] as const satisfies readonly InstanceAttributeName[];
 const isImplemented = (name: InstanceAttributeName): name is (typeof IMPLEMENTED)[number] =>
   (IMPLEMENTED as readonly string[]).includes(name);
@@ -123,7 +125,9 @@ type Change =
   | { readonly attribute: 'instanceType'; readonly value: string }
   /** base64, checked */
   | { readonly attribute: 'userData'; readonly value: string }
-  | { readonly attribute: 'disableApiTermination' | 'disableApiStop' | 'ebsOptimized'; readonly value: boolean }
+  | { readonly attribute: 'disableApiTermination' | 'disableApiStop' | 'ebsOptimized' | 'sourceDestCheck'; readonly value: boolean }
+  /** security group IDs, syntax checked */
+  | { readonly attribute: 'groupSet'; readonly value: readonly string[] }
   | { readonly attribute: 'instanceInitiatedShutdownBehavior'; readonly value: ShutdownBehavior };
 
 /** The one attribute a request changes and its value, checked for syntax (nothing about the instance yet). */
@@ -139,6 +143,13 @@ function requestedChange(input: ModifyInstanceAttributeRequest, s: Services): Ch
   // rootDeviceName, productCodes
   if (!isImplemented(attribute)) throw Errors.instanceAttributeNotModifiable(attribute);
 
+  if (attribute === 'groupSet') {
+    // `--groups sg-1 sg-2`: a list of IDs, not a Value (EC2 takes groups in no other form).
+    const ids = input.Groups ?? [];
+    if (ids.length === 0) throw Errors.missingParameter('GroupId');
+    checkNetworkIds('security-group', ids);
+    return { attribute, value: [...new Set(ids)] };
+  }
   // `Attribute=userData&Value=…` (the CLI's --attribute/--value) or the typed member `UserData.Value=…`.
   const [member] = members;
   const raw: unknown = member === undefined ? input.Value : (input[member] as { Value?: unknown } | undefined)?.Value;
@@ -157,6 +168,7 @@ function requestedChange(input: ModifyInstanceAttributeRequest, s: Services): Ch
     case 'disableApiTermination':
     case 'disableApiStop':
     case 'ebsOptimized':
+    case 'sourceDestCheck':
       return { attribute, value: parseBoolean(raw, param) };
     case 'instanceInitiatedShutdownBehavior':
       return { attribute, value: parseShutdownBehavior(text(raw), param) };
@@ -205,7 +217,34 @@ function applyChange(rec: InstanceRecord, change: Change, s: Services): Instance
     case 'instanceInitiatedShutdownBehavior':
       checkNotTerminating(rec);
       return withAttribute(rec, 'shutdownBehavior', change.value === 'terminate' ? 'terminate' : undefined);
+    // The primary interface's check, on a live instance too; EC2's default (true) is recorded as absent.
+    case 'sourceDestCheck':
+      checkNotTerminating(rec);
+      return rec.sourceDestCheck === (change.value ? undefined : false) ? rec : { ...rec, sourceDestCheck: change.value ? undefined : false };
+    case 'groupSet':
+      throw new Error('groupSet is applied by changeGroups');
   }
+}
+
+/**
+ * ModifyInstanceAttribute `groupSet`: the groups replace the primary interface's, all of them groups of
+ * the instance's VPC. Read and written under the Region's launch lock, so no group is deleted meanwhile.
+ */
+async function changeGroups(s: Services, ctx: RequestContext, id: string, ids: readonly string[], dryRun: boolean | undefined): Promise<void> {
+  await s.store.transaction(
+    async (tx) => {
+      const [rec] = (await findInstances(s, ctx, [id])) as [InstanceRecord];
+      const groups = await findSecurityGroups(s, ctx, ids, tx);
+      checkDryRun({ DryRun: dryRun });
+      checkNotTerminating(rec);
+      const attachment = instanceAttachment(rec);
+      for (const g of groups) if (g.vpcId !== attachment.vpcId) throw Errors.groupAndSubnetInDifferentVpcs(g.id, attachment.subnetId);
+      const chosen = groups.map((g) => ({ id: g.id, name: g.name }));
+      const justDefault = chosen.length === 1 && chosen[0]!.id === defaultNetworkOf(ctx).securityGroupId;
+      tx.write({ instances: [{ ...rec, securityGroups: justDefault ? undefined : chosen }] });
+    },
+    { lock: launchLock(ctx) },
+  );
 }
 
 function withAttribute<K extends 'disableApiTermination' | 'disableApiStop' | 'shutdownBehavior' | 'ebsOptimized'>(
@@ -219,6 +258,10 @@ function withAttribute<K extends 'disableApiTermination' | 'disableApiStop' | 's
 export const modifyInstanceAttribute: Handler<ModifyInstanceAttributeRequest, Record<string, never>> = async (input, ctx, s) => {
   const id = required(input.InstanceId, 'InstanceId');
   const change = requestedChange(input, s);
+  if (change.attribute === 'groupSet') {
+    await changeGroups(s, ctx, id, change.value, input.DryRun);
+    return {};
+  }
   const [rec] = (await findInstances(s, ctx, [id])) as [InstanceRecord];
   checkDryRun(input);
   const next = applyChange(rec, change, s);

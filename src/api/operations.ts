@@ -36,6 +36,7 @@ import { createKeyPair, deleteKeyPair, describeKeyPairs, importKeyPair } from '.
 import { authorizeSecurityGroupEgress, authorizeSecurityGroupIngress, createSecurityGroup, deleteSecurityGroup, describeSecurityGroupRules, describeSecurityGroups, modifySecurityGroupRules, revokeSecurityGroupEgress, revokeSecurityGroupIngress, updateSecurityGroupRuleDescriptionsEgress, updateSecurityGroupRuleDescriptionsIngress } from './security-groups.js';
 import { getPasswordData } from './password-data.js';
 import { attachInternetGateway, createInternetGateway, deleteInternetGateway, describeInternetGateways, detachInternetGateway } from './internet-gateways.js';
+import { describeNetworkAcls } from './network-acls.js';
 import { associateRouteTable, createRoute, createRouteTable, deleteRoute, deleteRouteTable, describeRouteTables, disassociateRouteTable, replaceRoute } from './route-tables.js';
 import { createSubnet, createVpc, deleteSubnet, deleteVpc, describeSubnets, describeVpcAttribute, describeVpcs, modifySubnetAttribute, modifyVpcAttribute } from './vpcs.js';
 import { describeAvailabilityZones, describeInstanceTypeOfferings, describeRegions } from './regions.js';
@@ -102,6 +103,7 @@ export const OPERATIONS: Readonly<Record<string, AnyHandler>> = {
   AttachInternetGateway: attachInternetGateway,
   DetachInternetGateway: detachInternetGateway,
   DescribeRouteTables: describeRouteTables,
+  DescribeNetworkAcls: describeNetworkAcls,
   CreateRouteTable: createRouteTable,
   DeleteRouteTable: deleteRouteTable,
   CreateRoute: createRoute,

@@ -417,6 +417,8 @@ export const Errors = {
   internetGatewayIdNotFound: (ids: readonly string[]) => notFound('InvalidInternetGatewayID.NotFound', 'internetGateway', ids),
   routeTableIdMalformed: (id: string) => new Ec2Error('InvalidRouteTableID.Malformed', `Invalid id: "${id}" (expecting "rtb-...")`),
   routeTableIdNotFound: (ids: readonly string[]) => notFound('InvalidRouteTableID.NotFound', 'routeTable', ids),
+  networkAclIdMalformed: (id: string) => new Ec2Error('InvalidNetworkAclID.Malformed', `Invalid id: "${id}" (expecting "acl-...")`),
+  networkAclIdNotFound: (ids: readonly string[]) => notFound('InvalidNetworkAclID.NotFound', 'networkAcl', ids),
   associationIdNotFound: (id: string) => new Ec2Error('InvalidAssociationID.NotFound', `The association ID '${id}' does not exist`),
   gatewayAlreadyAttached: (igwId: string, vpcId: string) =>
     new Ec2Error('Resource.AlreadyAssociated', `resource ${igwId} is already attached to network ${vpcId}`),

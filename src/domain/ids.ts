@@ -16,6 +16,7 @@ export const ID_PREFIX = {
   routeTable: 'rtb',
   routeTableAssociation: 'rtbassoc',
   launchTemplate: 'lt',
+  networkAcl: 'acl',
   keyPair: 'key',
   host: 'h',
   fleet: 'fleet',

@@ -68,6 +68,8 @@ export interface InstanceRecord extends Scope {
   readonly subnet?: InstanceSubnet | undefined;
   /** the primary network interface's security groups; absent: the default VPC's `default` group */
   readonly securityGroups?: readonly InstanceGroup[] | undefined;
+  /** ModifyInstanceAttribute sourceDestCheck false (the primary interface's check); absent: EC2's default, true */
+  readonly sourceDestCheck?: false | undefined;
   /**
    * Whether the instance gets a public IPv4 address each time it enters `pending` (RunInstances,
    * StartInstances): the primary network interface's AssociatePublicIpAddress, else the subnet's

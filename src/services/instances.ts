@@ -238,7 +238,7 @@ export function toInstance(rec: InstanceRecord, _s: Services, tags: ReadonlyMap<
     Tags: tags.size > 0 ? tagList(tags) : undefined,
     NetworkInterfaces: instanceNetworkInterfaces(rec),
     SecurityGroups: net ? [...net.securityGroups] : [],
-    SourceDestCheck: true,
+    SourceDestCheck: rec.sourceDestCheck ?? true,
     Hypervisor: 'xen',
     InstanceLifecycle: rec.instanceLifecycle,
     EbsOptimized: rec.ebsOptimized === true,

@@ -70,7 +70,7 @@ export function instanceNetworkInterfaces(rec: InstanceRecord): InstanceNetworkI
       PrivateDnsName: dnsName,
       PrivateIpAddress: rec.privateIpAddress,
       PrivateIpAddresses: [{ Association: association, Primary: true, PrivateDnsName: dnsName, PrivateIpAddress: rec.privateIpAddress }],
-      SourceDestCheck: true,
+      SourceDestCheck: rec.sourceDestCheck ?? true,
       Status: 'in-use',
       SubnetId: net.subnetId,
       VpcId: net.vpcId,
