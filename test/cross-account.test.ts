@@ -30,6 +30,8 @@ let b: sdk.EC2Client;
 const r = {
   instance: '',
   volume: '',
+  dataVolume: '',
+  snapshot: '',
   template: '',
   templateName: 'a-only-template',
   sharedName: 'same-name-in-both',
@@ -48,7 +50,12 @@ const r = {
   igw: '',
   rtb: '',
   assoc: '',
+  eip: '',
+  eipIp: '',
+  eipAssoc: '',
 };
+/** B's own Elastic IP, to name A's instance with. */
+let bEip = '';
 let httpTokens: string | undefined;
 let fleetInstance = '';
 /** Every ID and name of A's that B must never see. */
@@ -122,9 +129,19 @@ before(async () => {
   r.rtb = (await a.send(new sdk.CreateRouteTableCommand({ VpcId: r.vpc }))).RouteTable!.RouteTableId!;
   await a.send(new sdk.CreateRouteCommand({ RouteTableId: r.rtb, DestinationCidrBlock: '0.0.0.0/0', GatewayId: r.igw }));
   r.assoc = (await a.send(new sdk.AssociateRouteTableCommand({ RouteTableId: r.rtb, SubnetId: r.subnet }))).AssociationId!;
+  // A's data volume (attached to A's instance) and a snapshot of it.
+  r.dataVolume = (await a.send(new sdk.CreateVolumeCommand({ AvailabilityZone: described.Placement!.AvailabilityZone!, Size: 2, TagSpecifications: [{ ResourceType: 'volume', Tags: [{ Key: 'owner', Value: 'a' }] }] }))).VolumeId!;
+  await a.send(new sdk.AttachVolumeCommand({ VolumeId: r.dataVolume, InstanceId: r.instance, Device: '/dev/sdf' }));
+  r.snapshot = (await a.send(new sdk.CreateSnapshotCommand({ VolumeId: r.dataVolume, TagSpecifications: [{ ResourceType: 'snapshot', Tags: [{ Key: 'owner', Value: 'a' }] }] }))).SnapshotId!;
+  // A's Elastic IP, associated with its instance.
+  const eip = await a.send(new sdk.AllocateAddressCommand({ Domain: 'vpc', TagSpecifications: [{ ResourceType: 'elastic-ip', Tags: [{ Key: 'owner', Value: 'a' }] }] }));
+  r.eip = eip.AllocationId!;
+  r.eipIp = eip.PublicIp!;
+  r.eipAssoc = (await a.send(new sdk.AssociateAddressCommand({ AllocationId: r.eip, InstanceId: r.instance }))).AssociationId!;
+  bEip = (await b.send(new sdk.AllocateAddressCommand({ Domain: 'vpc' }))).AllocationId!;
   secrets = [
-    fleetInstance, r.instance, r.volume, r.template, r.templateName, r.fleet, r.host, r.keyName, r.keyId, r.keyFingerprint, r.sharedKeyId,
-    r.vpc, r.subnet, r.sg, r.sgName, r.sgRule, r.igw, r.rtb, r.assoc,
+    fleetInstance, r.instance, r.volume, r.dataVolume, r.snapshot, r.template, r.templateName, r.fleet, r.host, r.keyName, r.keyId, r.keyFingerprint, r.sharedKeyId,
+    r.vpc, r.subnet, r.sg, r.sgName, r.sgRule, r.igw, r.rtb, r.assoc, r.eip, r.eipIp, r.eipAssoc,
   ];
   for (const s of secrets) assert.ok(s, 'every resource of A was made');
 });
@@ -170,9 +187,9 @@ function cases(): Record<string, Case[]> {
     MonitorInstances: byInstance,
     UnmonitorInstances: byInstance,
     GetConsoleOutput: [nf({ InstanceId: r.instance })],
-    CreateTags: [r.instance, r.volume, r.template, r.fleet, r.host, r.keyId].map((id) => nf({ Resources: [id], Tags: tags })),
-    DeleteTags: [r.instance, r.volume, r.template, r.fleet, r.host, r.keyId].map((id) => nf({ Resources: [id], Tags: [{ Key: 'owner' }] })),
-    DescribeTags: [ok({}), ok({ Filters: [{ Name: 'resource-id', Values: [r.instance, r.template, r.host, r.volume] }] })],
+    CreateTags: [r.instance, r.volume, r.dataVolume, r.snapshot, r.template, r.fleet, r.host, r.keyId, r.eip].map((id) => nf({ Resources: [id], Tags: tags })),
+    DeleteTags: [r.instance, r.volume, r.dataVolume, r.snapshot, r.template, r.fleet, r.host, r.keyId, r.eip].map((id) => nf({ Resources: [id], Tags: [{ Key: 'owner' }] })),
+    DescribeTags: [ok({}), ok({ Filters: [{ Name: 'resource-id', Values: [r.instance, r.template, r.host, r.volume, r.dataVolume, r.snapshot] }] })],
     DescribeInstanceTypes: [ok({ InstanceTypes: ['t3.micro'] })],
     DescribeImages: [ok({ ImageIds: [LINUX_AMI] })],
     CreateLaunchTemplate: [
@@ -211,8 +228,31 @@ function cases(): Record<string, Case[]> {
     DescribeAccountAttributes: [ok({})],
     DescribeInstanceCreditSpecifications: byInstance,
     ModifyInstanceCreditSpecification: [ok({ InstanceCreditSpecifications: [{ InstanceId: r.instance, CpuCredits: 'standard' }] })],
-    DescribeVolumes: [nf({ VolumeIds: [r.volume] }), ok({}), ok({ Filters: [{ Name: 'attachment.instance-id', Values: [r.instance] }] })],
-    DeleteVolume: [nf({ VolumeId: r.volume })],
+    DescribeVolumes: [
+      nf({ VolumeIds: [r.volume] }),
+      nf({ VolumeIds: [r.dataVolume] }),
+      ok({}),
+      ok({ Filters: [{ Name: 'attachment.instance-id', Values: [r.instance] }] }),
+      ok({ Filters: [{ Name: 'tag:owner', Values: ['a'] }] }),
+    ],
+    DeleteVolume: [nf({ VolumeId: r.volume }), nf({ VolumeId: r.dataVolume })],
+    // A's snapshot is not B's to restore; B's own volume is B's
+    CreateVolume: [nf({ AvailabilityZone: ZONE, SnapshotId: r.snapshot }), ok({ AvailabilityZone: ZONE, Size: 1 })],
+    AttachVolume: [nf({ VolumeId: r.dataVolume, InstanceId: r.instance, Device: '/dev/sdg' })],
+    DetachVolume: [nf({ VolumeId: r.dataVolume }), nf({ VolumeId: r.volume })],
+    ModifyVolume: [nf({ VolumeId: r.dataVolume, Size: 5 })],
+    DescribeVolumesModifications: [nf({ VolumeIds: [r.dataVolume] }), ok({})],
+    DescribeVolumeStatus: [nf({ VolumeIds: [r.dataVolume] }), nf({ VolumeIds: [r.volume] }), ok({})],
+    CreateSnapshot: [nf({ VolumeId: r.dataVolume }), nf({ VolumeId: r.volume })],
+    DescribeSnapshots: [
+      nf({ SnapshotIds: [r.snapshot] }),
+      ok({}),
+      ok({ OwnerIds: ['111111111111'] }),
+      ok({ RestorableByUserIds: ['222222222222'] }),
+      ok({ Filters: [{ Name: 'volume-id', Values: [r.dataVolume] }] }),
+    ],
+    DeleteSnapshot: [nf({ SnapshotId: r.snapshot })],
+    CopySnapshot: [nf({ SourceRegion: REGION, SourceSnapshotId: r.snapshot })],
     DescribeVpcs: [nf({ VpcIds: [r.vpc] }), ok({}), ok({ Filters: [{ Name: 'tag:owner', Values: ['a'] }] })],
     CreateVpc: [ok({ CidrBlock: '10.77.0.0/16' })],
     DeleteVpc: [nf({ VpcId: r.vpc })],
@@ -251,6 +291,23 @@ function cases(): Record<string, Case[]> {
     UpdateSecurityGroupRuleDescriptionsIngress: [nf({ GroupId: r.sg, SecurityGroupRuleDescriptions: [{ SecurityGroupRuleId: r.sgRule, Description: 'x' }] })],
     UpdateSecurityGroupRuleDescriptionsEgress: [nf({ GroupId: r.sg, SecurityGroupRuleDescriptions: [{ SecurityGroupRuleId: r.sgRule, Description: 'x' }] })],
     GetPasswordData: [nf({ InstanceId: r.instance })],
+    // B's own allocation is B's; A's Elastic IP, association and instance are not found.
+    AllocateAddress: [ok({ Domain: 'vpc' })],
+    AssociateAddress: [
+      nf({ AllocationId: r.eip, InstanceId: r.instance }),
+      nf({ AllocationId: bEip, InstanceId: r.instance, AllowReassociation: true }),
+      nf({ AllocationId: bEip, NetworkInterfaceId: `eni-${r.instance.slice(2)}` }),
+    ],
+    DisassociateAddress: [nf({ AssociationId: r.eipAssoc })],
+    ReleaseAddress: [nf({ AllocationId: r.eip })],
+    DescribeAddresses: [
+      nf({ AllocationIds: [r.eip] }),
+      nf({ PublicIps: [r.eipIp] }),
+      ok({}),
+      ok({ Filters: [{ Name: 'instance-id', Values: [r.instance] }] }),
+      ok({ Filters: [{ Name: 'tag:owner', Values: ['a'] }] }),
+    ],
+    DescribeAddressesAttribute: [nf({ AllocationIds: [r.eip] }), ok({})],
     // A's ClientToken is A's: B's request with it allocates B's own host
     AllocateHosts: [ok({ AvailabilityZone: ZONE, InstanceFamily: 'm8i', ClientToken: r.hostToken, Quantity: 1 })],
     DescribeHosts: [nf({ HostIds: [r.host] }), ok({}), ok({ Filter: [{ Name: 'instance-type', Values: ['m8i.large'] }] })],
@@ -336,6 +393,13 @@ test('account B can never see, change, tag or delete account A’s resources, th
   assert.equal(host?.AutoPlacement, 'off');
   const vol = await a.send(new sdk.DescribeVolumesCommand({ VolumeIds: [r.volume] }));
   assert.equal(vol.Volumes?.length, 1);
+  const [data] = (await a.send(new sdk.DescribeVolumesCommand({ VolumeIds: [r.dataVolume] }))).Volumes!;
+  assert.equal(data?.Size, 2);
+  assert.equal(data?.Attachments?.[0]?.InstanceId, r.instance);
+  assert.deepEqual(data?.Tags, [{ Key: 'owner', Value: 'a' }]);
+  const [snap] = (await a.send(new sdk.DescribeSnapshotsCommand({ SnapshotIds: [r.snapshot] }))).Snapshots!;
+  assert.deepEqual(snap?.Tags, [{ Key: 'owner', Value: 'a' }]);
+  assert.equal((await b.send(new sdk.DescribeSnapshotsCommand({}))).Snapshots?.length, 0);
   const fleets = await a.send(new sdk.DescribeFleetsCommand({ FleetIds: [r.fleet] }));
   assert.equal(fleets.Fleets?.length, 1);
   assert.notEqual(fleets.Fleets?.[0]?.FleetState, 'deleted');
@@ -353,6 +417,12 @@ test('account B can never see, change, tag or delete account A’s resources, th
   const [routeTable] = (await a.send(new sdk.DescribeRouteTablesCommand({ RouteTableIds: [r.rtb] }))).RouteTables!;
   assert.deepEqual(routeTable?.Routes?.map((x) => x.DestinationCidrBlock), ['10.77.0.0/16', '0.0.0.0/0']);
   assert.deepEqual(routeTable?.Associations?.map((x) => x.RouteTableAssociationId), [r.assoc]);
+  // A's Elastic IP is still A's, associated with A's instance, tagged as it was.
+  const [eipOfA] = (await a.send(new sdk.DescribeAddressesCommand({ AllocationIds: [r.eip] }))).Addresses!;
+  assert.equal(eipOfA?.AssociationId, r.eipAssoc);
+  assert.equal(eipOfA?.InstanceId, r.instance);
+  assert.deepEqual(eipOfA?.Tags, [{ Key: 'owner', Value: 'a' }]);
+  assert.equal(i.PublicIpAddress, r.eipIp);
   // DeleteFleets with TerminateInstances did not reach the fleet's instance
   assert.ok(fleetInstance);
   assert.notEqual((await describeOne(a, fleetInstance)).State?.Name, 'terminated');

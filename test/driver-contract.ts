@@ -217,6 +217,24 @@ export function driverContract(
         assert.deepEqual(await log.next(spec.instanceId, 'halted', stopMark, bootTimeoutMs), { kind: 'halted', requested: true });
       }));
 
+    test('a spec with data volumes boots; a snapshot of one while it runs completes (drivers with disks)', () =>
+      withDriver(async (driver, log, started) => {
+        const hex = () => Math.floor(Math.random() * 16 ** 8).toString(16).padStart(8, '0');
+        const volumeId = `vol-0${hex()}${hex()}`;
+        const spec = specFor({ dataVolumes: [{ volumeId, device: '/dev/sdf', sizeGiB: 1, serial: volumeId.replace('-', '') }] });
+        const booted = await boot(driver, log, started, spec);
+        assert.equal(booted.kind, 'booted');
+        if (driver.snapshotVolume) {
+          const snapshotId = `snap-0${hex()}${hex()}`;
+          assert.equal(await driver.snapshotVolume(volumeId, snapshotId), true, 'the running VM has the volume’s disk');
+          await driver.deleteSnapshot?.(snapshotId);
+        }
+        const mark = log.mark();
+        await driver.stop(spec.instanceId, { force: false });
+        await log.next(spec.instanceId, 'halted', mark, bootTimeoutMs);
+        await driver.deleteVolume?.(volumeId);
+      }));
+
     test("destroy → 'destroyed'", () =>
       withDriver(async (driver, log, started) => {
         const spec = specFor();

@@ -3,6 +3,7 @@
  * handlers up here; an EC2 action that is not listed is answered as not implemented, naming it.
  */
 import { describeAccountAttributes } from './account.js';
+import { allocateAddress, associateAddress, describeAddresses, describeAddressesAttribute, disassociateAddress, releaseAddress } from './elastic-ips.js';
 import type { Handler } from './context.js';
 import { describeInstanceCreditSpecifications, modifyInstanceCreditSpecification } from './credit-specifications.js';
 import { createFleet, deleteFleets, describeFleetInstances, describeFleets } from './fleets.js';
@@ -35,13 +36,23 @@ import {
 import { createKeyPair, deleteKeyPair, describeKeyPairs, importKeyPair } from './key-pairs.js';
 import { authorizeSecurityGroupEgress, authorizeSecurityGroupIngress, createSecurityGroup, deleteSecurityGroup, describeSecurityGroupRules, describeSecurityGroups, modifySecurityGroupRules, revokeSecurityGroupEgress, revokeSecurityGroupIngress, updateSecurityGroupRuleDescriptionsEgress, updateSecurityGroupRuleDescriptionsIngress } from './security-groups.js';
 import { getPasswordData } from './password-data.js';
-import { attachInternetGateway, createInternetGateway, deleteInternetGateway, describeInternetGateways, detachInternetGateway } from './internet-gateways.js';
 import { describeNetworkAcls } from './network-acls.js';
+import { attachInternetGateway, createInternetGateway, deleteInternetGateway, describeInternetGateways, detachInternetGateway } from './internet-gateways.js';
 import { associateRouteTable, createRoute, createRouteTable, deleteRoute, deleteRouteTable, describeRouteTables, disassociateRouteTable, replaceRoute } from './route-tables.js';
 import { createSubnet, createVpc, deleteSubnet, deleteVpc, describeSubnets, describeVpcAttribute, describeVpcs, modifySubnetAttribute, modifyVpcAttribute } from './vpcs.js';
 import { describeAvailabilityZones, describeInstanceTypeOfferings, describeRegions } from './regions.js';
 import { createTags, deleteTags, describeTags } from './tags.js';
-import { deleteVolume, describeVolumes } from './volumes.js';
+import { copySnapshot, createSnapshot, deleteSnapshot, describeSnapshots } from './snapshots.js';
+import {
+  attachVolume,
+  createVolume,
+  deleteVolume,
+  describeVolumeStatus,
+  describeVolumes,
+  describeVolumesModifications,
+  detachVolume,
+  modifyVolume,
+} from './volumes.js';
 
 // Each handler keeps its precise types where it is defined; the registry only needs to call them.
 // biome-ignore lint/suspicious/noExplicitAny: the registry is heterogeneous by nature
@@ -63,6 +74,12 @@ export const OPERATIONS: Readonly<Record<string, AnyHandler>> = {
   UnmonitorInstances: unmonitorInstances,
   GetConsoleOutput: getConsoleOutput,
   GetPasswordData: getPasswordData,
+  AllocateAddress: allocateAddress,
+  AssociateAddress: associateAddress,
+  DisassociateAddress: disassociateAddress,
+  ReleaseAddress: releaseAddress,
+  DescribeAddresses: describeAddresses,
+  DescribeAddressesAttribute: describeAddressesAttribute,
   CreateTags: createTags,
   DeleteTags: deleteTags,
   DescribeTags: describeTags,
@@ -88,6 +105,16 @@ export const OPERATIONS: Readonly<Record<string, AnyHandler>> = {
   ModifyInstanceCreditSpecification: modifyInstanceCreditSpecification,
   DescribeVolumes: describeVolumes,
   DeleteVolume: deleteVolume,
+  CreateVolume: createVolume,
+  AttachVolume: attachVolume,
+  DetachVolume: detachVolume,
+  ModifyVolume: modifyVolume,
+  DescribeVolumesModifications: describeVolumesModifications,
+  DescribeVolumeStatus: describeVolumeStatus,
+  CreateSnapshot: createSnapshot,
+  DescribeSnapshots: describeSnapshots,
+  DeleteSnapshot: deleteSnapshot,
+  CopySnapshot: copySnapshot,
   DescribeVpcs: describeVpcs,
   CreateVpc: createVpc,
   DeleteVpc: deleteVpc,

@@ -18,7 +18,7 @@ import { type Handler, type RequestContext, checkDryRun, required } from './cont
 import { type InstanceRecord, expired, hasRootVolume, instanceIdOfRootVolume } from '../domain/instance.js';
 import { findInstances, retentionCutoff } from '../services/instances.js';
 import { MAX_TAGS_PER_RESOURCE, checkTags } from '../services/tags.js';
-import { findRootVolumes } from '../services/volumes.js';
+import { findAnyVolumes } from '../services/volumes.js';
 
 /** Resources other than instances that tags can name: the ID prefix's kind → the stored kind (also the tag's resource type). */
 const STORED_KINDS: Partial<Record<IdKind, StoredKind>> = {
@@ -26,6 +26,8 @@ const STORED_KINDS: Partial<Record<IdKind, StoredKind>> = {
   keyPair: 'key-pair',
   host: 'dedicated-host',
   fleet: 'fleet',
+  elasticIp: 'elastic-ip',
+  snapshot: 'snapshot',
 };
 
 const NOT_FOUND: Record<StoredKind, (id: string) => Error> = {
@@ -38,6 +40,10 @@ const NOT_FOUND: Record<StoredKind, (id: string) => Error> = {
   'security-group': (id) => Errors.securityGroupNotFound([id]),
   'internet-gateway': (id) => Errors.internetGatewayIdNotFound([id]),
   'route-table': (id) => Errors.routeTableIdNotFound([id]),
+  'elastic-ip': (id) => Errors.allocationIdNotFound([id]),
+  // volumes are looked up with root volumes (findAnyVolumes), never here
+  volume: (id) => Errors.volumeNotFound([id]),
+  snapshot: (id) => Errors.snapshotNotFound([id]),
 };
 
 
@@ -62,7 +68,7 @@ async function resolveResources(ids: readonly string[], ctx: RequestContext, s: 
       types.set(id, 'instance');
       continue;
     }
-    // Root volumes: any `vol-` ID, so a malformed one gets the volume's own Malformed error.
+    // Volumes (root and data): any `vol-` ID, so a malformed one gets the volume's own Malformed error.
     if (kind === 'volume' || id.startsWith(`${ID_PREFIX.volume}-`)) {
       volumeIds.push(id);
       types.set(id, 'volume');
@@ -82,7 +88,7 @@ async function resolveResources(ids: readonly string[], ctx: RequestContext, s: 
     types.set(id, storedKind);
   }
   await findInstances(s, ctx, instanceIds);
-  await findRootVolumes(s, ctx, volumeIds);
+  await findAnyVolumes(s, ctx, volumeIds);
   return types;
 }
 
@@ -201,7 +207,13 @@ export const describeTags: Handler<DescribeTagsRequest, DescribeTagsResult> = as
     matching.map(ownerOf).filter((id): id is string => id !== undefined),
   );
   const cutoff = retentionCutoff(s);
+  // A data volume's tags go with its record: they show while it exists, with no instance to ask.
+  const volumeTagIds = [...new Set(matching.filter((t) => t.ResourceType === 'volume').map((t) => t.ResourceId!))];
+  const dataVolumes = new Set(
+    (await Promise.all(volumeTagIds.map((id) => s.store.resource('volume', id)))).flatMap((v) => (v ? [v.id] : [])),
+  );
   const visible = matching.filter((t) => {
+    if (t.ResourceType === 'volume' && dataVolumes.has(t.ResourceId!)) return true;
     const ownerId = ownerOf(t);
     if (ownerId === undefined) return true;
     const rec = owners.get(ownerId);

@@ -26,6 +26,20 @@ export interface VmSpec {
   readonly rootVolume: VmRootVolume;
   /** the image variant a real VM boots (`base`, `cloud-init`); undefined: `base` */
   readonly imageVariant?: string | undefined;
+  /** data EBS volumes attached to the instance (AttachVolume), in attachment order; the VM has them from its start */
+  readonly dataVolumes?: readonly VmDataVolume[] | undefined;
+}
+
+/** A data volume as a VM sees it: a virtio disk whose serial names the volume, as EC2's NVMe serials do. */
+export interface VmDataVolume {
+  /** `vol-…`; a real VM's disk is <dataDir>/ebs/<volumeId>.qcow2 */
+  readonly volumeId: string;
+  /** the AttachVolume device name (`/dev/sdf`); the guest names the disk itself (/dev/vdb …) */
+  readonly device: string;
+  /** the disk grows to this at start when ModifyVolume made the volume bigger */
+  readonly sizeGiB: number;
+  /** the volume ID without its hyphen (`vol0123456789abcdef0`, 20 characters): /dev/disk/by-id/virtio-<serial> */
+  readonly serial: string;
 }
 
 /** The instance's primary network interface, as the API records it. */
@@ -84,8 +98,18 @@ export interface VmDriver {
    * Reports `destroyed`.
    */
   destroy(instanceId: string, rootVolume?: VmRootVolume): Promise<void>;
-  /** Deletes a root volume that outlived its instance (DeleteVolume). Optional: drivers without disks have none. */
+  /** Deletes a root volume that outlived its instance, or a data volume's disk (DeleteVolume). Optional: drivers without disks have none. */
   deleteVolume?(volumeId: string): Promise<void>;
+  /**
+   * EBS files (optional: drivers without disks have none). snapshotVolume makes a point-in-time copy of a
+   * volume's disk (a running VM's through QEMU, without stopping it) and resolves false when the volume
+   * has no disk yet (nothing was ever written: the snapshot is empty). restoreVolume makes a volume's disk
+   * from a snapshot's copy (none: the disk starts empty at the VM's start).
+   */
+  snapshotVolume?(volumeId: string, snapshotId: string): Promise<boolean>;
+  copySnapshot?(fromSnapshotId: string, toSnapshotId: string): Promise<void>;
+  deleteSnapshot?(snapshotId: string): Promise<void>;
+  restoreVolume?(snapshotId: string, volumeId: string, sizeGiB: number): Promise<void>;
   /**
    * After a nestbox restart: takes over a VM that was running. Resolves true when it is still up (the
    * driver watches it again), false when it is gone and must be started anew.

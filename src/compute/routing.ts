@@ -32,6 +32,11 @@ export function createRoutingDriver(real: VmDriver, simulated: VmDriver, runsFor
     async deleteVolume(volumeId) {
       await real.deleteVolume?.(volumeId);
     },
+    // EBS files are the real driver's too.
+    snapshotVolume: async (volumeId, snapshotId) => (await real.snapshotVolume?.(volumeId, snapshotId)) ?? false,
+    copySnapshot: async (from, to) => real.copySnapshot?.(from, to),
+    deleteSnapshot: async (id) => real.deleteSnapshot?.(id),
+    restoreVolume: async (snapshotId, volumeId, sizeGiB) => real.restoreVolume?.(snapshotId, volumeId, sizeGiB),
     async sweep(live, known) {
       await real.sweep?.(live, known);
     },

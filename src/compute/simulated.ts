@@ -71,7 +71,10 @@ export function createSimulatedDriver(events: VmEventSink, opts: SimulatedOption
       `[    0.000000] nestbox simulated driver: no VM is running for ${spec.instanceId}\n` +
       `[    0.000000] nestbox simulated driver: image ${spec.imageId} (${findImage(spec.imageId)?.name ?? 'unknown'}) is simulated: no operating system boots\n` +
       `[    0.000000] CPU topology: ${spec.coreCount} cores x ${spec.threadsPerCore} threads, virtualization extension: ${ext}\n` +
-      networkLine(spec);
+      networkLine(spec) +
+      (spec.dataVolumes ?? [])
+        .map((v) => `[    0.000000] nestbox simulated driver: data volume ${v.volumeId} (${v.device}, ${v.sizeGiB} GiB, serial ${v.serial}) is attached; no disk holds its data\n`)
+        .join('');
     if (spec.platform === 'windows') {
       const vsm = virtualSecureMode({ platform: spec.platform, nestedVirtualization: spec.nestedVirtualization ? 'enabled' : undefined });
       log += `Virtual Secure Mode: ${vsm}${vsm === 'disabled' ? ' (nested virtualization is enabled; Credential Guard is unavailable)' : ''}\n`;

@@ -4,9 +4,20 @@ import { findImage } from '../domain/images.js';
 import type { Catalog } from '../domain/instance-types.js';
 import { type InstanceRecord, networkInterfaceId, privateDnsName, rootVolumeId } from '../domain/instance.js';
 import { instanceAttachment, instanceOpenTcpPorts, macAddress } from '../domain/network.js';
-import type { VmSpec } from './driver.js';
+import { volumeSerial } from '../domain/volumes.js';
+import type { VolumeRecord } from '../domain/volumes.js';
+import type { VmDataVolume, VmSpec } from './driver.js';
 
-export function vmSpecOf(rec: InstanceRecord, catalog: Catalog): VmSpec {
+/** The data volumes a VM gets: those attached to its instance (src/services/volumes.ts dataVolumesAttachedTo), oldest attachment first. */
+export function vmDataVolumesOf(volumes: readonly VolumeRecord[]): VmDataVolume[] {
+  return [...volumes]
+    .filter((v) => v.attachment !== undefined)
+    .sort((a, b) => a.attachment!.attachTime.localeCompare(b.attachment!.attachTime))
+    .map((v) => ({ volumeId: v.id, device: v.attachment!.device, sizeGiB: v.sizeGiB, serial: volumeSerial(v.id) }));
+}
+
+/** `volumes`: the data volumes attached to the instance (none: a VM with its root disk only). */
+export function vmSpecOf(rec: InstanceRecord, catalog: Catalog, volumes: readonly VolumeRecord[] = []): VmSpec {
   const facts = catalog.facts(rec.instanceType);
   const root = rootVolumeOf(rec);
   const variant = findImage(rec.imageId)?.variant;
@@ -34,5 +45,6 @@ export function vmSpecOf(rec: InstanceRecord, catalog: Catalog): VmSpec {
     },
     rootVolume: { volumeId: rootVolumeId(rec), sizeGiB: root.sizeGiB, deleteOnTermination: root.deleteOnTermination },
     ...(variant !== undefined ? { imageVariant: variant } : {}),
+    ...(volumes.length > 0 ? { dataVolumes: vmDataVolumesOf(volumes) } : {}),
   };
 }

@@ -21,6 +21,7 @@ import type { Logger } from '../logger.js';
 import { type ClaimedTask, type Store, StoreConflict, type TagRecord, type VmHostRecord, type VmTaskKind } from '../store/types.js';
 import type { VmDriver, VmEvent, VmSpec } from './driver.js';
 import { vmSpecOf } from './spec.js';
+import { liveAttachment } from '../domain/volumes.js';
 
 export interface VmHostOptions {
   readonly store: Store;
@@ -46,6 +47,13 @@ const RECOVERY_BATCH = 2000;
 const CLAIM_BATCH = 64;
 /** A report retried this many times against concurrent API writes before it is given up (and logged). */
 const MAX_ATTEMPTS = 8;
+/**
+ * Tasks on EBS files run one at a time, in the order queued, on one queue (`EBS_QUEUE`): a restore before
+ * a snapshot's deletion, a snapshot before its copy. A VM's start waits for the ones queued before it, so
+ * it finds its data volumes' disks made.
+ */
+const EBS_TASKS: ReadonlySet<VmTaskKind> = new Set(['delete-volume', 'snapshot-volume', 'copy-snapshot', 'delete-snapshot', 'restore-volume']);
+const EBS_QUEUE = 'ebs';
 
 export class VmHost {
   private driver!: VmDriver;
@@ -156,7 +164,7 @@ export class VmHost {
           this.drainAgain = false;
           for (;;) {
             const tasks = await this.opts.store.claimTasks(this.id, CLAIM_BATCH);
-            for (const task of tasks) this.enqueue(task.target, () => this.run(task));
+            for (const task of tasks) this.enqueue(EBS_TASKS.has(task.kind) ? EBS_QUEUE : task.target, () => this.run(task));
             if (tasks.length < CLAIM_BATCH) break;
           }
         } while (this.drainAgain && !this.closed);
@@ -179,9 +187,62 @@ export class VmHost {
     });
   }
 
+  /** What the driver needs to start an instance's VM: its spec with the data volumes attached to it now. */
+  private async startSpecOf(rec: InstanceRecord): Promise<VmSpec> {
+    const volumes = await this.opts.store.resources('volume', { account: rec.account, region: rec.region });
+    const attached = volumes.filter((v) => liveAttachment(v, (id) => (id === rec.id ? rec : undefined)) !== undefined);
+    // EBS work queued before this start (a restore of one of its volumes) is done first.
+    await this.chains.get(EBS_QUEUE);
+    return vmSpecOf(rec, this.opts.catalog, attached);
+  }
+
+  /** An EBS file task: the driver does it; a snapshot's record then says `completed` (or `error`). */
+  private async runEbs(task: ClaimedTask): Promise<void> {
+    const { store } = this.opts;
+    switch (task.kind) {
+      case 'delete-volume':
+        await this.driver.deleteVolume?.(task.target);
+        return;
+      case 'delete-snapshot':
+        await this.driver.deleteSnapshot?.(task.target);
+        return;
+      case 'restore-volume': {
+        const vol = await store.resource('volume', task.target);
+        if (vol?.snapshotId !== undefined) await this.driver.restoreVolume?.(vol.snapshotId, vol.id, vol.sizeGiB);
+        return;
+      }
+      case 'snapshot-volume':
+      case 'copy-snapshot': {
+        const snap = await store.resource('snapshot', task.target);
+        if (!snap) return;
+        let state: 'completed' | 'error' = 'completed';
+        try {
+          if (task.kind === 'snapshot-volume') await this.driver.snapshotVolume?.(snap.volumeId, snap.id);
+          else if (snap.sourceSnapshotId !== undefined) await this.driver.copySnapshot?.(snap.sourceSnapshotId, snap.id);
+        } catch (err) {
+          this.opts.log.warn(`snapshot ${snap.id}: ${errorText(err)}`);
+          state = 'error';
+        }
+        for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+          const current = await store.resource('snapshot', snap.id);
+          if (!current) return; // deleted meanwhile (its file with it: delete-snapshot is queued behind)
+          try {
+            await store.commit({ putResources: [{ kind: 'snapshot', doc: { ...current, state } }] });
+            return;
+          } catch (err) {
+            if (!(err instanceof StoreConflict)) throw err;
+          }
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
   private async run(task: ClaimedTask): Promise<void> {
-    if (task.kind === 'delete-volume') {
-      await this.driver.deleteVolume?.(task.target);
+    if (EBS_TASKS.has(task.kind)) {
+      await this.runEbs(task);
       return;
     }
     const rec = await this.opts.store.instance(task.target);
@@ -191,7 +252,11 @@ export class VmHost {
       case 'start':
       case 'relaunch':
         // Only a record still waiting for its VM: a terminate queued behind the start finds it gone.
-        if (rec.state === 'pending') await this.driver.start(this.specOf(rec)).catch(failed(task.kind === 'start' ? 'launch-failed' : 'crashed'));
+        if (rec.state === 'pending') {
+          await this.startSpecOf(rec)
+            .then((spec) => this.driver.start(spec))
+            .catch(failed(task.kind === 'start' ? 'launch-failed' : 'crashed'));
+        }
         return;
       case 'stop':
       case 'force-stop':
@@ -320,7 +385,9 @@ export class VmHost {
         if (this.driver.adoptsLazily) return;
         if (!(await this.driver.adopt(this.specOf(rec)))) {
           this.opts.log.info(`instance ${rec.id}: VM is gone after restart; booting it again`);
-          await this.driver.start(this.specOf(rec)).catch((err: unknown) => this.onEvent(rec.id, { kind: 'crashed', detail: errorText(err) }));
+          await this.startSpecOf(rec)
+            .then((spec) => this.driver.start(spec))
+            .catch((err: unknown) => this.onEvent(rec.id, { kind: 'crashed', detail: errorText(err) }));
         }
         return;
       case 'stopping':

@@ -6,6 +6,7 @@ export const ID_PREFIX = {
   reservation: 'r',
   image: 'ami',
   volume: 'vol',
+  snapshot: 'snap',
   networkInterface: 'eni',
   subnet: 'subnet',
   vpc: 'vpc',
@@ -15,11 +16,13 @@ export const ID_PREFIX = {
   internetGateway: 'igw',
   routeTable: 'rtb',
   routeTableAssociation: 'rtbassoc',
-  launchTemplate: 'lt',
   networkAcl: 'acl',
+  launchTemplate: 'lt',
   keyPair: 'key',
   host: 'h',
   fleet: 'fleet',
+  elasticIp: 'eipalloc',
+  eipAssociation: 'eipassoc',
 } as const;
 
 export type ResourceKind = keyof typeof ID_PREFIX;

@@ -17,6 +17,14 @@ export interface InstanceSubnet {
   readonly subnetCidr: string;
 }
 
+/** An Elastic IP associated with an instance's primary network interface (src/domain/elastic-ip.ts). */
+export interface ElasticIpAssociation {
+  readonly allocationId: string;
+  /** `eipassoc-…`, new with every association */
+  readonly associationId: string;
+  readonly publicIp: string;
+}
+
 /** A security group as an instance keeps it (a group's name never changes). */
 export interface InstanceGroup {
   readonly id: string;
@@ -83,6 +91,11 @@ export interface InstanceRecord extends Scope {
    * that is not an Elastic IP).
    */
   readonly publicIp?: string | undefined;
+  /**
+   * The Elastic IP associated with the primary network interface (AssociateAddress); while it is,
+   * `publicIp` is its address, kept across stop and start. Ends with the instance's termination.
+   */
+  readonly elasticIp?: ElasticIpAssociation | undefined;
   readonly terminatedAt?: string | undefined;
   // What RunInstances' launch options set (src/domain/launch-options.ts); absent means EC2's default.
   /** the root EBS volume's settings from BlockDeviceMappings; absent: the image's (ROOT_VOLUME) */

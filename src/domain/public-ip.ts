@@ -30,6 +30,11 @@ export const PUBLIC_IP_POOL = '127.64.0.0/10';
 /** Hands out public addresses during one change (a launch, a start): `next` never repeats itself or one in use. */
 export interface PublicIpSource {
   next(): string;
+  /**
+   * Whether its positions may repeat an address handed out before: the sequence has gone past the
+   * ring's size, so the ring came round. Until then every address ever handed out is distinct.
+   */
+  readonly cameRound: boolean;
 }
 
 const toDotted = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
@@ -65,6 +70,7 @@ export class PublicIpAllocator {
   sourceAt(first: number, count: number): PublicIpSource {
     let i = 0;
     return {
+      cameRound: first + count - 1 > RING_SIZE,
       next: () => {
         for (;;) {
           if (i >= count) throw new Error(`more than the ${count} reserved public IPv4 positions were asked for`);
@@ -95,10 +101,19 @@ export const wantsPublicIp = (rec: Pick<InstanceRecord, 'associatePublicIp'>): b
  * The record with the public address its state calls for — the one rule, applied wherever a record
  * gets a state (`applyTrigger` in src/compute/reconciler.ts, and the new records of a launch):
  * `stopped` and `terminated` hold none (released); `pending` gets a new one from `source` when it
- * wants one and has none; any other state keeps what it has. Returns `rec` itself when nothing changes.
+ * wants one and has none; any other state keeps what it has. An associated Elastic IP is the address
+ * in every state but `terminated`, which ends the association. Returns `rec` itself when nothing changes.
  */
 export function withPublicIp(rec: InstanceRecord, source: PublicIpSource | undefined): InstanceRecord {
-  if (rec.state === 'stopped' || rec.state === 'terminated') {
+  if (rec.state === 'terminated') {
+    if (rec.publicIp === undefined && rec.elasticIp === undefined) return rec;
+    // The Elastic IP's association ends with the instance; the address stays allocated (src/domain/elastic-ip.ts).
+    const { publicIp: _released, elasticIp: _disassociated, ...rest } = rec;
+    return rest;
+  }
+  // An Elastic IP is kept through stop and start, and no automatic address is assigned beside it.
+  if (rec.elasticIp !== undefined) return rec.publicIp === rec.elasticIp.publicIp ? rec : { ...rec, publicIp: rec.elasticIp.publicIp };
+  if (rec.state === 'stopped') {
     if (rec.publicIp === undefined) return rec;
     const { publicIp: _released, ...rest } = rec;
     return rest;

@@ -5,6 +5,7 @@
  */
 import type { Instance, InstanceNetworkInterface, Reservation } from '@aws-sdk/client-ec2';
 import { rootVolumeOf } from '../domain/block-devices.js';
+import { type VolumeRecord, liveAttachment } from '../domain/volumes.js';
 import { Errors } from '../domain/errors.js';
 import type { FilterAccessor, FilterInput, FilterTable, FilterValue } from '../domain/filters.js';
 import { affinityOf } from '../domain/host.js';
@@ -180,7 +181,12 @@ export function typeFacts(s: Services, type: string): InstanceTypeFacts {
 // --- the API's view of an instance ------------------------------------------------------------------
 
 /** An instance as the API shows it; `tags` are its tags (read with the record, e.g. StoreReader.tagsOfMany). */
-export function toInstance(rec: InstanceRecord, _s: Services, tags: ReadonlyMap<string, string>): Instance {
+/**
+ * An instance as the API shows it; `tags` are its tags (read with the record, e.g. StoreReader.tagsOfMany);
+ * `dataVolumes`: the data volumes attached to it (src/services/volumes.ts dataVolumesAttachedTo), shown
+ * after the root volume in BlockDeviceMappings with their own AttachTime.
+ */
+export function toInstance(rec: InstanceRecord, _s: Services, tags: ReadonlyMap<string, string>, dataVolumes: readonly VolumeRecord[] = []): Instance {
   // Absent members are `undefined` (the XML writer leaves them out), not conditional spreads: V8 builds a
   // literal with spreads an order of magnitude slower, and a page holds a thousand of these.
   const net = attachedNetworkOf(rec);
@@ -230,6 +236,15 @@ export function toInstance(rec: InstanceRecord, _s: Services, tags: ReadonlyMap<
               VolumeId: rootVolumeId(rec),
             },
           },
+          ...dataVolumes.map((v) => ({
+            DeviceName: v.attachment!.device,
+            Ebs: {
+              AttachTime: new Date(v.attachment!.attachTime),
+              DeleteOnTermination: v.attachment!.deleteOnTermination,
+              Status: 'attached' as const,
+              VolumeId: v.id,
+            },
+          })),
         ]
       : [],
     VirtualizationType: 'hvm',
@@ -277,13 +292,43 @@ export async function reservationOf(
   tags?: ReadonlyMap<string, ReadonlyMap<string, string>>,
 ): Promise<Reservation> {
   const tagsOf = tags ?? (recs.length > 0 ? await s.store.tagsOfMany(recs.map((r) => r.id)) : new Map<string, ReadonlyMap<string, string>>());
+  const volumes = recs.length > 0 ? await attachedDataVolumes(s, { account, region: recs[0]!.region }, recs, tags) : new Map<string, VolumeRecord[]>();
   return {
     ReservationId: reservationId,
     OwnerId: account,
     // EC2-Classic only ("Not supported"): a VPC instance's groups are in its own SecurityGroups.
     Groups: [],
-    Instances: recs.map((r) => toInstance(r, s, tagsOf.get(r.id) ?? NO_TAGS)),
+    Instances: recs.map((r) => toInstance(r, s, tagsOf.get(r.id) ?? NO_TAGS, volumes.get(r.id))),
   };
+}
+
+/**
+ * The data volumes attached to these instances, by instance. The region's volumes are read once per
+ * DescribeInstances: its reservations share one `tags` map, which keys the read.
+ */
+const volumeReads = new WeakMap<object, Promise<VolumeRecord[]>>();
+async function attachedDataVolumes(
+  s: Services,
+  scope: { readonly account: string; readonly region: string },
+  recs: readonly InstanceRecord[],
+  key: object | undefined,
+): Promise<Map<string, VolumeRecord[]>> {
+  const read = () => s.store.resources('volume', { account: scope.account, region: scope.region });
+  let all: Promise<VolumeRecord[]>;
+  if (key) {
+    all = volumeReads.get(key) ?? read();
+    volumeReads.set(key, all);
+  } else {
+    all = read();
+  }
+  const byId = new Map(recs.map((r) => [r.id, r]));
+  const out = new Map<string, VolumeRecord[]>();
+  for (const vol of await all) {
+    const a = liveAttachment(vol, (id) => byId.get(id));
+    if (a) out.set(a.instanceId, [...(out.get(a.instanceId) ?? []), vol]);
+  }
+  for (const list of out.values()) list.sort((x, y) => x.attachment!.attachTime.localeCompare(y.attachment!.attachTime));
+  return out;
 }
 
 // --- filters ----------------------------------------------------------------------------------------
@@ -291,7 +336,7 @@ export async function reservationOf(
 /**
  * The `network-interface.*` filters (and the older `association.*` spellings), read from the
  * interfaces DescribeInstances shows, so a filter always agrees with the view. Members nestbox never
- * has (IPv6, prefixes, Elastic IP allocations, carrier and customer-owned addresses, requester-managed
+ * has (IPv6, prefixes, carrier and customer-owned addresses, requester-managed
  * interfaces) are valid filters that match nothing, or `false` where EC2 has a boolean.
  */
 function networkInterfaceFilters(): FilterTable<InstanceRecord>['fields'] {
@@ -302,6 +347,9 @@ function networkInterfaceFilters(): FilterTable<InstanceRecord>['fields'] {
       enis(r).flatMap(get);
   const addresses = (eni: InstanceNetworkInterface) => eni.PrivateIpAddresses ?? [];
   const none = () => undefined;
+  // The Elastic IP associated with the primary interface (src/domain/elastic-ip.ts).
+  const allocationId: FilterAccessor<InstanceRecord> = (r) => (enis(r).length > 0 ? r.elasticIp?.allocationId : undefined);
+  const associationId: FilterAccessor<InstanceRecord> = (r) => (enis(r).length > 0 ? r.elasticIp?.associationId : undefined);
   return {
     'network-interface.network-interface-id': each((e) => e.NetworkInterfaceId),
     'network-interface.mac-address': each((e) => e.MacAddress),
@@ -333,22 +381,22 @@ function networkInterfaceFilters(): FilterTable<InstanceRecord>['fields'] {
     'network-interface.addresses.association.public-ip': each((e) => addresses(e).map((a) => a.Association?.PublicIp)),
     'network-interface.addresses.association.public-dns-name': each((e) => addresses(e).map((a) => a.Association?.PublicDnsName)),
     'network-interface.addresses.association.ip-owner-id': each((e) => addresses(e).map((a) => a.Association?.IpOwnerId)),
-    'network-interface.addresses.association.allocation-id': none,
-    'network-interface.addresses.association.association-id': none,
+    'network-interface.addresses.association.allocation-id': allocationId,
+    'network-interface.addresses.association.association-id': associationId,
     'network-interface.addresses.association.carrier-ip': none,
     'network-interface.addresses.association.customer-owned-ip': none,
     'network-interface.association.public-ip': each((e) => e.Association?.PublicIp),
     'network-interface.association.public-dns-name': each((e) => e.Association?.PublicDnsName),
     'network-interface.association.ip-owner-id': each((e) => e.Association?.IpOwnerId),
-    'network-interface.association.allocation-id': none,
-    'network-interface.association.association-id': none,
+    'network-interface.association.allocation-id': allocationId,
+    'network-interface.association.association-id': associationId,
     'network-interface.association.carrier-ip': none,
     'network-interface.association.customer-owned-ip': none,
     // the older spellings, without the `network-interface.` prefix
     'association.public-ip': each((e) => e.Association?.PublicIp),
     'association.ip-owner-id': each((e) => e.Association?.IpOwnerId),
-    'association.allocation-id': none,
-    'association.association-id': none,
+    'association.allocation-id': allocationId,
+    'association.association-id': associationId,
     'network-interface.ipv6-address': none,
     'network-interface.ipv6-addresses.ipv6-address': none,
     'network-interface.ipv6-addresses.is-primary-ipv6': none,

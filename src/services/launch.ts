@@ -25,6 +25,7 @@ import { zoneNamed } from '../domain/regions.js';
 import { checkDryRun, required } from '../domain/request.js';
 import { StoreConflict, type StoreReader, type TagRecord } from '../store/types.js';
 import { type Services, launchLock, nextSeqs, publicIpSource, quotasOf, zonesOf } from './context.js';
+import { avoidingElasticIps } from './elastic-ips.js';
 import { type HostLaunchRequest, hostLaunchRequest, placeOnHost } from './hosts.js';
 import { typeFacts } from './instances.js';
 import { checkKeyForPlatform, keyPairByName } from './key-pairs.js';
@@ -267,7 +268,7 @@ export async function launchPlanned(plan: LaunchPlan, ctx: Scope, s: Services, o
       // The two sequences and the VM hosts, read at once (on PostgreSQL, round trips in parallel).
       const [seqs, publicIps, hosts] = await Promise.all([
         nextSeqs(s, count),
-        wantsPublicIp({ associatePublicIp: plan.associatePublicIp }) ? publicIpSource(s, count) : undefined,
+        wantsPublicIp({ associatePublicIp: plan.associatePublicIp }) ? publicIpSource(s, count).then((src) => avoidingElasticIps(s, src)) : undefined,
         placeOnVmHosts(tx, Array.from({ length: count }, () => ({ instanceType: plan.facts.type, cpu: plan.cpu })), now, s.placement, s.store),
       ]);
       // A subnet of the user's: its free addresses (a subnet deleted meanwhile is not found).

@@ -30,10 +30,14 @@ export function instanceNetworkOf(rec: InstanceRecord): InstanceNetwork {
 export const attachedNetworkOf = (rec: InstanceRecord): InstanceNetwork | undefined =>
   rec.state === 'terminated' ? undefined : instanceNetworkOf(rec);
 
-/** The public address's association as EC2 shows it (Amazon's pool: owner `amazon`), when the instance holds one. */
+/**
+ * The public address's association as EC2 shows it, when the instance holds one: owner `amazon` for an
+ * address from Amazon's pool, the account for its Elastic IP (src/domain/elastic-ip.ts).
+ */
 export function publicIpAssociation(rec: InstanceRecord): InstanceNetworkInterfaceAssociation | undefined {
   if (rec.publicIp === undefined) return undefined;
-  return { IpOwnerId: 'amazon', PublicDnsName: publicDnsName(rec.publicIp, rec.region), PublicIp: rec.publicIp };
+  const owner = rec.elasticIp !== undefined ? rec.account : 'amazon';
+  return { IpOwnerId: owner, PublicDnsName: publicDnsName(rec.publicIp, rec.region), PublicIp: rec.publicIp };
 }
 
 /**

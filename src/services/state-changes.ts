@@ -14,6 +14,7 @@ import { wantsPublicIp } from '../domain/public-ip.js';
 import { checkDryRun, required } from '../domain/request.js';
 import type { Changes, VmTask, VmTaskKind } from '../store/types.js';
 import { type Services, launchLock, publicIpSource } from './context.js';
+import { avoidingElasticIps } from './elastic-ips.js';
 import { findInstances } from './instances.js';
 import { isLiveVmHost, placeOnVmHosts } from './vm-placement.js';
 
@@ -76,7 +77,7 @@ async function decideStates(
     const t = transition(r.state, opts.action);
     return t?.changed === true && t.to === 'pending' && r.publicIp === undefined && wantsPublicIp(r);
   }).length;
-  const publicIps = entering > 0 ? await publicIpSource(s, entering) : undefined;
+  const publicIps = entering > 0 ? await avoidingElasticIps(s, await publicIpSource(s, entering)) : undefined;
   const next: InstanceRecord[] = [];
   for (const rec of recs) {
     const after = applyTrigger(rec, opts.action, now, opts.reason, publicIps);

@@ -340,6 +340,8 @@ export const tagsOfManyQuery = (d: Dialect, resourceIds: readonly string[]): Sta
 const fixed = (text: string, ...params: Param[]): Statement => ({ text, params });
 
 const INSTANCE_BY_ID = 'SELECT rev, doc FROM instances WHERE id = ?';
+// instances_public_ip, the unique index on held addresses, answers it.
+const INSTANCE_BY_PUBLIC_IP = 'SELECT rev, doc FROM instances WHERE public_ip = ?';
 // Both read the counters the usage triggers keep (schema), not the instances.
 const INSTANCE_USAGE = `SELECT instance_type, state, spot, dedicated, CAST(sum(n) AS INTEGER) AS n FROM instance_usage
    WHERE account = ? AND region = ? AND n > 0 GROUP BY instance_type, state, spot, dedicated`;
@@ -485,6 +487,9 @@ const nameOf = (put: ResourcePut): string | null => {
       return put.doc.name;
     case 'security-group':
       return groupStoreName(put.doc.vpcId, put.doc.name);
+    // An Elastic IP's address: one account never holds it twice in a Region (src/domain/elastic-ip.ts).
+    case 'elastic-ip':
+      return put.doc.publicIp;
     default:
       return null;
   }
@@ -697,6 +702,10 @@ export abstract class SqlReader implements StoreReader {
 
   async instance(id: string): Promise<(InstanceRecord & Revisioned) | undefined> {
     return (await this.instanceDocs(fixed(INSTANCE_BY_ID, id)))[0];
+  }
+
+  async instanceWithPublicIp(ip: string): Promise<(InstanceRecord & Revisioned) | undefined> {
+    return (await this.instanceDocs(fixed(INSTANCE_BY_PUBLIC_IP, ip)))[0];
   }
 
   instances(q: InstanceQuery): Promise<(InstanceRecord & Revisioned)[]> {

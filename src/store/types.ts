@@ -13,18 +13,21 @@
  *   transaction fails with a `StoreConflict` and nothing is written: the caller reads again and decides
  *   again (the HTTP layer re-runs the whole request: src/http/server.ts).
  * - **Unique constraints**: key-pair and launch-template names per account and region, ClientTokens per
- *   account and region, public IPv4 addresses. A write that breaks one fails with a `StoreConflict`.
+ *   account and region, public IPv4 addresses held by instances, Elastic IP addresses per account and
+ *   region. A write that breaks one fails with a `StoreConflict`.
  * - **Locks**: a transaction given `lock` holds it until it ends, so read-decide-write sequences under
  *   one lock name (e.g. a launch's quota check in one account and region) never interleave, across
  *   processes too.
  * - **Sequences** are issued by the database: unique and increasing across every server on it.
  */
+import type { ElasticIpRecord } from '../domain/elastic-ip.js';
 import type { FleetRecord } from '../domain/fleet.js';
 import type { HostRecord } from '../domain/host.js';
 import type { InstanceRecord } from '../domain/instance.js';
 import type { KeyPairRecord } from '../domain/key-pair.js';
 import type { LaunchTemplateRecord, LaunchTemplateVersionRecord } from '../domain/launch-template.js';
 import type { StateName } from '../domain/lifecycle.js';
+import type { SnapshotRecord, VolumeRecord } from '../domain/volumes.js';
 import type { InternetGatewayRecord, RouteTableRecord, SecurityGroupRecord, SubnetRecord, VpcRecord } from '../domain/vpc.js';
 
 /** A record as read from the store: its revision, for conditional writes (absent on a new record). */
@@ -64,6 +67,10 @@ export interface ResourceDocs {
   'security-group': SecurityGroupRecord;
   'internet-gateway': InternetGatewayRecord;
   'route-table': RouteTableRecord;
+  'elastic-ip': ElasticIpRecord;
+  /** data volumes (CreateVolume); root volumes are derived from instance records */
+  volume: VolumeRecord;
+  snapshot: SnapshotRecord;
 }
 export type StoredKind = keyof ResourceDocs;
 /** One resource to write: its kind and its whole document. */
@@ -87,7 +94,19 @@ export interface VmHostRecord extends Revisioned {
 }
 
 /** Work for a VM host: what its driver must do to one of its instances' VMs. */
-export type VmTaskKind = 'start' | 'relaunch' | 'stop' | 'force-stop' | 'reboot' | 'terminate' | 'delete-volume';
+export type VmTaskKind =
+  | 'start'
+  | 'relaunch'
+  | 'stop'
+  | 'force-stop'
+  | 'reboot'
+  | 'terminate'
+  | 'delete-volume'
+  /** EBS files (target: the snapshot or the new volume; see src/compute/vm-host.ts) */
+  | 'snapshot-volume'
+  | 'copy-snapshot'
+  | 'delete-snapshot'
+  | 'restore-volume';
 export interface VmTask {
   readonly host: string;
   /** the instance, or for `delete-volume` the volume */
@@ -173,6 +192,8 @@ export interface TagQuery {
 /** What can be read, inside a transaction or out of one. */
 export interface StoreReader {
   instance(id: string): Promise<(InstanceRecord & Revisioned) | undefined>;
+  /** the instance holding a public IPv4 address (its own, or an Elastic IP associated with it), if any (the unique index on held addresses) */
+  instanceWithPublicIp(ip: string): Promise<(InstanceRecord & Revisioned) | undefined>;
   instances(q: InstanceQuery): Promise<(InstanceRecord & Revisioned)[]>;
   /**
    * Instances of one VM host (every account and region), optionally in some states; host `''`: the

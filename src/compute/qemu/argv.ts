@@ -7,7 +7,9 @@
  *   - `-M microvm` booting the uncompressed kernel through PVH with a tiny initramfs that mounts the
  *     root disk: the fastest boot under TCG. microvm's ACPI (on by default, made explicit here) gives
  *     the guest a power button (QMP system_powerdown) and a working power-off (QEMU exits on its own).
- *   - The root disk: the instance's root volume, a qcow2 overlay over the image (virtio-blk, /dev/vda).
+ *   - The root disk: the instance's root volume, a qcow2 overlay over the image (virtio-blk, /dev/vda);
+ *     then its data volumes, qcow2 files, as virtio-blk disks whose serial is the volume ID without its
+ *     hyphen (/dev/disk/by-id/virtio-vol…, as EC2's NVMe serials name the volume).
  *   - The primary network interface: QEMU user networking (slirp) whose virtual network IS the
  *     instance's subnet, so the guest's DHCP lease is exactly the ENI's private address (`dhcpstart`)
  *     with the ENI's MAC. `restrict=on` isolates the guest: nothing leaves the VM but what is forwarded
@@ -67,6 +69,8 @@ export interface VmAttachments {
   readonly imdsSocket: string;
   /** the TCP ports forwarded from the instance's public address (ignored without one) */
   readonly forwards: readonly PortForward[];
+  /** data volumes' qcow2 files (absolute), each a virtio disk whose serial names its volume (vdb, vdc … in the guest) */
+  readonly dataDisks?: readonly { readonly file: string; readonly serial: string }[] | undefined;
 }
 
 export interface ArgvInput {
@@ -207,6 +211,11 @@ export function buildQemuPlan(input: ArgvInput): QemuPlan {
       ? [
           '-drive', `file=${attach.disk},if=none,id=root,format=qcow2,cache=writeback,discard=unmap`,
           '-device', 'virtio-blk-device,drive=root',
+          // QMP names each data disk's drive by its serial (snapshots of a running VM: drive-backup).
+          ...(attach.dataDisks ?? []).flatMap((d) => [
+            '-drive', `file=${d.file},if=none,id=${safeId(d.serial)},format=qcow2,cache=writeback,discard=unmap`,
+            '-device', `virtio-blk-device,drive=${safeId(d.serial)},serial=${safeId(d.serial)}`,
+          ]),
           '-netdev', netdevOption(spec, attach),
           '-device', `virtio-net-device,netdev=n0,mac=${spec.network.mac}`,
         ]

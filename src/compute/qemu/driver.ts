@@ -18,7 +18,10 @@
  *
  * The root volume is <dataDir>/volumes/<vol-id>.qcow2, a copy-on-write overlay over the image's root
  * filesystem made at the first boot: it lives as long as the volume (stop/start, restarts), and goes
- * with the instance unless DeleteOnTermination is false (then DeleteVolume removes it). The instance's
+ * with the instance unless DeleteOnTermination is false (then DeleteVolume removes it). Data volumes are
+ * qcow2 files in <dataDir>/ebs/ (made empty, or from a snapshot, when first needed; grown at start when
+ * ModifyVolume made them bigger), snapshots standalone qcow2 copies in <dataDir>/snapshots/; a VM gets
+ * the data volumes attached to its instance when it starts (microvm's virtio-mmio has no hotplug). The instance's
  * metadata service (IMDS) is opened before QEMU starts and closed when the VM is gone; the guest
  * reaches it through QEMU's user networking (see argv.ts).
  */
@@ -102,6 +105,10 @@ export interface QemuDriver extends VmDriver {
   admit(specs: readonly VmSpec[]): void;
   sweep(live: ReadonlySet<string>, known: ReadonlySet<string>): Promise<void>;
   deleteVolume(volumeId: string): Promise<void>;
+  snapshotVolume(volumeId: string, snapshotId: string): Promise<boolean>;
+  copySnapshot(fromSnapshotId: string, toSnapshotId: string): Promise<void>;
+  deleteSnapshot(snapshotId: string): Promise<void>;
+  restoreVolume(snapshotId: string, volumeId: string, sizeGiB: number): Promise<void>;
   capacity(): { readonly vms: number; readonly reservedMiB: number; readonly budgetMiB: number; readonly maxVms: number | undefined };
 }
 
@@ -205,6 +212,9 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
   const dataDir = resolve(opts.dataDir);
   const vmsDir = join(dataDir, 'vms');
   const volumesDir = join(dataDir, 'volumes');
+  const ebsDir = join(dataDir, 'ebs');
+  const snapshotsDir = join(dataDir, 'snapshots');
+  const qemuImg = opts.qemuImg ?? 'qemu-img';
   const imageOf = opts.imageOf ?? ((variant: string) => (variant === 'base' ? opts.image : undefined));
   const host = opts.host ?? hostFacts();
   const limits: VmLimits = {
@@ -488,6 +498,111 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
   }
 
   const volumeFile = (volumeId: string) => join(volumesDir, `${safeDirName(volumeId)}.qcow2`);
+  const dataFile = (volumeId: string) => join(ebsDir, `${safeDirName(volumeId)}.qcow2`);
+  const snapshotFile = (snapshotId: string) => join(snapshotsDir, `${safeDirName(snapshotId)}.qcow2`);
+
+  /** A file made under a temporary name and renamed into place, so a crash never leaves half a disk. */
+  async function madeAs(file: string, make: (partial: string) => Promise<void>): Promise<void> {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    const partial = `${file}.${process.pid}.partial`;
+    try {
+      await make(partial);
+      renameSync(partial, file);
+    } finally {
+      rmSync(partial, { force: true });
+    }
+  }
+
+  /** The virtual size of a qcow2 file, in bytes (-U: a running VM may hold it). */
+  async function virtualSize(file: string): Promise<number> {
+    const out = await run(qemuImg, ['info', '-U', '--output=json', file]);
+    return Number((JSON.parse(out.stdout) as { 'virtual-size': number })['virtual-size']);
+  }
+
+  /** A data volume's disk: made empty (sparse) when it has none yet, grown when ModifyVolume made the volume bigger. */
+  async function dataDisk(volumeId: string, sizeGiB: number): Promise<string> {
+    const file = dataFile(volumeId);
+    if (!existsSync(file)) {
+      await madeAs(file, (partial) => run(qemuImg, ['create', '-q', '-f', 'qcow2', partial, `${sizeGiB}G`]).then(() => undefined));
+    } else if ((await virtualSize(file)) < sizeGiB * 1024 ** 3) {
+      await run(qemuImg, ['resize', '-q', file, `${sizeGiB}G`]);
+    }
+    return file;
+  }
+
+  /** The live VM that has `volumeId` open, and the QMP name of its drive. */
+  function vmHolding(volumeId: string): { vm: Vm; drive: string } | undefined {
+    for (const vm of vms.values()) {
+      if (gone(vm) || !vm.qmp) continue;
+      if (vm.spec.rootVolume.volumeId === volumeId) return { vm, drive: 'root' };
+      const data = vm.spec.dataVolumes?.find((v) => v.volumeId === volumeId);
+      if (data) return { vm, drive: data.serial.replace(/[^A-Za-z0-9_-]/g, '_') };
+    }
+    return undefined;
+  }
+
+  /**
+   * A point-in-time copy of a volume's disk: QMP drive-backup (sync=full) while a VM has it open, so the
+   * guest runs on and the copy is what the disk held when the job started; `qemu-img convert` otherwise.
+   * The copy is a standalone qcow2 (a root volume's is flattened off its image).
+   */
+  async function snapshotVolume(volumeId: string, snapshotId: string): Promise<boolean> {
+    const source = [dataFile(volumeId), volumeFile(volumeId)].find((f) => existsSync(f));
+    if (!source) return false;
+    const target = snapshotFile(snapshotId);
+    const holder = vmHolding(volumeId);
+    if (holder) {
+      await madeAs(target, (partial) => driveBackup(holder.vm, holder.drive, partial));
+    } else {
+      await madeAs(target, (partial) => run(qemuImg, ['convert', '-q', '-O', 'qcow2', source, partial]).then(() => undefined));
+    }
+    return true;
+  }
+
+  /** QMP drive-backup of one drive to `target`, resolved when the block job completes. */
+  function driveBackup(vm: Vm, drive: string, target: string): Promise<void> {
+    const qmp = vm.qmp!;
+    const jobId = `backup-${drive}-${Date.now()}`;
+    return new Promise<void>((resolve, reject) => {
+      let done = false;
+      const finish = (err?: Error) => {
+        if (done) return;
+        done = true;
+        if (err) reject(err);
+        else resolve();
+      };
+      qmp.onEvent((e) => {
+        if ((e.event === 'BLOCK_JOB_COMPLETED' || e.event === 'BLOCK_JOB_CANCELLED') && e.data?.device === jobId) {
+          const error = e.data?.error;
+          finish(e.event === 'BLOCK_JOB_CANCELLED' || error ? new Error(`drive-backup of ${drive}: ${String(error ?? 'cancelled')}`) : undefined);
+        }
+      });
+      qmp.onClose(() => finish(new Error(`drive-backup of ${drive}: QEMU exited`)));
+      qmp
+        .execute('drive-backup', { 'job-id': jobId, device: drive, target, sync: 'full', format: 'qcow2', mode: 'absolute-paths' })
+        .catch((err: Error) => finish(err));
+    });
+  }
+
+  async function copySnapshot(fromSnapshotId: string, toSnapshotId: string): Promise<void> {
+    const source = snapshotFile(fromSnapshotId);
+    if (!existsSync(source)) return; // an empty snapshot: so is its copy
+    await madeAs(snapshotFile(toSnapshotId), (partial) => run('cp', ['--reflink=auto', '--sparse=always', source, partial]).then(() => undefined));
+  }
+
+  async function deleteSnapshot(snapshotId: string): Promise<void> {
+    rmSync(snapshotFile(snapshotId), { force: true });
+  }
+
+  /** A restored volume's disk: a copy of the snapshot's, grown to the volume's size. */
+  async function restoreVolume(snapshotId: string, volumeId: string, sizeGiB: number): Promise<void> {
+    const source = snapshotFile(snapshotId);
+    if (!existsSync(source) || existsSync(dataFile(volumeId))) return;
+    await madeAs(dataFile(volumeId), async (partial) => {
+      await run(qemuImg, ['convert', '-q', '-O', 'qcow2', source, partial]);
+      if ((await virtualSize(partial)) < sizeGiB * 1024 ** 3) await run(qemuImg, ['resize', '-q', partial, `${sizeGiB}G`]);
+    });
+  }
 
   /** The public address's TCP ports: as they are, or from a high port when this host may not bind low ones. */
   const forwardsOf = (spec: VmSpec): PortForward[] =>
@@ -511,9 +626,10 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
     const image = imageOf(variant);
     if (!image) throw new Error(`the ${variant} image is not built on this host (run: nestbox images build --variant ${variant})`);
     prepareDir(vm);
-    const [disk, imdsSocket] = await Promise.all([
+    const [disk, imdsSocket, dataDisks] = await Promise.all([
       rootDisk(vm.spec, image),
       opts.imds ? opts.imds.open(vm.id) : Promise.resolve(`nestbox-imds/none/${vm.id}`),
+      Promise.all((vm.spec.dataVolumes ?? []).map(async (v) => ({ file: await dataDisk(v.volumeId, v.sizeGiB), serial: v.serial }))),
     ]);
     if (closed || vm.destroyRequested || vm.stopRequested) {
       vm.phase = 'gone';
@@ -529,7 +645,7 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
       host,
       limits,
       image: { vmlinux: image.vmlinux, initrd: image.initramfs, hash: image.hash, kernelRelease: image.manifest.kernel.release },
-      attach: { disk, imdsSocket, forwards: forwardsOf(vm.spec) },
+      attach: { disk, imdsSocket, forwards: forwardsOf(vm.spec), dataDisks },
       tcgTbSizeMiB: opts.tcgTbSizeMiB,
     });
     vm.plan = { ...plan, runtime: { ...plan.runtime, accelReason: accel.reason, qemu: version } };
@@ -719,6 +835,7 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
 
   async function deleteVolume(volumeId: string): Promise<void> {
     rmSync(volumeFile(volumeId), { force: true });
+    rmSync(dataFile(volumeId), { force: true });
   }
 
   /** VMs left behind by an earlier nestbox that no instance accounts for: stopped, and removed when unknown. */
@@ -845,6 +962,10 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
     destroy,
     adopt,
     deleteVolume,
+    snapshotVolume,
+    copySnapshot,
+    deleteSnapshot,
+    restoreVolume,
     consoleOutput,
     sweep,
     close,
