@@ -33,6 +33,9 @@ import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import {
   CreateKeyPairCommand,
+  CreateSecurityGroupCommand,
+  DescribeSecurityGroupRulesCommand,
+  DescribeVolumesCommand,
   CreateTagsCommand,
   DescribeInstanceAttributeCommand,
   DescribeInstancesCommand,
@@ -889,7 +892,8 @@ describe('the console in Chromium', () => {
     await page.getByTestId('details-state').locator('[data-state="running"]').waitFor();
     const d = await describeInstance(id);
     assert.ok(d?.VpcId && d.SubnetId && d.PrivateIpAddress);
-    const networking = page.getByRole('region', { name: 'Networking' });
+    await page.getByRole('tab', { name: 'Networking' }).click();
+    const networking = page.getByRole('region', { name: 'Networking details' });
     const field = (name: string) => networking.locator(`[data-field="${name}"]`);
     const enis = d.NetworkInterfaces ?? [];
     const primary = enis.find((n) => n.Attachment?.DeviceIndex === 0) ?? enis[0];
@@ -910,6 +914,175 @@ describe('the console in Chromium', () => {
       await networking.getByText(label, { exact: true }).waitFor();
     }
     await networking.screenshot({ path: join(ARTIFACTS, 'details-networking.png') });
+  });
+
+  test('security groups: create one, edit its inbound rules (SSH from 10.0.0.0/8, a port from another group), EC2’s refusals, delete', async () => {
+    const started = Date.now();
+    const peer = (await ec2.send(new CreateSecurityGroupCommand({ GroupName: 'e2e-peer', Description: 'the other group' }))).GroupId ?? '';
+    const rulesOf = async (groupId: string) =>
+      (await ec2.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [groupId] }] }))).SecurityGroupRules ?? [];
+
+    // The list, beside Instances in the navigation.
+    await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Security groups' }).click();
+    await heading(/^Security groups/).waitFor();
+    await page.locator(`tr[data-group-id="${peer}"]`).waitFor();
+    await axe('security groups');
+
+    // Create: name, description, VPC (the default VPC, from DescribeVpcs).
+    await page.getByRole('button', { name: 'Create security group' }).click();
+    const create = page.getByRole('dialog', { name: 'Create security group' });
+    await create.getByLabel('Security group name').fill('e2e-web');
+    await create.getByLabel('Description').fill('web servers');
+    const vpcs = create.getByLabel('VPC');
+    await vpcs.locator('option', { hasText: /default$/ }).waitFor({ state: 'attached' });
+    await create.getByRole('button', { name: 'Add tag' }).click();
+    await create.getByLabel('Tag 1 key').fill('Name');
+    await create.getByLabel('Tag 1 value').fill('web-sg');
+    await axe('Create security group dialog');
+    await create.getByRole('button', { name: 'Create security group' }).click();
+    await heading(/^web-sg/).waitFor();
+    const groupId = ((await page.locator('[data-field="group-id"]').textContent()) ?? '').trim();
+    assert.match(groupId, /^sg-[0-9a-f]{17}$/);
+    await page.getByRole('status').getByText(/created/).waitFor();
+    await page.getByText('No inbound rules.').waitFor();
+    await axe('security group details');
+
+    // Edit inbound rules: SSH from 10.0.0.0/8, and a port from the other group — first out of range, as typed.
+    await page.getByRole('link', { name: 'Edit inbound rules' }).click();
+    await heading(/^Edit inbound rules/).waitFor();
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    await page.getByLabel('Type of rule 1').selectOption({ label: 'SSH' });
+    await page.getByLabel('Source of rule 1').fill('10.0.0.0/8');
+    await page.getByLabel('Description of rule 1').fill('ssh from the VPN');
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    assert.equal(await isFocused(page.getByLabel('Type of rule 2')), true, 'a new row’s Type has focus');
+    // Nothing typed: said where it is, and nothing is sent.
+    await page.getByRole('button', { name: 'Save rules' }).click();
+    await page.getByText('Enter a port (22) or a port range (8000-8100).').waitFor();
+    assert.equal(await isFocused(page.getByLabel('Port range of rule 2')), true, 'the first field to fix has focus');
+    await page.getByLabel('Port range of rule 2').fill('70000');
+    await page.getByLabel('Source of rule 2').fill(peer);
+    await waitForText(page.getByTestId('rules-plan'), '2 rules to add.');
+    await page.getByRole('button', { name: 'Save rules' }).click();
+    const refusal = page.getByRole('alert').filter({ hasText: 'AuthorizeSecurityGroupIngress failed' });
+    await refusal.getByText('InvalidParameterValue').waitFor();
+    await shot('security-group-edit-refused');
+    await axe('Edit inbound rules, refused by the API');
+    await page.getByLabel('Port range of rule 2').fill('5432');
+    await page.getByRole('button', { name: 'Save rules' }).click();
+    await page.getByRole('status').getByText(/Inbound rules of sg-[0-9a-f]+ saved: 2 rules added/).waitFor();
+    const inbound = page.getByTestId('inbound-rules');
+    await inbound.locator('tr[data-rule-id]').nth(1).waitFor();
+    assert.equal(await inbound.locator('tr[data-rule-id]').count(), 2);
+    await inbound.locator('td[data-col="type"]', { hasText: /^SSH$/ }).waitFor();
+    await inbound.locator('td[data-col="peer"]').getByRole('link', { name: peer }).waitFor();
+    await shot('security-group-details');
+
+    // The SDK sees what the console made.
+    const made = (await rulesOf(groupId)).filter((r) => !r.IsEgress);
+    const summary = made.map((r) => [r.IpProtocol, r.FromPort, r.ToPort, r.CidrIpv4 ?? r.ReferencedGroupInfo?.GroupId, r.Description ?? '']).sort();
+    assert.deepEqual(summary, [
+      ['tcp', 22, 22, '10.0.0.0/8', 'ssh from the VPN'],
+      ['tcp', 5432, 5432, peer, ''],
+    ]);
+
+    // In the list, with its rule counts and tag; the filter finds it.
+    await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Security groups' }).click();
+    await page.getByLabel('Filter security groups').fill('web-sg');
+    const listed = page.locator(`tr[data-group-id="${groupId}"]`);
+    await waitForText(listed.locator('[data-col="inbound"]'), '2');
+    await waitForText(listed.locator('[data-col="outbound"]'), '1');
+    await page.getByTestId('sg-status').filter({ hasText: /^1 of \d+$/ }).waitFor();
+    await shot('security-groups');
+
+    // Remove the SSH rule: one RevokeSecurityGroupIngress by rule ID.
+    await listed.getByRole('link', { name: groupId }).click();
+    await page.getByRole('link', { name: 'Edit inbound rules' }).click();
+    const ssh = page.getByTestId('rule-editor').locator('tr', { has: page.locator('option:checked', { hasText: /^SSH$/ }) });
+    await ssh.getByRole('button', { name: /^Delete rule/ }).click();
+    await waitForText(page.getByTestId('rules-plan'), '1 rule to delete.');
+    await page.getByRole('button', { name: 'Save rules' }).click();
+    await page.getByRole('status').getByText(/saved: 1 rule deleted/).waitFor();
+    await page.getByTestId('inbound-rules').locator('tr[data-rule-id]').first().waitFor();
+    assert.equal(await page.getByTestId('inbound-rules').locator('tr[data-rule-id]').count(), 1);
+    assert.deepEqual(
+      (await rulesOf(groupId)).filter((r) => !r.IsEgress).map((r) => [r.FromPort, r.ReferencedGroupInfo?.GroupId]),
+      [[5432, peer]],
+    );
+    // The Outbound rules tab, with the keyboard.
+    await page.getByRole('tab', { name: 'Inbound rules' }).focus();
+    await page.keyboard.press('ArrowRight');
+    await page.getByTestId('outbound-rules').locator('td[data-col="peer"]', { hasText: '0.0.0.0/0' }).waitFor();
+    assert.equal(await page.getByRole('tab', { name: 'Outbound rules' }).getAttribute('aria-selected'), 'true');
+
+    // Delete: the peer (another group's rule refers to it) and the VPC's default group are refused, as EC2 refuses them.
+    await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Security groups' }).click();
+    const defaultGroup = page.locator('tr[data-group-id]', { has: page.locator('td[data-col="name"]', { hasText: /^default$/ }) });
+    await page.locator(`tr[data-group-id="${peer}"]`).getByRole('checkbox').check();
+    await defaultGroup.getByRole('checkbox').check();
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    const remove = page.getByRole('dialog', { name: 'Delete 2 security groups?' });
+    await axe('Delete security groups? dialog');
+    await remove.getByRole('button', { name: 'Delete', exact: true }).click();
+    await remove.getByText('DependencyViolation').waitFor();
+    await remove.getByText('CannotDelete').waitFor();
+    await shot('security-groups-delete-refused');
+    await remove.locator('.modal-footer').getByRole('button', { name: 'Close' }).click();
+    await remove.waitFor({ state: 'detached' });
+    figure('security groups flow (create, edit inbound rules twice, delete refused)', `${((Date.now() - started) / 1000).toFixed(1)} s`);
+  });
+
+  test('the VPCs page; the instance page’s Security, Networking and Storage tabs: its groups and their rules, its subnet, its root volume', async () => {
+    const started = Date.now();
+    const d = await describeInstance(id);
+    assert.ok(d?.SubnetId && d.SecurityGroups?.[0]?.GroupId && d.BlockDeviceMappings?.[0]?.Ebs?.VolumeId);
+    const group = d.SecurityGroups[0];
+    // The VPCs page: the default VPC with its subnets, the instance's among them.
+    await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'VPCs' }).click();
+    await page.locator(`[data-vpc-id="${d.VpcId}"] tr[data-subnet-id="${d.SubnetId}"]`).waitFor();
+    await shot('vpcs', true);
+    await axe('VPCs');
+
+    await page.goto(`${server.endpoint}/console#/instances/${id}`);
+    await page.getByTestId('details-state').locator('[data-state="running"]').waitFor();
+    const tabs = page.getByRole('tablist', { name: 'Instance details' });
+    assert.equal(await tabs.getByRole('tab', { name: 'Details' }).getAttribute('aria-selected'), 'true');
+
+    await tabs.getByRole('tab', { name: 'Security' }).click();
+    const panel = page.getByRole('tabpanel', { name: 'Security' });
+    await panel.locator('[data-field="instance-groups"]').getByRole('link', { name: group.GroupId }).waitFor();
+    const rules = (await ec2.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [group.GroupId ?? ''] }] }))).SecurityGroupRules ?? [];
+    const inbound = panel.getByTestId('instance-inbound-rules');
+    await inbound.locator('tr[data-rule-id]').first().waitFor();
+    for (const r of rules) {
+      await page.getByTestId(r.IsEgress ? 'instance-outbound-rules' : 'instance-inbound-rules').locator(`tr[data-rule-id="${r.SecurityGroupRuleId}"]`).waitFor();
+    }
+    await inbound.locator('td[data-col="type"]', { hasText: /^SSH$/ }).waitFor();
+    await shot('details-security', true);
+    await axe('instance details, Security tab');
+
+    // The keyboard moves between tabs: Security → Networking.
+    await tabs.getByRole('tab', { name: 'Security' }).focus();
+    await page.keyboard.press('ArrowRight');
+    const networking = page.getByRole('region', { name: 'Networking details' });
+    await waitForText(networking.locator('[data-field="subnet-id"]'), d.SubnetId);
+    await waitForText(networking.locator('[data-field="vpc-id"]'), d.VpcId ?? '');
+    assert.equal(await isFocused(tabs.getByRole('tab', { name: 'Networking' })), true);
+    await page.getByTestId('network-interfaces').getByRole('link', { name: group.GroupId }).waitFor();
+    await axe('instance details, Networking tab');
+
+    await tabs.getByRole('tab', { name: 'Storage' }).click();
+    const volumeId = d.BlockDeviceMappings[0].Ebs.VolumeId;
+    const [volume] = (await ec2.send(new DescribeVolumesCommand({ VolumeIds: [volumeId] }))).Volumes ?? [];
+    const device = page.getByTestId('block-devices').locator(`tr[data-volume-id="${volumeId}"]`);
+    await waitForText(device.locator('[data-col="size"]'), String(volume?.Size));
+    await waitForText(device.locator('[data-col="type"]'), volume?.VolumeType ?? '');
+    await waitForText(device.locator('[data-col="delete-on-termination"]'), volume?.Attachments?.[0]?.DeleteOnTermination ? 'Yes' : 'No');
+    await waitForText(page.locator('[data-field="root-device"]'), d.RootDeviceName ?? '');
+    await shot('details-storage', true);
+    await axe('instance details, Storage tab');
+
+    figure('VPCs page and instance tabs', `${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 
   test('Connect on a simulated instance without a key pair says why SSH cannot work', async () => {
@@ -1607,6 +1780,15 @@ describe('at the end', () => {
       'Create key pair dialog',
       'Preferences dialog',
       'instances, filter suggestions',
+      'security groups',
+      'Create security group dialog',
+      'security group details',
+      'Edit inbound rules, refused by the API',
+      'Delete security groups? dialog',
+      'instance details, Security tab',
+      'instance details, Networking tab',
+      'instance details, Storage tab',
+      'VPCs',
     ];
     for (const name of expected) assert.ok(axeChecked.includes(name), `axe-core did not check ${name}`);
     figure('axe-core runs (no serious or critical violation)', `${axeChecked.length}: ${axeChecked.join('; ')}`);

@@ -35,6 +35,21 @@ import {
 } from '../src/console/app/list/model.js';
 import { apiFilters, parseToken, rowMatcher, suggestions, tokenLabel, wildcardMatch } from '../src/console/app/list/property-filter.js';
 import { tagChanges } from '../src/console/app/tags.js';
+import {
+  type RuleRow,
+  newRow,
+  parsePeer,
+  parsePorts,
+  planRuleChanges,
+  portRangeLabel,
+  portsEditable,
+  protocolLabel,
+  rowOfRule,
+  specOfRow,
+  typeOfRule,
+  withType,
+} from '../src/console/app/security-rules.js';
+import { ruleCount } from '../src/console/app/ec2/network.js';
 import { MIN_COMPRESSED_BYTES, encodeResponse, preferredEncoding } from '../src/http/compress.js';
 import { CREDENTIALS, LINUX_AMI, type TestServer, startTestServer } from './helpers.js';
 
@@ -512,6 +527,213 @@ describe('messages', () => {
     assert.deepEqual(tagChanges(before, after), { put: [{ key: 'Team', value: 'b' }, { key: 'New', value: '1' }], remove: ['Old'] });
   });
 });
+
+// --- security group rules ------------------------------------------------------------------------------
+
+describe('security group rules as the console shows and edits them', () => {
+  test('a rule’s type, protocol and port range, as EC2’s console names them', () => {
+    assert.equal(typeOfRule('tcp', 22, 22), 'ssh');
+    assert.equal(typeOfRule('6', 80, 80), 'http');
+    assert.equal(typeOfRule('tcp', 443, 443), 'https');
+    assert.equal(typeOfRule('tcp', 3389, 3389), 'rdp');
+    assert.equal(typeOfRule('tcp', 0, 65535), 'all-tcp');
+    assert.equal(typeOfRule('tcp', 8000, 8100), 'custom-tcp');
+    assert.equal(typeOfRule('udp', 53, 53), 'custom-udp');
+    assert.equal(typeOfRule('udp', 0, 65535), 'all-udp');
+    assert.equal(typeOfRule('-1', -1, -1), 'all-traffic');
+    assert.equal(typeOfRule('all', undefined, undefined), 'all-traffic');
+    assert.equal(typeOfRule('icmp', -1, -1), 'all-icmp');
+    assert.equal(typeOfRule('icmp', 8, 0), 'custom-icmp');
+    assert.equal(typeOfRule('icmpv6', -1, -1), 'all-icmpv6');
+    assert.equal(typeOfRule('50', -1, -1), 'custom-protocol');
+    assert.deepEqual(['tcp', 'udp', 'icmp', 'icmpv6', '-1', '50', '17'].map(protocolLabel), ['TCP', 'UDP', 'ICMP', 'ICMPv6', 'All', '50', 'UDP']);
+    assert.equal(portRangeLabel('tcp', 22, 22), '22');
+    assert.equal(portRangeLabel('tcp', 8000, 8100), '8000 - 8100');
+    assert.equal(portRangeLabel('-1', -1, -1), 'All');
+    assert.equal(portRangeLabel('50', -1, -1), 'All');
+    assert.equal(portRangeLabel('icmp', -1, -1), 'All');
+    assert.equal(portRangeLabel('icmp', 8, -1), '8');
+    assert.equal(portRangeLabel('icmp', 3, 4), '3/4');
+  });
+
+  test('typed ports and peers; what cannot be read is said, the rest is the API’s to judge', () => {
+    assert.deepEqual(parsePorts('tcp', '22'), { ok: true, from: 22, to: 22 });
+    assert.deepEqual(parsePorts('tcp', ' 8000 - 8100 '), { ok: true, from: 8000, to: 8100 });
+    // Out of range or inverted: sent as typed, for EC2 to refuse with its own words.
+    assert.deepEqual(parsePorts('udp', '70000'), { ok: true, from: 70000, to: 70000 });
+    assert.deepEqual(parsePorts('tcp', '90-80'), { ok: true, from: 90, to: 80 });
+    assert.equal(parsePorts('tcp', '').ok, false);
+    assert.equal(parsePorts('tcp', 'ssh').ok, false);
+    assert.deepEqual(parsePorts('icmp', '8/0'), { ok: true, from: 8, to: 0 });
+    assert.deepEqual(parsePorts('icmp', '8'), { ok: true, from: 8, to: -1 });
+    assert.deepEqual(parsePorts('icmp', 'All'), { ok: true, from: -1, to: -1 });
+    assert.deepEqual(parsePeer(' 10.0.0.0/8 '), { kind: 'cidr4', value: '10.0.0.0/8' });
+    assert.deepEqual(parsePeer('::/0'), { kind: 'cidr6', value: '::/0' });
+    assert.deepEqual(parsePeer('sg-0123456789abcdef0 (web)'), { kind: 'group', value: 'sg-0123456789abcdef0' });
+    assert.deepEqual(parsePeer('pl-12345678'), { kind: 'prefix-list', value: 'pl-12345678' });
+    assert.equal(parsePeer('  '), undefined);
+  });
+
+  test('a row’s type decides its protocol and ports; a custom protocol with ports has them typed', () => {
+    const row = newRow('r1', '10.0.0.0/8');
+    assert.equal(portsEditable(row), true);
+    const ssh = withType(row, 'ssh');
+    assert.deepEqual(specOfRow(ssh), { ok: true, spec: { protocol: 'tcp', fromPort: 22, toPort: 22, peer: { kind: 'cidr4', value: '10.0.0.0/8' }, description: '' } });
+    assert.equal(portsEditable(ssh), false);
+    const all = withType(ssh, 'all-traffic');
+    assert.deepEqual(specOfRow(all), { ok: true, spec: { protocol: '-1', peer: { kind: 'cidr4', value: '10.0.0.0/8' }, description: '' } });
+    const udp = { ...withType(row, 'custom-udp'), ports: '53' };
+    assert.deepEqual(specOfRow(udp).ok && specOfRow(udp), { ok: true, spec: { protocol: 'udp', fromPort: 53, toPort: 53, peer: { kind: 'cidr4', value: '10.0.0.0/8' }, description: '' } });
+    // Custom TCP → Custom UDP keeps the typed range; → SSH and back does not.
+    assert.equal(withType({ ...row, ports: '8000-8100' }, 'custom-udp').ports, '8000-8100');
+    assert.equal(withType(withType({ ...row, ports: '8000-8100' }, 'ssh'), 'custom-tcp').ports, '');
+    const esp = { ...withType(row, 'custom-protocol'), protocol: '50' };
+    assert.equal(portsEditable(esp), false);
+    assert.deepEqual(specOfRow(esp), { ok: true, spec: { protocol: '50', peer: { kind: 'cidr4', value: '10.0.0.0/8' }, description: '' } });
+    const six = { ...esp, protocol: '6' };
+    assert.equal(portsEditable(six), true);
+    assert.deepEqual(specOfRow({ ...six, ports: '443' }).ok, true);
+    const bad = specOfRow({ ...newRow('r2'), ports: 'x' });
+    assert.ok(!bad.ok && bad.errors.ports && bad.errors.source);
+    const noProtocol = specOfRow({ ...withType(row, 'custom-protocol'), protocol: ' ' });
+    assert.ok(!noProtocol.ok && noProtocol.errors.protocol);
+  });
+
+  test('Save’s difference: revoke what went, modify what changed, authorize what is new; unchanged rows send nothing', () => {
+    const rules = [
+      { SecurityGroupRuleId: 'sgr-1', IpProtocol: 'tcp', FromPort: 22, ToPort: 22, CidrIpv4: '0.0.0.0/0', Description: 'ssh' },
+      { SecurityGroupRuleId: 'sgr-2', IpProtocol: '-1', FromPort: -1, ToPort: -1, ReferencedGroupInfo: { GroupId: 'sg-a', UserId: '0' } },
+      { SecurityGroupRuleId: 'sgr-3', IpProtocol: 'tcp', FromPort: 80, ToPort: 80, CidrIpv4: '10.0.0.0/8' },
+      { SecurityGroupRuleId: 'sgr-4', IpProtocol: 'icmp', FromPort: 8, ToPort: 0, CidrIpv4: '10.0.0.0/8' },
+      { SecurityGroupRuleId: 'sgr-5', IpProtocol: '50', FromPort: -1, ToPort: -1, CidrIpv6: '::/0' },
+    ];
+    const rows: RuleRow[] = rules.map((r, i) => rowOfRule(r, `k${i}`));
+    assert.deepEqual(
+      rows.map((r) => [r.type, r.protocol, r.ports, r.source]),
+      [
+        ['ssh', 'tcp', '22', '0.0.0.0/0'],
+        ['all-traffic', '-1', '', 'sg-a'],
+        ['http', 'tcp', '80', '10.0.0.0/8'],
+        ['custom-icmp', 'icmp', '8/0', '10.0.0.0/8'],
+        ['custom-protocol', '50', '', '::/0'],
+      ],
+    );
+    const untouched = planRuleChanges(rules, rows);
+    assert.deepEqual([untouched.revoke, untouched.modify, untouched.authorize, untouched.errors.size], [[], [], [], 0]);
+
+    const edited: RuleRow[] = [
+      { ...rows[0]!, description: 'ssh from anywhere' }, // description only: modified
+      // sgr-2 removed
+      withType(rows[2]!, 'https'), // type changed: modified
+      rows[3]!,
+      rows[4]!,
+      { ...newRow('n1', '10.0.0.0/8'), type: 'ssh', ports: '22' }, // new
+      { ...newRow('n2', 'sg-b'), type: 'all-traffic', protocol: '-1' }, // new, from a group
+    ];
+    const plan = planRuleChanges(rules, edited);
+    assert.deepEqual(plan.revoke, ['sgr-2']);
+    assert.deepEqual(plan.modify, [
+      { ruleId: 'sgr-1', spec: { protocol: 'tcp', fromPort: 22, toPort: 22, peer: { kind: 'cidr4', value: '0.0.0.0/0' }, description: 'ssh from anywhere' } },
+      { ruleId: 'sgr-3', spec: { protocol: 'tcp', fromPort: 443, toPort: 443, peer: { kind: 'cidr4', value: '10.0.0.0/8' }, description: '' } },
+    ]);
+    assert.deepEqual(plan.authorize, [
+      { rowKey: 'n1', spec: { protocol: 'tcp', fromPort: 22, toPort: 22, peer: { kind: 'cidr4', value: '10.0.0.0/8' }, description: '' } },
+      { rowKey: 'n2', spec: { protocol: '-1', peer: { kind: 'group', value: 'sg-b' }, description: '' } },
+    ]);
+    // A row that cannot be read is reported by its key; the rest is planned as before.
+    const withError = planRuleChanges(rules, [...edited, { ...newRow('n3'), ports: '22' }]);
+    assert.deepEqual([...withError.errors.keys()], ['n3']);
+  });
+
+  test('rule counts from DescribeSecurityGroups’ IpPermissions: one per peer', () => {
+    assert.equal(ruleCount([{ IpProtocol: 'tcp', IpRanges: [{ CidrIp: 'a' }, { CidrIp: 'b' }], UserIdGroupPairs: [{ GroupId: 'sg-1' }] }, { IpProtocol: '-1', Ipv6Ranges: [{ CidrIpv6: '::/0' }] }]), 4);
+    assert.equal(ruleCount(undefined), 0);
+  });
+
+  test('against nestbox: create a group, authorize, modify and revoke by the plan, and EC2’s refusals as it gives them', async () => {
+    const server = await startTestServer({ driver: 'simulated', simulatedDelayMs: 50 });
+    try {
+      const api = createApi(CREDENTIALS, 'us-east-1', server.endpoint);
+      const [vpc] = await api.vpcs();
+      assert.equal(vpc?.IsDefault, true);
+      assert.equal(vpc?.CidrBlock, '172.31.0.0/16');
+      const subnets = await api.subnets([{ name: 'vpc-id', values: [vpc?.VpcId ?? ''] }]);
+      assert.ok(subnets.length >= 3 && subnets.every((s) => s.VpcId === vpc?.VpcId && s.DefaultForAz));
+      const [igw] = await api.internetGateways();
+      assert.equal(igw?.Attachments?.[0]?.VpcId, vpc?.VpcId);
+      const [rtb] = await api.routeTables();
+      assert.equal(rtb?.Associations?.[0]?.Main, true);
+      assert.ok(rtb?.Routes?.some((r) => r.GatewayId === igw?.InternetGatewayId));
+
+      const other = await api.createSecurityGroup({ name: 'other', description: 'the peer', tags: [] });
+      const id = await api.createSecurityGroup({ name: 'web', description: 'web servers', vpcId: vpc?.VpcId, tags: [{ key: 'Name', value: 'web-sg' }] });
+      const group = await api.securityGroup(id);
+      assert.deepEqual([group?.GroupName, group?.Description, group?.VpcId, group?.Tags], ['web', 'web servers', vpc?.VpcId, [{ Key: 'Name', Value: 'web-sg' }]]);
+      assert.deepEqual([ruleCount(group?.IpPermissions), ruleCount(group?.IpPermissionsEgress)], [0, 1]);
+
+      const rows = [
+        { ...withType(newRow('a', '10.0.0.0/8'), 'ssh'), description: 'ssh inside' },
+        withType(newRow('b', other), 'all-traffic'),
+        { ...withType(newRow('c', '::/0'), 'custom-udp'), ports: '5000-5010' },
+      ];
+      const plan = planRuleChanges([], rows);
+      const made = await api.authorizeRules(id, false, plan.authorize.map((a) => a.spec));
+      assert.equal(made.length, 3);
+      let rules = (await api.securityGroupRules([id])).filter((r) => !r.IsEgress);
+      assert.deepEqual(
+        rules.map((r) => rowOfRule(r, '')).map((r) => [r.type, r.ports, r.source, r.description]).sort(),
+        [['all-traffic', '', other, ''], ['custom-udp', '5000-5010', '::/0', ''], ['ssh', '22', '10.0.0.0/8', 'ssh inside']],
+      );
+
+      // Edit: drop the group rule, widen the UDP range, clear SSH's description.
+      const edited = rules
+        .map((r, i) => rowOfRule(r, `r${i}`))
+        .filter((r) => r.source !== other)
+        .map((r) => (r.type === 'custom-udp' ? { ...r, ports: '5000-6000' } : { ...r, description: '' }));
+      const second = planRuleChanges(rules, edited);
+      assert.equal(second.revoke.length, 1);
+      assert.equal(second.modify.length, 2);
+      await api.revokeRules(id, false, second.revoke);
+      await api.modifyRules(id, second.modify);
+      rules = (await api.securityGroupRules([id])).filter((r) => !r.IsEgress);
+      assert.deepEqual(
+        rules.map((r) => rowOfRule(r, '')).map((r) => [r.type, r.ports, r.source, r.description]).sort(),
+        [['custom-udp', '5000-6000', '::/0', ''], ['ssh', '22', '10.0.0.0/8', '']],
+      );
+      assert.equal(planIsEmptyOf(rules, rules.map((r, i) => rowOfRule(r, `x${i}`))), true);
+
+      // EC2's refusals, verbatim: a duplicate, a port out of range, the default group, a group in use.
+      const refusal = (p: Promise<unknown>) => p.then(() => assert.fail('accepted'), (err: unknown) => err as ApiError);
+      assert.equal((await refusal(api.authorizeRules(id, false, [plan.authorize[0]!.spec]))).code, 'InvalidPermission.Duplicate');
+      const port = await refusal(api.authorizeRules(id, false, [{ protocol: 'tcp', fromPort: 70000, toPort: 70000, peer: { kind: 'cidr4', value: '10.0.0.0/8' }, description: '' }]));
+      assert.equal(port.code, 'InvalidParameterValue');
+      const defaultGroup = (await api.securityGroups({ filters: [{ name: 'group-name', values: ['default'] }] }))[0];
+      assert.equal((await refusal(api.deleteSecurityGroup(defaultGroup?.GroupId ?? ''))).code, 'CannotDelete');
+      await api.authorizeRules(id, false, [{ protocol: 'tcp', fromPort: 80, toPort: 80, peer: { kind: 'group', value: other }, description: '' }]);
+      assert.equal((await refusal(api.deleteSecurityGroup(other))).code, 'DependencyViolation');
+
+      const run = await server.client().send(new RunInstancesCommand({ ImageId: LINUX_AMI, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }));
+      const instanceId = run.Instances?.[0]?.InstanceId ?? '';
+      const [volume] = await api.volumesOf(instanceId);
+      assert.match(volume?.VolumeId ?? '', /^vol-/);
+      assert.equal(volume?.Attachments?.[0]?.InstanceId, instanceId);
+      assert.equal(volume?.Attachments?.[0]?.DeleteOnTermination, true);
+      assert.ok((volume?.Size ?? 0) > 0 && volume?.VolumeType);
+      const instance = await api.instance(instanceId);
+      assert.equal(instance?.RootDeviceName, volume?.Attachments?.[0]?.Device);
+      assert.equal(instance?.BlockDeviceMappings?.[0]?.Ebs?.VolumeId, volume?.VolumeId);
+      assert.match(instance?.NetworkInterfaces?.[0]?.MacAddress ?? '', /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+      assert.equal(instance?.NetworkInterfaces?.[0]?.Groups?.[0]?.GroupName, 'default');
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+const planIsEmptyOf = (rules: Parameters<typeof planRuleChanges>[0], rows: readonly RuleRow[]) => {
+  const p = planRuleChanges(rules, rows);
+  return p.revoke.length + p.modify.length + p.authorize.length === 0;
+};
 
 // --- compression --------------------------------------------------------------------------------------
 

@@ -8,7 +8,11 @@ import { InstanceStore } from './list/store.js';
 import { InstanceDetails } from './pages/InstanceDetails.js';
 import { InstanceTypes } from './pages/InstanceTypes.js';
 import { Instances } from './pages/Instances.js';
+import { EditRules } from './pages/EditRules.js';
 import { LaunchWizard } from './pages/LaunchWizard.js';
+import { SecurityGroupDetails } from './pages/SecurityGroupDetails.js';
+import { SecurityGroups } from './pages/SecurityGroups.js';
+import { Vpcs } from './pages/Vpcs.js';
 import { type Route, pageKey, useRoute } from './router.js';
 import type { Session } from './session.js';
 
@@ -23,6 +27,14 @@ function Page(props: { route: Route }) {
       return <LaunchWizard initialType={route.instanceType} />;
     case 'instance-types':
       return <InstanceTypes />;
+    case 'security-groups':
+      return <SecurityGroups />;
+    case 'security-group':
+      return <SecurityGroupDetails id={route.id} />;
+    case 'edit-rules':
+      return <EditRules id={route.id} direction={route.direction} />;
+    case 'vpcs':
+      return <Vpcs />;
   }
 }
 

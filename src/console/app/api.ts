@@ -5,7 +5,15 @@
  * message verbatim.
  */
 import type {
+  AvailabilityZone,
   Image,
+  InternetGateway,
+  RouteTable,
+  SecurityGroup,
+  SecurityGroupRule,
+  Subnet,
+  Volume,
+  Vpc,
   Instance,
   InstanceStateChange,
   InstanceStatus,
@@ -23,7 +31,9 @@ import {
   toKeyPair,
   toStateChange,
 } from './ec2/shapes.js';
-import { child, items, text } from './ec2/xml.js';
+import { toInternetGateway, toRouteTable, toSecurityGroup, toSecurityGroupRule, toSubnet, toVolume, toVpc } from './ec2/network.js';
+import { type XmlElement, child, items, text } from './ec2/xml.js';
+import type { RuleSpec } from './security-rules.js';
 import type { TagInput } from './tags.js';
 
 export { ApiError, type Credentials, type Filter } from './ec2/query.js';
@@ -81,6 +91,47 @@ export interface StopOptions {
 
 export type Api = ReturnType<typeof createApi>;
 
+/** Tags for a resource being created: `TagSpecification.1.…` of the given resource type (none when empty). */
+export function tagSpecificationParams(resourceType: string, tags: readonly TagInput[]): Params {
+  const kept = tags.filter((t) => t.key.trim() !== '');
+  if (kept.length === 0) return {};
+  return {
+    'TagSpecification.1.ResourceType': resourceType,
+    ...Object.fromEntries(
+      kept.flatMap((t, i) => [
+        [`TagSpecification.1.Tag.${i + 1}.Key`, t.key.trim()],
+        [`TagSpecification.1.Tag.${i + 1}.Value`, t.value],
+      ]),
+    ),
+  };
+}
+
+/** A rule's peer as IpPermissions name it (`IpPermissions.N.IpRanges.1.CidrIp`, …), description included. */
+function permissionParams(prefix: string, spec: RuleSpec): Params {
+  const ports = spec.fromPort !== undefined ? { [`${prefix}.FromPort`]: spec.fromPort, [`${prefix}.ToPort`]: spec.toPort } : {};
+  const description = spec.description === '' ? undefined : spec.description;
+  const peer =
+    spec.peer.kind === 'cidr4'
+      ? { [`${prefix}.IpRanges.1.CidrIp`]: spec.peer.value, [`${prefix}.IpRanges.1.Description`]: description }
+      : spec.peer.kind === 'cidr6'
+        ? { [`${prefix}.Ipv6Ranges.1.CidrIpv6`]: spec.peer.value, [`${prefix}.Ipv6Ranges.1.Description`]: description }
+        : spec.peer.kind === 'group'
+          ? { [`${prefix}.Groups.1.GroupId`]: spec.peer.value, [`${prefix}.Groups.1.Description`]: description }
+          : { [`${prefix}.PrefixListIds.1.PrefixListId`]: spec.peer.value, [`${prefix}.PrefixListIds.1.Description`]: description };
+  return { [`${prefix}.IpProtocol`]: spec.protocol, ...ports, ...peer };
+}
+
+/** A rule as ModifySecurityGroupRules' SecurityGroupRuleRequest names it (an empty description clears it). */
+function ruleRequestParams(prefix: string, spec: RuleSpec): Params {
+  const peerName = { cidr4: 'CidrIpv4', cidr6: 'CidrIpv6', group: 'ReferencedGroupId', 'prefix-list': 'PrefixListId' }[spec.peer.kind];
+  return {
+    [`${prefix}.IpProtocol`]: spec.protocol,
+    ...(spec.fromPort !== undefined ? { [`${prefix}.FromPort`]: spec.fromPort, [`${prefix}.ToPort`]: spec.toPort } : {}),
+    [`${prefix}.${peerName}`]: spec.peer.value,
+    [`${prefix}.Description`]: spec.description,
+  };
+}
+
 /** `endpoint`: the server's origin (the page's own, in the browser). */
 export function createApi(credentials: Credentials, region: string, endpoint: string) {
   const client = createQueryClient(credentials, region, endpoint);
@@ -98,6 +149,17 @@ export function createApi(credentials: Credentials, region: string, endpoint: st
 
   const stateChanges = async (action: string, ids: readonly string[], extra: Params = {}) =>
     items(await call(action, { ...listParams('InstanceId', ids), ...extra }), 'instancesSet').map(toStateChange);
+  /** Every item of a paged Describe call (MaxResults / NextToken), in the API's order. */
+  const all = async (action: string, set: string, params: Params = {}, pageSize = 1000): Promise<XmlElement[]> => {
+    const out: XmlElement[] = [];
+    let nextToken: string | undefined;
+    do {
+      const root = await call(action, { ...params, MaxResults: pageSize, NextToken: nextToken });
+      out.push(...items(root, set));
+      nextToken = text(root, 'nextToken') || undefined;
+    } while (nextToken);
+    return out;
+  };
   const modifyAttribute = async (id: string, params: Params) => void (await call('ModifyInstanceAttribute', { InstanceId: id, ...params }));
 
   return {
@@ -266,6 +328,74 @@ export function createApi(credentials: Credentials, region: string, endpoint: st
         },
         () => (maxInstances = undefined),
       )),
+
+    // --- networks, security groups and storage -----------------------------------------------------------
+
+    vpcs: async (): Promise<Vpc[]> => (await all('DescribeVpcs', 'vpcSet')).map(toVpc),
+    subnets: async (filters: readonly Filter[] = []): Promise<Subnet[]> => (await all('DescribeSubnets', 'subnetSet', filterParams(filters))).map(toSubnet),
+    internetGateways: async (): Promise<InternetGateway[]> => (await all('DescribeInternetGateways', 'internetGatewaySet')).map(toInternetGateway),
+    routeTables: async (): Promise<RouteTable[]> => (await all('DescribeRouteTables', 'routeTableSet', {}, 100)).map(toRouteTable),
+    availabilityZones: async (): Promise<AvailabilityZone[]> =>
+      items(await call('DescribeAvailabilityZones'), 'availabilityZoneInfo').map((z) => ({ ZoneName: text(z, 'zoneName'), ZoneId: text(z, 'zoneId') })),
+
+    createVpc: async (cidr: string, tags: readonly TagInput[]): Promise<string> =>
+      text(await call('CreateVpc', { CidrBlock: cidr, ...tagSpecificationParams('vpc', tags) }), 'vpc', 'vpcId') ?? '',
+    createSubnet: async (vpcId: string, cidr: string, zone: string | undefined, tags: readonly TagInput[]): Promise<string> =>
+      text(
+        await call('CreateSubnet', { VpcId: vpcId, CidrBlock: cidr, AvailabilityZone: zone || undefined, ...tagSpecificationParams('subnet', tags) }),
+        'subnet',
+        'subnetId',
+      ) ?? '',
+
+    securityGroups: async (opts: { ids?: readonly string[]; filters?: readonly Filter[] } = {}): Promise<SecurityGroup[]> =>
+      (await all('DescribeSecurityGroups', 'securityGroupInfo', { ...listParams('GroupId', opts.ids ?? []), ...filterParams(opts.filters ?? []) })).map(
+        toSecurityGroup,
+      ),
+    securityGroup: async (id: string): Promise<SecurityGroup | undefined> =>
+      items(await call('DescribeSecurityGroups', { 'GroupId.1': id }), 'securityGroupInfo').map(toSecurityGroup)[0],
+    /** The rules of these groups (DescribeSecurityGroupRules filtered by group-id), both directions. */
+    securityGroupRules: async (groupIds: readonly string[]): Promise<SecurityGroupRule[]> =>
+      groupIds.length === 0
+        ? []
+        : (await all('DescribeSecurityGroupRules', 'securityGroupRuleSet', filterParams([{ name: 'group-id', values: groupIds }]))).map(toSecurityGroupRule),
+
+    createSecurityGroup: async (req: { name: string; description: string; vpcId?: string | undefined; tags: readonly TagInput[] }): Promise<string> =>
+      text(
+        await call('CreateSecurityGroup', {
+          GroupName: req.name,
+          GroupDescription: req.description,
+          VpcId: req.vpcId || undefined,
+          ...tagSpecificationParams('security-group', req.tags),
+        }),
+        'groupId',
+      ) ?? '',
+    deleteSecurityGroup: async (id: string): Promise<void> => void (await call('DeleteSecurityGroup', { GroupId: id })),
+
+    /** Authorizes these rules, one IpPermission each; answers the rules made, in the API's order. */
+    authorizeRules: async (groupId: string, egress: boolean, specs: readonly RuleSpec[]): Promise<SecurityGroupRule[]> => {
+      const params = Object.assign({}, ...specs.map((s, i) => permissionParams(`IpPermissions.${i + 1}`, s))) as Params;
+      const root = await call(egress ? 'AuthorizeSecurityGroupEgress' : 'AuthorizeSecurityGroupIngress', { GroupId: groupId, ...params });
+      return items(root, 'securityGroupRuleSet').map(toSecurityGroupRule);
+    },
+    revokeRules: async (groupId: string, egress: boolean, ruleIds: readonly string[]): Promise<void> =>
+      void (await call(egress ? 'RevokeSecurityGroupEgress' : 'RevokeSecurityGroupIngress', {
+        GroupId: groupId,
+        ...listParams('SecurityGroupRuleId', ruleIds),
+      })),
+    modifyRules: async (groupId: string, changes: readonly { ruleId: string; spec: RuleSpec }[]): Promise<void> => {
+      const params = Object.assign(
+        {},
+        ...changes.map((c, i) => ({
+          [`SecurityGroupRule.${i + 1}.SecurityGroupRuleId`]: c.ruleId,
+          ...ruleRequestParams(`SecurityGroupRule.${i + 1}.SecurityGroupRule`, c.spec),
+        })),
+      ) as Params;
+      await call('ModifySecurityGroupRules', { GroupId: groupId, ...params });
+    },
+
+    /** The volumes attached to an instance (DescribeVolumes filtered by attachment.instance-id). */
+    volumesOf: async (instanceId: string): Promise<Volume[]> =>
+      (await all('DescribeVolumes', 'volumeSet', filterParams([{ name: 'attachment.instance-id', values: [instanceId] }]), 500)).map(toVolume),
 
     keyPairs: async (): Promise<KeyPairInfo[]> => items(await call('DescribeKeyPairs'), 'keySet').map(toKeyPair),
 

@@ -1,6 +1,7 @@
 /**
  * Hash routes, so the server serves one page at /console:
  *   #/instances  #/instances/<id>  #/launch[?type=<type>]  #/instance-types
+ *   #/security-groups  #/security-groups/<id>  #/security-groups/<id>/edit/inbound|outbound  #/vpcs
  */
 import { useEffect, useState } from 'preact/hooks';
 
@@ -8,7 +9,13 @@ export type Route =
   | { readonly page: 'instances' }
   | { readonly page: 'instance'; readonly id: string }
   | { readonly page: 'launch'; readonly instanceType?: string }
-  | { readonly page: 'instance-types' };
+  | { readonly page: 'instance-types' }
+  | { readonly page: 'security-groups' }
+  | { readonly page: 'security-group'; readonly id: string }
+  | { readonly page: 'edit-rules'; readonly id: string; readonly direction: RuleDirection }
+  | { readonly page: 'vpcs' };
+
+export type RuleDirection = 'inbound' | 'outbound';
 
 export function parseRoute(hash: string): Route {
   const [path = '', query = ''] = hash.replace(/^#/, '').split('?', 2);
@@ -19,6 +26,12 @@ export function parseRoute(hash: string): Route {
     return type ? { page: 'launch', instanceType: type } : { page: 'launch' };
   }
   if (parts[0] === 'instance-types') return { page: 'instance-types' };
+  if (parts[0] === 'security-groups') {
+    const [, id, edit, direction] = parts;
+    if (id && edit === 'edit' && (direction === 'inbound' || direction === 'outbound')) return { page: 'edit-rules', id, direction };
+    return id ? { page: 'security-group', id } : { page: 'security-groups' };
+  }
+  if (parts[0] === 'vpcs') return { page: 'vpcs' };
   return { page: 'instances' };
 }
 
@@ -32,6 +45,14 @@ export function href(route: Route): string {
       return route.instanceType ? `#/launch?type=${encodeURIComponent(route.instanceType)}` : '#/launch';
     case 'instance-types':
       return '#/instance-types';
+    case 'security-groups':
+      return '#/security-groups';
+    case 'security-group':
+      return `#/security-groups/${encodeURIComponent(route.id)}`;
+    case 'edit-rules':
+      return `#/security-groups/${encodeURIComponent(route.id)}/edit/${route.direction}`;
+    case 'vpcs':
+      return '#/vpcs';
   }
 }
 

@@ -8,10 +8,29 @@ import { type Api, FALLBACK_REGIONS } from '../api.js';
 import { regionName } from '../format.js';
 import { type Route, href } from '../router.js';
 
-const NAV: readonly { readonly label: string; readonly route: Route; readonly pages: readonly Route['page'][] }[] = [
-  { label: 'Instances', route: { page: 'instances' }, pages: ['instances', 'instance'] },
-  { label: 'Launch instances', route: { page: 'launch' }, pages: ['launch'] },
-  { label: 'Instance types', route: { page: 'instance-types' }, pages: ['instance-types'] },
+interface NavItem {
+  readonly label: string;
+  readonly route: Route;
+  readonly pages: readonly Route['page'][];
+}
+
+/** The navigation's sections, as EC2's console groups them. */
+const NAV: readonly { readonly title: string; readonly items: readonly NavItem[] }[] = [
+  {
+    title: 'Instances',
+    items: [
+      { label: 'Instances', route: { page: 'instances' }, pages: ['instances', 'instance'] },
+      { label: 'Launch instances', route: { page: 'launch' }, pages: ['launch'] },
+      { label: 'Instance types', route: { page: 'instance-types' }, pages: ['instance-types'] },
+    ],
+  },
+  {
+    title: 'Network & Security',
+    items: [
+      { label: 'Security groups', route: { page: 'security-groups' }, pages: ['security-groups', 'security-group', 'edit-rules'] },
+      { label: 'VPCs', route: { page: 'vpcs' }, pages: ['vpcs'] },
+    ],
+  },
 ];
 
 export function Shell(props: {
@@ -78,21 +97,28 @@ export function Shell(props: {
       <div class="layout">
         <nav class="sidenav" aria-label="Console">
           <p class="sidenav-title">EC2</p>
-          <ul>
-            {NAV.map((n) => (
-              <li key={n.label}>
-                <a
-                  href={href(n.route)}
-                  aria-current={n.pages.includes(props.route.page) ? 'page' : undefined}
-                  onClick={() => {
-                    if (href(n.route) === routeKey) props.onRevisit();
-                  }}
-                >
-                  {n.label}
-                </a>
-              </li>
-            ))}
-          </ul>
+          {NAV.map((section) => (
+            <div class="sidenav-section" key={section.title}>
+              <p class="sidenav-section-title" id={`nav-${section.title.replace(/\W+/g, '-').toLowerCase()}`}>
+                {section.title}
+              </p>
+              <ul aria-labelledby={`nav-${section.title.replace(/\W+/g, '-').toLowerCase()}`}>
+                {section.items.map((n) => (
+                  <li key={n.label}>
+                    <a
+                      href={href(n.route)}
+                      aria-current={n.pages.includes(props.route.page) ? 'page' : undefined}
+                      onClick={() => {
+                        if (href(n.route) === routeKey) props.onRevisit();
+                      }}
+                    >
+                      {n.label}
+                    </a>
+                  </li>
+                ))}
+              </ul>
+            </div>
+          ))}
         </nav>
         <main id="main" class="content" tabIndex={-1} ref={main}>
           {props.children}

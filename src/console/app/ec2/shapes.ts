@@ -7,6 +7,7 @@ import type {
   GroupIdentifier,
   Image,
   Instance,
+  InstanceBlockDeviceMapping,
   InstanceNetworkInterface,
   InstanceState,
   InstanceStateChange,
@@ -51,11 +52,44 @@ const toGroups = (el: XmlElement | undefined): GroupIdentifier[] =>
 
 function toNetworkInterface(el: XmlElement): InstanceNetworkInterface {
   const attachment = child(el, 'attachment');
+  const association = child(el, 'association');
   return {
     NetworkInterfaceId: text(el, 'networkInterfaceId'),
     MacAddress: str(text(el, 'macAddress')),
     PrivateIpAddress: str(text(el, 'privateIpAddress')),
-    ...(attachment ? { Attachment: { DeviceIndex: num(text(attachment, 'deviceIndex')) } } : {}),
+    PrivateDnsName: str(text(el, 'privateDnsName')),
+    SubnetId: str(text(el, 'subnetId')),
+    VpcId: str(text(el, 'vpcId')),
+    Status: str(text(el, 'status')) as InstanceNetworkInterface['Status'],
+    SourceDestCheck: bool(text(el, 'sourceDestCheck')),
+    Groups: toGroups(el),
+    ...(association ? { Association: { PublicIp: str(text(association, 'publicIp')), PublicDnsName: str(text(association, 'publicDnsName')) } } : {}),
+    ...(attachment
+      ? {
+          Attachment: {
+            DeviceIndex: num(text(attachment, 'deviceIndex')),
+            AttachmentId: str(text(attachment, 'attachmentId')),
+            DeleteOnTermination: bool(text(attachment, 'deleteOnTermination')),
+          },
+        }
+      : {}),
+  };
+}
+
+function toBlockDevice(el: XmlElement): InstanceBlockDeviceMapping {
+  const ebs = child(el, 'ebs');
+  return {
+    DeviceName: text(el, 'deviceName'),
+    ...(ebs
+      ? {
+          Ebs: {
+            VolumeId: text(ebs, 'volumeId'),
+            Status: text(ebs, 'status') as 'attached',
+            AttachTime: date(text(ebs, 'attachTime')),
+            DeleteOnTermination: bool(text(ebs, 'deleteOnTermination')),
+          },
+        }
+      : {}),
   };
 }
 
@@ -65,6 +99,7 @@ export function toInstance(el: XmlElement): Instance {
   const reason = child(el, 'stateReason');
   const hibernation = child(el, 'hibernationOptions');
   const enis = child(el, 'networkInterfaceSet');
+  const blockDevices = child(el, 'blockDeviceMapping');
   return {
     InstanceId: text(el, 'instanceId'),
     ImageId: text(el, 'imageId'),
@@ -97,6 +132,9 @@ export function toInstance(el: XmlElement): Instance {
       : {}),
     ...(hibernation ? { HibernationOptions: { Configured: bool(text(hibernation, 'configured')) } } : {}),
     ...(enis ? { NetworkInterfaces: items(enis).map(toNetworkInterface) } : {}),
+    RootDeviceName: str(text(el, 'rootDeviceName')),
+    RootDeviceType: str(text(el, 'rootDeviceType')) as Instance['RootDeviceType'],
+    ...(blockDevices ? { BlockDeviceMappings: items(blockDevices).map(toBlockDevice) } : {}),
   };
 }
 
