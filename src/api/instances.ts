@@ -31,6 +31,7 @@ import { CLIENT_TOKEN_SYNTAX, xmlSafeText } from '../domain/text.js';
 import { type FilterInput, type FilterTable, compileFilters } from '../domain/filters.js';
 import { checkApiProtection } from '../domain/instance-attributes.js';
 import type { InstanceRecord } from '../domain/instance.js';
+import type { VolumeRecord } from '../domain/volumes.js';
 import { checkSpotStop } from '../domain/launch-options.js';
 import { STATE_CODES, STATE_REASONS, userInitiated } from '../domain/lifecycle.js';
 import { keysetPaging } from '../domain/paging.js';
@@ -45,6 +46,7 @@ import {
   instanceFilterTable,
   instanceSelectionOf,
   pageOfInstances,
+  dataVolumesAttached,
   reservationOf,
   typeFacts,
 } from '../services/instances.js';
@@ -124,7 +126,11 @@ export const describeInstances: Handler<DescribeInstancesRequest, DescribeInstan
     match: predicate,
     tags: filtersReadTags(input.Filters) ? filterTags : undefined,
   });
-  const tags = page.items.length > 0 ? await s.store.tagsOfMany(page.items.map((r) => r.id)) : new Map<string, ReadonlyMap<string, string>>();
+  // The page's tags and data volumes, read at once (on PostgreSQL, round trips in parallel).
+  const [tags, volumes] =
+    page.items.length > 0
+      ? await Promise.all([s.store.tagsOfMany(page.items.map((r) => r.id)), dataVolumesAttached(s, ctx, page.items)])
+      : [new Map<string, ReadonlyMap<string, string>>(), new Map<string, VolumeRecord[]>()];
   // Instances are paged; the page is grouped into its reservations, in order of first appearance.
   const reservations = new Map<string, InstanceRecord[]>();
   for (const rec of page.items) {
@@ -133,7 +139,7 @@ export const describeInstances: Handler<DescribeInstancesRequest, DescribeInstan
     else reservations.set(rec.reservationId, [rec]);
   }
   return {
-    Reservations: await Promise.all([...reservations].map(([id, recs]) => reservationOf(s, id, recs, ctx.account, tags))),
+    Reservations: await Promise.all([...reservations].map(([id, recs]) => reservationOf(s, id, recs, ctx.account, tags, volumes))),
     ...(page.nextToken ? { NextToken: page.nextToken } : {}),
   };
 };

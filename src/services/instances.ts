@@ -290,40 +290,31 @@ export async function reservationOf(
   recs: readonly InstanceRecord[],
   account: string,
   tags?: ReadonlyMap<string, ReadonlyMap<string, string>>,
+  volumes?: ReadonlyMap<string, readonly VolumeRecord[]>,
 ): Promise<Reservation> {
-  const tagsOf = tags ?? (recs.length > 0 ? await s.store.tagsOfMany(recs.map((r) => r.id)) : new Map<string, ReadonlyMap<string, string>>());
-  const volumes = recs.length > 0 ? await attachedDataVolumes(s, { account, region: recs[0]!.region }, recs, tags) : new Map<string, VolumeRecord[]>();
+  const scope = { account, region: recs[0]?.region ?? '' };
+  const [tagsOf, volumesOf] = await Promise.all([
+    tags ?? (recs.length > 0 ? s.store.tagsOfMany(recs.map((r) => r.id)) : new Map<string, ReadonlyMap<string, string>>()),
+    volumes ?? (recs.length > 0 ? dataVolumesAttached(s, scope, recs) : new Map<string, VolumeRecord[]>()),
+  ]);
   return {
     ReservationId: reservationId,
     OwnerId: account,
     // EC2-Classic only ("Not supported"): a VPC instance's groups are in its own SecurityGroups.
     Groups: [],
-    Instances: recs.map((r) => toInstance(r, s, tagsOf.get(r.id) ?? NO_TAGS, volumes.get(r.id))),
+    Instances: recs.map((r) => toInstance(r, s, tagsOf.get(r.id) ?? NO_TAGS, volumesOf.get(r.id))),
   };
 }
 
-/**
- * The data volumes attached to these instances, by instance. The region's volumes are read once per
- * DescribeInstances: its reservations share one `tags` map, which keys the read.
- */
-const volumeReads = new WeakMap<object, Promise<VolumeRecord[]>>();
-async function attachedDataVolumes(
+/** The data volumes attached to these instances (one read of the Region's volumes), by instance, in attachment order. */
+export async function dataVolumesAttached(
   s: Services,
   scope: { readonly account: string; readonly region: string },
   recs: readonly InstanceRecord[],
-  key: object | undefined,
 ): Promise<Map<string, VolumeRecord[]>> {
-  const read = () => s.store.resources('volume', { account: scope.account, region: scope.region });
-  let all: Promise<VolumeRecord[]>;
-  if (key) {
-    all = volumeReads.get(key) ?? read();
-    volumeReads.set(key, all);
-  } else {
-    all = read();
-  }
   const byId = new Map(recs.map((r) => [r.id, r]));
   const out = new Map<string, VolumeRecord[]>();
-  for (const vol of await all) {
+  for (const vol of await s.store.resources('volume', { account: scope.account, region: scope.region })) {
     const a = liveAttachment(vol, (id) => byId.get(id));
     if (a) out.set(a.instanceId, [...(out.get(a.instanceId) ?? []), vol]);
   }
