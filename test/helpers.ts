@@ -33,8 +33,8 @@ export interface TestServer {
   client(region?: string, credentials?: { accessKeyId: string; secretAccessKey: string }): EC2Client;
   /** stops the server; the data dir stays for a restart */
   stop(): Promise<void>;
-  /** starts a new server on the same data dir */
-  restart(): Promise<TestServer>;
+  /** starts a new server on the same data dir (with `changes` on top of the first start's overrides) */
+  restart(changes?: Partial<Config>): Promise<TestServer>;
   /** stops the server and removes the data dir */
   close(): Promise<void>;
 }
@@ -87,9 +87,9 @@ export async function startTestServer(overrides: Partial<Config> = {}, dataDir?:
       for (const c of clients) c.destroy();
       await nestbox.close();
     },
-    async restart() {
+    async restart(changes: Partial<Config> = {}) {
       await server.stop();
-      return startTestServer(overrides, dir);
+      return startTestServer({ ...overrides, ...changes }, dir);
     },
     async close() {
       await server.stop();

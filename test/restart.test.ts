@@ -22,7 +22,7 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import Database from 'better-sqlite3';
-import { LINUX_AMI, TEST_STORE, type TestServer, describeOne, eventually, launchOne, startTestServer } from './helpers.js';
+import { LINUX_AMI, TEST_STORE, type TestServer, describeOne, eventually, launch, launchOne, startTestServer } from './helpers.js';
 
 const servers: TestServer[] = [];
 after(async () => {
@@ -35,10 +35,10 @@ async function describeAll(client: EC2Client): Promise<Instance[]> {
   return (r.Reservations ?? []).flatMap((res) => res.Instances ?? []);
 }
 
-function waitForState(client: EC2Client, id: string, state: string): Promise<true> {
+function waitForState(client: EC2Client, id: string, state: string, timeoutMs = 5000): Promise<true> {
   return eventually(
     async () => ((await describeOne(client, id)).State?.Name === state ? true : undefined),
-    5000,
+    timeoutMs,
     `${id} ${state}`,
   );
 }
@@ -169,14 +169,13 @@ test('restart: states, CPU options, tags and client tokens survive; new IDs and 
 });
 
 test('restart: unfinished transitions finish (pending → running, stopping → stopped, shutting-down → terminated)', async () => {
-  let server = await startTestServer({ simulatedDelayMs: 400 });
+  // Transitions take 10 s, so the three calls and the checks below run well inside one (a loaded CI
+  // machine took over 400 ms for them); the restart then finishes them at the usual pace.
+  let server = await startTestServer({ simulatedDelayMs: 10_000 });
   servers.push(server);
   let ec2 = server.client();
-  const up = (await launchOne(ec2)).InstanceId!;
-  const down = (await launchOne(ec2)).InstanceId!;
-  const gone = (await launchOne(ec2)).InstanceId!;
-  await waitForState(ec2, down, 'running');
-  await waitForState(ec2, gone, 'running');
+  const [up, down, gone] = (await launch(ec2, { MinCount: 3, MaxCount: 3 })).map((i) => i.InstanceId!) as [string, string, string];
+  for (const id of [up, down, gone]) await waitForState(ec2, id, 'running', 30_000);
   await ec2.send(new StopInstancesCommand({ InstanceIds: [down] }));
   await ec2.send(new TerminateInstancesCommand({ InstanceIds: [gone] }));
   const late = (await launchOne(ec2)).InstanceId!;
@@ -184,7 +183,7 @@ test('restart: unfinished transitions finish (pending → running, stopping → 
   assert.equal((await describeOne(ec2, late)).State?.Name, 'pending');
   assert.equal((await describeOne(ec2, gone)).State?.Name, 'shutting-down');
 
-  server = await server.restart();
+  server = await server.restart({ simulatedDelayMs: 50 });
   servers.push(server);
   ec2 = server.client();
   await waitForState(ec2, late, 'running');
