@@ -97,7 +97,8 @@ async function chooseDriver(config: Config, host: VmHost, log: Logger, imds: () 
     stopTimeoutMs: config.stopTimeoutMs,
     log,
   });
-  return createRoutingDriver(qemu, simulated(), (spec) => findImage(spec.imageId)?.bootable === true);
+  // A user image's instance is real when its root file system came from a bootable image (it then has a built image's kernel).
+  return createRoutingDriver(qemu, simulated(), (spec) => spec.imageVariant !== undefined || findImage(spec.imageId)?.bootable === true);
 }
 
 /** Each listed account's quotas; EC2's defaults for any other (the `--no-auth` or a future account). */

@@ -32,6 +32,8 @@ const r = {
   volume: '',
   dataVolume: '',
   snapshot: '',
+  image: '',
+  imageName: 'a-only-image',
   template: '',
   templateName: 'a-only-template',
   sharedName: 'same-name-in-both',
@@ -133,6 +135,12 @@ before(async () => {
   r.dataVolume = (await a.send(new sdk.CreateVolumeCommand({ AvailabilityZone: described.Placement!.AvailabilityZone!, Size: 2, TagSpecifications: [{ ResourceType: 'volume', Tags: [{ Key: 'owner', Value: 'a' }] }] }))).VolumeId!;
   await a.send(new sdk.AttachVolumeCommand({ VolumeId: r.dataVolume, InstanceId: r.instance, Device: '/dev/sdf' }));
   r.snapshot = (await a.send(new sdk.CreateSnapshotCommand({ VolumeId: r.dataVolume, TagSpecifications: [{ ResourceType: 'snapshot', Tags: [{ Key: 'owner', Value: 'a' }] }] }))).SnapshotId!;
+  // A's image of its instance (private).
+  r.image = (
+    await a.send(
+      new sdk.CreateImageCommand({ InstanceId: r.instance, Name: r.imageName, NoReboot: true, TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: 'owner', Value: 'a' }] }] }),
+    )
+  ).ImageId!;
   // A's Elastic IP, associated with its instance.
   const eip = await a.send(new sdk.AllocateAddressCommand({ Domain: 'vpc', TagSpecifications: [{ ResourceType: 'elastic-ip', Tags: [{ Key: 'owner', Value: 'a' }] }] }));
   r.eip = eip.AllocationId!;
@@ -140,7 +148,7 @@ before(async () => {
   r.eipAssoc = (await a.send(new sdk.AssociateAddressCommand({ AllocationId: r.eip, InstanceId: r.instance }))).AssociationId!;
   bEip = (await b.send(new sdk.AllocateAddressCommand({ Domain: 'vpc' }))).AllocationId!;
   secrets = [
-    fleetInstance, r.instance, r.volume, r.dataVolume, r.snapshot, r.template, r.templateName, r.fleet, r.host, r.keyName, r.keyId, r.keyFingerprint, r.sharedKeyId,
+    fleetInstance, r.instance, r.volume, r.dataVolume, r.snapshot, r.image, r.imageName, r.template, r.templateName, r.fleet, r.host, r.keyName, r.keyId, r.keyFingerprint, r.sharedKeyId,
     r.vpc, r.subnet, r.sg, r.sgName, r.sgRule, r.igw, r.rtb, r.assoc, r.eip, r.eipIp, r.eipAssoc,
   ];
   for (const s of secrets) assert.ok(s, 'every resource of A was made');
@@ -173,6 +181,8 @@ function cases(): Record<string, Case[]> {
       nf({ MinCount: 1, MaxCount: 1, LaunchTemplate: { LaunchTemplateName: r.templateName } }),
       nf({ ...run, KeyName: r.keyName }),
       nf({ ...run, InstanceType: 'm8i.large', Placement: { HostId: r.host, Tenancy: 'host' } }),
+      nf({ ...run, ImageId: r.image }),
+      nf({ ...run, BlockDeviceMappings: [{ DeviceName: '/dev/sdf', Ebs: { SnapshotId: r.snapshot } }] }),
     ],
     DescribeInstances: [...byInstance, ok({}), instanceFilter, ok({ Filters: [{ Name: 'tag:owner', Values: ['a'] }] })],
     DescribeInstanceStatus: [...byInstance, ok({ IncludeAllInstances: true }), ok({ Filters: [{ Name: 'instance-state-name', Values: ['running'] }] })],
@@ -187,11 +197,29 @@ function cases(): Record<string, Case[]> {
     MonitorInstances: byInstance,
     UnmonitorInstances: byInstance,
     GetConsoleOutput: [nf({ InstanceId: r.instance })],
-    CreateTags: [r.instance, r.volume, r.dataVolume, r.snapshot, r.template, r.fleet, r.host, r.keyId, r.eip].map((id) => nf({ Resources: [id], Tags: tags })),
-    DeleteTags: [r.instance, r.volume, r.dataVolume, r.snapshot, r.template, r.fleet, r.host, r.keyId, r.eip].map((id) => nf({ Resources: [id], Tags: [{ Key: 'owner' }] })),
-    DescribeTags: [ok({}), ok({ Filters: [{ Name: 'resource-id', Values: [r.instance, r.template, r.host, r.volume, r.dataVolume, r.snapshot] }] })],
+    CreateTags: [r.instance, r.volume, r.dataVolume, r.snapshot, r.image, r.template, r.fleet, r.host, r.keyId, r.eip].map((id) => nf({ Resources: [id], Tags: tags })),
+    DeleteTags: [r.instance, r.volume, r.dataVolume, r.snapshot, r.image, r.template, r.fleet, r.host, r.keyId, r.eip].map((id) => nf({ Resources: [id], Tags: [{ Key: 'owner' }] })),
+    DescribeTags: [ok({}), ok({ Filters: [{ Name: 'resource-id', Values: [r.instance, r.template, r.host, r.volume, r.dataVolume, r.snapshot, r.image] }] })],
     DescribeInstanceTypes: [ok({ InstanceTypes: ['t3.micro'] })],
-    DescribeImages: [ok({ ImageIds: [LINUX_AMI] })],
+    DescribeImages: [
+      ok({ ImageIds: [LINUX_AMI] }),
+      nf({ ImageIds: [r.image] }),
+      ok({}),
+      ok({ Owners: ['111111111111'] }),
+      ok({ ExecutableUsers: ['self'] }),
+      ok({ Filters: [{ Name: 'name', Values: [r.imageName] }] }),
+    ],
+    // A's instance, snapshot and image are not B's to image, register, copy or change
+    CreateImage: [nf({ InstanceId: r.instance, Name: 'b-image' })],
+    RegisterImage: [nf({ Name: 'b-registered', RootDeviceName: '/dev/xvda', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: r.snapshot } }] })],
+    DeregisterImage: [nf({ ImageId: r.image })],
+    CopyImage: [nf({ SourceRegion: REGION, SourceImageId: r.image, Name: 'b-copy' })],
+    DescribeImageAttribute: [nf({ ImageId: r.image, Attribute: 'launchPermission' }), nf({ ImageId: r.image, Attribute: 'description' })],
+    ModifyImageAttribute: [
+      nf({ ImageId: r.image, LaunchPermission: { Add: [{ UserId: '222222222222' }] } }),
+      nf({ ImageId: r.image, Attribute: 'launchPermission', OperationType: 'add', UserGroups: ['all'] }),
+    ],
+    ResetImageAttribute: [nf({ ImageId: r.image, Attribute: 'launchPermission' })],
     CreateLaunchTemplate: [
       // names are per account: B's template of the same name is B's own, and A's key is still not B's
       ok({ LaunchTemplateName: r.sharedName, LaunchTemplateData: { InstanceType: 't3.micro', KeyName: r.keyName } }),
@@ -400,6 +428,12 @@ test('account B can never see, change, tag or delete account A’s resources, th
   const [snap] = (await a.send(new sdk.DescribeSnapshotsCommand({ SnapshotIds: [r.snapshot] }))).Snapshots!;
   assert.deepEqual(snap?.Tags, [{ Key: 'owner', Value: 'a' }]);
   assert.equal((await b.send(new sdk.DescribeSnapshotsCommand({}))).Snapshots?.length, 0);
+  // A's image is still A's, private, unshared, tagged as it was.
+  const [img] = (await a.send(new sdk.DescribeImagesCommand({ ImageIds: [r.image] }))).Images!;
+  assert.equal(img?.Name, r.imageName);
+  assert.equal(img?.Public, false);
+  assert.deepEqual(img?.Tags, [{ Key: 'owner', Value: 'a' }]);
+  assert.deepEqual((await a.send(new sdk.DescribeImageAttributeCommand({ ImageId: r.image, Attribute: 'launchPermission' }))).LaunchPermissions, []);
   const fleets = await a.send(new sdk.DescribeFleetsCommand({ FleetIds: [r.fleet] }));
   assert.equal(fleets.Fleets?.length, 1);
   assert.notEqual(fleets.Fleets?.[0]?.FleetState, 'deleted');

@@ -392,3 +392,19 @@ describe('GetPasswordData', () => {
     }
   });
 });
+
+describe('user images: pure rules (src/domain/images.ts)', () => {
+  test('AMI names: 3 to 128 characters of EC2 set', async () => {
+    const { AMI_NAME } = await import('../src/domain/images.js');
+    for (const ok of ['abc', "my image (v1) [x] ./-'@_", 'a'.repeat(128)]) assert.ok(AMI_NAME.test(ok), ok);
+    for (const bad of ['ab', 'a'.repeat(129), 'x!y', 'tab\there', 'é-name']) assert.ok(!AMI_NAME.test(bad), bad);
+  });
+
+  test('an image state follows its snapshots: pending, available, failed', async () => {
+    const { userImageState } = await import('../src/domain/images.js');
+    assert.equal(userImageState(['completed', 'pending']), 'pending');
+    assert.equal(userImageState(['completed', 'completed']), 'available');
+    assert.equal(userImageState(['completed', 'error']), 'failed');
+    assert.equal(userImageState(['completed', undefined]), 'failed', 'a snapshot gone');
+  });
+});

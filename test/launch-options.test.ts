@@ -168,13 +168,13 @@ test('BlockDeviceMappings: EBS rules refused with EC2\'s codes and messages, not
     /The device 'xvda' is used in more than one block-device mapping/,
   );
   await refused(c, { BlockDeviceMappings: [{ DeviceName: '/dev/xvda', NoDevice: '' }] }, 'InvalidBlockDeviceMapping', /root device \/dev\/xvda cannot be suppressed/);
-  // Another EBS volume, or a root volume from another snapshot: refused by name, never dropped.
+  // Another EBS volume is a data volume made at launch (test/user-images.test.ts): it needs a size or a
+  // snapshot; a root volume from another snapshot is refused by name, never dropped.
   await refused(
     c,
-    { BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 9 } }, { DeviceName: '/dev/sdf', Ebs: { VolumeSize: 100 } }] },
-    'NotImplemented',
-    /BlockDeviceMapping\.2 \(\/dev\/sdf\): an EBS volume other than the root volume/,
-    501,
+    { BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 9 } }, { DeviceName: '/dev/sdf', Ebs: { VolumeType: 'gp3' } }] },
+    'InvalidBlockDeviceMapping',
+    /The block device mapping for \/dev\/sdf must specify a volume size or a snapshot ID/,
   );
   await refused(c, root({ SnapshotId: 'snap-0123456789abcdef0' }), 'NotImplemented', /BlockDeviceMapping\.1\.Ebs\.SnapshotId snap-0123456789abcdef0/, 501);
   // Instance store and NoDevice mappings of other devices change nothing, as in EC2 on these types.

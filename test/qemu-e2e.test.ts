@@ -29,7 +29,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type TestContext, after, before, describe, test } from 'node:test';
 import {
+  CreateImageCommand,
   CreateKeyPairCommand,
+  DescribeImagesCommand,
   DeleteVolumeCommand,
   DescribeInstancesCommand,
   DescribeVolumesCommand,
@@ -291,6 +293,32 @@ describe('instances you can use: ssh, IMDS, root volumes and L2 Linux on real VM
     t.diagnostic(`running again after ${Date.now() - t0} ms; ssh ${first.waitedMs} ms later`);
     assert.equal(first.stdout.trim(), 'kept');
     assert.equal((await run(target, 'cat /var/tmp/boots')).trim(), 'first-boot', 'user data runs at the first boot only');
+  });
+
+  step('CreateImage (NoReboot) of the running instance → RunInstances from it → the files written in the original are there', async (t) => {
+    const source = await describeOne(ec2, enabledId);
+    await run(sshTarget(source, edKey), 'echo imaged > /home/admin/imaged.txt && sync');
+    const t0 = Date.now();
+    const { ImageId } = await ec2.send(new CreateImageCommand({ InstanceId: enabledId, Name: `e2e-image-${Date.now()}`, NoReboot: true }));
+    let state = '';
+    while (Date.now() - t0 < 60_000) {
+      state = (await ec2.send(new DescribeImagesCommand({ ImageIds: [ImageId!] }))).Images?.[0]?.State ?? '';
+      if (state !== 'pending') break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.equal(state, 'available');
+    t.diagnostic(`image available after ${Date.now() - t0} ms (a live drive-backup of the root disk)`);
+    const copy = await launchOne(ec2, { ImageId: ImageId!, InstanceType: 'c8i.large', KeyName: 'e2e-ed25519' });
+    launched.add(copy.InstanceId!);
+    await waitUntilInstanceRunning(waiter(ec2), { InstanceIds: [copy.InstanceId!] });
+    const i = await describeOne(ec2, copy.InstanceId!);
+    const r = await sshWhenUp(sshTarget(i, edKey), 'cat /home/admin/kept.txt /home/admin/imaged.txt', SSH_MS);
+    t.diagnostic(`the copy answers ssh ${r.waitedMs} ms after running`);
+    assert.equal(r.stdout.trim(), 'kept\nimaged');
+    assert.equal(await run(sshTarget(i, edKey), imds('meta-data/instance-id')), copy.InstanceId);
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [copy.InstanceId!] }));
+    await waitUntilInstanceTerminated({ ...waiter(ec2), maxWaitTime: 30 }, { InstanceIds: [copy.InstanceId!] });
+    launched.delete(copy.InstanceId!);
   });
 
   step('kill -9 of a running instance’s QEMU: it leaves running within 5 s, with StateReason Server.InternalError', async (t) => {

@@ -71,11 +71,11 @@ export const runInstances: Handler<RunInstancesRequest, Reservation> = async (in
       return reservationOf(s, previous.reservationId, recs, ctx.account);
     }
   }
-  const { reservationId, instances, tags } = await launchPlanned(plan, ctx, s, {
+  const { reservationId, instances, tags, volumes } = await launchPlanned(plan, ctx, s, {
     dryRun: input.DryRun,
     clientToken: token === undefined ? undefined : { token, fingerprint: print },
   });
-  return reservationOf(s, reservationId, instances, ctx.account, tags);
+  return reservationOf(s, reservationId, instances, ctx.account, tags, volumes);
 };
 
 // --- DescribeInstances ------------------------------------------------------------------------------

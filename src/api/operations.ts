@@ -9,6 +9,7 @@ import { describeInstanceCreditSpecifications, modifyInstanceCreditSpecification
 import { createFleet, deleteFleets, describeFleetInstances, describeFleets } from './fleets.js';
 import { allocateHosts, describeHosts, modifyHosts, modifyInstancePlacement, releaseHosts } from './hosts.js';
 import { describeImages } from './images.js';
+import { copyImage, createImage, deregisterImage, describeImageAttribute, modifyImageAttribute, registerImage, resetImageAttribute } from './user-images.js';
 import { describeInstanceAttribute, modifyInstanceAttribute } from './instance-attributes.js';
 import { modifyInstanceMetadataOptions, monitorInstances, unmonitorInstances } from './instance-options.js';
 import { describeInstanceTypes } from './instance-types.js';
@@ -85,6 +86,13 @@ export const OPERATIONS: Readonly<Record<string, AnyHandler>> = {
   DescribeTags: describeTags,
   DescribeInstanceTypes: describeInstanceTypes,
   DescribeImages: describeImages,
+  CreateImage: createImage,
+  RegisterImage: registerImage,
+  DeregisterImage: deregisterImage,
+  CopyImage: copyImage,
+  DescribeImageAttribute: describeImageAttribute,
+  ModifyImageAttribute: modifyImageAttribute,
+  ResetImageAttribute: resetImageAttribute,
   CreateLaunchTemplate: createLaunchTemplate,
   CreateLaunchTemplateVersion: createLaunchTemplateVersion,
   DescribeLaunchTemplates: describeLaunchTemplates,

@@ -28,6 +28,7 @@ import { findRegion } from '../domain/regions.js';
 import type { SnapshotRecord } from '../domain/volumes.js';
 import { NO_TAGS, tagList, tagMapOf, tagsFromSpecifications } from '../services/tags.js';
 import { type FoundVolume, findAnyVolumes, findSnapshots } from '../services/volumes.js';
+import { imageUsingSnapshot } from '../services/images.js';
 import type { VmTask } from '../store/types.js';
 import { type Handler, checkDryRun, required } from './context.js';
 
@@ -138,12 +139,14 @@ export const describeSnapshots: Handler<DescribeSnapshotsRequest, DescribeSnapsh
 
 /**
  * DeleteSnapshot: its record and tags go, and the VM host that keeps its file deletes it. Volumes
- * restored from it keep their data (theirs is a copy). A snapshot an image was registered from would be
- * InvalidSnapshot.InUse; nestbox registers no images from snapshots, so none is.
+ * restored from it keep their data (theirs is a copy). A snapshot one of the caller's images uses
+ * (CreateImage, RegisterImage, CopyImage) is InvalidSnapshot.InUse until the image is deregistered.
  */
 export const deleteSnapshot: Handler<DeleteSnapshotRequest, Record<string, never>> = async (input, ctx, s) => {
   const id = required(input.SnapshotId, 'SnapshotId');
   const [rec] = await findSnapshots(s, ctx, [id]);
+  const image = await imageUsingSnapshot(s, ctx, id);
+  if (image) throw Errors.snapshotInUse(id, image.id);
   checkDryRun(input);
   const tasks: VmTask[] = rec!.host !== undefined ? [{ host: rec!.host, target: id, kind: 'delete-snapshot' }] : [];
   // Conditional on the record's revision: of two concurrent deletes one runs again and finds it gone.

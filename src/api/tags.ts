@@ -28,6 +28,7 @@ const STORED_KINDS: Partial<Record<IdKind, StoredKind>> = {
   fleet: 'fleet',
   elasticIp: 'elastic-ip',
   snapshot: 'snapshot',
+  image: 'image',
 };
 
 const NOT_FOUND: Record<StoredKind, (id: string) => Error> = {
@@ -44,6 +45,7 @@ const NOT_FOUND: Record<StoredKind, (id: string) => Error> = {
   // volumes are looked up with root volumes (findAnyVolumes), never here
   volume: (id) => Errors.volumeNotFound([id]),
   snapshot: (id) => Errors.snapshotNotFound([id]),
+  image: (id) => Errors.amiIdNotFound([id]),
 };
 
 

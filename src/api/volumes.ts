@@ -79,7 +79,8 @@ export function toVolume(rec: InstanceRecord, tags: ReadonlyMap<string, string>)
   return {
     VolumeId: id,
     Size: settings.sizeGiB,
-    SnapshotId: rootSnapshotId(rec.imageId),
+    // a user image's instance: its image's root snapshot (recorded at launch)
+    SnapshotId: settings.snapshotId ?? rootSnapshotId(rec.imageId),
     AvailabilityZone: rec.availabilityZone,
     ...(zoneId ? { AvailabilityZoneId: zoneId } : {}),
     State: attached ? 'in-use' : 'available',

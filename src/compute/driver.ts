@@ -65,6 +65,8 @@ export interface VmRootVolume {
   readonly sizeGiB: number;
   /** false: the disk outlives the instance (the volume becomes `available`) */
   readonly deleteOnTermination: boolean;
+  /** launched from a user image: the disk is first made as a copy of this snapshot's (its image's root snapshot) */
+  readonly snapshotId?: string | undefined;
 }
 
 export type VmEvent =

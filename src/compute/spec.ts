@@ -20,7 +20,8 @@ export function vmDataVolumesOf(volumes: readonly VolumeRecord[]): VmDataVolume[
 export function vmSpecOf(rec: InstanceRecord, catalog: Catalog, volumes: readonly VolumeRecord[] = []): VmSpec {
   const facts = catalog.facts(rec.instanceType);
   const root = rootVolumeOf(rec);
-  const variant = findImage(rec.imageId)?.variant;
+  // A user image's instance boots the kernel of the built image its root file system came from.
+  const variant = root.bootVariant ?? findImage(rec.imageId)?.variant;
   return {
     instanceId: rec.id,
     imageId: rec.imageId,
@@ -43,7 +44,12 @@ export function vmSpecOf(rec: InstanceRecord, catalog: Catalog, volumes: readonl
       publicIp: rec.publicIp,
       openTcpPorts: instanceOpenTcpPorts(rec),
     },
-    rootVolume: { volumeId: rootVolumeId(rec), sizeGiB: root.sizeGiB, deleteOnTermination: root.deleteOnTermination },
+    rootVolume: {
+      volumeId: rootVolumeId(rec),
+      sizeGiB: root.sizeGiB,
+      deleteOnTermination: root.deleteOnTermination,
+      ...(root.snapshotId !== undefined ? { snapshotId: root.snapshotId } : {}),
+    },
     ...(variant !== undefined ? { imageVariant: variant } : {}),
     ...(volumes.length > 0 ? { dataVolumes: vmDataVolumesOf(volumes) } : {}),
   };

@@ -2,15 +2,15 @@
  * Block device mappings at launch (RunInstances' and launch templates' BlockDeviceMappings): the EBS
  * volume types with their limits, and the root volume a mapping of the image's root device makes.
  *
- * nestbox gives every instance exactly one EBS volume, its root volume, derived from the instance
- * record (see `rootVolumeId`). A mapping of the root device sets its size, type, IOPS, throughput,
- * encryption and DeleteOnTermination; a mapping that suppresses nothing the image has (NoDevice) or
- * names an instance store volume (VirtualName: NVMe instance store is enumerated by the instance, so
- * EC2 ignores such mappings too) changes nothing; any other EBS volume is refused by name.
+ * Every instance has its root volume, derived from the instance record (see `rootVolumeId`). A mapping
+ * of the root device sets its size, type, IOPS, throughput, encryption and DeleteOnTermination; a
+ * mapping that names an instance store volume (VirtualName: NVMe instance store is enumerated by the
+ * instance, so EC2 ignores such mappings too) changes nothing; every other EBS mapping (and a user
+ * image's own) becomes a data volume made and attached at launch (resolveDataVolumes).
  */
 import type { BlockDeviceMapping } from '@aws-sdk/client-ec2';
 import { Errors } from './errors.js';
-import { type ImageFacts, ROOT_VOLUME, rootSnapshotId } from './images.js';
+import { type ImageFacts, ROOT_VOLUME, imageRoot, isUserImage } from './images.js';
 
 export type VolumeType = 'standard' | 'io1' | 'io2' | 'gp2' | 'sc1' | 'st1' | 'gp3';
 
@@ -76,6 +76,22 @@ export interface RootVolumeSettings {
   readonly kmsKeyId?: string | undefined;
   /** DeleteVolume removed it (possible once its instance was terminated and it was kept) */
   readonly deleted?: true | undefined;
+  /** launched from a user image: the snapshot its disk is restored from (under qemu, a copy of that snapshot's file) */
+  readonly snapshotId?: string | undefined;
+  /** launched from a user image: the built image whose kernel boots it (the image's source's variant) */
+  readonly bootVariant?: 'base' | 'cloud-init' | undefined;
+}
+
+/** An extra EBS volume a launch's BlockDeviceMappings (or its user image's) ask for: a data volume attached at launch. */
+export interface LaunchDataVolume {
+  readonly device: string;
+  readonly sizeGiB: number;
+  readonly volumeType: VolumeType;
+  readonly iops?: number | undefined;
+  readonly throughputMiBps?: number | undefined;
+  readonly encrypted: boolean;
+  readonly deleteOnTermination: boolean;
+  readonly snapshotId?: string | undefined;
 }
 
 /** The root volume an image gives when the launch says nothing of it. */
@@ -129,7 +145,7 @@ function wholeNumber(value: number | undefined, param: string): number | undefin
  * of Ebs / VirtualName / NoDevice each, and no EBS volume but the root.
  */
 export function resolveRootVolume(mappings: readonly BlockDeviceMapping[] | undefined, image: ImageFacts): RootVolumeSettings | undefined {
-  const rootKey = deviceKey(ROOT_VOLUME[image.platform].device);
+  const rootKey = deviceKey(imageRoot(image).device);
   const seen = new Set<string>();
   let root: { readonly mapping: BlockDeviceMapping; readonly param: string } | undefined;
   (mappings ?? []).forEach((mapping, i) => {
@@ -156,14 +172,13 @@ export function resolveRootVolume(mappings: readonly BlockDeviceMapping[] | unde
       }
       root = { mapping, param };
     } else if (mapping.Ebs) {
-      throw Errors.launchOptionNotImplemented(
-        `${param} (${device}): an EBS volume other than the root volume`,
-        `each instance has one EBS volume, its root volume (${ROOT_VOLUME[image.platform].device})`,
-      );
+      // An extra EBS volume: a data volume made and attached at launch (resolveDataVolumes).
     } else if (given.length === 0) {
       throw Errors.invalidBlockDeviceMapping(`The block device mapping for ${device} specifies none of Ebs, VirtualName and NoDevice.`);
     }
   });
+  // A user image's root volume is always recorded: its size and snapshot are the image's, not the platform's.
+  if (!root && isUserImage(image)) root = { mapping: { DeviceName: imageRoot(image).device, Ebs: {} }, param: 'BlockDeviceMapping' };
   return root && rootVolumeFrom(root.mapping, root.param, image);
 }
 
@@ -184,7 +199,8 @@ function rootVolumeFrom(mapping: BlockDeviceMapping, param: string, image: Image
   const givenSize = wholeNumber(ebs.VolumeSize, `${param}.Ebs.VolumeSize`);
   const givenIops = wholeNumber(ebs.Iops, `${param}.Ebs.Iops`);
   const givenThroughput = wholeNumber(ebs.Throughput, `${param}.Ebs.Throughput`);
-  const snapshotId = rootSnapshotId(image.id);
+  const imageRootDevice = imageRoot(image);
+  const snapshotId = imageRootDevice.snapshotId;
   if (ebs.SnapshotId !== undefined && ebs.SnapshotId !== snapshotId) {
     throw Errors.launchOptionNotImplemented(
       `${param}.Ebs.SnapshotId ${ebs.SnapshotId}`,
@@ -192,27 +208,124 @@ function rootVolumeFrom(mapping: BlockDeviceMapping, param: string, image: Image
     );
   }
 
-  const type: VolumeType = rawType ?? ROOT_VOLUME.volumeType;
+  const type: VolumeType = rawType ?? imageRootDevice.volumeType;
   const limits = VOLUME_TYPES[type];
   if (!limits.boot) throw Errors.notABootVolumeType(type, device);
-  const snapshotSize = ROOT_VOLUME[image.platform].sizeGiB;
+  const snapshotSize = imageRootDevice.sizeGiB;
   const size = givenSize ?? snapshotSize;
   if (size < snapshotSize) throw Errors.volumeSmallerThanSnapshot(size, snapshotId, snapshotSize);
   if (size > limits.maxGiB) throw Errors.volumeTooLarge(size, type, limits.maxGiB);
 
-  const iops = checkIops(type, limits.iops, givenIops, size);
-  const throughput = checkThroughput(limits.throughput, givenThroughput, iops, device);
+  // A user image's gp3/io root keeps the IOPS and throughput it was imaged with unless the launch says otherwise.
+  const sameType = type === imageRootDevice.volumeType && isUserImage(image);
+  const iops = checkIops(type, limits.iops, givenIops ?? (sameType && limits.iops ? imageRootDevice.iops : undefined), size);
+  const throughput = checkThroughput(limits.throughput, givenThroughput ?? (sameType ? imageRootDevice.throughputMiBps : undefined), iops, device);
 
-  const encrypted = ebs.Encrypted === true;
+  const encrypted = ebs.Encrypted === true || imageRootDevice.encrypted;
   if (ebs.KmsKeyId !== undefined && !encrypted) throw Errors.kmsKeyWithoutEncryption();
   return {
     sizeGiB: size,
     volumeType: type,
     ...(iops !== undefined ? { iops } : {}),
     ...(throughput !== undefined ? { throughputMiBps: throughput } : {}),
-    deleteOnTermination: ebs.DeleteOnTermination ?? true,
+    deleteOnTermination: ebs.DeleteOnTermination ?? imageRootDevice.deleteOnTermination,
     encrypted,
     ...(ebs.KmsKeyId !== undefined ? { kmsKeyId: ebs.KmsKeyId } : {}),
+    ...(isUserImage(image) ? { snapshotId, ...(image.variant !== undefined ? { bootVariant: image.variant } : {}) } : {}),
+  };
+}
+
+/**
+ * The data volumes a launch makes and attaches (EC2: every EBS mapping but the root's, the image's own
+ * mappings first, each overridden by the launch's mapping of the same device or suppressed by its
+ * NoDevice). A launch's mapping of a device the image does not map needs VolumeSize or SnapshotId;
+ * DeleteOnTermination is true unless said otherwise (EC2's default for volumes made at launch, unlike
+ * AttachVolume's). `snapshotSize`: the size of a snapshot a launch's mapping names (the caller's; looked
+ * up by the service, which has already answered InvalidSnapshot.NotFound for unknown ones).
+ */
+export function resolveDataVolumes(
+  mappings: readonly BlockDeviceMapping[] | undefined,
+  image: ImageFacts,
+  snapshotSize: (id: string) => number | undefined,
+): LaunchDataVolume[] {
+  const rootKey = deviceKey(imageRoot(image).device);
+  const given = new Map<string, { readonly mapping: BlockDeviceMapping; readonly param: string }>();
+  (mappings ?? []).forEach((mapping, i) => {
+    if (mapping.DeviceName) given.set(deviceKey(mapping.DeviceName), { mapping, param: `BlockDeviceMapping.${i + 1}` });
+  });
+  const out: LaunchDataVolume[] = [];
+  const imageDevices = isUserImage(image) ? image.user.blockDevices.filter((b) => b.ebs && deviceKey(b.device) !== rootKey) : [];
+  for (const b of imageDevices) {
+    const key = deviceKey(b.device);
+    const over = given.get(key);
+    given.delete(key);
+    if (over?.mapping.NoDevice !== undefined || over?.mapping.VirtualName !== undefined) continue;
+    const e = b.ebs!;
+    out.push(
+      dataVolumeFrom(over?.mapping ?? { DeviceName: b.device, Ebs: {} }, over?.param ?? 'BlockDeviceMapping', {
+        snapshotId: e.snapshotId,
+        sizeGiB: e.sizeGiB,
+        volumeType: e.volumeType,
+        iops: e.iops,
+        throughputMiBps: e.throughputMiBps,
+        encrypted: e.encrypted,
+        deleteOnTermination: e.deleteOnTermination,
+      }, snapshotSize),
+    );
+  }
+  for (const [key, { mapping, param }] of given) {
+    if (key === rootKey || !mapping.Ebs) continue;
+    out.push(dataVolumeFrom(mapping, param, undefined, snapshotSize));
+  }
+  return out;
+}
+
+type ImageDataDefaults = Omit<LaunchDataVolume, 'device'>;
+
+function dataVolumeFrom(
+  mapping: BlockDeviceMapping,
+  param: string,
+  fromImage: ImageDataDefaults | undefined,
+  snapshotSize: (id: string) => number | undefined,
+): LaunchDataVolume {
+  const device = mapping.DeviceName!;
+  const ebs = mapping.Ebs ?? {};
+  for (const [member, why] of Object.entries(REFUSED_EBS_MEMBERS)) {
+    if ((ebs as Record<string, unknown>)[member] !== undefined) throw Errors.launchOptionNotImplemented(`${param}.Ebs.${member}`, why);
+  }
+  if (ebs.EbsCardIndex !== undefined && ebs.EbsCardIndex !== 0) {
+    throw Errors.launchOptionNotImplemented(`${param}.Ebs.EbsCardIndex ${ebs.EbsCardIndex}`, 'every volume is on EBS card 0');
+  }
+  const rawType = ebs.VolumeType as string | undefined;
+  if (rawType !== undefined && !isVolumeType(rawType)) {
+    throw Errors.invalidValueFor(`${param}.Ebs.VolumeType`, rawType, `Valid values: ${Object.keys(VOLUME_TYPES).join(', ')}.`);
+  }
+  const givenSize = wholeNumber(ebs.VolumeSize, `${param}.Ebs.VolumeSize`);
+  const givenIops = wholeNumber(ebs.Iops, `${param}.Ebs.Iops`);
+  const givenThroughput = wholeNumber(ebs.Throughput, `${param}.Ebs.Throughput`);
+  const snapshotId = ebs.SnapshotId ?? fromImage?.snapshotId;
+  const snapSize = ebs.SnapshotId !== undefined ? snapshotSize(ebs.SnapshotId) : fromImage?.snapshotId !== undefined ? fromImage.sizeGiB : undefined;
+  const size = givenSize ?? fromImage?.sizeGiB ?? snapSize;
+  if (size === undefined) throw Errors.invalidBlockDeviceMapping(`The block device mapping for ${device} must specify a volume size or a snapshot ID.`);
+  if (snapshotId !== undefined && snapSize !== undefined && size < snapSize) throw Errors.volumeSmallerThanSnapshot(size, snapshotId, snapSize);
+  const type: VolumeType = rawType ?? fromImage?.volumeType ?? 'gp2';
+  const limits = VOLUME_TYPES[type];
+  if (size < limits.minGiB) throw Errors.volumeTooSmall(size, type, limits.minGiB);
+  if (size > limits.maxGiB) throw Errors.volumeTooLarge(size, type, limits.maxGiB);
+  const sameType = fromImage !== undefined && type === fromImage.volumeType;
+  const iops = checkIops(type, limits.iops, givenIops ?? (sameType && limits.iops ? fromImage.iops : undefined), size);
+  const throughput = checkThroughput(limits.throughput, givenThroughput ?? (sameType ? fromImage.throughputMiBps : undefined), iops, device);
+  const encrypted = ebs.Encrypted === true || fromImage?.encrypted === true;
+  if (ebs.KmsKeyId !== undefined && !encrypted) throw Errors.kmsKeyWithoutEncryption();
+  return {
+    device,
+    sizeGiB: size,
+    volumeType: type,
+    ...(iops !== undefined ? { iops } : {}),
+    ...(throughput !== undefined ? { throughputMiBps: throughput } : {}),
+    encrypted,
+    deleteOnTermination: ebs.DeleteOnTermination ?? fromImage?.deleteOnTermination ?? true,
+    ...(snapshotId !== undefined ? { snapshotId } : {}),
   };
 }
 

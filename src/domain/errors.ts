@@ -548,6 +548,31 @@ export const Errors = {
   privateIpNotOnInterface: (ip: string, eniId: string) =>
     Errors.invalidValueFor('PrivateIpAddress', ip, `It is not a private IPv4 address of network interface ${eniId}.`),
 
+  // --- user images ---
+  // moto 5 ec2/exceptions.py (InvalidAMIID.Unavailable, InvalidAMIAttributeItemValue) and ec2/models/amis.py;
+  // InvalidAMIName.Duplicate's words as EC2 answers them in public reports (packer#880, terraform-aws-consul#131:
+  // "AMI name … is already in use by AMI ami-…"); the name rules from CreateImage's API reference.
+  amiNameDuplicate: (name: string, imageId: string) => new Ec2Error('InvalidAMIName.Duplicate', `AMI name ${name} is already in use by AMI ${imageId}`),
+  amiNameMalformed: (name: string) =>
+    new Ec2Error(
+      'InvalidAMIName.Malformed',
+      `AMI name '${name}' is invalid: AMI names must be between 3 and 128 characters long, and may contain letters, numbers, '(', ')', '[', ']', ' ', '.', '/', '-', "'", '@' and '_'`,
+    ),
+  /** moto UnvailableAMIIdError: an image that is not (or no longer) available. */
+  amiUnavailable: (id: string, state?: string) =>
+    new Ec2Error('InvalidAMIID.Unavailable', state === undefined ? `The image id '[${id}]' is no longer available` : `The image id '[${id}]' is not available: its state is ${state}`),
+  /** moto InvalidAMIAttributeItemValueError: a launch permission naming neither a 12-digit account nor the group `all`. */
+  amiAttributeItemValue: (attribute: string, value: string) =>
+    new Ec2Error('InvalidAMIAttributeItemValue', `Invalid attribute item value "${value}" for ${attribute} item type.`),
+  /** Describe/Modify/ResetImageAttribute of an image the caller may launch but does not own. */
+  amiNotOwned: (id: string) => new Ec2Error('AuthFailure', `Not authorized for image:${id}`),
+  /** CreateImage from an instance that is neither running nor stopped. */
+  createImageState: (instanceId: string, state: string) =>
+    new Ec2Error('IncorrectInstanceState', `The instance '${instanceId}' is not in a state from which it can be imaged (${state}): it must be running or stopped.`),
+  /** Built-in images have no snapshots of their own to copy or deregister. */
+  builtInImage: (id: string, operation: string) =>
+    new Ec2Error('InvalidParameterValue', `The image ${id} is one of nestbox's built-in images; ${operation} takes an image of an account (CreateImage, RegisterImage, CopyImage).`),
+
   // --- fleets ------------------------------------------------------------------------------------
   fleetIdMalformed: (id: string) => new Ec2Error('InvalidFleetId.Malformed', `Invalid id: "${id}" (expecting "fleet-...")`),
   fleetIdNotFound: (ids: readonly string[]) => notFound('InvalidFleetId.NotFound', 'fleet', ids),

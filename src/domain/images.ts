@@ -289,3 +289,195 @@ export function imageInfo(i: ImageFacts): Image {
     ],
   };
 }
+
+// --- user images (CreateImage, RegisterImage, CopyImage) ------------------------------------------------
+
+/**
+ * One block device of a user image: an EBS volume made from a snapshot (or empty), an instance store
+ * volume, or a device the image suppresses.
+ */
+export interface ImageBlockDevice {
+  readonly device: string;
+  readonly ebs?:
+    | {
+        readonly snapshotId?: string | undefined;
+        readonly sizeGiB: number;
+        readonly volumeType: 'standard' | 'io1' | 'io2' | 'gp2' | 'sc1' | 'st1' | 'gp3';
+        readonly iops?: number | undefined;
+        readonly throughputMiBps?: number | undefined;
+        readonly deleteOnTermination: boolean;
+        readonly encrypted: boolean;
+      }
+    | undefined;
+  readonly virtualName?: string | undefined;
+  readonly noDevice?: true | undefined;
+}
+
+/**
+ * An image of the account's (stored kind `image`): made by CreateImage from an instance, RegisterImage
+ * from a root snapshot, or CopyImage. Its state is derived from its snapshots' (pending until all are
+ * completed, failed if one failed). Private by default: its launch permission names the accounts it is
+ * shared with, or `all` (public).
+ */
+export interface UserImageRecord {
+  /** `ami-` + 17 hex digits */
+  readonly id: string;
+  readonly account: string;
+  readonly region: string;
+  /** unique per account and Region (the store's name index) */
+  readonly name: string;
+  readonly description?: string | undefined;
+  readonly architecture: 'x86_64' | 'arm64';
+  readonly platform: 'linux' | 'windows';
+  readonly creationDate: string;
+  readonly rootDeviceName: string;
+  readonly blockDevices: readonly ImageBlockDevice[];
+  /** whether the qemu driver boots it (its root file system came from a bootable image), and with which built image's kernel */
+  readonly bootable: boolean;
+  readonly variant?: ImageVariant | undefined;
+  readonly bootMode?: 'uefi' | 'uefi-preferred' | 'legacy-bios' | undefined;
+  readonly imdsSupport?: 'v2.0' | undefined;
+  /** launch permission: public (`all`), and the accounts it is shared with */
+  readonly public: boolean;
+  readonly launchUsers: readonly string[];
+  /** CreateImage: the instance it was made from */
+  readonly sourceInstanceId?: string | undefined;
+  /** CopyImage: where it was copied from */
+  readonly sourceImageId?: string | undefined;
+  readonly sourceRegion?: string | undefined;
+}
+
+/** The root device of any image: a built-in's (ROOT_VOLUME, its derived snapshot) or a user image's root mapping. */
+export interface ImageRoot {
+  readonly device: string;
+  readonly snapshotId: string;
+  readonly sizeGiB: number;
+  readonly volumeType: 'standard' | 'io1' | 'io2' | 'gp2' | 'sc1' | 'st1' | 'gp3';
+  readonly iops?: number | undefined;
+  readonly throughputMiBps?: number | undefined;
+  readonly encrypted: boolean;
+  readonly deleteOnTermination: boolean;
+}
+
+/** What a launch needs of an image beyond ImageFacts: a user image's root and its other block devices. */
+export interface UserImageFacts extends ImageFacts {
+  readonly user: UserImageRecord;
+  readonly root: ImageRoot;
+}
+
+export const isUserImage = (i: ImageFacts): i is UserImageFacts => (i as Partial<UserImageFacts>).user !== undefined;
+
+/** A user image's root block device (its mapping of the root device name). */
+export function userImageRoot(rec: UserImageRecord): ImageRoot {
+  const m = rec.blockDevices.find((b) => b.device === rec.rootDeviceName && b.ebs);
+  const ebs = m?.ebs;
+  return {
+    device: rec.rootDeviceName,
+    snapshotId: ebs?.snapshotId ?? '',
+    sizeGiB: ebs?.sizeGiB ?? ROOT_VOLUME[rec.platform].sizeGiB,
+    volumeType: ebs?.volumeType ?? ROOT_VOLUME.volumeType,
+    iops: ebs?.iops,
+    throughputMiBps: ebs?.throughputMiBps,
+    encrypted: ebs?.encrypted ?? false,
+    deleteOnTermination: ebs?.deleteOnTermination ?? true,
+  };
+}
+
+/** The root device of an image, built-in or user. */
+export function imageRoot(i: ImageFacts): ImageRoot {
+  if (isUserImage(i)) return i.root;
+  return {
+    device: ROOT_VOLUME[i.platform].device,
+    snapshotId: rootSnapshotId(i.id),
+    sizeGiB: ROOT_VOLUME[i.platform].sizeGiB,
+    volumeType: ROOT_VOLUME.volumeType,
+    iops: ROOT_VOLUME.iops,
+    throughputMiBps: ROOT_VOLUME.throughputMiBps,
+    encrypted: false,
+    deleteOnTermination: true,
+  };
+}
+
+export function userImageFacts(rec: UserImageRecord): UserImageFacts {
+  return {
+    id: rec.id,
+    name: rec.name,
+    description: rec.description ?? '',
+    architecture: rec.architecture,
+    platform: rec.platform,
+    creationDate: rec.creationDate,
+    bootable: rec.bootable,
+    imdsSupport: rec.imdsSupport,
+    variant: rec.variant,
+    ownerId: rec.account,
+    bootMode: rec.bootMode,
+    user: rec,
+    root: userImageRoot(rec),
+  };
+}
+
+/** The image state a user image shows, from its snapshots' states. */
+export type UserImageState = 'pending' | 'available' | 'failed';
+
+export function userImageState(snapshotStates: readonly (string | undefined)[]): UserImageState {
+  if (snapshotStates.some((s) => s === 'error' || s === undefined)) return 'failed';
+  return snapshotStates.every((s) => s === 'completed') ? 'available' : 'pending';
+}
+
+/** The SDK-shaped DescribeImages entry of a user image. */
+export function userImageInfo(rec: UserImageRecord, state: UserImageState, tags?: Image['Tags']): Image {
+  const windows = rec.platform === 'windows';
+  return {
+    ImageId: rec.id,
+    Name: rec.name,
+    ...(rec.description !== undefined ? { Description: rec.description } : {}),
+    Architecture: rec.architecture,
+    ...(windows ? { Platform: 'windows' as Image['Platform'] } : {}),
+    PlatformDetails: windows ? 'Windows' : 'Linux/UNIX',
+    UsageOperation: windows ? 'RunInstances:0002' : 'RunInstances',
+    State: state,
+    ...(state === 'failed' ? { StateReason: { Code: 'Client.SnapshotFailed', Message: 'A snapshot of the image failed or is gone' } } : {}),
+    OwnerId: rec.account,
+    Public: rec.public,
+    ImageType: 'machine',
+    // EC2: "<owner account>/<name>" for an EBS-backed image of the account's
+    ImageLocation: `${rec.account}/${rec.name}`,
+    CreationDate: rec.creationDate,
+    RootDeviceName: rec.rootDeviceName,
+    RootDeviceType: 'ebs',
+    VirtualizationType: 'hvm',
+    Hypervisor: 'xen',
+    EnaSupport: true,
+    SriovNetSupport: 'simple',
+    ...(rec.bootMode ? { BootMode: rec.bootMode } : {}),
+    ...(rec.imdsSupport ? { ImdsSupport: rec.imdsSupport } : {}),
+    ...(rec.sourceInstanceId ? { SourceInstanceId: rec.sourceInstanceId } : {}),
+    ...(rec.sourceImageId ? { SourceImageId: rec.sourceImageId, SourceImageRegion: rec.sourceRegion } : {}),
+    BlockDeviceMappings: rec.blockDevices.map((b) =>
+      b.ebs
+        ? {
+            DeviceName: b.device,
+            Ebs: {
+              DeleteOnTermination: b.ebs.deleteOnTermination,
+              ...(b.ebs.snapshotId ? { SnapshotId: b.ebs.snapshotId } : {}),
+              VolumeSize: b.ebs.sizeGiB,
+              VolumeType: b.ebs.volumeType,
+              ...(b.ebs.iops !== undefined ? { Iops: b.ebs.iops } : {}),
+              ...(b.ebs.throughputMiBps !== undefined ? { Throughput: b.ebs.throughputMiBps } : {}),
+              Encrypted: b.ebs.encrypted,
+            },
+          }
+        : b.virtualName !== undefined
+          ? { DeviceName: b.device, VirtualName: b.virtualName }
+          : { DeviceName: b.device, NoDevice: '' },
+    ),
+    ...(tags && tags.length > 0 ? { Tags: tags } : {}),
+  };
+}
+
+/**
+ * EC2's AMI name rules (CreateImage / RegisterImage API reference): 3 to 128 characters, letters,
+ * numbers, parentheses, square brackets, spaces, periods, slashes, dashes, single quotes, at-signs and
+ * underscores.
+ */
+export const AMI_NAME = /^[A-Za-z0-9()[\] ./\-'@_]{3,128}$/;

@@ -266,7 +266,7 @@ export function launchTemplateDataOf({ rec, tags, volumeTags, subnetId, security
           DeleteOnTermination: root.deleteOnTermination,
           Encrypted: root.encrypted,
           ...(root.kmsKeyId !== undefined ? { KmsKeyId: root.kmsKeyId } : {}),
-          SnapshotId: rootSnapshotId(rec.imageId),
+          SnapshotId: root.snapshotId ?? rootSnapshotId(rec.imageId),
           VolumeSize: root.sizeGiB,
           VolumeType: root.volumeType,
           // Provisioned values only: gp2's baseline IOPS would be refused by a launch from the template.

@@ -10,7 +10,11 @@ import { type CpuSettings, resolveCpuSettings } from '../domain/cpu-options.js';
 import { Errors } from '../domain/errors.js';
 import { checkNoPlacementGroup, parseTenancy } from '../domain/host.js';
 import { isWellFormedId, newId } from '../domain/ids.js';
-import { type ImageFacts, findImage } from '../domain/images.js';
+import { type LaunchDataVolume, resolveDataVolumes } from '../domain/block-devices.js';
+import { type ImageFacts, imageRoot, isUserImage } from '../domain/images.js';
+import { MAX_DATA_VOLUMES, type VolumeRecord } from '../domain/volumes.js';
+import { launchableImage, snapshotsOf } from './images.js';
+import { findSnapshots } from './volumes.js';
 import { type InstanceGroup, type InstanceRecord, type InstanceSubnet, type Scope, privateIpFor, rootVolumeId } from '../domain/instance.js';
 import { checkUserData, parseShutdownBehavior } from '../domain/instance-attributes.js';
 import type { InstanceTypeFacts } from '../domain/instance-types.js';
@@ -132,6 +136,8 @@ export interface LaunchPlan {
   readonly subnet: InstanceSubnet | undefined;
   /** their security groups when they are not just the default VPC's `default` group */
   readonly securityGroups: readonly InstanceGroup[] | undefined;
+  /** the data volumes each instance gets at launch (BlockDeviceMappings other than the root's, and its user image's) */
+  readonly dataVolumes: readonly LaunchDataVolume[];
 }
 
 /** Checks a RunInstances request against every rule, in EC2's order; changes nothing. */
@@ -148,8 +154,8 @@ export async function planLaunch(raw: RunInstancesRequest, ctx: Scope, s: Servic
   // A member nestbox cannot honour is refused by name before anything else is looked at.
   checkRunInstancesMembers(input);
   if (!isWellFormedId('image', imageId)) throw Errors.amiIdMalformed(imageId);
-  const image = findImage(imageId);
-  if (!image) throw Errors.amiIdNotFound([imageId]);
+  // A built-in image, or a user image the caller may launch (its own, shared with it, or public) that is available.
+  const image = await launchableImage(s, ctx, imageId);
   const facts = typeFacts(s, input.InstanceType ?? 't3.micro');
   if (facts.architecture !== image.architecture) {
     throw Errors.invalidParameterValue(
@@ -190,6 +196,16 @@ export async function planLaunch(raw: RunInstancesRequest, ctx: Scope, s: Servic
     tenancy,
     hibernation,
   });
+  // Extra EBS mappings: data volumes made and attached at launch; snapshots a mapping names are the caller's and completed.
+  const named = [...new Set((input.BlockDeviceMappings ?? []).flatMap((m) => (m.Ebs?.SnapshotId !== undefined ? [m.Ebs.SnapshotId] : [])))];
+  const imageSnapshots = new Set([imageRoot(image).snapshotId, ...(isUserImage(image) ? snapshotsOf(image.user) : [])]);
+  const snapshots = await findSnapshots(s, ctx, named.filter((id) => !imageSnapshots.has(id)));
+  for (const snap of snapshots) if (snap.state !== 'completed') throw Errors.snapshotNotReady(snap.id, snap.state);
+  const sizes = new Map(snapshots.map((x) => [x.id, x.volumeSizeGiB]));
+  const dataVolumes = resolveDataVolumes(input.BlockDeviceMappings, image, (id) => sizes.get(id));
+  if (dataVolumes.length > MAX_DATA_VOLUMES) {
+    throw Errors.invalidBlockDeviceMapping(`An instance here has at most ${MAX_DATA_VOLUMES} data volumes; the launch asks for ${dataVolumes.length}.`);
+  }
   return {
     minCount,
     maxCount,
@@ -213,6 +229,7 @@ export async function planLaunch(raw: RunInstancesRequest, ctx: Scope, s: Servic
     associatePublicIp,
     subnet: network.subnet,
     securityGroups: network.securityGroups,
+    dataVolumes,
   };
 }
 
@@ -234,6 +251,8 @@ export interface Launched {
   readonly instances: readonly InstanceRecord[];
   /** each instance's tags, as written (what the store would read back), so the answer needs no read */
   readonly tags: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /** each instance's data volumes, as written, likewise */
+  readonly volumes: ReadonlyMap<string, readonly VolumeRecord[]>;
 }
 
 /**
@@ -319,6 +338,24 @@ export async function launchPlanned(plan: LaunchPlan, ctx: Scope, s: Services, o
       }
       const placed = recs.map((rec, i) => ({ ...rec, vmHost: hosts[i]! }));
       s.vms.admit(placed);
+      // Each instance's data volumes, attached from its launch; a restored one's disk is made before its VM starts.
+      const volumes: VolumeRecord[] = placed.flatMap((r) =>
+        plan.dataVolumes.map((d) => ({
+          id: newId('volume'),
+          account: ctx.account,
+          region: ctx.region,
+          availabilityZone: zone,
+          sizeGiB: d.sizeGiB,
+          volumeType: d.volumeType,
+          ...(d.iops !== undefined ? { iops: d.iops } : {}),
+          ...(d.throughputMiBps !== undefined ? { throughputMiBps: d.throughputMiBps } : {}),
+          encrypted: d.encrypted,
+          ...(d.snapshotId !== undefined ? { snapshotId: d.snapshotId } : {}),
+          createTime: launchTime,
+          attachment: { instanceId: r.id, device: d.device, attachTime: launchTime, deleteOnTermination: d.deleteOnTermination },
+          host: r.vmHost,
+        })),
+      );
       const tag = (resourceId: string, resourceType: string, t: KeyValue): TagRecord => ({
         resourceId,
         resourceType,
@@ -329,16 +366,25 @@ export async function launchPlanned(plan: LaunchPlan, ctx: Scope, s: Services, o
       });
       tx.write({
         instances: placed,
-        putTags: placed.flatMap((r) => [
-          ...instanceTags.map((t) => tag(r.id, 'instance', t)),
-          ...plan.volumeTags.map((t) => tag(rootVolumeId(r), 'volume', t)),
-        ]),
+        ...(volumes.length > 0 ? { putResources: volumes.map((doc) => ({ kind: 'volume' as const, doc })) } : {}),
+        putTags: [
+          ...placed.flatMap((r) => [
+            ...instanceTags.map((t) => tag(r.id, 'instance', t)),
+            ...plan.volumeTags.map((t) => tag(rootVolumeId(r), 'volume', t)),
+          ]),
+          ...volumes.flatMap((v) => plan.volumeTags.map((t) => tag(v.id, 'volume', t))),
+        ],
         ...(opts.clientToken ? { clientToken: { account: ctx.account, region: ctx.region, ...opts.clientToken, reservationId } } : {}),
-        tasks: placed.map((r) => ({ host: r.vmHost, target: r.id, kind: 'start' as const })),
+        tasks: [
+          // restores first: the host's EBS queue runs them before the VMs' starts (src/compute/vm-host.ts)
+          ...volumes.flatMap((v) => (v.snapshotId !== undefined ? [{ host: v.host!, target: v.id, kind: 'restore-volume' as const }] : [])),
+          ...placed.map((r) => ({ host: r.vmHost, target: r.id, kind: 'start' as const })),
+        ],
       });
       // Written in this order: a key given twice keeps its first place and takes its last value, as the store's upsert does.
       const tagsOfOne = new Map(instanceTags.map((t) => [t.key, t.value]));
-      return { reservationId, instances: placed, tags: new Map(placed.map((r) => [r.id, tagsOfOne])) };
+      const volumesOf = new Map(placed.map((r) => [r.id, volumes.filter((v) => v.attachment!.instanceId === r.id)]));
+      return { reservationId, instances: placed, tags: new Map(placed.map((r) => [r.id, tagsOfOne])), volumes: volumesOf };
     },
     { lock: launchLock(ctx) },
   );

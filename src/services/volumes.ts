@@ -54,9 +54,25 @@ export type FoundVolume =
 const storedInScope = <T extends { readonly account: string; readonly region: string }>(doc: T | undefined, scope: Scope): T | undefined =>
   doc && doc.account === scope.account && doc.region === scope.region ? doc : undefined;
 
+/**
+ * A volume made at launch with DeleteOnTermination (a launch's or its image's block device mapping) is
+ * gone once its instance is terminated: its record stays behind, unseen (nestbox deletes nothing at
+ * termination outside the instance's own record).
+ */
+const goneWithInstance = (vol: VolumeRecord, instance: { readonly state: string } | undefined): boolean =>
+  vol.attachment?.deleteOnTermination === true && (instance === undefined || instance.state === 'terminated');
+
+async function withoutTerminated<T extends VolumeRecord>(vols: T[], scope: Scope, reader: StoreReader): Promise<T[]> {
+  const ids = [...new Set(vols.flatMap((v) => (v.attachment?.deleteOnTermination ? [v.attachment.instanceId] : [])))];
+  if (ids.length === 0) return vols;
+  const recs = new Map((await reader.instances({ account: scope.account, region: scope.region, ids })).map((r) => [r.id, r]));
+  return vols.filter((v) => !goneWithInstance(v, v.attachment ? recs.get(v.attachment.instanceId) : undefined));
+}
+
 /** One data volume of the caller's, or undefined. */
 export async function dataVolume(s: Services, scope: Scope, id: string, reader: StoreReader = s.store): Promise<(VolumeRecord & Revisioned) | undefined> {
-  return storedInScope(await reader.resource('volume', id), scope);
+  const vol = storedInScope(await reader.resource('volume', id), scope);
+  return vol && (await withoutTerminated([vol], scope, reader))[0];
 }
 
 /**
@@ -82,8 +98,8 @@ export async function findAnyVolumes(s: Services, scope: Scope, ids: readonly st
 }
 
 /** Every data volume in the caller's scope, in creation order. */
-export function dataVolumesOf(s: Services, scope: Scope, reader: StoreReader = s.store): Promise<(VolumeRecord & Revisioned)[]> {
-  return reader.resources('volume', { account: scope.account, region: scope.region });
+export async function dataVolumesOf(s: Services, scope: Scope, reader: StoreReader = s.store): Promise<(VolumeRecord & Revisioned)[]> {
+  return withoutTerminated(await reader.resources('volume', { account: scope.account, region: scope.region }), scope, reader);
 }
 
 /** The instances (in the caller's scope) the volumes' attachments name, by ID. */

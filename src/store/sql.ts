@@ -490,6 +490,9 @@ const nameOf = (put: ResourcePut): string | null => {
     // An Elastic IP's address: one account never holds it twice in a Region (src/domain/elastic-ip.ts).
     case 'elastic-ip':
       return put.doc.publicIp;
+    // An image's name: unique per account and Region (CreateImage's InvalidAMIName.Duplicate).
+    case 'image':
+      return put.doc.name;
     default:
       return null;
   }

@@ -28,6 +28,7 @@ import type { KeyPairRecord } from '../domain/key-pair.js';
 import type { LaunchTemplateRecord, LaunchTemplateVersionRecord } from '../domain/launch-template.js';
 import type { StateName } from '../domain/lifecycle.js';
 import type { SnapshotRecord, VolumeRecord } from '../domain/volumes.js';
+import type { UserImageRecord } from '../domain/images.js';
 import type { InternetGatewayRecord, RouteTableRecord, SecurityGroupRecord, SubnetRecord, VpcRecord } from '../domain/vpc.js';
 
 /** A record as read from the store: its revision, for conditional writes (absent on a new record). */
@@ -71,6 +72,8 @@ export interface ResourceDocs {
   /** data volumes (CreateVolume); root volumes are derived from instance records */
   volume: VolumeRecord;
   snapshot: SnapshotRecord;
+  /** the account's images (CreateImage, RegisterImage, CopyImage); the built-in ones are a fixed table */
+  image: UserImageRecord;
 }
 export type StoredKind = keyof ResourceDocs;
 /** One resource to write: its kind and its whole document. */

@@ -485,11 +485,24 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
     }
   }
 
-  /** The root volume's disk, made over the image's root filesystem at the first boot. */
+  /**
+   * The root volume's disk, made at the first boot over the image's root filesystem — or, for an
+   * instance of a user image, as a standalone copy of the image's root snapshot (grown to the volume's
+   * size), so it holds what the imaged instance's disk held.
+   */
   async function rootDisk(spec: VmSpec, image: ImageInfo): Promise<string> {
     const file = volumeFile(spec.rootVolume.volumeId);
     if (existsSync(file)) return file;
     mkdirSync(volumesDir, { recursive: true, mode: 0o700 });
+    const snapshot = spec.rootVolume.snapshotId !== undefined ? snapshotFile(spec.rootVolume.snapshotId) : undefined;
+    if (snapshot !== undefined && existsSync(snapshot)) {
+      const sizeGiB = spec.rootVolume.sizeGiB;
+      await madeAs(file, async (partial) => {
+        await run(qemuImg, ['convert', '-q', '-O', 'qcow2', snapshot, partial]);
+        if ((await virtualSize(partial)) < sizeGiB * 1024 ** 3) await run(qemuImg, ['resize', '-q', partial, `${sizeGiB}G`]);
+      });
+      return file;
+    }
     const size = Math.max(spec.rootVolume.sizeGiB, image.rootfsSizeGiB);
     const partial = `${file}.${process.pid}.partial`;
     await run(opts.qemuImg ?? 'qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', image.rootfs, partial, `${size}G`]);
