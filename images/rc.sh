@@ -35,15 +35,17 @@ log() {
 }
 trace() { [ -z "$DEBUG" ] || log "$@"; }
 
-# nestbox.instance and nestbox.imds from the kernel command line
+# nestbox.instance, nestbox.imds and nestbox.vpc from the kernel command line
 INSTANCE=
 IMDS=
+VPC=
 read_cmdline() {
   read -r cmdline </proc/cmdline
   for arg in $cmdline; do
     case "$arg" in
       nestbox.instance=*) INSTANCE=${arg#*=} ;;
       nestbox.imds=*) IMDS=${arg#*=} ;;
+      nestbox.vpc=*) VPC=${arg#*=} ;;
       nestbox.debug=1) DEBUG=1 ;;
     esac
   done
@@ -108,6 +110,7 @@ sysinit() {
   trace "modules loaded, background jobs started"
   # -q: the lease (a day on QEMU's user network) is kept when udhcpc exits; nothing renews it.
   udhcpc -i eth0 -f -q -n -t 10 -T 1 -s /etc/nestbox/udhcpc || log "no DHCP lease on eth0"
+  private_network
   trace "DHCP done"
 
   if [ "$VARIANT" = cloud-init ]; then
@@ -184,6 +187,27 @@ table ip nestbox {
 	}
 }
 EOF
+}
+
+# nestbox.vpc=<VPC CIDR>: eth1 is on the VPC's bridge on the host (the qemu driver's private network,
+# src/compute/qemu/vpc-network.ts). The private address (eth0's lease) goes on it too, and the subnet
+# and the VPC are routed there; eth0 (QEMU's user network) keeps the subnet's router, DNS and metadata
+# addresses (base + 1, 2, 3), so the metadata service and the public address's forwards are unchanged.
+private_network() {
+  [ -n "$VPC" ] && [ -e /sys/class/net/eth1 ] || return 0
+  # "2: eth0    inet 172.31.0.5/20 brd …"
+  set -- $(ip -o -4 addr show dev eth0)
+  [ "$3" = inet ] || { log "private network: eth0 has no address"; return 0; }
+  cidr=$4
+  eval "$(ipcalc -n -p "$cidr")"
+  base=${NETWORK%.*}
+  last=${NETWORK##*.}
+  ip link set eth1 up
+  ip -4 addr replace "${cidr%/*}/32" dev eth1
+  for n in 1 2 3; do ip -4 route replace "$base.$((last + n))/32" dev eth0; done
+  ip -4 route replace "$NETWORK/$PREFIX" dev eth1 src "${cidr%/*}"
+  ip -4 route replace "$VPC" dev eth1 src "${cidr%/*}"
+  log "private network: ${cidr%/*} on eth1 (VPC $VPC)"
 }
 
 # The root volume may be bigger than the image's file system (8 GiB): grow it, online. The disk's size

@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 
-const SKIP = /^(qemu-driver|qemu-e2e|console-e2e|lock|wal|store)\.test\.ts$/;
+const SKIP = /^(qemu-driver|qemu-e2e|qemu-network-e2e|console-e2e|lock|wal|store)\.test\.ts$/;
 const suites = readdirSync('test')
   .filter((f) => f.endsWith('.test.ts') && !SKIP.test(f))
   .filter((f) => readFileSync(`test/${f}`, 'utf8').includes('startTestServer('))

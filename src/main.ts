@@ -69,7 +69,7 @@ async function metadataService(config: Config, store: Store, catalog: Catalog, l
 }
 
 /** `qemu` runs real VMs; `auto` does so when QEMU and a built image are here, else simulates them. */
-async function chooseDriver(config: Config, host: VmHost, log: Logger, imds: () => Promise<ImdsService>): Promise<VmDriver> {
+async function chooseDriver(config: Config, host: VmHost, log: Logger, imds: () => Promise<ImdsService>, store?: Store): Promise<VmDriver> {
   const simulated = () => createSimulatedDriver(host.onEvent, { delayMs: config.simulatedDelayMs });
   if (config.driver === 'simulated') return simulated();
   const [{ createQemuDriver, findImage: findBuiltImage, qemuAvailability }, { isImageVariant }] = await Promise.all([
@@ -83,7 +83,9 @@ async function chooseDriver(config: Config, host: VmHost, log: Logger, imds: () 
     return simulated();
   }
   const imagesDir = config.imagesDir ?? config.dataDir;
+  const privateNetwork = store ? await startPrivateNetwork(store, host.id, log) : undefined;
   const qemu = createQemuDriver(host.onEvent, {
+    privateNetwork,
     dataDir: config.dataDir,
     image: q.image,
     imageOf: (variant) => (isImageVariant(variant) ? findBuiltImage(imagesDir, variant) : undefined),
@@ -99,6 +101,38 @@ async function chooseDriver(config: Config, host: VmHost, log: Logger, imds: () 
   });
   // A user image's instance is real when its root file system came from a bootable image (it then has a built image's kernel).
   return createRoutingDriver(qemu, simulated(), (spec) => spec.imageVariant !== undefined || findImage(spec.imageId)?.bootable === true);
+}
+
+/**
+ * The qemu driver's private network between a VPC's instances, with security groups enforced
+ * (src/compute/qemu/vpc-network.ts): on when this process can (root, ip, nft, /dev/net/tun,
+ * br_netfilter), unless NESTBOX_PRIVATE_NETWORK=off; NESTBOX_PRIVATE_NETWORK=on makes a missing part a
+ * start-up error. Without it, what is off is said once here, and everything else works as before.
+ */
+async function startPrivateNetwork(store: Store, hostId: string, log: Logger) {
+  const mode = (process.env.NESTBOX_PRIVATE_NETWORK ?? 'auto').toLowerCase();
+  if (mode === 'off' || mode === '0' || mode === 'false') {
+    log.info('private network: off (NESTBOX_PRIVATE_NETWORK=off): instances do not reach each other on their private addresses');
+    return undefined;
+  }
+  const { createPrivateNetwork, privateNetworkSupport } = await import('./compute/qemu/vpc-network.js');
+  const support = privateNetworkSupport();
+  if (!support.ok) {
+    const what = `private network: off because ${support.reason}: instances do not reach each other on their private addresses, and security groups are not enforced between them (public-address forwards and the metadata service work as before)`;
+    if (mode === 'on') throw new StartupError(`NESTBOX_PRIVATE_NETWORK=on, but ${what}`);
+    log.warn(what);
+    return undefined;
+  }
+  try {
+    const net = await createPrivateNetwork({ store, hostId, log });
+    log.info(`private network: on (network namespace ${net.namespace}: a bridge per VPC, security groups in nftables)`);
+    return net;
+  } catch (err) {
+    const what = `private network: off because it could not be set up: ${err instanceof Error ? err.message : String(err)}`;
+    if (mode === 'on') throw new StartupError(what);
+    log.warn(what);
+    return undefined;
+  }
 }
 
 /** Each listed account's quotas; EC2's defaults for any other (the `--no-auth` or a future account). */
@@ -206,7 +240,7 @@ async function startOwned(config: Config, log: Logger): Promise<Nestbox> {
         heartbeatMs: shared ? config.heartbeatMs : undefined,
         pollMs: shared ? 1000 : undefined,
       });
-      const driver = await chooseDriver(config, host, log, async () => (imds ??= await metadataService(config, store, catalog, log)));
+      const driver = await chooseDriver(config, host, log, async () => (imds ??= await metadataService(config, store, catalog, log)), store);
       host.attach(driver, { vcpus: hostVcpus(config), memoryMiB: Math.floor(totalmem() / 1048576) });
       vmHost = host;
     }

@@ -28,7 +28,7 @@ import { IMAGES, findImage } from '../src/domain/images.js';
 import { applyTrigger } from '../src/domain/instance-state.js';
 import { loadCatalog } from '../src/domain/instance-types.js';
 import { privateIpFor } from '../src/domain/instance.js';
-import { MAX_FORWARDED_TCP_PORTS, WELL_KNOWN_TCP_PORTS, openTcpPorts, macAddress } from '../src/domain/network.js';
+import { MAX_FORWARDED_TCP_PORTS, WELL_KNOWN_TCP_PORTS, defaultNetworkOf, openTcpPorts, macAddress } from '../src/domain/network.js';
 import { PublicIpAllocator, inPublicIpPool, publicDnsName, publicIpPositionsFor, withPublicIp } from '../src/domain/public-ip.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import type { Store } from '../src/store/types.js';
@@ -216,6 +216,9 @@ describe('VM host', () => {
       privateDnsName: 'ip-172-31-16-9.ec2.internal',
       publicIp: '127.64.1.2',
       openTcpPorts: [22],
+      // the default VPC: its private network's bridge (src/compute/qemu/vpc-network.ts) and the block the guest routes there
+      vpcId: defaultNetworkOf(rec).vpcId,
+      vpcCidr: '172.31.0.0/16',
     });
     assert.match(spec.network.mac, /^0e(:[0-9a-f]{2}){5}$/);
     assert.deepEqual(spec.rootVolume, { volumeId: 'vol-0123456789abcdef0', sizeGiB: 8, deleteOnTermination: true });

@@ -51,6 +51,10 @@ export interface VmNetwork {
   readonly privateIp: string;
   /** e.g. `172.31.0.0/20` */
   readonly subnetCidr: string;
+  /** the VPC the subnet is in (the qemu driver's private network: one bridge per VPC) */
+  readonly vpcId?: string | undefined;
+  /** the VPC's CIDR block (the guest routes it on its private network NIC) */
+  readonly vpcCidr?: string | undefined;
   /** the private DNS name, e.g. `ip-172-31-0-8.ec2.internal` */
   readonly privateDnsName: string;
   /** the public IPv4 address: a loopback address of this host (127.x.y.z), unique among running instances */

@@ -40,6 +40,8 @@ export function vmSpecOf(rec: InstanceRecord, catalog: Catalog, volumes: readonl
       mac: macAddress(rec),
       privateIp: rec.privateIpAddress,
       subnetCidr: instanceAttachment(rec).subnetCidr,
+      vpcId: instanceAttachment(rec).vpcId,
+      vpcCidr: instanceAttachment(rec).vpcCidr,
       privateDnsName: privateDnsName(rec.privateIpAddress, rec.region),
       publicIp: rec.publicIp,
       openTcpPorts: instanceOpenTcpPorts(rec),

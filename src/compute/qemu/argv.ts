@@ -71,6 +71,11 @@ export interface VmAttachments {
   readonly forwards: readonly PortForward[];
   /** data volumes' qcow2 files (absolute), each a virtio disk whose serial names its volume (vdb, vdc … in the guest) */
   readonly dataDisks?: readonly { readonly file: string; readonly serial: string }[] | undefined;
+  /**
+   * the tap device on the VPC's bridge (vpc-network.ts), made beforehand: the guest's second NIC (eth1),
+   * which its init gives the private address and the VPC's routes (images/rc.sh, `nestbox.vpc=`)
+   */
+  readonly tap?: string | undefined;
 }
 
 export interface ArgvInput {
@@ -152,6 +157,9 @@ export function subnetAddress(cidr: string, offset: number): string {
   return [24, 16, 8, 0].map((shift) => Math.floor(v / 2 ** shift) % 256).join('.');
 }
 
+/** The private network NIC's MAC: the ENI's with its first octet 0x0a (still locally administered, unicast). */
+export const privateMac = (mac: string): string => `0a${mac.slice(2)}`;
+
 /** Where the guest reaches the metadata service: the subnet's fourth address, which AWS reserves. */
 export const imdsAddress = (subnetCidr: string): string => subnetAddress(subnetCidr, 3);
 
@@ -191,6 +199,7 @@ export function buildQemuPlan(input: ArgvInput): QemuPlan {
     ...BASE_CMDLINE,
     ...(accel === 'tcg' ? TCG_CMDLINE : []),
     ...(attach ? ['root=/dev/vda', 'rw', `nestbox.imds=${imdsAddress(spec.network.subnetCidr)}`] : ['nestbox.probe=1']),
+    ...(attach?.tap && spec.network.vpcCidr ? [`nestbox.vpc=${spec.network.vpcCidr}`] : []),
     `nestbox.instance=${id}`,
   ].join(' ');
   const accelArg = accel === 'kvm' ? 'kvm' : `tcg,tb-size=${input.tcgTbSizeMiB ?? 64}`;
@@ -218,6 +227,10 @@ export function buildQemuPlan(input: ArgvInput): QemuPlan {
           ]),
           '-netdev', netdevOption(spec, attach),
           '-device', `virtio-net-device,netdev=n0,mac=${spec.network.mac}`,
+          // the private network's NIC (eth1): the tap on the VPC's bridge
+          ...(attach.tap
+            ? ['-netdev', `tap,id=p0,ifname=${attach.tap},script=no,downscript=no`, '-device', `virtio-net-device,netdev=p0,mac=${privateMac(spec.network.mac)}`]
+            : []),
         ]
       : []),
     '-serial', `file:${VM_FILES.serial}`,

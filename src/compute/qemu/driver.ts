@@ -50,6 +50,7 @@ import { lastLines, run } from './exec.js';
 import type { ImageInfo } from './image.js';
 import { type AccelChoice, hostFacts, memAvailableMiB, probeAccel, qemuVersion } from './probe.js';
 import { QmpClient, type QmpEvent } from './qmp.js';
+import type { PrivateNetwork } from './vpc-network.js';
 
 /** The instance metadata service, one endpoint per instance (src/imds/). */
 export interface ImdsEndpoints {
@@ -93,6 +94,8 @@ export interface QemuDriverOptions {
   readonly tcgTbSizeMiB?: number;
   /** host facts (tests) */
   readonly host?: HostFacts;
+  /** private networking between the VMs of a VPC, with security groups (vpc-network.ts); absent: none */
+  readonly privateNetwork?: PrivateNetwork | undefined;
   readonly log?: { info(line: string): void; warn(line: string): void };
 }
 
@@ -434,6 +437,7 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
     vm.markExited();
     if (closed) return;
     void opts.imds?.close(vm.id);
+    opts.privateNetwork?.unplug(vm.id).catch((err: unknown) => log.warn(`instance ${vm.id}: private network: ${errorText(err)}`));
     if (vm.destroyRequested) return;
     if (vm.stopRequested) {
       emit(vm.id, { kind: 'halted', requested: true });
@@ -652,13 +656,21 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
       if (!closed && !vm.destroyRequested) emit(vm.id, { kind: 'halted', requested: true });
       return;
     }
+    const net = opts.privateNetwork;
+    let tap: string | undefined;
+    if (net && vm.spec.network.vpcId !== undefined) {
+      tap = await net.prepare(vm.spec).catch((err: unknown) => {
+        log.warn(`instance ${vm.id}: no private network: ${errorText(err)}`);
+        return undefined;
+      });
+    }
     const plan = buildQemuPlan({
       spec: vm.spec,
       accel: accel.accel,
       host,
       limits,
       image: { vmlinux: image.vmlinux, initrd: image.initramfs, hash: image.hash, kernelRelease: image.manifest.kernel.release },
-      attach: { disk, imdsSocket, forwards: forwardsOf(vm.spec), dataDisks },
+      attach: { disk, imdsSocket, forwards: forwardsOf(vm.spec), dataDisks, tap },
       tcgTbSizeMiB: opts.tcgTbSizeMiB,
     });
     vm.plan = { ...plan, runtime: { ...plan.runtime, accelReason: accel.reason, qemu: version } };
@@ -703,6 +715,10 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
     const client = await connectQmp(vm, QMP_CONNECT_MS);
     if (client) attachQmp(vm, client);
     else if (!gone(vm) && !closed) log.warn(`instance ${vm.id}: no QMP connection to QEMU (pid ${vm.pid})`);
+    // QEMU answers on QMP once its devices are made: it has opened the tap, which now goes onto the bridge
+    if (net && tap && client && !gone(vm) && !closed) {
+      await net.plug(vm.spec).catch((err: unknown) => log.warn(`instance ${vm.id}: no private network: ${errorText(err)}`));
+    }
   }
 
   async function start(spec: VmSpec): Promise<void> {
@@ -840,6 +856,7 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
     if (vm) clearTimers(vm);
     if (vms.get(id) === vm) vms.delete(id);
     await opts.imds?.close(id);
+    await opts.privateNetwork?.unplug(id).catch((err: unknown) => log.warn(`instance ${id}: private network: ${errorText(err)}`));
     rmSync(dir, { recursive: true, force: true });
     // The disk goes with the instance unless its volume outlives it (DeleteOnTermination false).
     if (volume && volume.deleteOnTermination) rmSync(volumeFile(volume.volumeId), { force: true });
@@ -853,6 +870,7 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
 
   /** VMs left behind by an earlier nestbox that no instance accounts for: stopped, and removed when unknown. */
   async function sweep(live: ReadonlySet<string>, known: ReadonlySet<string>): Promise<void> {
+    await opts.privateNetwork?.sweep(live).catch((err: unknown) => log.warn(`private network: ${errorText(err)}`));
     let names: string[];
     try {
       names = readdirSync(vmsDir);
@@ -921,6 +939,10 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
     attachQmp(vm, client);
     // The guest reaches its metadata through the same socket name as before the restart.
     await opts.imds?.open(vm.id);
+    if (opts.privateNetwork && spec.network.vpcId !== undefined) {
+      const back = await opts.privateNetwork.adopt(spec).catch(() => false);
+      if (!back) log.warn(`instance ${spec.instanceId}: its tap is gone from ${opts.privateNetwork.namespace}; it has no private network until it is stopped and started`);
+    }
     // the console so far is an earlier boot's; the watch only matters after a reset
     try {
       vm.serialOffset = statSync(join(vm.dir, VM_FILES.serial)).size;
@@ -965,6 +987,7 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
     for (const t of looseTimers) clearTimeout(t);
     looseTimers.clear();
     vms.clear();
+    await opts.privateNetwork?.close();
   }
 
   return {
