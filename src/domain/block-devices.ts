@@ -182,23 +182,35 @@ export function resolveRootVolume(mappings: readonly BlockDeviceMapping[] | unde
   return root && rootVolumeFrom(root.mapping, root.param, image);
 }
 
-/** The root volume one mapping of the root device makes, checked against EBS's rules in EC2's order. */
-function rootVolumeFrom(mapping: BlockDeviceMapping, param: string, image: ImageFacts): RootVolumeSettings {
-  const device = mapping.DeviceName!;
+/**
+ * A mapping's EBS members checked for syntax, as every EBS mapping's are, root or data: members nestbox
+ * cannot honour are refused by name, then the type, then the numbers.
+ */
+function ebsMembers(mapping: BlockDeviceMapping, param: string, cardWhy: string) {
   const ebs = mapping.Ebs ?? {};
   for (const [member, why] of Object.entries(REFUSED_EBS_MEMBERS)) {
     if ((ebs as Record<string, unknown>)[member] !== undefined) throw Errors.launchOptionNotImplemented(`${param}.Ebs.${member}`, why);
   }
   if (ebs.EbsCardIndex !== undefined && ebs.EbsCardIndex !== 0) {
-    throw Errors.launchOptionNotImplemented(`${param}.Ebs.EbsCardIndex ${ebs.EbsCardIndex}`, 'the root volume is on EBS card 0');
+    throw Errors.launchOptionNotImplemented(`${param}.Ebs.EbsCardIndex ${ebs.EbsCardIndex}`, cardWhy);
   }
   const rawType = ebs.VolumeType as string | undefined;
   if (rawType !== undefined && !isVolumeType(rawType)) {
     throw Errors.invalidValueFor(`${param}.Ebs.VolumeType`, rawType, `Valid values: ${Object.keys(VOLUME_TYPES).join(', ')}.`);
   }
-  const givenSize = wholeNumber(ebs.VolumeSize, `${param}.Ebs.VolumeSize`);
-  const givenIops = wholeNumber(ebs.Iops, `${param}.Ebs.Iops`);
-  const givenThroughput = wholeNumber(ebs.Throughput, `${param}.Ebs.Throughput`);
+  return {
+    ebs,
+    rawType: rawType as VolumeType | undefined,
+    givenSize: wholeNumber(ebs.VolumeSize, `${param}.Ebs.VolumeSize`),
+    givenIops: wholeNumber(ebs.Iops, `${param}.Ebs.Iops`),
+    givenThroughput: wholeNumber(ebs.Throughput, `${param}.Ebs.Throughput`),
+  };
+}
+
+/** The root volume one mapping of the root device makes, checked against EBS's rules in EC2's order. */
+function rootVolumeFrom(mapping: BlockDeviceMapping, param: string, image: ImageFacts): RootVolumeSettings {
+  const device = mapping.DeviceName!;
+  const { ebs, rawType, givenSize, givenIops, givenThroughput } = ebsMembers(mapping, param, 'the root volume is on EBS card 0');
   const imageRootDevice = imageRoot(image);
   const snapshotId = imageRootDevice.snapshotId;
   if (ebs.SnapshotId !== undefined && ebs.SnapshotId !== snapshotId) {
@@ -289,20 +301,7 @@ function dataVolumeFrom(
   snapshotSize: (id: string) => number | undefined,
 ): LaunchDataVolume {
   const device = mapping.DeviceName!;
-  const ebs = mapping.Ebs ?? {};
-  for (const [member, why] of Object.entries(REFUSED_EBS_MEMBERS)) {
-    if ((ebs as Record<string, unknown>)[member] !== undefined) throw Errors.launchOptionNotImplemented(`${param}.Ebs.${member}`, why);
-  }
-  if (ebs.EbsCardIndex !== undefined && ebs.EbsCardIndex !== 0) {
-    throw Errors.launchOptionNotImplemented(`${param}.Ebs.EbsCardIndex ${ebs.EbsCardIndex}`, 'every volume is on EBS card 0');
-  }
-  const rawType = ebs.VolumeType as string | undefined;
-  if (rawType !== undefined && !isVolumeType(rawType)) {
-    throw Errors.invalidValueFor(`${param}.Ebs.VolumeType`, rawType, `Valid values: ${Object.keys(VOLUME_TYPES).join(', ')}.`);
-  }
-  const givenSize = wholeNumber(ebs.VolumeSize, `${param}.Ebs.VolumeSize`);
-  const givenIops = wholeNumber(ebs.Iops, `${param}.Ebs.Iops`);
-  const givenThroughput = wholeNumber(ebs.Throughput, `${param}.Ebs.Throughput`);
+  const { ebs, rawType, givenSize, givenIops, givenThroughput } = ebsMembers(mapping, param, 'every volume is on EBS card 0');
   const snapshotId = ebs.SnapshotId ?? fromImage?.snapshotId;
   const snapSize = ebs.SnapshotId !== undefined ? snapshotSize(ebs.SnapshotId) : fromImage?.snapshotId !== undefined ? fromImage.sizeGiB : undefined;
   const size = givenSize ?? fromImage?.sizeGiB ?? snapSize;
