@@ -6,7 +6,7 @@
 import { Errors } from '../domain/errors.js';
 import type { InstanceGroup, InstanceRecord, InstanceSubnet, Scope } from '../domain/instance.js';
 import type { StateName } from '../domain/lifecycle.js';
-import { type LaunchNetworkRequest, defaultNetworkOf, launchNetworkNames, subnetOfZone } from '../domain/network.js';
+import { DEFAULT_SUBNET_MAP_PUBLIC_IP_ON_LAUNCH, type LaunchNetworkRequest, defaultNetworkOf, launchNetworkNames, subnetOfZone } from '../domain/network.js';
 import { type SubnetRecord, addressText, parseCidr, usableAddresses } from '../domain/vpc.js';
 import type { StoreReader } from '../store/types.js';
 import type { Services } from './context.js';
@@ -65,8 +65,10 @@ export async function resolveLaunchNetwork(s: Services, scope: Scope, req: Launc
 export async function mapsPublicIp(s: Services, scope: Scope, network: LaunchNetwork, zone: string): Promise<boolean> {
   if (network.associatePublicIp !== undefined) return network.associatePublicIp;
   if (network.namedSubnet) return network.namedSubnet.mapPublicIpOnLaunch;
+  // The zone's default subnet: its stored record (one primary-key read) once ModifySubnetAttribute changed it.
   const net = defaultNetworkOf(scope);
-  return (await findSubnet(s, scope, (subnetOfZone(net, zone) ?? net.subnets[0]!).id)).mapPublicIpOnLaunch;
+  const stored = await s.store.resource('subnet', (subnetOfZone(net, zone) ?? net.subnets[0]!).id);
+  return stored?.mapPublicIpOnLaunch ?? DEFAULT_SUBNET_MAP_PUBLIC_IP_ON_LAUNCH;
 }
 
 const HOLDING_ADDRESS: readonly StateName[] = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
