@@ -65,7 +65,7 @@ import {
   holdersOf,
   visibleInstance,
 } from '../services/elastic-ips.js';
-import { tagList, tagsFromSpecifications } from '../services/tags.js';
+import { tagList, tagRecordsOf, tagsFromSpecifications } from '../services/tags.js';
 import { internetGatewaysOf } from '../services/vpcs.js';
 import type { Revisioned, StoreReader } from '../store/types.js';
 import { type Handler, checkDryRun, required } from './context.js';
@@ -152,7 +152,7 @@ export const allocateAddress: Handler<AllocateAddressRequest, AllocateAddressRes
       if ((await elasticIpsOf(s, ctx, tx)).length >= ELASTIC_IPS_PER_REGION) throw Errors.addressLimitExceeded();
       tx.write({
         putResources: [{ kind: 'elastic-ip', doc: rec }],
-        putTags: tags.map((t) => ({ resourceId: rec.id, resourceType: 'elastic-ip', account: ctx.account, region: ctx.region, key: t.key, value: t.value })),
+        putTags: tagRecordsOf(ctx, rec.id, 'elastic-ip', tags),
       });
     },
     { lock: launchLock(ctx) },

@@ -22,7 +22,7 @@ import { defaultNetworkOf, instanceAttachment } from '../domain/network.js';
 import { paginate } from '../domain/paging.js';
 import { INTERNET_GATEWAYS_PER_REGION, type InternetGatewayRecord } from '../domain/vpc.js';
 import { describedOf, findInternetGateway, findVpc, internetGatewaysOf } from '../services/vpcs.js';
-import { tagList, tagsFromSpecifications } from '../services/tags.js';
+import { tagList, tagRecordsOf, tagsFromSpecifications } from '../services/tags.js';
 import { type Handler, checkDryRun, required } from './context.js';
 
 const PAGE_LIMITS = { min: 5, max: 1000 };
@@ -74,7 +74,7 @@ export const createInternetGateway: Handler<CreateInternetGatewayRequest, Create
       }
       tx.write({
         putResources: [{ kind: 'internet-gateway', doc: rec }],
-        putTags: tags.map((t) => ({ resourceId: rec.id, resourceType: 'internet-gateway', account: ctx.account, region: ctx.region, key: t.key, value: t.value })),
+        putTags: tagRecordsOf(ctx, rec.id, 'internet-gateway', tags),
       });
     },
     { lock: launchLock(ctx) },

@@ -38,7 +38,7 @@ import {
 import { type Services, launchLock } from '../services/context.js';
 import { findInstances } from '../services/instances.js';
 import { describedOf, findInternetGateway, findRouteTable, findSubnet, findVpc, internetGatewaysOf, routeTablesOf } from '../services/vpcs.js';
-import { tagList, tagsFromSpecifications } from '../services/tags.js';
+import { tagList, tagRecordsOf, tagsFromSpecifications } from '../services/tags.js';
 import type { StoreReader } from '../store/types.js';
 import { type Handler, type RequestContext, checkDryRun, required } from './context.js';
 
@@ -154,7 +154,7 @@ export const createRouteTable: Handler<CreateRouteTableRequest, CreateRouteTable
       }
       tx.write({
         putResources: [{ kind: 'route-table', doc: rec }],
-        putTags: tags.map((t) => ({ resourceId: rec.id, resourceType: 'route-table', account: ctx.account, region: ctx.region, key: t.key, value: t.value })),
+        putTags: tagRecordsOf(ctx, rec.id, 'route-table', tags),
       });
     },
     { lock: launchLock(ctx) },

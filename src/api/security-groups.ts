@@ -68,9 +68,9 @@ import {
 } from '../domain/vpc.js';
 import type { Services } from '../services/context.js';
 import { groupsInUse, inDefaultVpc, resolveRule, securityGroupLock, targetGroup } from '../services/security-groups.js';
-import { type KeyValue, NO_TAGS, tagList, tagMapOf, tagsFromSpecifications } from '../services/tags.js';
+import { NO_TAGS, tagList, tagMapOf, tagRecordsOf, tagsFromSpecifications } from '../services/tags.js';
 import { findSecurityGroups, findSecurityGroupsByName, findVpc, forWrite, securityGroupsOf } from '../services/vpcs.js';
-import type { StoreTransaction, TagRecord } from '../store/types.js';
+import type { StoreTransaction } from '../store/types.js';
 import { type Handler, type RequestContext, checkDryRun, required } from './context.js';
 
 /** The Describe calls page 5 to 1000 items at a time, everything without MaxResults. */
@@ -80,8 +80,6 @@ type TagsById = ReadonlyMap<string, ReadonlyMap<string, string>>;
 
 const groupArn = (g: SecurityGroupRecord) => `arn:aws:ec2:${g.region}:${g.account}:security-group/${g.id}`;
 
-const tagRecords = (ctx: RequestContext, resourceId: string, resourceType: string, tags: readonly KeyValue[]): TagRecord[] =>
-  tags.map((t) => ({ resourceId, resourceType, account: ctx.account, region: ctx.region, key: t.key, value: t.value }));
 
 /** Deletes of every tag the given rules have (a rule's tags go with it). */
 async function ruleTagDeletes(tx: StoreTransaction, ruleIds: readonly string[]): Promise<{ resourceId: string; key: string }[]> {
@@ -120,7 +118,7 @@ export const createSecurityGroup: Handler<CreateSecurityGroupRequest, CreateSecu
         rules: [{ id: newRuleId(), egress: true, protocol: '-1', fromPort: -1, toPort: -1, cidrIpv4: '0.0.0.0/0' }],
         createTime: s.now().toISOString(),
       };
-      tx.write({ putResources: [{ kind: 'security-group', doc: rec }], putTags: tagRecords(ctx, rec.id, 'security-group', tags) });
+      tx.write({ putResources: [{ kind: 'security-group', doc: rec }], putTags: tagRecordsOf(ctx, rec.id, 'security-group', tags) });
       return {
         GroupId: rec.id,
         ...(tags.length > 0 ? { Tags: tagList(tagMapOf(tags)) } : {}),
@@ -309,7 +307,7 @@ async function authorize(input: AuthorizeInput, ctx: RequestContext, s: Services
       const made: SecurityGroupRuleRecord[] = bodies.map((b) => ({ id: newRuleId(), egress, ...withoutUndefined(b) }));
       tx.write({
         putResources: [{ kind: 'security-group', doc: withRules(g, [...g.rules, ...made]) }],
-        putTags: made.flatMap((r) => tagRecords(ctx, r.id, 'security-group-rule', tags)),
+        putTags: made.flatMap((r) => tagRecordsOf(ctx, r.id, 'security-group-rule', tags)),
       });
       const tagged = tags.length > 0 ? { Tags: tagList(tagMapOf(tags)) } : {};
       return { Return: true, SecurityGroupRules: made.map((r) => ({ ...toSecurityGroupRule(g, r), ...tagged })) };

@@ -26,7 +26,7 @@ import { rootVolumeOf } from '../domain/block-devices.js';
 import { paginate } from '../domain/paging.js';
 import { findRegion } from '../domain/regions.js';
 import type { SnapshotRecord } from '../domain/volumes.js';
-import { NO_TAGS, tagList, tagMapOf, tagsFromSpecifications } from '../services/tags.js';
+import { NO_TAGS, tagList, tagMapOf, tagRecordsOf, tagsFromSpecifications } from '../services/tags.js';
 import { type FoundVolume, findAnyVolumes, findSnapshots } from '../services/volumes.js';
 import { imageUsingSnapshot } from '../services/images.js';
 import type { VmTask } from '../store/types.js';
@@ -105,7 +105,7 @@ export const createSnapshot: Handler<CreateSnapshotRequest, Snapshot> = async (i
   const tasks: VmTask[] = host !== undefined ? [{ host, target: rec.id, kind: 'snapshot-volume' }] : [];
   await s.store.commit({
     putResources: [{ kind: 'snapshot', doc: rec }],
-    putTags: tags.map((t) => ({ resourceId: rec.id, resourceType: 'snapshot', account: ctx.account, region: ctx.region, key: t.key, value: t.value })),
+    putTags: tagRecordsOf(ctx, rec.id, 'snapshot', tags),
     tasks,
   });
   return toSnapshot(rec, tagMapOf(tags));
@@ -192,7 +192,7 @@ export const copySnapshot: Handler<CopySnapshotRequest, CopySnapshotResult> = as
   const tasks: VmTask[] = host !== undefined ? [{ host, target: rec.id, kind: 'copy-snapshot' }] : [];
   await s.store.commit({
     putResources: [{ kind: 'snapshot', doc: rec }],
-    putTags: tags.map((t) => ({ resourceId: rec.id, resourceType: 'snapshot', account: ctx.account, region: ctx.region, key: t.key, value: t.value })),
+    putTags: tagRecordsOf(ctx, rec.id, 'snapshot', tags),
     tasks,
   });
   return { SnapshotId: rec.id, ...(tags.length > 0 ? { Tags: tagList(tagMapOf(tags)) } : {}) };

@@ -57,9 +57,9 @@ import { findRegion } from '../domain/regions.js';
 import type { SnapshotRecord } from '../domain/volumes.js';
 import { imageState, ownedImage, snapshotsOf, visibleUserImage } from '../services/images.js';
 import { findInstances } from '../services/instances.js';
-import { type KeyValue, tagsFromSpecifications } from '../services/tags.js';
+import { tagRecordsOf, tagsFromSpecifications } from '../services/tags.js';
 import { dataVolumesAttachedTo, findSnapshots } from '../services/volumes.js';
-import type { StoreReader, TagRecord, VmTask } from '../store/types.js';
+import type { StoreReader, VmTask } from '../store/types.js';
 import { type Handler, checkDryRun, required } from './context.js';
 
 const DESCRIPTION_MAX = 255;
@@ -84,8 +84,6 @@ async function checkNameFree(reader: StoreReader, scope: Scope, name: string): P
 
 const imageLock = (scope: Scope) => `images:${scope.account}:${scope.region}`;
 
-const tagRecords = (id: string, type: string, scope: Scope, tags: readonly KeyValue[]): TagRecord[] =>
-  tags.map((t) => ({ resourceId: id, resourceType: type, account: scope.account, region: scope.region, key: t.key, value: t.value }));
 
 const isVolumeType = (v: string): v is VolumeType => Object.hasOwn(VOLUME_TYPES, v);
 
@@ -275,7 +273,7 @@ export const createImage: Handler<CreateImageRequest, CreateImageResult> = async
       await checkNameFree(tx, ctx, name);
       tx.write({
         putResources: [...snapshots.map((doc) => ({ kind: 'snapshot' as const, doc })), { kind: 'image' as const, doc: image }],
-        putTags: [...tagRecords(imageId, 'image', ctx, imageTags), ...snapshots.flatMap((snap) => tagRecords(snap.id, 'snapshot', ctx, snapshotTags))],
+        putTags: [...tagRecordsOf(ctx, imageId, 'image', imageTags), ...snapshots.flatMap((snap) => tagRecordsOf(ctx, snap.id, 'snapshot', snapshotTags))],
         tasks,
       });
     },
@@ -372,7 +370,7 @@ export const registerImage: Handler<RegisterImageRequest, RegisterImageResult> =
   await s.store.transaction(
     async (tx) => {
       await checkNameFree(tx, ctx, name);
-      tx.write({ putResources: [{ kind: 'image', doc: image }], putTags: tagRecords(image.id, 'image', ctx, tags) });
+      tx.write({ putResources: [{ kind: 'image', doc: image }], putTags: tagRecordsOf(ctx, image.id, 'image', tags) });
     },
     { lock: imageLock(ctx) },
   );
@@ -467,7 +465,7 @@ export const copyImage: Handler<CopyImageRequest, CopyImageResult> = async (inpu
       await checkNameFree(tx, ctx, name);
       tx.write({
         putResources: [...snapshots.map((doc) => ({ kind: 'snapshot' as const, doc })), { kind: 'image' as const, doc: image }],
-        putTags: tagRecords(imageId, 'image', ctx, allTags),
+        putTags: tagRecordsOf(ctx, imageId, 'image', allTags),
         tasks: snapshots.flatMap((x) => (x.host !== undefined ? [{ host: x.host, target: x.id, kind: 'copy-snapshot' as const }] : [])),
       });
     },

@@ -51,7 +51,7 @@ import {
 } from '../domain/volumes.js';
 import { launchLock } from '../services/context.js';
 import { findInstances } from '../services/instances.js';
-import { NO_TAGS, tagList, tagMapOf, tagsFromSpecifications } from '../services/tags.js';
+import { NO_TAGS, tagList, tagMapOf, tagRecordsOf, tagsFromSpecifications } from '../services/tags.js';
 import {
   type FoundVolume,
   attachedInstances,
@@ -282,7 +282,7 @@ export const createVolume: Handler<CreateVolumeRequest, Volume> = async (input, 
       }
       tx.write({
         putResources: [{ kind: 'volume', doc: rec }],
-        putTags: tags.map((t) => ({ resourceId: rec.id, resourceType: 'volume', account: ctx.account, region: ctx.region, key: t.key, value: t.value })),
+        putTags: tagRecordsOf(ctx, rec.id, 'volume', tags),
         ...(snapshot?.host !== undefined ? { tasks: [{ host: snapshot.host, target: rec.id, kind: 'restore-volume' as const }] } : {}),
       });
       return rec;

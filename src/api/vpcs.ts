@@ -48,8 +48,7 @@ import {
 } from '../domain/vpc.js';
 import { type Services, launchLock } from '../services/context.js';
 import { describedOf, findSubnet, findVpc, internetGatewaysOf, routeTablesOf, securityGroupsOf, subnetsOf, vpcsOf } from '../services/vpcs.js';
-import { type KeyValue, tagList, tagsFromSpecifications } from '../services/tags.js';
-import type { TagRecord } from '../store/types.js';
+import { tagList, tagRecordsOf, tagsFromSpecifications } from '../services/tags.js';
 import { type Handler, type RequestContext, checkDryRun, required } from './context.js';
 
 /** The Describe calls page 5 to 1000 items at a time, everything without MaxResults. */
@@ -62,8 +61,6 @@ const withTags = (tags: TagsById, id: string) => {
 };
 
 
-const tagRecords = (ctx: RequestContext, resourceId: string, resourceType: string, tags: readonly KeyValue[]): TagRecord[] =>
-  tags.map((t) => ({ resourceId, resourceType, account: ctx.account, region: ctx.region, key: t.key, value: t.value }));
 
 /** A CIDR block parameter: valid IPv4 syntax (host bits are cleared, as EC2 does), or EC2's error naming it. */
 function cidrParam(value: string | undefined, param: string) {
@@ -184,7 +181,7 @@ export const createVpc: Handler<CreateVpcRequest, CreateVpcResult> = async (inpu
           { kind: 'security-group', doc: group },
           { kind: 'route-table', doc: mainTable },
         ],
-        putTags: tagRecords(ctx, rec.id, 'vpc', tags),
+        putTags: tagRecordsOf(ctx, rec.id, 'vpc', tags),
       });
     },
     { lock: launchLock(ctx) },
@@ -388,7 +385,7 @@ export const createSubnet: Handler<CreateSubnetRequest, CreateSubnetResult> = as
       const siblings = await subnetsOf(s, ctx, tx, vpcId);
       if (siblings.some((x) => cidrsOverlap(parseCidr(x.cidrBlock)!, cidr))) throw Errors.subnetConflict(input.CidrBlock!);
       if (siblings.length >= SUBNETS_PER_VPC) throw Errors.subnetLimitExceeded(SUBNETS_PER_VPC);
-      tx.write({ putResources: [{ kind: 'subnet', doc: rec }], putTags: tagRecords(ctx, rec.id, 'subnet', tags) });
+      tx.write({ putResources: [{ kind: 'subnet', doc: rec }], putTags: tagRecordsOf(ctx, rec.id, 'subnet', tags) });
     },
     { lock: launchLock(ctx) },
   );

@@ -7,7 +7,7 @@ import { Errors } from '../domain/errors.js';
 import type { Scope } from '../domain/instance.js';
 import { required } from '../domain/request.js';
 import { checkText } from '../domain/text.js';
-import type { ResourceDocs, Revisioned, StoredKind } from '../store/types.js';
+import type { ResourceDocs, Revisioned, StoredKind, TagRecord } from '../store/types.js';
 import type { Services } from './context.js';
 
 export const MAX_TAGS_PER_RESOURCE = 50;
@@ -87,3 +87,11 @@ export async function storedInScope<K extends StoredKind>(
   const doc = await s.store.resource(kind, id);
   return doc && doc.account === scope.account && doc.region === scope.region ? doc : undefined;
 }
+
+/** The tag rows a new resource's tags make (its tag specifications, written with it). */
+export const tagRecordsOf = (
+  scope: { readonly account: string; readonly region: string },
+  resourceId: string,
+  resourceType: string,
+  tags: readonly KeyValue[],
+): TagRecord[] => tags.map((t) => ({ resourceId, resourceType, account: scope.account, region: scope.region, key: t.key, value: t.value }));
