@@ -55,6 +55,8 @@ const r = {
   eip: '',
   eipIp: '',
   eipAssoc: '',
+  eni: '',
+  instanceEni: '',
 };
 /** B's own Elastic IP, to name A's instance with. */
 let bEip = '';
@@ -147,9 +149,12 @@ before(async () => {
   r.eipIp = eip.PublicIp!;
   r.eipAssoc = (await a.send(new sdk.AssociateAddressCommand({ AllocationId: r.eip, InstanceId: r.instance }))).AssociationId!;
   bEip = (await b.send(new sdk.AllocateAddressCommand({ Domain: 'vpc' }))).AllocationId!;
+  // A's network interface of its own, and its instance's primary one.
+  r.eni = (await a.send(new sdk.CreateNetworkInterfaceCommand({ SubnetId: r.subnet, TagSpecifications: [{ ResourceType: 'network-interface', Tags: [{ Key: 'owner', Value: 'a' }] }] }))).NetworkInterface!.NetworkInterfaceId!;
+  r.instanceEni = described.NetworkInterfaces![0]!.NetworkInterfaceId!;
   secrets = [
     fleetInstance, r.instance, r.volume, r.dataVolume, r.snapshot, r.image, r.imageName, r.template, r.templateName, r.fleet, r.host, r.keyName, r.keyId, r.keyFingerprint, r.sharedKeyId,
-    r.vpc, r.subnet, r.sg, r.sgName, r.sgRule, r.igw, r.rtb, r.assoc, r.eip, r.eipIp, r.eipAssoc,
+    r.vpc, r.subnet, r.sg, r.sgName, r.sgRule, r.igw, r.rtb, r.assoc, r.eip, r.eipIp, r.eipAssoc, r.eni, r.instanceEni,
   ];
   for (const s of secrets) assert.ok(s, 'every resource of A was made');
 });
@@ -197,8 +202,8 @@ function cases(): Record<string, Case[]> {
     MonitorInstances: byInstance,
     UnmonitorInstances: byInstance,
     GetConsoleOutput: [nf({ InstanceId: r.instance })],
-    CreateTags: [r.instance, r.volume, r.dataVolume, r.snapshot, r.image, r.template, r.fleet, r.host, r.keyId, r.eip].map((id) => nf({ Resources: [id], Tags: tags })),
-    DeleteTags: [r.instance, r.volume, r.dataVolume, r.snapshot, r.image, r.template, r.fleet, r.host, r.keyId, r.eip].map((id) => nf({ Resources: [id], Tags: [{ Key: 'owner' }] })),
+    CreateTags: [r.instance, r.volume, r.dataVolume, r.snapshot, r.image, r.template, r.fleet, r.host, r.keyId, r.eip, r.eni, r.instanceEni].map((id) => nf({ Resources: [id], Tags: tags })),
+    DeleteTags: [r.instance, r.volume, r.dataVolume, r.snapshot, r.image, r.template, r.fleet, r.host, r.keyId, r.eip, r.eni, r.instanceEni].map((id) => nf({ Resources: [id], Tags: [{ Key: 'owner' }] })),
     DescribeTags: [ok({}), ok({ Filters: [{ Name: 'resource-id', Values: [r.instance, r.template, r.host, r.volume, r.dataVolume, r.snapshot, r.image] }] })],
     DescribeInstanceTypes: [ok({ InstanceTypes: ['t3.micro'] })],
     DescribeImages: [
@@ -336,6 +341,21 @@ function cases(): Record<string, Case[]> {
       ok({ Filters: [{ Name: 'tag:owner', Values: ['a'] }] }),
     ],
     DescribeAddressesAttribute: [nf({ AllocationIds: [r.eip] }), ok({})],
+    CreateNetworkInterface: [nf({ SubnetId: r.subnet })],
+    DeleteNetworkInterface: [nf({ NetworkInterfaceId: r.eni }), nf({ NetworkInterfaceId: r.instanceEni })],
+    DescribeNetworkInterfaces: [
+      nf({ NetworkInterfaceIds: [r.eni] }),
+      nf({ NetworkInterfaceIds: [r.instanceEni] }),
+      ok({}),
+      ok({ Filters: [{ Name: 'subnet-id', Values: [r.subnet] }] }),
+      ok({ Filters: [{ Name: 'attachment.instance-id', Values: [r.instance] }] }),
+    ],
+    AttachNetworkInterface: [nf({ NetworkInterfaceId: r.eni, InstanceId: r.instance, DeviceIndex: 1 })],
+    DetachNetworkInterface: [nf({ AttachmentId: `eni-attach-${r.instance.slice(2)}` })],
+    ModifyNetworkInterfaceAttribute: [nf({ NetworkInterfaceId: r.eni, Description: { Value: 'b' } }), nf({ NetworkInterfaceId: r.instanceEni, SourceDestCheck: { Value: false } })],
+    DescribeNetworkInterfaceAttribute: [nf({ NetworkInterfaceId: r.eni, Attribute: 'description' })],
+    AssignPrivateIpAddresses: [nf({ NetworkInterfaceId: r.instanceEni, SecondaryPrivateIpAddressCount: 1 })],
+    UnassignPrivateIpAddresses: [nf({ NetworkInterfaceId: r.eni, PrivateIpAddresses: ['10.77.0.4'] })],
     // A's ClientToken is A's: B's request with it allocates B's own host
     AllocateHosts: [ok({ AvailabilityZone: ZONE, InstanceFamily: 'm8i', ClientToken: r.hostToken, Quantity: 1 })],
     DescribeHosts: [nf({ HostIds: [r.host] }), ok({}), ok({ Filter: [{ Name: 'instance-type', Values: ['m8i.large'] }] })],

@@ -513,7 +513,6 @@ test('members nestbox cannot honour are refused by name (NotImplemented, HTTP 50
   const c = server.client('eu-west-3');
   await refused(c, { KernelId: 'aki-0123456789abcdef0' }, 'NotImplemented', /RunInstances with KernelId is real EC2 behaviour/, 501);
   await refused(c, { Ipv6AddressCount: 1 }, 'NotImplemented', /Ipv6AddressCount.*IPv6/, 501);
-  await refused(c, { PrivateIpAddress: '172.31.0.50' }, 'NotImplemented', /PrivateIpAddress/, 501);
   await refused(c, { LicenseSpecifications: [{ LicenseConfigurationArn: 'arn:aws:license-manager:eu-west-3:000000000000:license-configuration:lic-1' }] }, 'NotImplemented', /LicenseSpecifications/, 501);
   await refused(c, { ElasticInferenceAccelerators: [{ Type: 'eia2.medium' }] }, 'NotImplemented', /ElasticInferenceAccelerators/, 501);
   await refused(c, { NetworkPerformanceOptions: { BandwidthWeighting: 'vpc-1' } }, 'NotImplemented', /BandwidthWeighting=vpc-1/, 501);

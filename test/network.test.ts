@@ -477,10 +477,13 @@ test('RunInstances: the primary network interface carries the subnet and groups;
     [{ NetworkInterfaces: [{ ...nic, SubnetId: subnet['us-east-1b'] }], Placement: { AvailabilityZone: 'us-east-1a' } },
       'InvalidParameterValue', 400, /is in the availability zone us-east-1b/],
     [{ NetworkInterfaces: [{ SubnetId: subnet['us-east-1b'] }] }, 'MissingParameter', 400, /NetworkInterface\.1\.DeviceIndex/],
-    [{ NetworkInterfaces: [nic, { DeviceIndex: 1, SubnetId: subnet['us-east-1b'] }] }, 'NotImplemented', 501, /more than one NetworkInterface/],
-    [{ NetworkInterfaces: [{ ...nic, DeviceIndex: 1 }] }, 'NotImplemented', 501, /DeviceIndex 1/],
-    [{ NetworkInterfaces: [{ ...nic, PrivateIpAddress: '172.31.16.10' }] }, 'NotImplemented', 501, /NetworkInterface\.1\.PrivateIpAddress/],
-    [{ NetworkInterfaces: [{ ...nic, NetworkInterfaceId: 'eni-0123456789abcdef0' }] }, 'NotImplemented', 501, /NetworkInterfaceId/],
+    [{ NetworkInterfaces: [nic, { DeviceIndex: 1, SubnetId: subnet['us-east-1b'] }] }, 'NotImplemented', 501, /new NetworkInterface at DeviceIndex 1/],
+    [{ NetworkInterfaces: [{ DeviceIndex: 1, NetworkInterfaceId: 'eni-0123456789abcdef0' }] }, 'MissingParameter', 400, /DeviceIndex 0/],
+    [{ NetworkInterfaces: [nic, { ...nic }] }, 'InvalidParameterValue', 400, /unique device index: 0/],
+    [{ NetworkInterfaces: [{ ...nic, PrivateIpAddress: '172.31.32.10' }] }, 'InvalidParameterValue', 400, /does not fall within the subnet's address range/],
+    [{ NetworkInterfaces: [{ ...nic, NetworkInterfaceId: 'eni-0123456789abcdef0' }] }, 'InvalidParameterCombination', 400, /may not also give SubnetId/],
+    [{ NetworkInterfaces: [{ DeviceIndex: 0, NetworkInterfaceId: 'eni-0123456789abcdef0' }] }, 'InvalidNetworkInterfaceID.NotFound', 400, /eni-0123456789abcdef0/],
+    [{ NetworkInterfaces: [nic], PrivateIpAddress: '172.31.16.10' }, 'InvalidParameterCombination', 400, /instance-level private IP address/],
     [{ NetworkInterfaces: [{ ...nic, InterfaceType: 'efa' }] }, 'NotImplemented', 501, /InterfaceType efa/],
   ];
   for (const [params, code, status, message] of cases) {

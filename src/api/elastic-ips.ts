@@ -184,6 +184,14 @@ function targetOf(input: AssociateAddressRequest): Target {
 
 /** The instance AssociateAddress names, with EC2's errors for one that is missing or in the wrong state. */
 async function targetInstance(s: Services, scope: Scope, target: Target, reader: StoreReader): Promise<InstanceRecord & Revisioned> {
+  // An interface of its own is associated through the instance whose primary interface it is.
+  const stored = target.eniId !== undefined ? await reader.resource('network-interface', target.eniId) : undefined;
+  if (stored && stored.account === scope.account && stored.region === scope.region) {
+    if (stored.attachment?.deviceIndex !== 0) {
+      throw Errors.parameterNotImplemented('AssociateAddress', `NetworkInterfaceId=${target.eniId}`, "Elastic IPs are associated with an instance's primary network interface only");
+    }
+    target = { instanceId: stored.attachment.instanceId, eniId: target.eniId };
+  }
   const rec = await visibleInstance(s, scope, target.instanceId, reader);
   // A terminated instance has no network interface any more.
   if (!rec || (target.eniId !== undefined && rec.state === 'terminated')) {

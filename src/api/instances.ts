@@ -31,7 +31,6 @@ import { CLIENT_TOKEN_SYNTAX, xmlSafeText } from '../domain/text.js';
 import { type FilterInput, type FilterTable, compileFilters } from '../domain/filters.js';
 import { checkApiProtection } from '../domain/instance-attributes.js';
 import type { InstanceRecord } from '../domain/instance.js';
-import type { VolumeRecord } from '../domain/volumes.js';
 import { checkSpotStop } from '../domain/launch-options.js';
 import { STATE_CODES, STATE_REASONS, userInitiated } from '../domain/lifecycle.js';
 import { keysetPaging } from '../domain/paging.js';
@@ -46,7 +45,8 @@ import {
   instanceFilterTable,
   instanceSelectionOf,
   pageOfInstances,
-  dataVolumesAttached,
+  type Attached,
+  attachedTo,
   reservationOf,
   typeFacts,
 } from '../services/instances.js';
@@ -71,11 +71,11 @@ export const runInstances: Handler<RunInstancesRequest, Reservation> = async (in
       return reservationOf(s, previous.reservationId, recs, ctx.account);
     }
   }
-  const { reservationId, instances, tags, volumes } = await launchPlanned(plan, ctx, s, {
+  const { reservationId, instances, tags, attached } = await launchPlanned(plan, ctx, s, {
     dryRun: input.DryRun,
     clientToken: token === undefined ? undefined : { token, fingerprint: print },
   });
-  return reservationOf(s, reservationId, instances, ctx.account, tags, volumes);
+  return reservationOf(s, reservationId, instances, ctx.account, tags, attached);
 };
 
 // --- DescribeInstances ------------------------------------------------------------------------------
@@ -126,11 +126,11 @@ export const describeInstances: Handler<DescribeInstancesRequest, DescribeInstan
     match: predicate,
     tags: filtersReadTags(input.Filters) ? filterTags : undefined,
   });
-  // The page's tags and data volumes, read at once (on PostgreSQL, round trips in parallel).
-  const [tags, volumes] =
+  // The page's tags and what is attached to its instances, read at once (on PostgreSQL, round trips in parallel).
+  const [tags, attached] =
     page.items.length > 0
-      ? await Promise.all([s.store.tagsOfMany(page.items.map((r) => r.id)), dataVolumesAttached(s, ctx, page.items)])
-      : [new Map<string, ReadonlyMap<string, string>>(), new Map<string, VolumeRecord[]>()];
+      ? await Promise.all([s.store.tagsOfMany(page.items.map((r) => r.id)), attachedTo(s, ctx, page.items)])
+      : [new Map<string, ReadonlyMap<string, string>>(), new Map<string, Attached>()];
   // Instances are paged; the page is grouped into its reservations, in order of first appearance.
   const reservations = new Map<string, InstanceRecord[]>();
   for (const rec of page.items) {
@@ -139,7 +139,7 @@ export const describeInstances: Handler<DescribeInstancesRequest, DescribeInstan
     else reservations.set(rec.reservationId, [rec]);
   }
   return {
-    Reservations: await Promise.all([...reservations].map(([id, recs]) => reservationOf(s, id, recs, ctx.account, tags, volumes))),
+    Reservations: await Promise.all([...reservations].map(([id, recs]) => reservationOf(s, id, recs, ctx.account, tags, attached))),
     ...(page.nextToken ? { NextToken: page.nextToken } : {}),
   };
 };

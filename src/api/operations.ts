@@ -38,6 +38,17 @@ import { createKeyPair, deleteKeyPair, describeKeyPairs, importKeyPair } from '.
 import { authorizeSecurityGroupEgress, authorizeSecurityGroupIngress, createSecurityGroup, deleteSecurityGroup, describeSecurityGroupRules, describeSecurityGroups, modifySecurityGroupRules, revokeSecurityGroupEgress, revokeSecurityGroupIngress, updateSecurityGroupRuleDescriptionsEgress, updateSecurityGroupRuleDescriptionsIngress } from './security-groups.js';
 import { getPasswordData } from './password-data.js';
 import { describeNetworkAcls } from './network-acls.js';
+import {
+  assignPrivateIpAddresses,
+  attachNetworkInterface,
+  createNetworkInterface,
+  deleteNetworkInterface,
+  describeNetworkInterfaceAttribute,
+  describeNetworkInterfaces,
+  detachNetworkInterface,
+  modifyNetworkInterfaceAttribute,
+  unassignPrivateIpAddresses,
+} from './network-interfaces.js';
 import { attachInternetGateway, createInternetGateway, deleteInternetGateway, describeInternetGateways, detachInternetGateway } from './internet-gateways.js';
 import { associateRouteTable, createRoute, createRouteTable, deleteRoute, deleteRouteTable, describeRouteTables, disassociateRouteTable, replaceRoute } from './route-tables.js';
 import { createSubnet, createVpc, deleteSubnet, deleteVpc, describeSubnets, describeVpcAttribute, describeVpcs, modifySubnetAttribute, modifyVpcAttribute } from './vpcs.js';
@@ -81,6 +92,15 @@ export const OPERATIONS: Readonly<Record<string, AnyHandler>> = {
   ReleaseAddress: releaseAddress,
   DescribeAddresses: describeAddresses,
   DescribeAddressesAttribute: describeAddressesAttribute,
+  CreateNetworkInterface: createNetworkInterface,
+  DeleteNetworkInterface: deleteNetworkInterface,
+  DescribeNetworkInterfaces: describeNetworkInterfaces,
+  AttachNetworkInterface: attachNetworkInterface,
+  DetachNetworkInterface: detachNetworkInterface,
+  ModifyNetworkInterfaceAttribute: modifyNetworkInterfaceAttribute,
+  DescribeNetworkInterfaceAttribute: describeNetworkInterfaceAttribute,
+  AssignPrivateIpAddresses: assignPrivateIpAddresses,
+  UnassignPrivateIpAddresses: unassignPrivateIpAddresses,
   CreateTags: createTags,
   DeleteTags: deleteTags,
   DescribeTags: describeTags,

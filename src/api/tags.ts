@@ -19,6 +19,7 @@ import { type InstanceRecord, expired, hasRootVolume, instanceIdOfRootVolume } f
 import { findInstances, retentionCutoff } from '../services/instances.js';
 import { MAX_TAGS_PER_RESOURCE, checkTags } from '../services/tags.js';
 import { findAnyVolumes } from '../services/volumes.js';
+import { findInterfaces } from '../services/network-interfaces.js';
 
 /** Resources other than instances that tags can name: the ID prefix's kind → the stored kind (also the tag's resource type). */
 const STORED_KINDS: Partial<Record<IdKind, StoredKind>> = {
@@ -46,6 +47,8 @@ const NOT_FOUND: Record<StoredKind, (id: string) => Error> = {
   volume: (id) => Errors.volumeNotFound([id]),
   snapshot: (id) => Errors.snapshotNotFound([id]),
   image: (id) => Errors.amiIdNotFound([id]),
+  // network interfaces are looked up with instances' primary ones (findInterfaces), never here
+  'network-interface': Errors.networkInterfaceIdNotFound,
 };
 
 
@@ -63,6 +66,7 @@ async function resolveResources(ids: readonly string[], ctx: RequestContext, s: 
   const types = new Map<string, string>();
   const instanceIds: string[] = [];
   const volumeIds: string[] = [];
+  const interfaceIds: string[] = [];
   for (const id of ids) {
     const kind = kindOfId(id);
     if (kind === 'instance') {
@@ -74,6 +78,12 @@ async function resolveResources(ids: readonly string[], ctx: RequestContext, s: 
     if (kind === 'volume' || id.startsWith(`${ID_PREFIX.volume}-`)) {
       volumeIds.push(id);
       types.set(id, 'volume');
+      continue;
+    }
+    // Network interfaces (stored, and instances' derived primary ones): any `eni-` ID, like volumes.
+    if (id.startsWith(`${ID_PREFIX.networkInterface}-`)) {
+      interfaceIds.push(id);
+      types.set(id, 'network-interface');
       continue;
     }
     // VPCs, subnets and security groups: the default VPC's are derived, so they are found with the others by the lookups.
@@ -91,6 +101,7 @@ async function resolveResources(ids: readonly string[], ctx: RequestContext, s: 
   }
   await findInstances(s, ctx, instanceIds);
   await findAnyVolumes(s, ctx, volumeIds);
+  await findInterfaces(s, ctx, interfaceIds);
   return types;
 }
 

@@ -48,6 +48,8 @@ import {
 } from '../domain/vpc.js';
 import { type Services, launchLock } from '../services/context.js';
 import { describedOf, findSubnet, findVpc, internetGatewaysOf, routeTablesOf, securityGroupsOf, subnetsOf, vpcsOf } from '../services/vpcs.js';
+import { storedInterfacesOf } from '../services/network-interfaces.js';
+import { addressesOf } from '../domain/network-interface.js';
 import { tagList, tagRecordsOf, tagsFromSpecifications } from '../services/tags.js';
 import { type Handler, type RequestContext, checkDryRun, required } from './context.js';
 
@@ -79,13 +81,17 @@ const booleanValue = (v: { Value?: boolean | undefined } | undefined, param: str
 /** Every state but `terminated` holds the instance's private address (and so its subnet). */
 const HOLDING_ADDRESS: readonly StateName[] = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
 
-/** Instances holding an address, by subnet ID. */
-async function instancesBySubnet(s: Services, ctx: RequestContext): Promise<Map<string, number>> {
+/** Addresses in use, by subnet ID: those of instances holding one (with their secondaries) and of stored network interfaces. */
+async function addressesBySubnet(s: Services, ctx: RequestContext): Promise<Map<string, number>> {
   const used = new Map<string, number>();
-  for (const rec of await s.store.instances({ account: ctx.account, region: ctx.region, states: HOLDING_ADDRESS })) {
-    const id = instanceAttachment(rec).subnetId;
-    used.set(id, (used.get(id) ?? 0) + 1);
-  }
+  const add = (id: string, n: number) => used.set(id, (used.get(id) ?? 0) + n);
+  const [holders, enis] = await Promise.all([
+    s.store.instances({ account: ctx.account, region: ctx.region, states: HOLDING_ADDRESS }),
+    storedInterfacesOf(s, ctx),
+  ]);
+  for (const rec of holders) add(instanceAttachment(rec).subnetId, 1 + (rec.secondaryPrivateIps?.length ?? 0));
+  // An instance's primary interface that is a stored one counts once, with the instance.
+  for (const e of enis) add(e.subnetId, addressesOf(e).length - (e.attachment?.deviceIndex === 0 ? 1 : 0));
   return used;
 }
 
@@ -345,7 +351,7 @@ export const describeSubnets: Handler<DescribeSubnetsRequest, DescribeSubnetsRes
   const predicate = compileFilters(subnetFilters((id) => tags.get(id)), input.Filters);
   const wanted = describedOf('subnet', await subnetsOf(s, ctx), ids);
   checkDryRun(input);
-  const [inUse, subnetTags] = await Promise.all([instancesBySubnet(s, ctx), s.store.tagsOfMany(wanted.map((x) => x.id))]);
+  const [inUse, subnetTags] = await Promise.all([addressesBySubnet(s, ctx), s.store.tagsOfMany(wanted.map((x) => x.id))]);
   tags = subnetTags;
   const subnets = wanted.map((x) => toSubnet(x, inUse.get(x.id) ?? 0, tags)).filter(predicate);
   const page = paginate(subnets, input, PAGE_LIMITS, { f: input.Filters, ids });
@@ -403,6 +409,8 @@ export const deleteSubnet: Handler<DeleteSubnetRequest, Record<string, never>> =
       const holders = await tx.instances({ account: ctx.account, region: ctx.region, states: HOLDING_ADDRESS });
       const holder = holders.find((rec) => rec.subnet?.subnetId === id);
       if (holder) throw Errors.dependencyViolation('subnet', id, `instance ${holder.id}`);
+      const eni = (await storedInterfacesOf(s, ctx, tx)).find((e) => e.subnetId === id);
+      if (eni) throw Errors.dependencyViolation('subnet', id, `network interface ${eni.id}`);
       // Its route table association goes with it.
       const tables = (await routeTablesOf(s, ctx, tx)).filter((t) => t.associations.some((a) => a.subnetId === id));
       tx.write({

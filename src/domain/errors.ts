@@ -379,7 +379,7 @@ export const Errors = {
       'InvalidParameterValue',
       `Value (${zone}) for parameter availabilityZone is invalid. Subnet '${subnetId}' is in the availability zone ${subnetZone}`,
     ),
-  networkInterfacesWithInstanceLevel: (what: 'subnet ID' | 'security groups') =>
+  networkInterfacesWithInstanceLevel: (what: 'subnet ID' | 'security groups' | 'private IP address') =>
     new Ec2Error('InvalidParameterCombination', `Network interfaces and an instance-level ${what} may not be specified on the same request`),
   groupNameWithSubnet: () =>
     new Ec2Error('InvalidParameterCombination', 'The parameter groupName cannot be used with the parameter subnet'),
@@ -543,6 +543,33 @@ export const Errors = {
   networkInterfaceIdMalformed: (id: string) => new Ec2Error('InvalidNetworkInterfaceID.Malformed', `Invalid id: "${id}" (expecting "eni-...")`),
   networkInterfaceIdNotFound: (id: string) =>
     new Ec2Error('InvalidNetworkInterfaceID.NotFound', `The networkInterface ID '${id}' does not exist`),
+  // --- network interfaces of their own ---
+  // "Interface: [eni-…] in use." as EC2 answers DeleteNetworkInterface and RunInstances with an attached
+  // interface (terraform-provider-aws#27513); InvalidAttachmentID.NotFound and the device-index-0 detach
+  // refusal as moto 5's ec2/exceptions.py words them; "Interface count N exceeds the limit for <type>"
+  // (AttachmentLimitExceeded) and the zone rule as EC2's answers are published in public reports.
+  networkInterfaceInUse: (eniId: string) => new Ec2Error('InvalidNetworkInterface.InUse', `Interface: [${eniId}] in use.`),
+  interfaceAttachmentNotFound: (id: string) =>
+    new Ec2Error('InvalidAttachmentID.NotFound', `The network interface attachment ID '${id}' does not exist`),
+  primaryInterfaceDetach: () =>
+    new Ec2Error('OperationNotPermitted', 'The network interface at device index 0 and networkCard index 0 cannot be detached.'),
+  deviceIndexInUse: (instanceId: string, index: number) =>
+    Errors.invalidParameterValue(`Instance '${instanceId}' already has an interface attached at device index '${index}'.`),
+  interfaceZoneMismatch: () =>
+    Errors.invalidParameterCombination('You may not attach a network interface to an instance if they are not in the same availability zone'),
+  interfaceVpcMismatch: (eniId: string, instanceId: string) =>
+    Errors.invalidParameterCombination(`The network interface '${eniId}' and the instance '${instanceId}' are in different VPCs.`),
+  interfaceLimitExceeded: (count: number, instanceType: string) =>
+    new Ec2Error('AttachmentLimitExceeded', `Interface count ${count} exceeds the limit for ${instanceType}`),
+  privateAddressLimitExceeded: (eniId: string, max: number) =>
+    new Ec2Error('PrivateIpAddressLimitExceeded', `Number of private addresses will exceed limit: ${eniId} holds at most ${max}.`),
+  primaryAddressUnassign: (ip: string) =>
+    Errors.invalidParameterValue(`The primary private IPv4 address ${ip} of a network interface cannot be unassigned.`),
+  interfaceNotAttached: (eniId: string) => new Ec2Error('IncorrectState', `The network interface '${eniId}' is not attached to an instance.`),
+  oneInstancePerInterface: (what: string) =>
+    Errors.invalidParameterCombination(`${what} can be given to one instance only: MinCount and MaxCount must be 1.`),
+  interfaceIdWithSettings: (index: number, member: string) =>
+    Errors.invalidParameterCombination(`NetworkInterface.${index} names an existing network interface: it may not also give ${member}.`),
   vpcWithoutGateway: (vpcId: string) => new Ec2Error('Gateway.NotAttached', `Network ${vpcId} is not attached to any internet gateway`),
   addressInUse: (ip: string) => new Ec2Error('InvalidIPAddress.InUse', `Address ${ip} is in use.`),
   privateIpNotOnInterface: (ip: string, eniId: string) =>

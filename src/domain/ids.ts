@@ -23,6 +23,7 @@ export const ID_PREFIX = {
   fleet: 'fleet',
   elasticIp: 'eipalloc',
   eipAssociation: 'eipassoc',
+  interfaceAttachment: 'eni-attach',
 } as const;
 
 export type ResourceKind = keyof typeof ID_PREFIX;

@@ -79,6 +79,15 @@ export interface InstanceRecord extends Scope {
   /** ModifyInstanceAttribute sourceDestCheck false (the primary interface's check); absent: EC2's default, true */
   readonly sourceDestCheck?: false | undefined;
   /**
+   * The primary interface when the instance was launched with an existing one (RunInstances
+   * `NetworkInterface.1.NetworkInterfaceId`): its stored record (src/domain/network-interface.ts) keeps
+   * its description and secondary addresses; the subnet, groups and primary address above are its own.
+   * Absent: the primary interface is derived from the instance (`eni-` and the instance's digits).
+   */
+  readonly primaryInterface?: { readonly id: string; readonly attachmentId: string; readonly mac: string } | undefined;
+  /** secondary private IPv4 addresses of a derived primary interface (AssignPrivateIpAddresses) */
+  readonly secondaryPrivateIps?: readonly string[] | undefined;
+  /**
    * Whether the instance gets a public IPv4 address each time it enters `pending` (RunInstances,
    * StartInstances): the primary network interface's AssociatePublicIpAddress, else the subnet's
    * MapPublicIpOnLaunch. Absent (records from before it was kept): the subnet's, which is true for
@@ -172,10 +181,15 @@ const idDigits = (rec: Pick<InstanceRecord, 'id'>): string => rec.id.slice(rec.i
  * The ID of an instance's primary network interface (device index 0): `eni-` and the instance's own
  * hex digits, like `rootVolumeId`, so it needs no record and is stable across restarts.
  */
-export const networkInterfaceId = (rec: Pick<InstanceRecord, 'id'>): string => `eni-${idDigits(rec)}`;
+export const networkInterfaceId = (rec: Pick<InstanceRecord, 'id' | 'primaryInterface'>): string =>
+  rec.primaryInterface?.id ?? derivedInterfaceId(rec);
+
+/** The ID a derived primary interface has: `eni-` and the instance's digits. */
+export const derivedInterfaceId = (rec: Pick<InstanceRecord, 'id'>): string => `eni-${idDigits(rec)}`;
 
 /** The ID of the primary network interface's attachment to its instance. */
-export const networkInterfaceAttachmentId = (rec: Pick<InstanceRecord, 'id'>): string => `eni-attach-${idDigits(rec)}`;
+export const networkInterfaceAttachmentId = (rec: Pick<InstanceRecord, 'id' | 'primaryInterface'>): string =>
+  rec.primaryInterface?.attachmentId ?? `eni-attach-${idDigits(rec)}`;
 
 /**
  * An address in the zone's default subnet, `172.31.<16 × zoneIndex>.0/20` (see domain/network.ts),

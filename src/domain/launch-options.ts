@@ -289,7 +289,7 @@ export const RUN_INSTANCES_MEMBERS: Readonly<Record<keyof RunInstancesRequest, H
   DryRun: 'honoured',
   DisableApiTermination: 'honoured',
   InstanceInitiatedShutdownBehavior: 'honoured',
-  PrivateIpAddress: refuse('PrivateIpAddress', "each instance's address is assigned from its subnet in launch order"),
+  PrivateIpAddress: 'honoured',
   ClientToken: 'honoured',
   // "Reserved." in the API reference.
   AdditionalInfo: 'no-effect',

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import type { InstanceNetworkInterfaceSpecification, IpPermission } from '@aws-sdk/client-ec2';
 import { Errors } from './errors.js';
 import { ID_PREFIX, isWellFormedId } from './ids.js';
+import { checkCount, required } from './request.js';
 import type { InstanceGroup, InstanceRecord, InstanceSubnet, Scope } from './instance.js';
 import { type ZoneFacts, zonesIn } from './regions.js';
 
@@ -201,8 +202,17 @@ export interface LaunchNetworkRequest {
   readonly SubnetId?: string | undefined;
   readonly SecurityGroupIds?: readonly string[] | undefined;
   readonly SecurityGroups?: readonly string[] | undefined;
+  readonly PrivateIpAddress?: string | undefined;
   readonly NetworkInterfaces?: readonly InstanceNetworkInterfaceSpecification[] | undefined;
   readonly Placement?: { readonly AvailabilityZone?: string | undefined } | undefined;
+}
+
+/** An existing interface a launch attaches (`NetworkInterface.N.NetworkInterfaceId`). */
+export interface ExistingInterfaceRequest {
+  readonly id: string;
+  readonly deviceIndex: number;
+  /** EC2's default for an interface that existed before the launch: false (it outlives the instance) */
+  readonly deleteOnTermination: boolean;
 }
 
 /** What a launch request names, its shape checked (src/services/launch-network.ts looks the names up). */
@@ -212,14 +222,25 @@ export interface LaunchNetworkNames {
   readonly groupNames: readonly string[];
   /** the primary interface's AssociatePublicIpAddress; undefined: the subnet's MapPublicIpOnLaunch decides */
   readonly associatePublicIp: boolean | undefined;
+  /** the primary private address asked for (PrivateIpAddress, at the request's level or the interface's) */
+  readonly privateIp: string | undefined;
+  /** secondary private addresses asked for by address (NetworkInterface.1.PrivateIpAddresses, not primary) */
+  readonly secondaryIps: readonly string[];
+  /** how many secondary private addresses to assign besides (NetworkInterface.1.SecondaryPrivateIpAddressCount) */
+  readonly secondaryCount: number;
+  /** the existing interface that becomes the primary one (device index 0), if any */
+  readonly primary: ExistingInterfaceRequest | undefined;
+  /** existing interfaces attached at device indexes 1 and up */
+  readonly extra: readonly ExistingInterfaceRequest[];
 }
 
 /**
- * Members of a network interface specification nestbox honours: one primary interface (device index
- * 0, network card 0, type `interface`) in a subnet, with security groups, and AssociatePublicIpAddress
- * (whether it gets a public address). DeleteOnTermination and Description concern an interface nestbox
- * does not keep apart from its instance (it always goes with the instance, Description ''), so they
- * are accepted as they are. Anything else is refused by name, never ignored.
+ * Members of a network interface specification nestbox honours: the primary interface (device index
+ * 0, network card 0, type `interface`), new — a subnet, security groups, AssociatePublicIpAddress,
+ * private addresses — or an existing one (NetworkInterfaceId); and existing interfaces at other device
+ * indexes. DeleteOnTermination and Description of a new primary interface concern an interface nestbox
+ * does not keep apart from its instance (it always goes with the instance, Description ''), so they are
+ * accepted as they are. Anything else is refused by name, never ignored.
  */
 const HONOURED_INTERFACE_MEMBERS = new Set([
   'DeviceIndex',
@@ -230,31 +251,56 @@ const HONOURED_INTERFACE_MEMBERS = new Set([
   'Description',
   'NetworkCardIndex',
   'InterfaceType',
+  'NetworkInterfaceId',
+  'PrivateIpAddress',
+  'PrivateIpAddresses',
+  'SecondaryPrivateIpAddressCount',
 ]);
+/** What an existing interface's specification may not give: it has them already. */
+const NEW_INTERFACE_MEMBERS = ['SubnetId', 'Groups', 'PrivateIpAddress', 'PrivateIpAddresses', 'SecondaryPrivateIpAddressCount', 'Description'] as const;
 
-/** The primary network interface a request gives, checked to be one nestbox can honour. */
-function primaryInterface(nics: readonly InstanceNetworkInterfaceSpecification[]): InstanceNetworkInterfaceSpecification {
-  if (nics.length > 1) throw Errors.networkInterfaceNotImplemented('more than one NetworkInterface');
-  const nic = nics[0]!;
-  for (const [member, value] of Object.entries(nic)) {
-    if (value !== undefined && !HONOURED_INTERFACE_MEMBERS.has(member)) {
-      throw Errors.networkInterfaceNotImplemented(`NetworkInterface.1.${member}`);
+/** Checks every interface specification is one nestbox can honour; returns them by device index. */
+function checkInterfaces(nics: readonly InstanceNetworkInterfaceSpecification[]): Map<number, InstanceNetworkInterfaceSpecification> {
+  const byIndex = new Map<number, InstanceNetworkInterfaceSpecification>();
+  for (const [i, nic] of nics.entries()) {
+    const n = i + 1;
+    for (const [member, value] of Object.entries(nic)) {
+      if (value !== undefined && !HONOURED_INTERFACE_MEMBERS.has(member)) {
+        throw Errors.networkInterfaceNotImplemented(`NetworkInterface.${n}.${member}`);
+      }
     }
+    if (nic.DeviceIndex === undefined) throw Errors.missingParameter(`NetworkInterface.${n}.DeviceIndex`);
+    if (!Number.isInteger(nic.DeviceIndex) || nic.DeviceIndex < 0) throw Errors.invalidValueFor(`NetworkInterface.${n}.DeviceIndex`, nic.DeviceIndex);
+    if (byIndex.has(nic.DeviceIndex)) throw Errors.invalidParameterValue(`Each network interface requires a unique device index: ${nic.DeviceIndex} is given twice.`);
+    if (nic.NetworkCardIndex !== undefined && nic.NetworkCardIndex !== 0) {
+      throw Errors.networkInterfaceNotImplemented(`NetworkInterface.${n}.NetworkCardIndex ${nic.NetworkCardIndex}`);
+    }
+    if (nic.InterfaceType !== undefined && nic.InterfaceType !== 'interface') {
+      throw Errors.networkInterfaceNotImplemented(`NetworkInterface.${n}.InterfaceType ${nic.InterfaceType}`);
+    }
+    if (nic.NetworkInterfaceId !== undefined) {
+      const given = NEW_INTERFACE_MEMBERS.find((m) => nic[m] !== undefined && !(Array.isArray(nic[m]) && (nic[m] as unknown[]).length === 0));
+      if (given) throw Errors.interfaceIdWithSettings(n, given);
+      if (!isWellFormedId('networkInterface', nic.NetworkInterfaceId)) throw Errors.networkInterfaceIdMalformed(nic.NetworkInterfaceId);
+    } else if (nic.DeviceIndex !== 0) {
+      throw Errors.networkInterfaceNotImplemented(`a new NetworkInterface at DeviceIndex ${nic.DeviceIndex} (name an existing interface there with NetworkInterfaceId)`);
+    }
+    byIndex.set(nic.DeviceIndex, nic);
   }
-  if (nic.DeviceIndex === undefined) throw Errors.missingParameter('NetworkInterface.1.DeviceIndex');
-  if (nic.DeviceIndex !== 0) throw Errors.networkInterfaceNotImplemented(`NetworkInterface.1.DeviceIndex ${nic.DeviceIndex}`);
-  if (nic.NetworkCardIndex !== undefined && nic.NetworkCardIndex !== 0) {
-    throw Errors.networkInterfaceNotImplemented(`NetworkInterface.1.NetworkCardIndex ${nic.NetworkCardIndex}`);
-  }
-  if (nic.InterfaceType !== undefined && nic.InterfaceType !== 'interface') {
-    throw Errors.networkInterfaceNotImplemented(`NetworkInterface.1.InterfaceType ${nic.InterfaceType}`);
-  }
-  return nic;
+  if (!byIndex.has(0)) throw Errors.missingParameter('NetworkInterface.N.DeviceIndex 0 (the primary network interface)');
+  return byIndex;
 }
 
+const existing = (nic: InstanceNetworkInterfaceSpecification): ExistingInterfaceRequest => ({
+  id: nic.NetworkInterfaceId!,
+  deviceIndex: nic.DeviceIndex!,
+  deleteOnTermination: nic.DeleteOnTermination ?? false,
+});
+
 /**
- * The subnet and security groups a launch names, in EC2's order: the request's shape (a network
- * interface excludes instance-level subnet and groups; group names exclude a subnet), then ID syntax.
+ * The subnet, security groups and addresses a launch names, in EC2's order: the request's shape (a
+ * network interface excludes instance-level subnet, groups and address; group names exclude a subnet),
+ * then ID syntax.
  */
 export function launchNetworkNames(req: LaunchNetworkRequest): LaunchNetworkNames {
   const nics = req.NetworkInterfaces ?? [];
@@ -263,18 +309,43 @@ export function launchNetworkNames(req: LaunchNetworkRequest): LaunchNetworkName
   let subnetId = req.SubnetId;
   let ids = groupIds;
   let associatePublicIp: boolean | undefined;
+  let privateIp = req.PrivateIpAddress;
+  let secondaryIps: string[] = [];
+  let secondaryCount = 0;
+  let primary: ExistingInterfaceRequest | undefined;
+  let extra: ExistingInterfaceRequest[] = [];
   if (nics.length > 0) {
     if (subnetId !== undefined) throw Errors.networkInterfacesWithInstanceLevel('subnet ID');
     if (groupIds.length > 0 || groupNames.length > 0) throw Errors.networkInterfacesWithInstanceLevel('security groups');
-    const nic = primaryInterface(nics);
-    subnetId = nic.SubnetId;
-    ids = nic.Groups ?? [];
+    if (privateIp !== undefined) throw Errors.networkInterfacesWithInstanceLevel('private IP address');
+    const byIndex = checkInterfaces(nics);
+    const nic = byIndex.get(0)!;
     associatePublicIp = nic.AssociatePublicIpAddress;
+    extra = [...byIndex.values()].filter((x) => x.DeviceIndex !== 0).map(existing);
+    if (nic.NetworkInterfaceId !== undefined) {
+      primary = existing(nic);
+    } else {
+      subnetId = nic.SubnetId;
+      ids = nic.Groups ?? [];
+      const addresses = nic.PrivateIpAddresses ?? [];
+      const primaries = addresses.filter((a) => a.Primary === true);
+      if (primaries.length > 1) throw Errors.invalidParameterValue('Only one primary private IPv4 address may be given (NetworkInterface.1.PrivateIpAddresses).');
+      const named = nic.PrivateIpAddress ?? primaries[0]?.PrivateIpAddress;
+      if (nic.PrivateIpAddress !== undefined && primaries[0] && primaries[0].PrivateIpAddress !== nic.PrivateIpAddress) {
+        throw Errors.invalidParameterCombination('NetworkInterface.1.PrivateIpAddress and the primary address of NetworkInterface.1.PrivateIpAddresses differ.');
+      }
+      privateIp = named;
+      secondaryIps = addresses.filter((a) => a.Primary !== true).map((a) => required(a.PrivateIpAddress, 'NetworkInterface.1.PrivateIpAddresses.N.PrivateIpAddress'));
+      secondaryCount = checkCount(nic.SecondaryPrivateIpAddressCount, 'NetworkInterface.1.SecondaryPrivateIpAddressCount', 0) ?? 0;
+      if (secondaryCount > 0 && secondaryIps.length > 0) {
+        throw Errors.invalidParameterCombination('SecondaryPrivateIpAddressCount and secondary addresses in PrivateIpAddresses may not both be given.');
+      }
+    }
   }
   if (subnetId !== undefined && groupNames.length > 0) throw Errors.groupNameWithSubnet();
   checkNetworkIds('subnet', subnetId === undefined ? [] : [subnetId]);
   checkNetworkIds('security-group', ids);
-  return { subnetId, groupIds: ids, groupNames, associatePublicIp };
+  return { subnetId, groupIds: ids, groupNames, associatePublicIp, privateIp, secondaryIps, secondaryCount, primary, extra };
 }
 
 // --- an instance's primary network interface (kept out of domain/instance.ts, which the console bundles) ---
@@ -300,7 +371,8 @@ export function instanceAttachment(rec: InstanceRecord): InstanceAttachment {
  * The primary network interface's MAC address: `0e:` and five bytes of a hash of the instance ID. The
  * first octet 0x0e is a locally administered unicast address (bit 1 set, bit 0 clear), as EC2's are.
  */
-export function macAddress(rec: { readonly id: string }): string {
+export function macAddress(rec: { readonly id: string; readonly primaryInterface?: { readonly mac: string } | undefined }): string {
+  if (rec.primaryInterface) return rec.primaryInterface.mac;
   let mac = macs.get(rec.id);
   if (mac === undefined) {
     const bytes = createHash('sha256').update(`mac/${rec.id}`).digest().subarray(0, 5);

@@ -12,3 +12,10 @@ export function required<T>(value: T | undefined | null, name: string): T {
   }
   return value;
 }
+
+/** A count a request asks for (addresses, …): a whole number of at least `min`. */
+export function checkCount(value: number | undefined, param: string, min = 1): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < min) throw Errors.invalidValueFor(param, value, `It must be a whole number of at least ${min}.`);
+  return value;
+}

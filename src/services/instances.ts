@@ -26,6 +26,8 @@ import { publicDnsName } from '../domain/public-ip.js';
 import type { InstanceQuery } from '../store/types.js';
 import type { Services } from './context.js';
 import { attachedNetworkOf, instanceNetworkInterfaces } from './network.js';
+import { interfacesAttachedTo } from './network-interfaces.js';
+import type { NetworkInterfaceRecord } from '../domain/network-interface.js';
 import { NO_TAGS, tagList } from './tags.js';
 
 // --- lookups ----------------------------------------------------------------------------------------
@@ -186,7 +188,8 @@ export function typeFacts(s: Services, type: string): InstanceTypeFacts {
  * `dataVolumes`: the data volumes attached to it (src/services/volumes.ts dataVolumesAttachedTo), shown
  * after the root volume in BlockDeviceMappings with their own AttachTime.
  */
-export function toInstance(rec: InstanceRecord, _s: Services, tags: ReadonlyMap<string, string>, dataVolumes: readonly VolumeRecord[] = []): Instance {
+export function toInstance(rec: InstanceRecord, _s: Services, tags: ReadonlyMap<string, string>, attached: Attached = NOTHING_ATTACHED): Instance {
+  const dataVolumes = attached.volumes;
   // Absent members are `undefined` (the XML writer leaves them out), not conditional spreads: V8 builds a
   // literal with spreads an order of magnitude slower, and a page holds a thousand of these.
   const net = attachedNetworkOf(rec);
@@ -251,7 +254,7 @@ export function toInstance(rec: InstanceRecord, _s: Services, tags: ReadonlyMap<
     IamInstanceProfile: rec.iamInstanceProfile ? { Arn: rec.iamInstanceProfile.arn, Id: rec.iamInstanceProfile.id } : undefined,
     ClientToken: rec.clientToken,
     Tags: tags.size > 0 ? tagList(tags) : undefined,
-    NetworkInterfaces: instanceNetworkInterfaces(rec),
+    NetworkInterfaces: instanceNetworkInterfaces(rec, attached.interfaces),
     SecurityGroups: net ? [...net.securityGroups] : [],
     SourceDestCheck: rec.sourceDestCheck ?? true,
     Hypervisor: 'xen',
@@ -280,9 +283,19 @@ export function toInstance(rec: InstanceRecord, _s: Services, tags: ReadonlyMap<
   };
 }
 
+/** What is attached to an instance besides its root volume and derived primary interface: stored records whose attachment names it. */
+export interface Attached {
+  readonly volumes: readonly VolumeRecord[];
+  readonly interfaces: readonly NetworkInterfaceRecord[];
+}
+const NOTHING_ATTACHED: Attached = { volumes: [], interfaces: [] };
+
+/** By instance ID; an instance with nothing attached is absent. */
+export type AttachedById = ReadonlyMap<string, Attached>;
+
 /**
- * A reservation with these of its instances. `tags`: the instances' tags when already read
- * (StoreReader.tagsOfMany); otherwise they are read here, at once.
+ * A reservation with these of its instances. `tags` and `attached`: the instances' tags and what is
+ * attached to them when already read (StoreReader.tagsOfMany, attachedTo); otherwise they are read here, at once.
  */
 export async function reservationOf(
   s: Services,
@@ -290,35 +303,40 @@ export async function reservationOf(
   recs: readonly InstanceRecord[],
   account: string,
   tags?: ReadonlyMap<string, ReadonlyMap<string, string>>,
-  volumes?: ReadonlyMap<string, readonly VolumeRecord[]>,
+  attached?: AttachedById,
 ): Promise<Reservation> {
   const scope = { account, region: recs[0]?.region ?? '' };
-  const [tagsOf, volumesOf] = await Promise.all([
+  const [tagsOf, attachedOf] = await Promise.all([
     tags ?? (recs.length > 0 ? s.store.tagsOfMany(recs.map((r) => r.id)) : new Map<string, ReadonlyMap<string, string>>()),
-    volumes ?? (recs.length > 0 ? dataVolumesAttached(s, scope, recs) : new Map<string, VolumeRecord[]>()),
+    attached ?? attachedTo(s, scope, recs),
   ]);
   return {
     ReservationId: reservationId,
     OwnerId: account,
     // EC2-Classic only ("Not supported"): a VPC instance's groups are in its own SecurityGroups.
     Groups: [],
-    Instances: recs.map((r) => toInstance(r, s, tagsOf.get(r.id) ?? NO_TAGS, volumesOf.get(r.id))),
+    Instances: recs.map((r) => toInstance(r, s, tagsOf.get(r.id) ?? NO_TAGS, attachedOf.get(r.id))),
   };
 }
 
-/** The data volumes attached to these instances (one read of the Region's volumes), by instance, in attachment order. */
-export async function dataVolumesAttached(
-  s: Services,
-  scope: { readonly account: string; readonly region: string },
-  recs: readonly InstanceRecord[],
-): Promise<Map<string, VolumeRecord[]>> {
+/**
+ * The data volumes and network interfaces attached to these instances (one read of the Region's
+ * volumes and one of its interfaces, at once), by instance; volumes in attachment order.
+ */
+export async function attachedTo(s: Services, scope: Scope, recs: readonly InstanceRecord[]): Promise<Map<string, Attached>> {
+  const out = new Map<string, Attached>();
+  if (recs.length === 0) return out;
   const byId = new Map(recs.map((r) => [r.id, r]));
-  const out = new Map<string, VolumeRecord[]>();
-  for (const vol of await s.store.resources('volume', { account: scope.account, region: scope.region })) {
+  const [volumes, interfaces] = await Promise.all([s.store.resources('volume', scope), interfacesAttachedTo(s, scope, recs)]);
+  const volumesOf = new Map<string, VolumeRecord[]>();
+  for (const vol of volumes) {
     const a = liveAttachment(vol, (id) => byId.get(id));
-    if (a) out.set(a.instanceId, [...(out.get(a.instanceId) ?? []), vol]);
+    if (a) volumesOf.set(a.instanceId, [...(volumesOf.get(a.instanceId) ?? []), vol]);
   }
-  for (const list of out.values()) list.sort((x, y) => x.attachment!.attachTime.localeCompare(y.attachment!.attachTime));
+  for (const list of volumesOf.values()) list.sort((x, y) => x.attachment!.attachTime.localeCompare(y.attachment!.attachTime));
+  for (const id of new Set([...volumesOf.keys(), ...interfaces.keys()])) {
+    out.set(id, { volumes: volumesOf.get(id) ?? [], interfaces: interfaces.get(id) ?? [] });
+  }
   return out;
 }
 

@@ -4,12 +4,21 @@
  * private addresses the instances take from the subnet.
  */
 import { Errors } from '../domain/errors.js';
-import type { InstanceGroup, InstanceRecord, InstanceSubnet, Scope } from '../domain/instance.js';
-import type { StateName } from '../domain/lifecycle.js';
-import { DEFAULT_SUBNET_MAP_PUBLIC_IP_ON_LAUNCH, type LaunchNetworkRequest, defaultNetworkOf, launchNetworkNames, subnetOfZone } from '../domain/network.js';
-import { type SubnetRecord, addressText, parseCidr, usableAddresses } from '../domain/vpc.js';
+import { type InstanceGroup, type InstanceSubnet, type Scope, derivedInterfaceId, privateIpFor } from '../domain/instance.js';
+import { type NetworkInterfaceRecord, checkRequestedAddress } from '../domain/network-interface.js';
+import {
+  DEFAULT_SUBNET_MAP_PUBLIC_IP_ON_LAUNCH,
+  DEFAULT_VPC_CIDR,
+  type ExistingInterfaceRequest,
+  type LaunchNetworkRequest,
+  defaultNetworkOf,
+  launchNetworkNames,
+  subnetOfZone,
+} from '../domain/network.js';
+import type { SubnetRecord } from '../domain/vpc.js';
 import type { StoreReader } from '../store/types.js';
 import type { Services } from './context.js';
+import { addressesInUse, findInterfaces, freeAddressesIn, interfaceAddressesIn } from './network-interfaces.js';
 import { findSecurityGroups, findSecurityGroupsByName, findSubnet, findVpc } from './vpcs.js';
 
 export interface LaunchNetwork {
@@ -24,26 +33,46 @@ export interface LaunchNetwork {
    * (the caller reads it once the zone, and so the default subnet, is known: `mapsPublicIp`).
    */
   readonly associatePublicIp: boolean | undefined;
+  /** the primary private address asked for, checked against the subnet (whether it is free: under the launch lock) */
+  readonly privateIp: string | undefined;
+  readonly secondaryIps: readonly string[];
+  readonly secondaryCount: number;
+  /** existing interfaces the launch attaches: the primary (device index 0) and others, checked available when planned */
+  readonly interfaces: readonly LaunchInterface[];
+}
+
+/** An existing interface a launch attaches, as found when planned. */
+export interface LaunchInterface extends ExistingInterfaceRequest {
+  readonly rec: NetworkInterfaceRecord;
 }
 
 /**
  * A launch's subnet and groups in EC2's order: the request's shape and ID syntax, then existence in the
  * caller's account and Region, then the groups' VPC against the subnet's, then the subnet's zone
- * against Placement.AvailabilityZone.
+ * against Placement.AvailabilityZone. An existing primary interface brings its subnet, groups and
+ * address; every existing interface must be available, in the subnet's zone and VPC.
  */
 export async function resolveLaunchNetwork(s: Services, scope: Scope, req: LaunchNetworkRequest): Promise<LaunchNetwork> {
   const names = launchNetworkNames(req);
   const net = defaultNetworkOf(scope);
-  const subnet = names.subnetId === undefined ? undefined : await findSubnet(s, scope, names.subnetId);
+  const wanted = [...(names.primary ? [names.primary] : []), ...names.extra];
+  const interfaces = await existingInterfaces(s, scope, wanted, s.store);
+  const primary = interfaces.find((x) => x.deviceIndex === 0)?.rec;
+  const subnetId = primary?.subnetId ?? names.subnetId;
+  const subnet = subnetId === undefined ? undefined : await findSubnet(s, scope, subnetId);
   const vpcId = subnet?.vpcId ?? net.vpcId;
   const byId = await findSecurityGroups(s, scope, names.groupIds);
   const byName = names.groupNames.length > 0 ? await findSecurityGroupsByName(s, scope, names.groupNames, undefined) : [];
-  const groups = [...byId, ...byName.filter((g) => !byId.some((x) => x.id === g.id))];
-  for (const g of groups) {
+  const groups = primary ? primary.groups : [...byId, ...byName.filter((g) => !byId.some((x) => x.id === g.id))];
+  for (const g of byId.concat(byName)) {
     if (g.vpcId !== vpcId) throw Errors.groupAndSubnetInDifferentVpcs(g.id, subnet?.id ?? subnetOfZone(net, req.Placement?.AvailabilityZone ?? '')?.id ?? net.subnets[0]!.id);
   }
   const zone = req.Placement?.AvailabilityZone;
   if (subnet && zone !== undefined && zone !== subnet.availabilityZone) throw Errors.subnetZoneMismatch(zone, subnet.id, subnet.availabilityZone);
+  for (const x of interfaces) {
+    if (subnet && x.rec.availabilityZone !== subnet.availabilityZone) throw Errors.interfaceZoneMismatch();
+    if (x.rec.vpcId !== vpcId) throw Errors.interfaceVpcMismatch(x.id, 'being launched');
+  }
 
   const isDefaultSubnet = subnet === undefined || net.subnets.some((x) => x.id === subnet.id);
   const vpc = isDefaultSubnet ? undefined : await findVpc(s, scope, vpcId);
@@ -53,12 +82,43 @@ export async function resolveLaunchNetwork(s: Services, scope: Scope, req: Launc
       ? groups.map((g) => ({ id: g.id, name: g.name }))
       : [{ id: vpc?.defaultSecurityGroupId ?? net.securityGroupId, name: 'default' }];
   const justDefault = chosen.length === 1 && chosen[0]!.id === net.securityGroupId;
+  const instanceSubnet = isDefaultSubnet ? undefined : { vpcId, vpcCidr: vpc!.cidrBlock, subnetId: subnet.id, subnetCidr: subnet.cidrBlock };
+  // Addresses asked for: inside the subnet (the zone's default subnet when none is named) and not reserved.
+  const within = instanceSubnet ?? defaultSubnetOf(scope, subnet?.availabilityZone ?? zone);
+  const check = (ip: string, param: string) => checkRequestedAddress(within, ip, param);
   return {
     namedSubnet: subnet,
-    subnet: isDefaultSubnet ? undefined : { vpcId, vpcCidr: vpc!.cidrBlock, subnetId: subnet.id, subnetCidr: subnet.cidrBlock },
+    subnet: instanceSubnet,
     securityGroups: justDefault ? undefined : chosen,
     associatePublicIp: names.associatePublicIp,
+    privateIp: primary ? primary.privateIp : names.privateIp === undefined ? undefined : check(names.privateIp, 'PrivateIpAddress'),
+    secondaryIps: names.secondaryIps.map((ip) => check(ip, 'PrivateIpAddresses.N.PrivateIpAddress')),
+    secondaryCount: names.secondaryCount,
+    interfaces,
   };
+}
+
+/** The default subnet of a zone (the Region's first zone when none is given), as an instance keeps a subnet. */
+export function defaultSubnetOf(scope: Scope, zone: string | undefined): InstanceSubnet {
+  const net = defaultNetworkOf(scope);
+  const subnet = (zone !== undefined ? subnetOfZone(net, zone) : undefined) ?? net.subnets[0]!;
+  return { vpcId: net.vpcId, vpcCidr: DEFAULT_VPC_CIDR, subnetId: subnet.id, subnetCidr: subnet.cidr };
+}
+
+/** The existing interfaces a launch names, each a stored interface of the caller's that is available (else InvalidNetworkInterface.InUse). */
+export async function existingInterfaces(
+  s: Services,
+  scope: Scope,
+  wanted: readonly ExistingInterfaceRequest[],
+  reader: StoreReader,
+): Promise<LaunchInterface[]> {
+  if (wanted.length === 0) return [];
+  const found = await findInterfaces(s, scope, wanted.map((w) => w.id), reader);
+  return wanted.map((w) => {
+    const f = found.find((x) => (x.kind === 'stored' ? x.rec.id : derivedInterfaceId(x.instance)) === w.id)!;
+    if (f.kind !== 'stored' || f.rec.attachment) throw Errors.networkInterfaceInUse(w.id);
+    return { ...w, rec: f.rec };
+  });
 }
 
 /** Whether a launch's instances get a public address: the interface's choice, else the subnet's MapPublicIpOnLaunch. */
@@ -71,23 +131,67 @@ export async function mapsPublicIp(s: Services, scope: Scope, network: LaunchNet
   return stored?.mapPublicIpOnLaunch ?? DEFAULT_SUBNET_MAP_PUBLIC_IP_ON_LAUNCH;
 }
 
-const HOLDING_ADDRESS: readonly StateName[] = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
+/** What a launch asks of its addresses and interfaces (a LaunchNetwork's part of its plan). */
+export type LaunchAddressing = Pick<LaunchNetwork, 'privateIp' | 'secondaryIps' | 'secondaryCount' | 'interfaces'>;
+
+/** The instance type's limits: interfaces per instance, and private IPv4 addresses per interface. */
+export function checkInterfaceLimits(s: Services, instanceType: string, a: LaunchAddressing): void {
+  const info = s.catalog.info(instanceType)?.NetworkInfo;
+  const interfaces = 1 + a.interfaces.filter((x) => x.deviceIndex !== 0).length;
+  if (interfaces > (info?.MaximumNetworkInterfaces ?? 1)) throw Errors.interfaceLimitExceeded(interfaces, instanceType);
+  const addresses = 1 + a.secondaryIps.length + a.secondaryCount;
+  const max = info?.Ipv4AddressesPerInterface ?? 1;
+  if (addresses > max) throw Errors.privateAddressLimitExceeded('the primary network interface', max);
+}
+
+/** Each instance's addresses: its primary private address and its secondary ones. */
+export interface InstanceAddresses {
+  readonly primary: string;
+  readonly secondary: readonly string[];
+}
 
 /**
- * `count` free private addresses of a (non-default) subnet, the lowest free ones after the last one
- * given, wrapping around; InsufficientFreeAddressesInSubnet when there are not as many. Read under the
- * Region's launch lock, so no other launch takes the same addresses meanwhile.
+ * The private addresses of a launch's instances, read under the Region's launch lock. In a subnet of
+ * the user's, or when addresses are named or counted: what was asked for, checked free
+ * (InvalidIPAddress.InUse), and the lowest free ones for the rest. In a zone's default subnet otherwise,
+ * the launch sequence's addresses (`privateIpFor`) that no stored interface holds — a read of the
+ * Region's interfaces, not of its instances, so a plain launch stays a constant amount of work.
  */
-export async function freeAddresses(reader: StoreReader, scope: Scope, subnet: InstanceSubnet, count: number, start: number): Promise<string[]> {
-  const cidr = parseCidr(subnet.subnetCidr)!;
-  const holders: InstanceRecord[] = await reader.instances({ account: scope.account, region: scope.region, states: HOLDING_ADDRESS });
-  const used = new Set(holders.filter((r) => r.subnet?.subnetId === subnet.subnetId).map((r) => r.privateIpAddress));
-  const size = usableAddresses(cidr);
-  if (used.size + count > size) throw Errors.insufficientFreeAddresses(subnet.subnetId);
-  const out: string[] = [];
-  for (let k = 0; out.length < count; k++) {
-    const address = addressText(cidr.base + 4 + ((start + k) % size));
-    if (!used.has(address)) out.push(address);
+export async function launchAddresses(
+  reader: StoreReader,
+  scope: Scope,
+  subnet: InstanceSubnet,
+  isDefault: boolean,
+  a: LaunchAddressing,
+  seqs: readonly number[],
+  zoneIndex: number,
+): Promise<InstanceAddresses[]> {
+  const primaryInterface = a.interfaces.find((x) => x.deviceIndex === 0);
+  if (primaryInterface) return [{ primary: primaryInterface.rec.privateIp, secondary: [] }];
+  const plain = a.privateIp === undefined && a.secondaryIps.length === 0 && a.secondaryCount === 0;
+  if (isDefault && plain) {
+    const taken = await interfaceAddressesIn(reader, scope, subnet.subnetId);
+    return seqs.map((seq) => {
+      let k = 0;
+      while (taken.has(privateIpFor(seq + k, zoneIndex))) k++;
+      const primary = privateIpFor(seq + k, zoneIndex);
+      taken.add(primary);
+      return { primary, secondary: [] };
+    });
   }
-  return out;
+  const used = await addressesInUse(reader, scope, subnet.subnetId);
+  const named = [...(a.privateIp !== undefined ? [a.privateIp] : []), ...a.secondaryIps];
+  for (const ip of named) {
+    if (used.has(ip)) throw Errors.addressInUse(ip);
+    used.add(ip);
+  }
+  const take = (n: number): string[] => {
+    const out = freeAddressesIn(subnet, used, n, seqs[0]!);
+    for (const ip of out) used.add(ip);
+    return out;
+  };
+  return seqs.map(() => ({
+    primary: a.privateIp ?? take(1)[0]!,
+    secondary: [...a.secondaryIps, ...take(a.secondaryCount)],
+  }));
 }

@@ -15,14 +15,14 @@ import { type ImageFacts, imageRoot, isUserImage } from '../domain/images.js';
 import { MAX_DATA_VOLUMES, type VolumeRecord } from '../domain/volumes.js';
 import { launchableImage, snapshotsOf } from './images.js';
 import { findSnapshots } from './volumes.js';
-import { type InstanceGroup, type InstanceRecord, type InstanceSubnet, type Scope, privateIpFor, rootVolumeId } from '../domain/instance.js';
+import { type InstanceGroup, type InstanceRecord, type InstanceSubnet, type Scope, rootVolumeId } from '../domain/instance.js';
 import { checkUserData, parseShutdownBehavior } from '../domain/instance-attributes.js';
 import type { InstanceTypeFacts } from '../domain/instance-types.js';
 import type { KeyPairRecord } from '../domain/key-pair.js';
 import { type LaunchSettings, checkRunInstancesMembers, resolveLaunchOptions } from '../domain/launch-options.js';
 import { type LaunchTemplateRef, launchTemplateTags } from '../domain/launch-template.js';
 import { STATE_REASONS } from '../domain/lifecycle.js';
-import { freeAddresses, mapsPublicIp, resolveLaunchNetwork } from './launch-network.js';
+import { type LaunchAddressing, checkInterfaceLimits, defaultSubnetOf, existingInterfaces, launchAddresses, mapsPublicIp, resolveLaunchNetwork } from './launch-network.js';
 import { findSubnet } from './vpcs.js';
 import { wantsPublicIp, withPublicIp } from '../domain/public-ip.js';
 import { zoneNamed } from '../domain/regions.js';
@@ -31,7 +31,7 @@ import { StoreConflict, type StoreReader, type TagRecord } from '../store/types.
 import { type Services, launchLock, nextSeqs, publicIpSource, quotasOf, zonesOf } from './context.js';
 import { avoidingElasticIps } from './elastic-ips.js';
 import { type HostLaunchRequest, hostLaunchRequest, placeOnHost } from './hosts.js';
-import { typeFacts } from './instances.js';
+import { type AttachedById, typeFacts } from './instances.js';
 import { checkKeyForPlatform, keyPairByName } from './key-pairs.js';
 import { applyLaunchTemplate } from './launch-templates.js';
 import { type KeyValue, tagsFromSpecifications } from './tags.js';
@@ -138,6 +138,8 @@ export interface LaunchPlan {
   readonly securityGroups: readonly InstanceGroup[] | undefined;
   /** the data volumes each instance gets at launch (BlockDeviceMappings other than the root's, and its user image's) */
   readonly dataVolumes: readonly LaunchDataVolume[];
+  /** private addresses asked for, and existing interfaces to attach (src/services/launch-network.ts) */
+  readonly addressing: LaunchAddressing;
 }
 
 /** Checks a RunInstances request against every rule, in EC2's order; changes nothing. */
@@ -173,12 +175,16 @@ export async function planLaunch(raw: RunInstancesRequest, ctx: Scope, s: Servic
   checkNoPlacementGroup(placement ?? {});
   // A subnet (SubnetId, or the primary network interface's) decides the zone; named security groups must exist.
   const network = await resolveLaunchNetwork(s, ctx, { ...input, Placement: placement });
+  if ((network.privateIp !== undefined || network.secondaryIps.length > 0 || network.interfaces.length > 0) && maxCount !== 1) {
+    throw Errors.oneInstancePerInterface(network.interfaces.length > 0 ? 'An existing network interface' : 'A private IP address');
+  }
   const subnet = network.namedSubnet;
   const zone = subnet?.availabilityZone ?? requestedZone ?? zonesOf(ctx.region)[0]!;
   const associatePublicIp = await mapsPublicIp(s, ctx, network, zone);
   // Naming a Dedicated Host implies tenancy `host`, as in EC2.
   const tenancy = parseTenancy(placement?.Tenancy ?? (placement?.HostId !== undefined ? 'host' : 'default'), 'placement.tenancy');
   const host = await hostLaunchRequest(s, ctx, subnet ? { ...placement, AvailabilityZone: zone } : placement, tenancy);
+  checkInterfaceLimits(s, facts.type, network);
   const hibernation = input.HibernationOptions?.Configured === true;
   if (hibernation && !facts.hibernationSupported) throw Errors.hibernationNotSupported(facts.type);
   const cpu = resolveCpuSettings({ facts, platform: image.platform, hibernationConfigured: hibernation }, input.CpuOptions);
@@ -230,6 +236,7 @@ export async function planLaunch(raw: RunInstancesRequest, ctx: Scope, s: Servic
     subnet: network.subnet,
     securityGroups: network.securityGroups,
     dataVolumes,
+    addressing: network,
   };
 }
 
@@ -251,8 +258,8 @@ export interface Launched {
   readonly instances: readonly InstanceRecord[];
   /** each instance's tags, as written (what the store would read back), so the answer needs no read */
   readonly tags: ReadonlyMap<string, ReadonlyMap<string, string>>;
-  /** each instance's data volumes, as written, likewise */
-  readonly volumes: ReadonlyMap<string, readonly VolumeRecord[]>;
+  /** what is attached to each instance (data volumes, network interfaces), as written, likewise */
+  readonly attached: AttachedById;
 }
 
 /**
@@ -293,7 +300,10 @@ export async function launchPlanned(plan: LaunchPlan, ctx: Scope, s: Services, o
       // A subnet of the user's: its free addresses (a subnet deleted meanwhile is not found).
       const subnet = plan.subnet;
       if (subnet) await findSubnet(s, ctx, subnet.subnetId, tx);
-      const addresses = subnet ? await freeAddresses(tx, ctx, subnet, count, seqs[0]!) : undefined;
+      const interfaces = await existingInterfaces(s, ctx, plan.addressing.interfaces, tx);
+      const addresses = await launchAddresses(tx, ctx, subnet ?? defaultSubnetOf(ctx, zone), subnet === undefined, plan.addressing, seqs, zoneIndex);
+      const attachments = interfaces.map((x) => ({ ...x, attachmentId: newId('interfaceAttachment') }));
+      const primaryInterface = attachments.find((x) => x.deviceIndex === 0);
       const recs: InstanceRecord[] = [];
       for (let i = 0; i < count; i++) {
         const seq = seqs[i]!;
@@ -329,7 +339,11 @@ export async function launchPlanned(plan: LaunchPlan, ctx: Scope, s: Services, o
           ...plan.settings,
           ...(opts.lifecycle ? { instanceLifecycle: opts.lifecycle } : {}),
           clientToken: token,
-          privateIpAddress: addresses ? addresses[i]! : privateIpFor(seq, zoneIndex),
+          privateIpAddress: addresses[i]!.primary,
+          ...(addresses[i]!.secondary.length > 0 ? { secondaryPrivateIps: addresses[i]!.secondary } : {}),
+          ...(primaryInterface
+            ? { primaryInterface: { id: primaryInterface.id, attachmentId: primaryInterface.attachmentId, mac: primaryInterface.rec.mac } }
+            : {}),
           associatePublicIp: plan.associatePublicIp,
           subnet,
           securityGroups: plan.securityGroups,
@@ -364,9 +378,18 @@ export async function launchPlanned(plan: LaunchPlan, ctx: Scope, s: Services, o
         key: t.key,
         value: t.value,
       });
+      // Existing interfaces, attached to the one instance such a launch makes.
+      const attached = attachments.map((x) => ({
+        kind: 'network-interface' as const,
+        doc: {
+          ...x.rec,
+          attachment: { instanceId: placed[0]!.id, attachmentId: x.attachmentId, deviceIndex: x.deviceIndex, attachTime: launchTime, deleteOnTermination: x.deleteOnTermination },
+        },
+      }));
+      const puts = [...volumes.map((doc) => ({ kind: 'volume' as const, doc })), ...attached];
       tx.write({
         instances: placed,
-        ...(volumes.length > 0 ? { putResources: volumes.map((doc) => ({ kind: 'volume' as const, doc })) } : {}),
+        ...(puts.length > 0 ? { putResources: puts } : {}),
         putTags: [
           ...placed.flatMap((r) => [
             ...instanceTags.map((t) => tag(r.id, 'instance', t)),
@@ -383,8 +406,13 @@ export async function launchPlanned(plan: LaunchPlan, ctx: Scope, s: Services, o
       });
       // Written in this order: a key given twice keeps its first place and takes its last value, as the store's upsert does.
       const tagsOfOne = new Map(instanceTags.map((t) => [t.key, t.value]));
-      const volumesOf = new Map(placed.map((r) => [r.id, volumes.filter((v) => v.attachment!.instanceId === r.id)]));
-      return { reservationId, instances: placed, tags: new Map(placed.map((r) => [r.id, tagsOfOne])), volumes: volumesOf };
+      const attachedOf = new Map(
+        placed.map((r) => [
+          r.id,
+          { volumes: volumes.filter((v) => v.attachment!.instanceId === r.id), interfaces: attached.map((x) => x.doc).filter((e) => e.attachment.instanceId === r.id) },
+        ]),
+      );
+      return { reservationId, instances: placed, tags: new Map(placed.map((r) => [r.id, tagsOfOne])), attached: attachedOf };
     },
     { lock: launchLock(ctx) },
   );

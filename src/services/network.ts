@@ -1,9 +1,20 @@
 /**
- * An instance's place in the default VPC as the API shows it: its VPC, subnet and security group, and
- * its primary network interface (DescribeInstances, its filters, GetLaunchTemplateData, the IMDS).
+ * An instance's place in its VPC as the API shows it: its VPC, subnet and security groups, and its
+ * network interfaces — the primary one and those of its own attached to it — in the two shapes the API
+ * has for them (DescribeInstances' InstanceNetworkInterface, DescribeNetworkInterfaces' NetworkInterface),
+ * both from one set of facts.
  */
-import type { GroupIdentifier, InstanceNetworkInterface, InstanceNetworkInterfaceAssociation } from '@aws-sdk/client-ec2';
-import { type InstanceRecord, networkInterfaceAttachmentId, networkInterfaceId, privateDnsName } from '../domain/instance.js';
+import type { GroupIdentifier, InstanceNetworkInterface, InstanceNetworkInterfaceAssociation, NetworkInterface } from '@aws-sdk/client-ec2';
+import {
+  type InstanceGroup,
+  type InstanceRecord,
+  type InstanceSubnet,
+  networkInterfaceAttachmentId,
+  networkInterfaceId,
+  privateDnsName,
+} from '../domain/instance.js';
+import { type InterfaceAttachmentRecord, type NetworkInterfaceRecord, interfaceStatus } from '../domain/network-interface.js';
+import { tagList } from './tags.js';
 import { instanceAttachment, macAddress } from '../domain/network.js';
 import { publicDnsName } from '../domain/public-ip.js';
 
@@ -41,44 +52,168 @@ export function publicIpAssociation(rec: InstanceRecord): InstanceNetworkInterfa
 }
 
 /**
- * The instance's network interfaces as DescribeInstances shows them: its primary interface (device
- * index 0), derived from the instance like its root volume — ID and attachment ID from the instance
- * ID, a MAC address hashed from it, the private address, the default group, and the public address's
- * association while it holds one. It is created with the instance and goes with it (DeleteOnTermination
- * true); none once the instance is terminated.
+ * One network interface as the API shows it, whichever record keeps it: an instance's primary
+ * interface (derived from the instance, or a stored interface it was launched with) or a stored one.
  */
-export function instanceNetworkInterfaces(rec: InstanceRecord): InstanceNetworkInterface[] {
-  const net = attachedNetworkOf(rec);
-  if (!net) return [];
-  const association = publicIpAssociation(rec);
-  const dnsName = privateDnsName(rec.privateIpAddress, rec.region);
-  // Plain members, `undefined` where absent (no conditional spreads: see toInstance).
-  return [
-    {
-      Association: association,
-      Attachment: {
-        // EC2 keeps the primary interface's attachment from launch; the record's launch time is the one it has.
-        AttachTime: new Date(rec.launchTime),
-        AttachmentId: networkInterfaceAttachmentId(rec),
-        DeleteOnTermination: true,
-        DeviceIndex: 0,
-        Status: 'attached',
-        NetworkCardIndex: 0,
-      },
-      Description: '',
-      Groups: [...net.securityGroups],
-      Ipv6Addresses: [],
-      MacAddress: macAddress(rec),
-      NetworkInterfaceId: networkInterfaceId(rec),
-      OwnerId: rec.account,
-      PrivateDnsName: dnsName,
-      PrivateIpAddress: rec.privateIpAddress,
-      PrivateIpAddresses: [{ Association: association, Primary: true, PrivateDnsName: dnsName, PrivateIpAddress: rec.privateIpAddress }],
-      SourceDestCheck: rec.sourceDestCheck ?? true,
-      Status: 'in-use',
-      SubnetId: net.subnetId,
-      VpcId: net.vpcId,
-      InterfaceType: 'interface',
+export interface InterfaceFacts extends InstanceSubnet {
+  readonly id: string;
+  readonly account: string;
+  readonly region: string;
+  readonly availabilityZone: string;
+  readonly description: string;
+  readonly groups: readonly InstanceGroup[];
+  readonly privateIp: string;
+  readonly secondaryIps: readonly string[];
+  readonly mac: string;
+  readonly sourceDestCheck: boolean;
+  readonly attachment: InterfaceAttachmentRecord | undefined;
+  /** the public address's association (primary interfaces only) */
+  readonly association: InstanceNetworkInterfaceAssociation | undefined;
+}
+
+/**
+ * An instance's primary interface (device index 0): derived from the instance like its root volume — ID
+ * and attachment ID from the instance ID, a MAC address hashed from it, created with the instance and
+ * gone with it (DeleteOnTermination true) — or the stored interface it was launched with (`stored`:
+ * its record, for the description and secondary addresses). Undefined once the instance is terminated.
+ */
+export function primaryInterfaceFacts(rec: InstanceRecord, stored?: NetworkInterfaceRecord): InterfaceFacts | undefined {
+  if (rec.state === 'terminated') return undefined;
+  const a = instanceAttachment(rec);
+  return {
+    id: networkInterfaceId(rec),
+    account: rec.account,
+    region: rec.region,
+    availabilityZone: rec.availabilityZone,
+    vpcId: a.vpcId,
+    vpcCidr: a.vpcCidr,
+    subnetId: a.subnetId,
+    subnetCidr: a.subnetCidr,
+    description: stored?.description ?? '',
+    groups: a.groups,
+    privateIp: rec.privateIpAddress,
+    secondaryIps: stored?.secondaryIps ?? rec.secondaryPrivateIps ?? [],
+    mac: macAddress(rec),
+    sourceDestCheck: rec.sourceDestCheck ?? true,
+    attachment: {
+      instanceId: rec.id,
+      attachmentId: networkInterfaceAttachmentId(rec),
+      deviceIndex: 0,
+      // EC2 keeps the primary interface's attachment from launch; the record's launch time is the one it has.
+      attachTime: stored?.attachment?.attachTime ?? rec.launchTime,
+      deleteOnTermination: stored?.attachment?.deleteOnTermination ?? true,
     },
+    association: publicIpAssociation(rec),
+  };
+}
+
+/** A stored interface that is not an instance's primary one (available, or attached at device index 1 or more). */
+export function storedInterfaceFacts(eni: NetworkInterfaceRecord): InterfaceFacts {
+  return {
+    id: eni.id,
+    account: eni.account,
+    region: eni.region,
+    availabilityZone: eni.availabilityZone,
+    vpcId: eni.vpcId,
+    vpcCidr: eni.vpcCidr,
+    subnetId: eni.subnetId,
+    subnetCidr: eni.subnetCidr,
+    description: eni.description,
+    groups: eni.groups,
+    privateIp: eni.privateIp,
+    secondaryIps: eni.secondaryIps,
+    mac: eni.mac,
+    sourceDestCheck: eni.sourceDestCheck ?? true,
+    attachment: eni.attachment,
+    association: undefined,
+  };
+}
+
+/** An interface's addresses as both views list them: the primary (with the public association) first. */
+function privateAddresses(f: InterfaceFacts) {
+  return [
+    { Association: f.association, Primary: true, PrivateDnsName: privateDnsName(f.privateIp, f.region), PrivateIpAddress: f.privateIp },
+    ...f.secondaryIps.map((ip) => ({ Primary: false, PrivateDnsName: privateDnsName(ip, f.region), PrivateIpAddress: ip })),
   ];
+}
+
+/** An interface as DescribeInstances shows it in an instance's NetworkInterfaces. */
+export function toInstanceInterface(f: InterfaceFacts): InstanceNetworkInterface {
+  const a = f.attachment!;
+  // Plain members, `undefined` where absent (no conditional spreads: see toInstance).
+  return {
+    Association: f.association,
+    Attachment: {
+      AttachTime: new Date(a.attachTime),
+      AttachmentId: a.attachmentId,
+      DeleteOnTermination: a.deleteOnTermination,
+      DeviceIndex: a.deviceIndex,
+      Status: 'attached',
+      NetworkCardIndex: 0,
+    },
+    Description: f.description,
+    Groups: f.groups.map((g) => ({ GroupId: g.id, GroupName: g.name })),
+    Ipv6Addresses: [],
+    MacAddress: f.mac,
+    NetworkInterfaceId: f.id,
+    OwnerId: f.account,
+    PrivateDnsName: privateDnsName(f.privateIp, f.region),
+    PrivateIpAddress: f.privateIp,
+    PrivateIpAddresses: privateAddresses(f),
+    SourceDestCheck: f.sourceDestCheck,
+    Status: 'in-use',
+    SubnetId: f.subnetId,
+    VpcId: f.vpcId,
+    InterfaceType: 'interface',
+  };
+}
+
+/** An interface as DescribeNetworkInterfaces shows it. */
+export function toNetworkInterface(f: InterfaceFacts, tags: ReadonlyMap<string, string>): NetworkInterface {
+  const a = f.attachment;
+  return {
+    Association: f.association,
+    Attachment: a && {
+      AttachTime: new Date(a.attachTime),
+      AttachmentId: a.attachmentId,
+      DeleteOnTermination: a.deleteOnTermination,
+      DeviceIndex: a.deviceIndex,
+      NetworkCardIndex: 0,
+      InstanceId: a.instanceId,
+      InstanceOwnerId: f.account,
+      Status: 'attached',
+    },
+    AvailabilityZone: f.availabilityZone,
+    Description: f.description,
+    Groups: f.groups.map((g) => ({ GroupId: g.id, GroupName: g.name })),
+    InterfaceType: 'interface',
+    Ipv6Addresses: [],
+    MacAddress: f.mac,
+    NetworkInterfaceId: f.id,
+    OwnerId: f.account,
+    PrivateDnsName: privateDnsName(f.privateIp, f.region),
+    PrivateIpAddress: f.privateIp,
+    PrivateIpAddresses: privateAddresses(f),
+    RequesterManaged: false,
+    SourceDestCheck: f.sourceDestCheck,
+    Status: interfaceStatus(f),
+    SubnetId: f.subnetId,
+    TagSet: tagList(tags),
+    VpcId: f.vpcId,
+  };
+}
+
+/**
+ * The instance's network interfaces as DescribeInstances shows them: its primary interface, then the
+ * stored interfaces attached to it (`attached`: those whose attachment names it, as they stand), by
+ * device index. None once the instance is terminated.
+ */
+export function instanceNetworkInterfaces(rec: InstanceRecord, attached: readonly NetworkInterfaceRecord[] = []): InstanceNetworkInterface[] {
+  const primary = primaryInterfaceFacts(rec, rec.primaryInterface ? attached.find((e) => e.id === rec.primaryInterface!.id) : undefined);
+  if (!primary) return [];
+  const others = attached
+    .filter((e) => e.id !== primary.id)
+    .sort((x, y) => x.attachment!.deviceIndex - y.attachment!.deviceIndex)
+    .map((e) => toInstanceInterface(storedInterfaceFacts(e)));
+  return [toInstanceInterface(primary), ...others];
 }

@@ -11,6 +11,7 @@ import type { RuleBody, RuleSpec } from '../domain/security-groups.js';
 import type { SecurityGroupRecord } from '../domain/vpc.js';
 import type { Revisioned, StoreReader } from '../store/types.js';
 import { type Services, launchLock } from './context.js';
+import { storedInterfacesOf } from './network-interfaces.js';
 import { findSecurityGroups, findSecurityGroupsByName } from './vpcs.js';
 
 type Stored<T> = T & Partial<Revisioned>;
@@ -81,8 +82,14 @@ const HOLDING_INTERFACE: readonly StateName[] = ['pending', 'running', 'stopping
 export async function groupsInUse(s: Services, scope: Scope, reader: StoreReader = s.store): Promise<Set<string>> {
   const used = new Set<string>();
   const fallback = defaultNetworkOf(scope).securityGroupId;
-  for (const rec of await reader.instances({ account: scope.account, region: scope.region, states: HOLDING_INTERFACE })) {
+  const [holders, enis] = await Promise.all([
+    reader.instances({ account: scope.account, region: scope.region, states: HOLDING_INTERFACE }),
+    storedInterfacesOf(s, scope, reader),
+  ]);
+  for (const rec of holders) {
     for (const id of rec.securityGroups?.map((g) => g.id) ?? [fallback]) used.add(id);
   }
+  // A network interface of its own, attached or not, uses its groups too.
+  for (const e of enis) for (const g of e.groups) used.add(g.id);
   return used;
 }

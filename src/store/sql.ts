@@ -13,7 +13,7 @@
  * and records read carry it.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { type InstanceRecord, rootVolumeId } from '../domain/instance.js';
+import { type InstanceRecord, derivedInterfaceId, rootVolumeId } from '../domain/instance.js';
 import type { LaunchTemplateVersionRecord } from '../domain/launch-template.js';
 import { OCCUPYING_STATES, type StateName } from '../domain/lifecycle.js';
 import { groupStoreName } from '../domain/vpc.js';
@@ -510,7 +510,7 @@ const UPDATE_RESOURCE = updateSql('resources', ['kind', 'id'], RESOURCE_COLUMNS)
 const INSERT_VM_HOST = insertSql('vm_hosts', ['id'], VM_HOST_WRITE_COLUMNS);
 const UPDATE_VM_HOST = updateSql('vm_hosts', ['id'], VM_HOST_WRITE_COLUMNS);
 const DELETE_INSTANCE = 'DELETE FROM instances WHERE id = ?';
-const DELETE_TAGS_OF_INSTANCE = 'DELETE FROM tags WHERE resource_id IN (?, ?)';
+const DELETE_TAGS_OF_INSTANCE = 'DELETE FROM tags WHERE resource_id IN (?, ?, ?)';
 const DELETE_RESOURCE = 'DELETE FROM resources WHERE kind = ? AND id = ?';
 const DELETE_TAGS_OF = 'DELETE FROM tags WHERE resource_id = ?';
 const DELETE_TEMPLATE_VERSIONS = 'DELETE FROM launch_template_versions WHERE template_id = ?';
@@ -571,7 +571,7 @@ export function writeOps(batches: readonly Changes[], asRead?: RowsAsRead): Writ
     }
     for (const id of c.deleteInstances ?? []) {
       op(DELETE_INSTANCE, [id]);
-      op(DELETE_TAGS_OF_INSTANCE, [id, rootVolumeId({ id })]);
+      op(DELETE_TAGS_OF_INSTANCE, [id, rootVolumeId({ id }), derivedInterfaceId({ id })]);
     }
     for (const r of c.putResources ?? []) {
       const doc = docOf(r.doc);

@@ -27,6 +27,7 @@ import type { InstanceRecord } from '../domain/instance.js';
 import type { KeyPairRecord } from '../domain/key-pair.js';
 import type { LaunchTemplateRecord, LaunchTemplateVersionRecord } from '../domain/launch-template.js';
 import type { StateName } from '../domain/lifecycle.js';
+import type { NetworkInterfaceRecord } from '../domain/network-interface.js';
 import type { SnapshotRecord, VolumeRecord } from '../domain/volumes.js';
 import type { UserImageRecord } from '../domain/images.js';
 import type { InternetGatewayRecord, RouteTableRecord, SecurityGroupRecord, SubnetRecord, VpcRecord } from '../domain/vpc.js';
@@ -74,6 +75,8 @@ export interface ResourceDocs {
   snapshot: SnapshotRecord;
   /** the account's images (CreateImage, RegisterImage, CopyImage); the built-in ones are a fixed table */
   image: UserImageRecord;
+  /** network interfaces users create (CreateNetworkInterface); instances' own primary interfaces are derived */
+  'network-interface': NetworkInterfaceRecord;
 }
 export type StoredKind = keyof ResourceDocs;
 /** One resource to write: its kind and its whole document. */
@@ -123,7 +126,7 @@ export interface ClaimedTask extends VmTask {
 export interface Changes {
   /** new records (no `rev`) or changed ones (the `rev` they were read with: see conditional writes) */
   readonly instances?: readonly InstanceRecord[];
-  /** deleting an instance deletes its tags and its root volume's (the volume goes with the instance) */
+  /** deleting an instance deletes its tags, its root volume's and its derived primary interface's (they go with the instance) */
   readonly deleteInstances?: readonly string[];
   readonly putResources?: readonly ResourcePut[];
   /** deleting a resource deletes its tags too (and a launch template's versions) */
