@@ -25,7 +25,7 @@ import { isWellFormedId } from '../domain/ids.js';
 import type { InstanceRecord } from '../domain/instance.js';
 import { STATE_NAMES } from '../domain/lifecycle.js';
 import { type CpuCredits, checkCpuCredits, parseCpuCredits } from '../domain/launch-options.js';
-import { paginate } from '../domain/paging.js';
+import { DESCRIBE_PAGE_LIMITS, paginate } from '../domain/paging.js';
 import type { Services } from '../services/context.js';
 import { type Handler, checkDryRun, required } from './context.js';
 import { creditSubject, instanceCpuCredits } from '../services/credit-specifications.js';
@@ -58,7 +58,7 @@ export const describeInstanceCreditSpecifications: Handler<
   const specs = (named ?? (await visibleInstances(s, ctx, { states: LISTED_STATES })))
     .map((r) => ({ InstanceId: r.id, CpuCredits: instanceCpuCredits(r, s) }))
     .filter((c) => (named !== undefined || c.CpuCredits === 'unlimited') && predicate(c));
-  const page = paginate(specs, input, { min: 5, max: 1000 }, { f: input.Filters, ids });
+  const page = paginate(specs, input, DESCRIBE_PAGE_LIMITS, { f: input.Filters, ids });
   return { InstanceCreditSpecifications: page.items, ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
 };
 

@@ -65,12 +65,11 @@ import {
   holdersOf,
   visibleInstance,
 } from '../services/elastic-ips.js';
-import { tagList, tagRecordsOf, tagsFromSpecifications } from '../services/tags.js';
+import { tagList, tagRecordsOf, tagsFromSpecifications, type TagsById } from '../services/tags.js';
 import { internetGatewaysOf } from '../services/vpcs.js';
 import type { Revisioned, StoreReader } from '../store/types.js';
 import { type Handler, checkDryRun, required } from './context.js';
 
-type TagsById = ReadonlyMap<string, ReadonlyMap<string, string>>;
 const PUBLIC_IPV4_POOL = 'amazon';
 
 function toAddress(e: ElasticIpRecord, holder: InstanceRecord | undefined, tags: TagsById): Address {

@@ -18,7 +18,7 @@ import { Errors } from '../domain/errors.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
 import { isWellFormedId } from '../domain/ids.js';
 import { IMAGES, type UserImageRecord, findImage, imageInfo, userImageInfo } from '../domain/images.js';
-import { paginate } from '../domain/paging.js';
+import { DESCRIBE_PAGE_LIMITS, paginate } from '../domain/paging.js';
 import { imageState, visibleUserImage, visibleUserImages } from '../services/images.js';
 import { NO_TAGS, tagList } from '../services/tags.js';
 import { type Handler, checkDryRun } from './context.js';
@@ -117,6 +117,6 @@ export const describeImages: Handler<DescribeImagesRequest, DescribeImagesResult
   const builtIns = ids.length > 0 ? ALL_IMAGES.filter((i) => ids.includes(i.ImageId!)) : ALL_IMAGES;
   const candidates = [...builtIns, ...userImages];
   const matching = candidates.filter((i) => ownerOk(i) && executableOk(i) && predicate(i));
-  const page = paginate(matching, input, { min: 5, max: 1000 }, { f: input.Filters, ids, owners, users });
+  const page = paginate(matching, input, DESCRIBE_PAGE_LIMITS, { f: input.Filters, ids, owners, users });
   return { Images: page.items, ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
 };

@@ -33,7 +33,7 @@ import { checkApiProtection } from '../domain/instance-attributes.js';
 import type { InstanceRecord } from '../domain/instance.js';
 import { checkSpotStop } from '../domain/launch-options.js';
 import { STATE_CODES, STATE_REASONS, userInitiated } from '../domain/lifecycle.js';
-import { keysetPaging } from '../domain/paging.js';
+import { DESCRIBE_PAGE_LIMITS, keysetPaging } from '../domain/paging.js';
 import type { Services } from '../services/context.js';
 import { type Handler, type RequestContext, checkDryRun, requestFingerprint, required } from './context.js';
 import { placeHostStarts } from '../services/hosts.js';
@@ -96,7 +96,7 @@ async function describedPage(
 ): Promise<{ items: InstanceRecord[]; nextToken: string | undefined }> {
   const named = ids.length > 0 ? await findInstances(s, ctx, ids) : undefined;
   const { op, filters, ...rest } = query;
-  const paging = keysetPaging(input, { min: 5, max: 1000 }, { op, f: filters, ids, ...rest });
+  const paging = keysetPaging(input, DESCRIBE_PAGE_LIMITS, { op, f: filters, ids, ...rest });
   let page: InstancePage;
   if (named) {
     if (req.tags) for (const [id, tags] of await s.store.tagsOfMany(named.map((r) => r.id))) req.tags.set(id, tags);

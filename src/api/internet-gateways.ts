@@ -19,14 +19,11 @@ import { launchLock } from '../services/context.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
 import { newId } from '../domain/ids.js';
 import { defaultNetworkOf, instanceAttachment } from '../domain/network.js';
-import { paginate } from '../domain/paging.js';
+import { DESCRIBE_PAGE_LIMITS, paginate } from '../domain/paging.js';
 import { INTERNET_GATEWAYS_PER_REGION, type InternetGatewayRecord } from '../domain/vpc.js';
 import { describedOf, findInternetGateway, findVpc, internetGatewaysOf } from '../services/vpcs.js';
-import { tagList, tagRecordsOf, tagsFromSpecifications } from '../services/tags.js';
+import { tagList, tagRecordsOf, tagsFromSpecifications, type TagsById } from '../services/tags.js';
 import { type Handler, checkDryRun, required } from './context.js';
-
-const PAGE_LIMITS = { min: 5, max: 1000 };
-type TagsById = ReadonlyMap<string, ReadonlyMap<string, string>>;
 
 function toInternetGateway(g: InternetGatewayRecord, tags: TagsById): InternetGateway {
   const own = tags.get(g.id);
@@ -59,7 +56,7 @@ export const describeInternetGateways: Handler<DescribeInternetGatewaysRequest, 
   const gateways = describedOf('internet-gateway', await internetGatewaysOf(s, ctx), ids);
   checkDryRun(input);
   tags = await s.store.tagsOfMany(gateways.map((g) => g.id));
-  const page = paginate(gateways.map((g) => toInternetGateway(g, tags)).filter(predicate), input, PAGE_LIMITS, { f: input.Filters, ids });
+  const page = paginate(gateways.map((g) => toInternetGateway(g, tags)).filter(predicate), input, DESCRIBE_PAGE_LIMITS, { f: input.Filters, ids });
   return { InternetGateways: page.items, ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
 };
 

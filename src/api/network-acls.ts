@@ -8,14 +8,12 @@ import { createHash } from 'node:crypto';
 import type { DescribeNetworkAclsRequest, DescribeNetworkAclsResult, NetworkAcl, NetworkAclEntry } from '@aws-sdk/client-ec2';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
 import { isWellFormedId } from '../domain/ids.js';
-import { paginate } from '../domain/paging.js';
+import { DESCRIBE_PAGE_LIMITS, paginate } from '../domain/paging.js';
 import type { SubnetRecord, VpcRecord } from '../domain/vpc.js';
 import { Errors } from '../domain/errors.js';
 import { subnetsOf, vpcsOf } from '../services/vpcs.js';
 import { tagList } from '../services/tags.js';
 import { type Handler, checkDryRun } from './context.js';
-
-const PAGE_LIMITS = { min: 5, max: 1000 };
 
 const hashed = (prefix: string, ...parts: string[]) => `${prefix}-${createHash('sha256').update(parts.join('/')).digest('hex').slice(0, 17)}`;
 export const defaultAclId = (vpcId: string): string => hashed('acl', 'acl', vpcId);
@@ -72,6 +70,6 @@ export const describeNetworkAcls: Handler<DescribeNetworkAclsRequest, DescribeNe
   const wanted = ids.length > 0 ? all.filter((a) => ids.includes(a.NetworkAclId!)) : all;
   tags = await s.store.tagsOfMany(wanted.map((a) => a.NetworkAclId!));
   const withTags = wanted.map((a) => ({ ...a, ...(tags.get(a.NetworkAclId!)?.size ? { Tags: tagList(tags.get(a.NetworkAclId!)!) } : {}) }));
-  const page = paginate(withTags.filter(predicate), input, PAGE_LIMITS, { f: input.Filters, ids });
+  const page = paginate(withTags.filter(predicate), input, DESCRIBE_PAGE_LIMITS, { f: input.Filters, ids });
   return { NetworkAcls: page.items, ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
 };

@@ -40,7 +40,7 @@ import { newId } from '../domain/ids.js';
 import type { InstanceGroup, InstanceRecord, Scope } from '../domain/instance.js';
 import { type NetworkInterfaceRecord, addressesOf, checkDescription, checkRequestedAddress } from '../domain/network-interface.js';
 import { defaultNetworkOf, macAddress } from '../domain/network.js';
-import { paginate } from '../domain/paging.js';
+import { DESCRIBE_PAGE_LIMITS, paginate } from '../domain/paging.js';
 import { checkCount } from '../domain/request.js';
 import { type Services, launchLock } from '../services/context.js';
 import {
@@ -59,8 +59,6 @@ import { findSecurityGroups, findSubnet, findVpc } from '../services/vpcs.js';
 import type { Changes, StoreReader, StoreTransaction } from '../store/types.js';
 import { type Handler, checkDryRun, required } from './context.js';
 import { findInstances } from '../services/instances.js';
-
-const PAGE_LIMITS = { min: 5, max: 1000 };
 
 // --- shared checks ------------------------------------------------------------------------------------
 
@@ -246,7 +244,7 @@ export const describeNetworkInterfaces: Handler<DescribeNetworkInterfacesRequest
   const facts = ids.length > 0 ? (await findInterfaces(s, ctx, ids)).map(factsOf) : await allInterfaces(s, ctx);
   checkDryRun(input);
   tags = await s.store.tagsOfMany(facts.map((f) => f.id));
-  const page = paginate(facts.filter(predicate), input, PAGE_LIMITS, { ids, f: input.Filters });
+  const page = paginate(facts.filter(predicate), input, DESCRIBE_PAGE_LIMITS, { ids, f: input.Filters });
   const items: NetworkInterface[] = page.items.map((f) => toNetworkInterface(f, tags.get(f.id) ?? NO_TAGS));
   return { NetworkInterfaces: items, ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
 };

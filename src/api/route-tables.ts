@@ -38,13 +38,11 @@ import {
 import { type Services, launchLock } from '../services/context.js';
 import { findInstances } from '../services/instances.js';
 import { describedOf, findInternetGateway, findRouteTable, findSubnet, findVpc, internetGatewaysOf, routeTablesOf } from '../services/vpcs.js';
-import { tagList, tagRecordsOf, tagsFromSpecifications } from '../services/tags.js';
+import { tagList, tagRecordsOf, tagsFromSpecifications, type TagsById } from '../services/tags.js';
 import type { StoreReader } from '../store/types.js';
 import { type Handler, type RequestContext, checkDryRun, required } from './context.js';
 
 const PAGE_LIMITS = { min: 5, max: 100 };
-type TagsById = ReadonlyMap<string, ReadonlyMap<string, string>>;
-
 // --- the API's view -----------------------------------------------------------------------------------
 
 /** Whether a route's target is still there: a gateway attached to the table's VPC, an instance not terminated. */

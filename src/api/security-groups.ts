@@ -39,7 +39,7 @@ import { Errors } from '../domain/errors.js';
 import { type FilterAccessor, type FilterTable, compileFilters } from '../domain/filters.js';
 import { isWellFormedId, newId } from '../domain/ids.js';
 import { DEFAULT_GROUP_NAME, checkNetworkIds, defaultNetworkOf } from '../domain/network.js';
-import { paginate } from '../domain/paging.js';
+import { DESCRIBE_PAGE_LIMITS, paginate } from '../domain/paging.js';
 import {
   type RuleBody,
   type RuleSpec,
@@ -68,15 +68,10 @@ import {
 } from '../domain/vpc.js';
 import type { Services } from '../services/context.js';
 import { groupsInUse, inDefaultVpc, resolveRule, securityGroupLock, targetGroup } from '../services/security-groups.js';
-import { NO_TAGS, tagList, tagMapOf, tagRecordsOf, tagsFromSpecifications } from '../services/tags.js';
+import { NO_TAGS, tagList, tagMapOf, tagRecordsOf, tagsFromSpecifications, type TagsById } from '../services/tags.js';
 import { findSecurityGroups, findSecurityGroupsByName, findVpc, forWrite, securityGroupsOf } from '../services/vpcs.js';
 import type { StoreTransaction } from '../store/types.js';
 import { type Handler, type RequestContext, checkDryRun, required } from './context.js';
-
-/** The Describe calls page 5 to 1000 items at a time, everything without MaxResults. */
-const PAGE_LIMITS = { min: 5, max: 1000 };
-
-type TagsById = ReadonlyMap<string, ReadonlyMap<string, string>>;
 
 const groupArn = (g: SecurityGroupRecord) => `arn:aws:ec2:${g.region}:${g.account}:security-group/${g.id}`;
 
@@ -229,7 +224,7 @@ export const describeSecurityGroups: Handler<DescribeSecurityGroupsRequest, Desc
   checkDryRun(input);
   for (const g of all) groupNames.set(g.id, g.name);
   tags = await s.store.tagsOfMany(wanted.map((g) => g.id));
-  const page = paginate(wanted.filter(predicate), input, PAGE_LIMITS, { f: input.Filters, ids, names });
+  const page = paginate(wanted.filter(predicate), input, DESCRIBE_PAGE_LIMITS, { f: input.Filters, ids, names });
   return { SecurityGroups: page.items.map((g) => toSecurityGroup(g, tags)), ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
 };
 
@@ -432,7 +427,7 @@ export const describeSecurityGroupRules: Handler<DescribeSecurityGroupRulesReque
   }
   checkDryRun(input);
   tags = await s.store.tagsOfMany(wanted.map((x) => x.rule.id));
-  const page = paginate(wanted.filter(predicate), input, PAGE_LIMITS, { f: input.Filters, ids });
+  const page = paginate(wanted.filter(predicate), input, DESCRIBE_PAGE_LIMITS, { f: input.Filters, ids });
   const view = ({ group, rule }: RuleOfGroup): SecurityGroupRule => {
     const own = tags.get(rule.id) ?? NO_TAGS;
     return { ...toSecurityGroupRule(group, rule), Tags: tagList(own) };

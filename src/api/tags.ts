@@ -11,7 +11,7 @@ import { type FilterInput, type FilterTable, compileFilters } from '../domain/fi
 import { ID_PREFIX, type ResourceKind as IdKind, kindOfId } from '../domain/ids.js';
 import { networkTypeOfId } from '../domain/network.js';
 import { findNetworkResources } from '../services/vpcs.js';
-import { paginate } from '../domain/paging.js';
+import { DESCRIBE_PAGE_LIMITS, paginate } from '../domain/paging.js';
 import type { Revisioned, StoreReader, StoredKind, TagQuery, TagRecord } from '../store/types.js';
 import type { Services } from '../services/context.js';
 import { type Handler, type RequestContext, checkDryRun, required } from './context.js';
@@ -232,6 +232,6 @@ export const describeTags: Handler<DescribeTagsRequest, DescribeTagsResult> = as
     const rec = owners.get(ownerId);
     return rec !== undefined && (t.ResourceType === 'instance' ? !expired(rec, cutoff) : hasRootVolume(rec));
   });
-  const page = paginate(visible, input, { min: 5, max: 1000 }, { f: input.Filters });
+  const page = paginate(visible, input, DESCRIBE_PAGE_LIMITS, { f: input.Filters });
   return { Tags: page.items, ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
 };

@@ -28,7 +28,7 @@ import { Errors } from '../domain/errors.js';
 import { type FilterAccessor, type FilterTable, compileFilters } from '../domain/filters.js';
 import { newId } from '../domain/ids.js';
 import { defaultNetworkOf, instanceAttachment } from '../domain/network.js';
-import { paginate } from '../domain/paging.js';
+import { DESCRIBE_PAGE_LIMITS, paginate } from '../domain/paging.js';
 import { zoneNamed, zonesIn } from '../domain/regions.js';
 import type { StateName } from '../domain/lifecycle.js';
 import {
@@ -50,13 +50,9 @@ import { type Services, launchLock } from '../services/context.js';
 import { describedOf, findSubnet, findVpc, internetGatewaysOf, routeTablesOf, securityGroupsOf, subnetsOf, vpcsOf } from '../services/vpcs.js';
 import { storedInterfacesOf } from '../services/network-interfaces.js';
 import { addressesOf } from '../domain/network-interface.js';
-import { tagList, tagRecordsOf, tagsFromSpecifications } from '../services/tags.js';
+import { tagList, tagRecordsOf, tagsFromSpecifications, type TagsById } from '../services/tags.js';
 import { type Handler, type RequestContext, checkDryRun, required } from './context.js';
 
-/** The Describe calls page 5 to 1000 items at a time, everything without MaxResults. */
-const PAGE_LIMITS = { min: 5, max: 1000 };
-
-type TagsById = ReadonlyMap<string, ReadonlyMap<string, string>>;
 const withTags = (tags: TagsById, id: string) => {
   const own = tags.get(id);
   return own && own.size > 0 ? { Tags: tagList(own) } : {};
@@ -145,7 +141,7 @@ export const describeVpcs: Handler<DescribeVpcsRequest, DescribeVpcsResult> = as
   const vpcs = describedOf('vpc', await vpcsOf(s, ctx), ids);
   checkDryRun(input);
   tags = await s.store.tagsOfMany(vpcs.map((v) => v.id));
-  const page = paginate(vpcs.map((v) => toVpc(v, tags)).filter(predicate), input, PAGE_LIMITS, { f: input.Filters, ids });
+  const page = paginate(vpcs.map((v) => toVpc(v, tags)).filter(predicate), input, DESCRIBE_PAGE_LIMITS, { f: input.Filters, ids });
   return { Vpcs: page.items, ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
 };
 
@@ -354,7 +350,7 @@ export const describeSubnets: Handler<DescribeSubnetsRequest, DescribeSubnetsRes
   const [inUse, subnetTags] = await Promise.all([addressesBySubnet(s, ctx), s.store.tagsOfMany(wanted.map((x) => x.id))]);
   tags = subnetTags;
   const subnets = wanted.map((x) => toSubnet(x, inUse.get(x.id) ?? 0, tags)).filter(predicate);
-  const page = paginate(subnets, input, PAGE_LIMITS, { f: input.Filters, ids });
+  const page = paginate(subnets, input, DESCRIBE_PAGE_LIMITS, { f: input.Filters, ids });
   return { Subnets: page.items, ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
 };
 

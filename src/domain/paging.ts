@@ -15,6 +15,9 @@ export interface PageLimits {
   readonly max: number;
 }
 
+/** What most Describe calls take: MaxResults 5 to 1000 (without it, everything at once). */
+export const DESCRIBE_PAGE_LIMITS: PageLimits = { min: 5, max: 1000 };
+
 export interface Page<T> {
   readonly items: T[];
   readonly nextToken: string | undefined;

@@ -20,6 +20,9 @@ export interface KeyValue {
 export const tagList = (tags: ReadonlyMap<string, string>): Tag[] =>
   [...tags].map(([Key, Value]) => ({ Key, Value }));
 
+/** Resources' tags by resource ID, as StoreReader.tagsOfMany answers them. */
+export type TagsById = ReadonlyMap<string, ReadonlyMap<string, string>>;
+
 /** No tags: what a resource absent from `tagsOfMany`'s answer has. */
 export const NO_TAGS: ReadonlyMap<string, string> = new Map();
 
