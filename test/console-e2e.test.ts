@@ -8,7 +8,7 @@
  * - the launch wizard (c8i.large with nested virtualization; what it refuses and why), the list, Change
  *   CPU options, the details page, Connect, Windows' Virtual Secure Mode, the Instance settings dialogs
  *   (instance type, user data, tags, termination protection), terminate, the instance types, Regions,
- *   key pairs;
+ *   key pairs; security groups and VPCs; volumes (create, attach, detach, delete);
  * - 5,000 instances in one Region (4,900 launched with the SDK, 100 from the wizard): polling only the
  *   page on screen, without long tasks; a full reload; filtering (keystroke latency, API filters);
  *   sorting; column preferences; paging; selection; a confirmed stop of 1,000 instances.
@@ -1085,6 +1085,126 @@ describe('the console in Chromium', () => {
     figure('VPCs page and instance tabs', `${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 
+  test('volumes: create one, attach it to the instance (in-use there), detach it, delete it; EC2’s refusals in place', async () => {
+    const started = Date.now();
+    const d = await describeInstance(id);
+    const zone = d?.Placement?.AvailabilityZone ?? '';
+    const rootId = d?.BlockDeviceMappings?.[0]?.Ebs?.VolumeId ?? '';
+    assert.ok(zone && rootId);
+    const volumeRow = (volumeId: string) => page.locator(`tr[data-volume-id="${volumeId}"]`);
+    const volumeOf = async (volumeId: string) =>
+      (await ec2.send(new DescribeVolumesCommand({ Filters: [{ Name: 'volume-id', Values: [volumeId] }] }))).Volumes?.[0];
+    /** Selects the row alone, as a click on it (not on its link or checkbox) does. */
+    const selectVolume = async (volumeId: string) => {
+      await volumeRow(volumeId).locator('td').nth(1).click();
+      await page.getByTestId('volumes-status').filter({ hasText: /^1 selected/ }).waitFor();
+    };
+
+    // The list, under Elastic Block Store: the instance's root volume, in-use.
+    await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Volumes' }).click();
+    await heading(/^Volumes/).waitFor();
+    await volumeRow(rootId).locator('[data-col="state"] [data-state="in-use"]').waitFor();
+    await volumeRow(rootId).locator('[data-col="attached"]').getByRole('link', { name: id }).waitFor();
+    await axe('volumes');
+
+    // Create volume: type, size, the instance's zone, a Name tag.
+    await page.getByRole('button', { name: 'Create volume' }).click();
+    const create = page.getByRole('dialog', { name: 'Create volume' });
+    await create.getByLabel('Volume type').selectOption('gp3');
+    await create.getByLabel('Size (GiB)').fill('12');
+    await create.getByLabel('Availability Zone').locator(`option[value="${zone}"]`).waitFor({ state: 'attached' });
+    await create.getByLabel('Availability Zone').selectOption(zone);
+    await create.getByLabel('Name tag - optional').fill('e2e-data');
+    await axe('Create volume dialog');
+    await create.getByRole('button', { name: 'Create volume' }).click();
+    const created = page.getByRole('status').getByText(/Volume vol-[0-9a-f]{17} created/);
+    await created.waitFor();
+    const volumeId = /vol-[0-9a-f]{17}/.exec((await created.textContent()) ?? '')?.[0] ?? '';
+    const row = volumeRow(volumeId);
+    await row.locator('[data-col="state"] [data-state="available"]').waitFor();
+    await waitForText(row.locator('[data-col="size"]'), '12 GiB');
+    let volume = await volumeOf(volumeId);
+    assert.deepEqual(
+      [volume?.State, volume?.Size, volume?.VolumeType, volume?.AvailabilityZone, volume?.Tags],
+      ['available', 12, 'gp3', zone, [{ Key: 'Name', Value: 'e2e-data' }]],
+    );
+
+    // Attach volume: the instance of its zone, /dev/sdf by default; a device the root volume has is refused, in place.
+    await selectVolume(volumeId);
+    await (await actionsItem('Attach volume')).click();
+    const attach = page.getByRole('dialog', { name: 'Attach volume' });
+    const instance = attach.getByLabel('Instance', { exact: true });
+    await instance.locator(`option[value="${id}"]`).waitFor({ state: 'attached' });
+    assert.equal(await attach.getByLabel('Device name').inputValue(), '/dev/sdf');
+    await attach.getByText(/next start/).waitFor();
+    await instance.selectOption(id);
+    await attach.getByLabel('Device name').fill(d?.RootDeviceName ?? '/dev/xvda');
+    await attach.getByRole('button', { name: 'Attach volume' }).click();
+    await attach.getByRole('alert').filter({ hasText: 'AttachVolume failed' }).getByText('InvalidParameterValue').waitFor();
+    await shot('volume-attach-refused');
+    await axe('Attach volume dialog, refused by the API');
+    await attach.getByLabel('Device name').fill('/dev/sdf');
+    await attach.getByRole('button', { name: 'Attach volume' }).click();
+    await attach.waitFor({ state: 'detached' });
+    await row.locator('[data-col="state"] [data-state="in-use"]').waitFor();
+    await row.locator('[data-col="attached"]').getByRole('link', { name: id }).waitFor();
+    volume = await volumeOf(volumeId);
+    assert.deepEqual([volume?.State, volume?.Attachments?.[0]?.InstanceId, volume?.Attachments?.[0]?.Device], ['in-use', id, '/dev/sdf']);
+    await shot('volumes');
+    // In use, it cannot be deleted: the item says why.
+    const remove = await actionsItem('Delete volume');
+    assert.equal(await remove.getAttribute('aria-disabled'), 'true');
+    assert.match((await remove.textContent()) ?? '', new RegExp(`${volumeId} is in-use`));
+    await closeMenu();
+
+    // The instance's Storage tab lists it, and links to it: the list, filtered to that volume.
+    await page.goto(`${server.endpoint}/console#/instances/${id}`);
+    await page.getByRole('tablist', { name: 'Instance details' }).getByRole('tab', { name: 'Storage' }).click();
+    await page.getByTestId('block-devices').locator(`tr[data-volume-id="${volumeId}"]`).getByRole('link', { name: volumeId }).click();
+    await heading(/^Volumes/).waitFor();
+    await page.getByRole('list', { name: 'Filters' }).getByText(`Volume ID = ${volumeId}`).waitFor();
+    await page.getByTestId('volumes-status').filter({ hasText: /^1–1 of 1$/ }).waitFor();
+
+    // Detach volume, after confirmation.
+    await selectVolume(volumeId);
+    await (await actionsItem('Detach volume')).click();
+    const detach = page.getByRole('dialog', { name: 'Detach volume?' });
+    await detach.getByRole('button', { name: 'Detach', exact: true }).click();
+    await detach.waitFor({ state: 'detached' });
+    await row.locator('[data-col="state"] [data-state="available"]').waitFor();
+    volume = await volumeOf(volumeId);
+    assert.deepEqual([volume?.State, volume?.Attachments], ['available', []]);
+
+    // The root volume of a running instance cannot be detached: EC2's IncorrectState, in place.
+    await page.goto(`${server.endpoint}/console#/volumes/${rootId}`);
+    await selectVolume(rootId);
+    await (await actionsItem('Detach volume')).click();
+    await detach.getByRole('button', { name: 'Detach', exact: true }).click();
+    await detach.getByRole('alert').filter({ hasText: 'DetachVolume failed' }).getByText('IncorrectState').waitFor();
+    await axe('Detach volume? dialog, refused by the API');
+    await detach.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal((await volumeOf(rootId))?.State, 'in-use');
+
+    // Delete volume, after confirmation: gone from the list and from the API.
+    await page.goto(`${server.endpoint}/console#/volumes`);
+    await selectVolume(volumeId);
+    await (await actionsItem('Delete volume')).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete volume?' });
+    await axe('Delete volume? dialog');
+    await confirm.getByRole('button', { name: 'Delete', exact: true }).click();
+    await page.getByRole('status').getByText(`Deleted volume: ${volumeId}.`).waitFor();
+    await row.waitFor({ state: 'detached' });
+    assert.equal(await volumeOf(volumeId), undefined);
+
+    // The instance's Storage tab has its root volume again, alone.
+    await page.goto(`${server.endpoint}/console#/instances/${id}`);
+    await page.getByRole('tablist', { name: 'Instance details' }).getByRole('tab', { name: 'Storage' }).click();
+    // (once DescribeVolumes has answered: the root volume's type is shown)
+    await waitForText(page.getByTestId('block-devices').locator(`tr[data-volume-id="${rootId}"] [data-col="type"]`), (await volumeOf(rootId))?.VolumeType ?? '');
+    assert.equal(await page.getByTestId('block-devices').locator(`tr[data-volume-id="${volumeId}"]`).count(), 0);
+    figure('volumes flow (create, attach refused then attached, detach, root detach refused, delete)', `${((Date.now() - started) / 1000).toFixed(1)} s`);
+  });
+
   test('Connect on a simulated instance without a key pair says why SSH cannot work', async () => {
     const d = await describeInstance(id);
     const opener = page.getByRole('button', { name: 'Connect', exact: true });
@@ -1789,6 +1909,11 @@ describe('at the end', () => {
       'instance details, Networking tab',
       'instance details, Storage tab',
       'VPCs',
+      'volumes',
+      'Create volume dialog',
+      'Attach volume dialog, refused by the API',
+      'Detach volume? dialog, refused by the API',
+      'Delete volume? dialog',
     ];
     for (const name of expected) assert.ok(axeChecked.includes(name), `axe-core did not check ${name}`);
     figure('axe-core runs (no serious or critical violation)', `${axeChecked.length}: ${axeChecked.join('; ')}`);

@@ -1,14 +1,15 @@
 /**
  * The web console's logic without a browser: its XML reader and Query-protocol client (against a real
  * in-process nestbox, which checks every SigV4 signature the client makes), the list's filters, sorting,
- * paging and selection, the Actions menu's reasons, the launch wizard's checks, and the HTTP
+ * paging and selection, the Actions menu's reasons, the launch wizard's checks, the list of volumes
+ * (its filter, order and Actions' reasons, and its calls against nestbox), and the HTTP
  * compression helper. Each defect of issue 13 that lives in pure code has its case here (marked
  * "issue 13 #n"); the browser test (console-e2e.test.ts) covers the rest and the same ones on screen.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
-import type { Instance, InstanceStatus, InstanceTypeInfo } from '@aws-sdk/client-ec2';
+import type { Instance, InstanceStatus, InstanceTypeInfo, Volume } from '@aws-sdk/client-ec2';
 import { RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { typeChange } from '../src/domain/instance-attributes.js';
 import { loadCatalog } from '../src/domain/instance-types.js';
@@ -36,6 +37,14 @@ import {
 import { apiFilters, parseToken, rowMatcher, suggestions, tokenLabel, wildcardMatch } from '../src/console/app/list/property-filter.js';
 import { tagChanges } from '../src/console/app/tags.js';
 import {
+  DEFAULT_VOLUME_SORT,
+  NO_VOLUME_SELECTED,
+  VOLUME_FILTER,
+  sortVolumeRows,
+  toVolumeRow,
+  volumeActionReason,
+} from '../src/console/app/list/volumes.js';
+import {
   type RuleRow,
   newRow,
   parsePeer,
@@ -51,7 +60,7 @@ import {
 } from '../src/console/app/security-rules.js';
 import { ruleCount } from '../src/console/app/ec2/network.js';
 import { MIN_COMPRESSED_BYTES, encodeResponse, preferredEncoding } from '../src/http/compress.js';
-import { CREDENTIALS, LINUX_AMI, type TestServer, startTestServer } from './helpers.js';
+import { CREDENTIALS, LINUX_AMI, type TestServer, eventually, startTestServer } from './helpers.js';
 
 // --- fixtures -----------------------------------------------------------------------------------------
 
@@ -734,6 +743,120 @@ const planIsEmptyOf = (rules: Parameters<typeof planRuleChanges>[0], rows: reado
   const p = planRuleChanges(rules, rows);
   return p.revoke.length + p.modify.length + p.authorize.length === 0;
 };
+
+// --- volumes ------------------------------------------------------------------------------------------
+
+describe('the list of volumes', () => {
+  const volume = (over: Partial<Volume> & { name?: string }): Volume => {
+    const { name, ...rest } = over;
+    seq++;
+    return {
+      VolumeId: `vol-${seq.toString(16).padStart(17, '0')}`,
+      Size: 8,
+      VolumeType: 'gp3',
+      State: 'available',
+      AvailabilityZone: 'us-east-1a',
+      CreateTime: new Date(Date.UTC(2026, 1, 16, 10, 0, seq)),
+      Attachments: [],
+      Tags: name === undefined ? [] : [{ Key: 'Name', Value: name }],
+      ...rest,
+    };
+  };
+  const data = volume({ name: 'data', Size: 100, VolumeType: 'io2', Iops: 4000 });
+  const root = volume({
+    State: 'in-use',
+    Attachments: [{ InstanceId: 'i-0123456789abcdef0', Device: '/dev/xvda', State: 'attached' }],
+  });
+  const old = volume({ name: 'logs', Size: 20, AvailabilityZone: 'us-east-1b', CreateTime: new Date(Date.UTC(2025, 0, 1)) });
+  const rows = [data, root, old].map(toVolumeRow);
+  const matching = (texts: string[], free = '') =>
+    rows.filter(VOLUME_FILTER.rowMatcher(texts.map((t) => VOLUME_FILTER.parseToken(t)!), free)).map((r) => r.id);
+
+  test('the property filter: tokens become DescribeVolumes filters, and match the rows too', () => {
+    const tokens = ['Volume state = available', 'Volume type = io2', 'Attached instance = i-0123456789abcdef0', 'tag:Name = data'].map((t) =>
+      VOLUME_FILTER.parseToken(t),
+    );
+    assert.deepEqual(VOLUME_FILTER.apiFilters(tokens.map((t) => t!)), [
+      { name: 'status', values: ['available'] },
+      { name: 'volume-type', values: ['io2'] },
+      { name: 'attachment.instance-id', values: ['i-0123456789abcdef0'] },
+      { name: 'tag:Name', values: ['data'] },
+    ]);
+    // The API's filter names are understood too.
+    assert.deepEqual(VOLUME_FILTER.parseToken('status = in-use'), { property: 'volume-state', operator: '=', value: 'in-use' });
+    assert.deepEqual(matching(['Volume state = available']), [data.VolumeId, old.VolumeId]);
+    assert.deepEqual(matching(['Volume state = available', 'Availability Zone = us-east-1b']), [old.VolumeId]);
+    assert.deepEqual(matching(['Device name = /dev/xvda']), [root.VolumeId]);
+    assert.deepEqual(matching(['Size = 1*']), [data.VolumeId]);
+    assert.deepEqual(matching([], 'LOGS'), [old.VolumeId]);
+    assert.deepEqual(
+      VOLUME_FILTER.suggestions('Volume state = ', rows).map((s) => s.label),
+      ['Volume state = available', 'Volume state = creating', 'Volume state = deleted', 'Volume state = deleting', 'Volume state = error', 'Volume state = in-use'],
+    );
+    assert.deepEqual(VOLUME_FILTER.suggestions('vol', rows).map((s) => s.label), ['Volume ID', 'Volume type', 'Volume state']);
+  });
+
+  test('newest first by default; size sorts as a number', () => {
+    assert.deepEqual(sortVolumeRows(rows, DEFAULT_VOLUME_SORT).map((r) => r.id), [root.VolumeId, data.VolumeId, old.VolumeId]);
+    assert.deepEqual(sortVolumeRows(rows, { column: 'size', direction: 'ascending' }).map((r) => r.volume.Size), [8, 20, 100]);
+  });
+
+  test('the Actions: attach an available volume, detach an attached one, delete only available ones', () => {
+    assert.equal(volumeActionReason('attach', []), NO_VOLUME_SELECTED);
+    assert.equal(volumeActionReason('attach', [data]), undefined);
+    assert.equal(volumeActionReason('attach', [root]), `Only an available volume can be attached: ${root.VolumeId} is in-use.`);
+    assert.equal(volumeActionReason('attach', [data, old]), 'Select a single volume.');
+    assert.equal(volumeActionReason('detach', [root]), undefined);
+    assert.equal(volumeActionReason('detach', [data]), `Only an attached (in-use) volume can be detached: ${data.VolumeId} is available.`);
+    assert.equal(volumeActionReason('delete', [data, old]), undefined);
+    assert.equal(volumeActionReason('delete', [data, root, old]), 'Only available volumes can be deleted: 1 of the 3 selected volumes is not available.');
+  });
+
+  test('against nestbox: create, attach, detach and delete, and EC2’s refusals as it gives them', async () => {
+    const server = await startTestServer({ driver: 'simulated', simulatedDelayMs: 50 });
+    try {
+      const api = createApi(CREDENTIALS, 'us-east-1', server.endpoint);
+      const [zoneA, zoneB] = (await api.availabilityZones()).map((z) => z.ZoneName ?? '');
+      const run = await server.client().send(
+        new RunInstancesCommand({ ImageId: LINUX_AMI, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, Placement: { AvailabilityZone: zoneA } }),
+      );
+      const instanceId = run.Instances?.[0]?.InstanceId ?? '';
+      const refusal = (p: Promise<unknown>) => p.then(() => assert.fail('accepted'), (err: unknown) => err as ApiError);
+
+      const made = await api.createVolume({ zone: zoneA ?? '', sizeGiB: 10, volumeType: 'gp3', tags: [{ key: 'Name', value: 'data' }] });
+      assert.match(made.VolumeId ?? '', /^vol-[0-9a-f]{17}$/);
+      assert.deepEqual([made.State, made.Size, made.VolumeType, made.Iops, made.AvailabilityZone], ['creating', 10, 'gp3', 3000, zoneA]);
+      const id = made.VolumeId ?? '';
+      const [listed] = await api.volumes([{ name: 'volume-id', values: [id] }]);
+      assert.deepEqual([listed?.State, listed?.Tags], ['available', [{ Key: 'Name', Value: 'data' }]]);
+      assert.ok((await api.volumes()).some((v) => v.Attachments?.[0]?.InstanceId === instanceId), 'the instance’s root volume is listed too');
+      assert.equal((await refusal(api.createVolume({ zone: zoneA ?? '', sizeGiB: 10, volumeType: 'io2', tags: [] }))).code, 'InvalidParameterCombination');
+
+      // Attach (to a running instance): another zone's volume and the root's device are refused; the
+      // dialog's instances are those of the volume's zone.
+      await eventually(async () => ((await api.instance(instanceId))?.State?.Name === 'running' ? true : undefined), 5000, 'running');
+      const elsewhere = await api.createVolume({ zone: zoneB ?? '', sizeGiB: 1, volumeType: 'gp2', tags: [] });
+      assert.equal((await refusal(api.attachVolume(elsewhere.VolumeId ?? '', instanceId, '/dev/sdf'))).code, 'InvalidVolume.ZoneMismatch');
+      const inZone = await api.allInstances([{ name: 'availability-zone', values: [zoneA ?? ''] }]);
+      assert.deepEqual(inZone.map((i) => i.InstanceId), [instanceId]);
+      assert.equal((await refusal(api.attachVolume(id, instanceId, '/dev/xvda'))).code, 'InvalidParameterValue');
+      const attaching = await api.attachVolume(id, instanceId, '/dev/sdf');
+      assert.deepEqual([attaching.VolumeId, attaching.InstanceId, attaching.Device, attaching.State], [id, instanceId, '/dev/sdf', 'attaching']);
+      const [attached] = await api.volumes([{ name: 'volume-id', values: [id] }]);
+      assert.deepEqual([attached?.State, attached?.Attachments?.[0]?.InstanceId, attached?.Attachments?.[0]?.State], ['in-use', instanceId, 'attached']);
+      assert.equal((await refusal(api.deleteVolume(id))).code, 'VolumeInUse');
+
+      // Detach, then delete; an available volume cannot be detached.
+      assert.equal((await api.detachVolume(id)).State, 'detaching');
+      assert.equal((await refusal(api.detachVolume(id))).code, 'IncorrectState');
+      await api.deleteVolume(id);
+      await api.deleteVolume(elsewhere.VolumeId ?? '');
+      assert.deepEqual(await api.volumes([{ name: 'volume-id', values: [id] }]), []);
+    } finally {
+      await server.close();
+    }
+  });
+});
 
 // --- compression --------------------------------------------------------------------------------------
 

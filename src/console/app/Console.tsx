@@ -12,6 +12,7 @@ import { EditRules } from './pages/EditRules.js';
 import { LaunchWizard } from './pages/LaunchWizard.js';
 import { SecurityGroupDetails } from './pages/SecurityGroupDetails.js';
 import { SecurityGroups } from './pages/SecurityGroups.js';
+import { Volumes } from './pages/Volumes.js';
 import { Vpcs } from './pages/Vpcs.js';
 import { type Route, pageKey, useRoute } from './router.js';
 import type { Session } from './session.js';
@@ -35,6 +36,8 @@ function Page(props: { route: Route }) {
       return <EditRules id={route.id} direction={route.direction} />;
     case 'vpcs':
       return <Vpcs />;
+    case 'volumes':
+      return <Volumes id={route.id} />;
   }
 }
 

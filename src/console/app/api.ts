@@ -13,6 +13,7 @@ import type {
   SecurityGroupRule,
   Subnet,
   Volume,
+  VolumeAttachment,
   Vpc,
   Instance,
   InstanceStateChange,
@@ -31,8 +32,17 @@ import {
   toKeyPair,
   toStateChange,
 } from './ec2/shapes.js';
-import { toInternetGateway, toRouteTable, toSecurityGroup, toSecurityGroupRule, toSubnet, toVolume, toVpc } from './ec2/network.js';
-import { type XmlElement, child, items, text } from './ec2/xml.js';
+import {
+  toInternetGateway,
+  toRouteTable,
+  toSecurityGroup,
+  toSecurityGroupRule,
+  toSubnet,
+  toVolume,
+  toVolumeAttachment,
+  toVpc,
+} from './ec2/network.js';
+import { type ParseOptions, type XmlElement, child, items, text } from './ec2/xml.js';
 import type { RuleSpec } from './security-rules.js';
 import type { TagInput } from './tags.js';
 
@@ -71,6 +81,16 @@ export interface LaunchRequest {
   readonly hibernation: boolean;
   /** as typed: encoded to base64 here */
   readonly userData?: string | undefined;
+}
+
+/** What Create volume asks CreateVolume for. */
+export interface VolumeRequest {
+  readonly zone: string;
+  readonly sizeGiB: number;
+  readonly volumeType: string;
+  /** provisioned IOPS (gp3, io1, io2) */
+  readonly iops?: number | undefined;
+  readonly tags: readonly TagInput[];
 }
 
 export interface InstancePage {
@@ -149,17 +169,22 @@ export function createApi(credentials: Credentials, region: string, endpoint: st
 
   const stateChanges = async (action: string, ids: readonly string[], extra: Params = {}) =>
     items(await call(action, { ...listParams('InstanceId', ids), ...extra }), 'instancesSet').map(toStateChange);
-  /** Every item of a paged Describe call (MaxResults / NextToken), in the API's order. */
-  const all = async (action: string, set: string, params: Params = {}, pageSize = 1000): Promise<XmlElement[]> => {
-    const out: XmlElement[] = [];
+  /** What `read` finds in every page of a paged Describe call (MaxResults / NextToken), in the API's order. */
+  const pages = async <T>(action: string, params: Params, pageSize: number, read: (root: XmlElement) => T[], options?: ParseOptions): Promise<T[]> => {
+    const out: T[] = [];
     let nextToken: string | undefined;
     do {
-      const root = await call(action, { ...params, MaxResults: pageSize, NextToken: nextToken });
-      out.push(...items(root, set));
+      const root = await call(action, { ...params, MaxResults: pageSize, NextToken: nextToken }, options);
+      out.push(...read(root));
       nextToken = text(root, 'nextToken') || undefined;
     } while (nextToken);
     return out;
   };
+  /** Every item of a paged Describe call, in the API's order. */
+  const all = (action: string, set: string, params: Params = {}, pageSize = 1000): Promise<XmlElement[]> =>
+    pages(action, params, pageSize, (root) => items(root, set));
+  const volumes = async (filters: readonly Filter[] = []): Promise<Volume[]> =>
+    (await all('DescribeVolumes', 'volumeSet', filterParams(filters), 500)).map(toVolume);
   const modifyAttribute = async (id: string, params: Params) => void (await call('ModifyInstanceAttribute', { InstanceId: id, ...params }));
 
   return {
@@ -214,6 +239,10 @@ export function createApi(credentials: Credentials, region: string, endpoint: st
     },
 
     instance: async (id: string): Promise<Instance | undefined> => instancesOf(await call('DescribeInstances', { 'InstanceId.1': id }))[0],
+
+    /** Every instance the filters let through (every page, read lean as the list reads them). */
+    allInstances: (filters: readonly Filter[]): Promise<Instance[]> =>
+      pages('DescribeInstances', filterParams(filters), 1000, instancesOf, { skip: LIST_SKIPS }),
 
     async launch(req: LaunchRequest): Promise<Instance[]> {
       const tags: Params =
@@ -393,9 +422,27 @@ export function createApi(credentials: Credentials, region: string, endpoint: st
       await call('ModifySecurityGroupRules', { GroupId: groupId, ...params });
     },
 
+    /** Every volume the filters let through (DescribeVolumes): root volumes and data volumes. */
+    volumes,
     /** The volumes attached to an instance (DescribeVolumes filtered by attachment.instance-id). */
-    volumesOf: async (instanceId: string): Promise<Volume[]> =>
-      (await all('DescribeVolumes', 'volumeSet', filterParams([{ name: 'attachment.instance-id', values: [instanceId] }]), 500)).map(toVolume),
+    volumesOf: (instanceId: string): Promise<Volume[]> => volumes([{ name: 'attachment.instance-id', values: [instanceId] }]),
+    /** CreateVolume: the volume as the API answers it (`creating`). */
+    createVolume: async (req: VolumeRequest): Promise<Volume> =>
+      toVolume(
+        await call('CreateVolume', {
+          AvailabilityZone: req.zone,
+          Size: req.sizeGiB,
+          VolumeType: req.volumeType,
+          Iops: req.iops,
+          ...tagSpecificationParams('volume', req.tags),
+        }),
+      ),
+    deleteVolume: async (id: string): Promise<void> => void (await call('DeleteVolume', { VolumeId: id })),
+    /** AttachVolume: the attachment as the API answers it (`attaching`). */
+    attachVolume: async (volumeId: string, instanceId: string, device: string): Promise<VolumeAttachment> =>
+      toVolumeAttachment(await call('AttachVolume', { VolumeId: volumeId, InstanceId: instanceId, Device: device })),
+    /** DetachVolume: the attachment as the API answers it (`detaching`). */
+    detachVolume: async (volumeId: string): Promise<VolumeAttachment> => toVolumeAttachment(await call('DetachVolume', { VolumeId: volumeId })),
 
     keyPairs: async (): Promise<KeyPairInfo[]> => items(await call('DescribeKeyPairs'), 'keySet').map(toKeyPair),
 

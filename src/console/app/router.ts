@@ -2,6 +2,7 @@
  * Hash routes, so the server serves one page at /console:
  *   #/instances  #/instances/<id>  #/launch[?type=<type>]  #/instance-types
  *   #/security-groups  #/security-groups/<id>  #/security-groups/<id>/edit/inbound|outbound  #/vpcs
+ *   #/volumes  #/volumes/<id> (the list, filtered to that volume)
  */
 import { useEffect, useState } from 'preact/hooks';
 
@@ -13,7 +14,8 @@ export type Route =
   | { readonly page: 'security-groups' }
   | { readonly page: 'security-group'; readonly id: string }
   | { readonly page: 'edit-rules'; readonly id: string; readonly direction: RuleDirection }
-  | { readonly page: 'vpcs' };
+  | { readonly page: 'vpcs' }
+  | { readonly page: 'volumes'; readonly id?: string };
 
 export type RuleDirection = 'inbound' | 'outbound';
 
@@ -32,6 +34,7 @@ export function parseRoute(hash: string): Route {
     return id ? { page: 'security-group', id } : { page: 'security-groups' };
   }
   if (parts[0] === 'vpcs') return { page: 'vpcs' };
+  if (parts[0] === 'volumes') return parts[1] ? { page: 'volumes', id: parts[1] } : { page: 'volumes' };
   return { page: 'instances' };
 }
 
@@ -53,6 +56,8 @@ export function href(route: Route): string {
       return `#/security-groups/${encodeURIComponent(route.id)}/edit/${route.direction}`;
     case 'vpcs':
       return '#/vpcs';
+    case 'volumes':
+      return route.id ? `#/volumes/${encodeURIComponent(route.id)}` : '#/volumes';
   }
 }
 

@@ -14,3 +14,6 @@ export function tagChanges(before: readonly TagInput[], after: readonly TagInput
   const remove = before.map((t) => t.key).filter((k) => !keys.has(k));
   return { put, remove };
 }
+
+/** A Name tag, or none when the name is empty. */
+export const nameTags = (name: string): TagInput[] => (name.trim() === '' ? [] : [{ key: 'Name', value: name.trim() }]);

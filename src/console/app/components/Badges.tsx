@@ -8,8 +8,16 @@ const STATE_TONE: Record<string, string> = {
   stopped: 'off',
   'shutting-down': 'progress',
   terminated: 'gone',
+  // volumes
+  creating: 'progress',
+  available: 'ok',
+  'in-use': 'ok',
+  deleting: 'progress',
+  deleted: 'gone',
+  error: 'gone',
 };
 
+/** An instance's or a volume's state. */
 export function StateBadge(props: { state: string | undefined }) {
   const state = props.state ?? 'unknown';
   return (

@@ -5,35 +5,36 @@
  * (which become API filters, how they match) is in list/property-filter.ts.
  */
 import { useId, useMemo, useRef, useState } from 'preact/hooks';
-import { type Suggestion, type Token, parseToken, sameToken, suggestions, tokenLabel } from '../list/property-filter.js';
-import type { Row } from '../list/model.js';
+import { type Suggestion, type Token, sameToken } from '../list/property-filter.js';
+import type { FilterTokens } from '../list/useListView.js';
 
-export function PropertyFilter(props: {
+export function PropertyFilter<R>(props: {
+  /** the list's filter (its properties) and its tokens and text */
+  filter: FilterTokens<R>;
   label: string;
   placeholder: string;
-  tokens: readonly Token[];
-  text: string;
-  rows: readonly Row[];
-  onTokens: (tokens: readonly Token[]) => void;
-  onText: (text: string) => void;
+  /** the rows read: their values are suggested */
+  rows: readonly R[];
 }) {
+  const { tokens, text, setTokens, setText } = props.filter;
   const id = useId();
   const input = useRef<HTMLInputElement>(null);
   const [open, setOpen] = useState(false);
   const [active, setActive] = useState(-1);
-  const offered = useMemo(() => (open ? suggestions(props.text, props.rows) : []), [open, props.text, props.rows]);
+  const { parseToken, suggestions, tokenLabel } = props.filter.model;
+  const offered = useMemo(() => (open ? suggestions(text, props.rows) : []), [open, text, props.rows, suggestions]);
   const expanded = open && offered.length > 0;
 
   const addToken = (token: Token) => {
-    if (!props.tokens.some((t) => sameToken(t, token))) props.onTokens([...props.tokens, token]);
-    props.onText('');
+    if (!tokens.some((t) => sameToken(t, token))) setTokens([...tokens, token]);
+    setText('');
     setActive(-1);
     setOpen(false);
   };
   const choose = (s: Suggestion) => {
     if (s.kind === 'value') addToken(s.token);
     else {
-      props.onText(s.text);
+      setText(s.text);
       setActive(-1);
     }
     input.current?.focus();
@@ -53,7 +54,7 @@ export function PropertyFilter(props: {
         e.preventDefault();
         const chosen = expanded ? offered[active] : undefined;
         if (chosen) return choose(chosen);
-        const token = parseToken(props.text);
+        const token = parseToken(text);
         if (token) addToken(token);
         return;
       }
@@ -65,7 +66,7 @@ export function PropertyFilter(props: {
         }
         return;
       case 'Backspace':
-        if (props.text === '' && props.tokens.length > 0) props.onTokens(props.tokens.slice(0, -1));
+        if (text === '' && tokens.length > 0) setTokens(tokens.slice(0, -1));
         return;
     }
   };
@@ -88,11 +89,11 @@ export function PropertyFilter(props: {
           aria-activedescendant={activeId}
           aria-describedby={`${id}-help`}
           placeholder={props.placeholder}
-          value={props.text}
+          value={text}
           autocomplete="off"
           spellcheck={false}
           onInput={(e) => {
-            props.onText(e.currentTarget.value);
+            setText(e.currentTarget.value);
             // Suggestions follow typing (↓ opens them too); an emptied field leaves the rows uncovered.
             setOpen(e.currentTarget.value !== '');
             setActive(-1);
@@ -101,7 +102,7 @@ export function PropertyFilter(props: {
           onKeyDown={onKeyDown}
         />
         <span id={`${id}-help`} class="visually-hidden">
-          Type a property such as Instance state, then = and a value, and press Enter; other text is matched as you type.
+          Type a property such as {props.filter.model.example}, then = and a value, and press Enter; other text is matched as you type.
         </span>
         <ul id={`${id}-list`} role="listbox" aria-label="Suggestions" class="suggestions" hidden={!expanded}>
           {expanded &&
@@ -124,31 +125,24 @@ export function PropertyFilter(props: {
             ))}
         </ul>
       </div>
-      {(props.tokens.length > 0 || props.text !== '') && (
+      {(tokens.length > 0 || text !== '') && (
         <div class="tokens">
           <ul class="token-list" aria-label="Filters">
-            {props.tokens.map((t) => (
+            {tokens.map((t) => (
               <li key={tokenLabel(t)} class="token">
                 <span>{tokenLabel(t)}</span>
                 <button
                   type="button"
                   class="token-remove"
                   aria-label={`Remove filter ${tokenLabel(t)}`}
-                  onClick={() => props.onTokens(props.tokens.filter((x) => !sameToken(x, t)))}
+                  onClick={() => setTokens(tokens.filter((x) => !sameToken(x, t)))}
                 >
                   ×
                 </button>
               </li>
             ))}
           </ul>
-          <button
-            type="button"
-            class="button button-small"
-            onClick={() => {
-              props.onTokens([]);
-              props.onText('');
-            }}
-          >
+          <button type="button" class="button button-small" onClick={props.filter.clear}>
             Clear filters
           </button>
         </div>

@@ -25,6 +25,10 @@ const NAV: readonly { readonly title: string; readonly items: readonly NavItem[]
     ],
   },
   {
+    title: 'Elastic Block Store',
+    items: [{ label: 'Volumes', route: { page: 'volumes' }, pages: ['volumes'] }],
+  },
+  {
     title: 'Network & Security',
     items: [
       { label: 'Security groups', route: { page: 'security-groups' }, pages: ['security-groups', 'security-group', 'edit-rules'] },

@@ -11,6 +11,7 @@ import type {
   SecurityGroupRule,
   Subnet,
   Volume,
+  VolumeAttachment,
   Vpc,
 } from '@aws-sdk/client-ec2';
 import { toTags } from './shapes.js';
@@ -145,14 +146,19 @@ export function toVolume(el: XmlElement): Volume {
     AvailabilityZone: text(el, 'availabilityZone'),
     Encrypted: bool(text(el, 'encrypted')),
     CreateTime: date(text(el, 'createTime')),
-    Attachments: items(el, 'attachmentSet').map((a) => ({
-      VolumeId: text(a, 'volumeId'),
-      InstanceId: text(a, 'instanceId'),
-      Device: text(a, 'device'),
-      State: text(a, 'status') as 'attached',
-      AttachTime: date(text(a, 'attachTime')),
-      DeleteOnTermination: bool(text(a, 'deleteOnTermination')),
-    })),
+    Attachments: items(el, 'attachmentSet').map(toVolumeAttachment),
     Tags: toTags(el),
+  };
+}
+
+/** An `attachmentSet` item, or the answer to AttachVolume / DetachVolume. */
+export function toVolumeAttachment(el: XmlElement): VolumeAttachment {
+  return {
+    VolumeId: text(el, 'volumeId'),
+    InstanceId: text(el, 'instanceId'),
+    Device: text(el, 'device'),
+    State: text(el, 'status') as VolumeAttachment['State'],
+    AttachTime: date(text(el, 'attachTime')),
+    DeleteOnTermination: bool(text(el, 'deleteOnTermination')),
   };
 }

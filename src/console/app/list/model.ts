@@ -1,7 +1,7 @@
 /**
- * The list of instances as data: its rows, columns, sorting, paging and selection. Pure functions over
- * plain values (no DOM, no Preact), so the unit tests run them in Node and the page only renders what
- * they answer.
+ * The list of instances as data: its rows, columns, sorting, paging and selection (sorting, paging and
+ * selection serve every list). Pure functions over plain values (no DOM, no Preact), so the unit tests
+ * run them in Node and the page only renders what they answer.
  */
 import type { Instance, InstanceStatus } from '@aws-sdk/client-ec2';
 import { nameOf } from '../format.js';
@@ -202,12 +202,17 @@ export function pageLinks(page: number, pageCount: number): (number | undefined)
 
 // --- selection --------------------------------------------------------------------------------------
 
+/** A row that can be selected: by its ID. */
+interface Identified {
+  readonly id: string;
+}
+
 /**
- * The selection kept to the instances that the filter shows: a row the filter hides is no longer
- * selected (so no action reaches it), and does not come back selected when the filter changes again.
- * Answers `selected` itself when nothing changes.
+ * The selection kept to the rows that the filter shows: a row the filter hides is no longer selected
+ * (so no action reaches it), and does not come back selected when the filter changes again. Answers
+ * `selected` itself when nothing changes.
  */
-export function pruneSelection(selected: ReadonlySet<string>, shown: readonly Row[]): ReadonlySet<string> {
+export function pruneSelection(selected: ReadonlySet<string>, shown: readonly Identified[]): ReadonlySet<string> {
   if (selected.size === 0) return selected;
   const kept = new Set<string>();
   for (const row of shown) if (selected.has(row.id)) kept.add(row.id);
@@ -215,10 +220,18 @@ export function pruneSelection(selected: ReadonlySet<string>, shown: readonly Ro
 }
 
 /** The "select all" checkbox over the rows the filter shows: checked, mixed (indeterminate) or unchecked. */
-export function selectAllState(selected: ReadonlySet<string>, shown: readonly Row[]): 'checked' | 'mixed' | 'unchecked' {
+export function selectAllState(selected: ReadonlySet<string>, shown: readonly Identified[]): 'checked' | 'mixed' | 'unchecked' {
   if (shown.length === 0 || selected.size === 0) return 'unchecked';
   let count = 0;
   for (const row of shown) if (selected.has(row.id)) count++;
   if (count === 0) return 'unchecked';
   return count === shown.length ? 'checked' : 'mixed';
+}
+
+/** The set with one checkbox's value ticked (`on`) or cleared. */
+export function toggled<T>(selected: ReadonlySet<T>, id: T, on: boolean): ReadonlySet<T> {
+  const next = new Set(selected);
+  if (on) next.add(id);
+  else next.delete(id);
+  return next;
 }

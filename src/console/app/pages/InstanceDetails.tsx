@@ -2,7 +2,7 @@
  * One instance: its summary (state and reason, type, image, zone), then tabs as EC2's console has them —
  * Details (CPU options with nested virtualization, VSM on Windows, tags), Security (its groups and their
  * inbound and outbound rules), Networking (addresses, DNS names, VPC, subnet, network interfaces) and
- * Storage (root device and block devices with their volumes, read-only) — and the serial console, all
+ * Storage (root device and block devices with their volumes, each linked to the Volumes page) — and the serial console, all
  * refreshed while the page is open; Connect shows how to log in with SSH.
  */
 import type { Instance } from '@aws-sdk/client-ec2';
@@ -214,7 +214,7 @@ function Security(props: { instance: Instance }) {
   );
 }
 
-/** The Storage tab, read-only: the root device and every block device, with its volume from DescribeVolumes. */
+/** The Storage tab: the root device and every block device, with its volume from DescribeVolumes (attached and detached on the Volumes page). */
 function Storage(props: { instance: Instance }) {
   const api = useApi();
   const { instance } = props;
@@ -264,7 +264,15 @@ function Storage(props: { instance: Instance }) {
                   const attachment = r.volume?.Attachments?.find((a) => a.InstanceId === id);
                   return (
                     <tr key={r.volumeId ?? r.device} data-volume-id={r.volumeId}>
-                      <td class="mono">{r.volumeId ?? '–'}</td>
+                      <td>
+                        {r.volumeId ? (
+                          <a class="mono" href={href({ page: 'volumes', id: r.volumeId })}>
+                            {r.volumeId}
+                          </a>
+                        ) : (
+                          '–'
+                        )}
+                      </td>
                       <td class="mono">
                         {r.device}
                         {r.device === instance.RootDeviceName && <span class="pill">root</span>}

@@ -1,7 +1,7 @@
 /** Preferences of the list of instances: its page size and its columns (kept in this browser). */
 import { useState } from 'preact/hooks';
 import { Modal } from '../components/Modal.js';
-import { COLUMNS, type ColumnId, PAGE_SIZES, type PageSize } from '../list/model.js';
+import { COLUMNS, type ColumnId, PAGE_SIZES, type PageSize, toggled } from '../list/model.js';
 
 export interface ListPreferences {
   readonly columns: readonly ColumnId[];
@@ -11,13 +11,7 @@ export interface ListPreferences {
 export function InstancePreferences(props: { value: ListPreferences; onClose: () => void; onSave: (p: ListPreferences) => void }) {
   const [columns, setColumns] = useState<ReadonlySet<ColumnId>>(new Set(props.value.columns));
   const [pageSize, setPageSize] = useState<PageSize>(props.value.pageSize);
-  const toggle = (id: ColumnId, on: boolean) =>
-    setColumns((c) => {
-      const next = new Set(c);
-      if (on) next.add(id);
-      else next.delete(id);
-      return next;
-    });
+  const toggle = (id: ColumnId, on: boolean) => setColumns((c) => toggled(c, id, on));
   return (
     <Modal
       title="Preferences"

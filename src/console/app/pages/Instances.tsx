@@ -9,6 +9,7 @@ import { ApiErrorAlert } from '../components/Alert.js';
 import { NestedBadge, StateBadge } from '../components/Badges.js';
 import { Pagination } from '../components/Pagination.js';
 import { PropertyFilter } from '../components/PropertyFilter.js';
+import { ListStatus, NoRows, SelectAllCell, SelectCell } from '../components/ListParts.js';
 import { SortableHeader } from '../components/SortableHeader.js';
 import { useApi, useInstanceStore, useTitle } from '../context.js';
 import { count, nameOf, regionName, when, whenShort } from '../format.js';
@@ -22,17 +23,14 @@ import {
   PAGE_SIZES,
   type PageSize,
   type Row,
-  type Sort,
   nextSort,
-  pageOf,
   platformName,
-  pruneSelection,
   securityGroupNames,
-  selectAllState,
   sortRows,
   statusChecks,
 } from '../list/model.js';
-import { type Token, apiFilters, parseTokenText, rowMatcher } from '../list/property-filter.js';
+import { INSTANCE_FILTER } from '../list/property-filter.js';
+import { useFilterTokens, useListView } from '../list/useListView.js';
 import { href } from '../router.js';
 import { InstanceActions } from './InstanceActions.js';
 import { InstancePreferences, type ListPreferences } from './InstancePreferences.js';
@@ -118,34 +116,17 @@ export function Instances() {
   const api = useApi();
   const store = useInstanceStore();
   const list = useSubscription(store);
-  const [tokens, setTokens] = useState<readonly Token[]>([]);
-  const [text, setText] = useState('');
-  const [sort, setSort] = useState<Sort>(DEFAULT_SORT);
-  const [page, setPage] = useState(1);
   const [preferences, setPreferences] = useStoredState('nestbox.console.instances', readPreferences, DEFAULT_PREFERENCES);
   const [editingPreferences, setEditingPreferences] = useState(false);
-  const [selectedIds, setSelectedIds] = useState<ReadonlySet<string>>(new Set());
   const scroller = useRef<HTMLDivElement>(null);
-
-  // `=` tokens the API can filter on are sent with every request; the rest is matched here.
-  const filters = useMemo(() => apiFilters(tokens), [tokens]);
-  const filtersKey = JSON.stringify(filters);
-  const freeText = parseTokenText(text) ? '' : text;
-  const sorted = useMemo(() => sortRows(list.rows, sort), [list.rows, sort]);
-  const shown = useMemo(() => sorted.filter(rowMatcher(tokens, freeText)), [sorted, tokens, freeText]);
-  const view = pageOf(shown, page, preferences.pageSize);
+  const filter = useFilterTokens(INSTANCE_FILTER);
+  const lv = useListView({ rows: list.rows, filter, sortRows, defaultSort: DEFAULT_SORT, pageSize: preferences.pageSize });
+  const { filters, filtersKey } = filter;
+  const { shown, view, selection, sort } = lv;
   const columns = COLUMNS.filter((c) => preferences.columns.includes(c.id));
+  const selected = useMemo(() => lv.selected.map((r) => r.instance), [lv.selected]);
 
-  // The selection never reaches a row the filter hides.
-  const selection = pruneSelection(selectedIds, shown);
-  useEffect(() => {
-    if (selection !== selectedIds) setSelectedIds(selection);
-  }, [selection, selectedIds]);
-  const selected = useMemo(() => shown.filter((r) => selection.has(r.id)).map((r) => r.instance), [shown, selection]);
-  const allState = selectAllState(selection, shown);
-
-  // A new filter or sort starts at the first page; a new page starts at its first row.
-  useEffect(() => setPage(1), [tokens, freeText, sort]);
+  // A new page starts at its first row.
   useEffect(() => scroller.current?.scrollTo({ top: 0 }), [view.page]);
 
   // The whole list: at once, then every RELOAD_MS, and again whenever the API filters change.
@@ -154,14 +135,6 @@ export function Instances() {
   const visible = useRef<readonly string[]>([]);
   visible.current = view.items.map((r) => r.id);
   usePolling(() => store.refresh(visible.current), POLL_MS, [store, filtersKey], undefined, true);
-
-  const toggle = (id: string, on: boolean) =>
-    setSelectedIds((s) => {
-      const next = new Set(s);
-      if (on) next.add(id);
-      else next.delete(id);
-      return next;
-    });
 
   const loadingFirst = list.rows.length === 0 && (list.loading || !list.complete) && !list.error;
   return (
@@ -194,23 +167,21 @@ export function Instances() {
         {list.error && <ApiErrorAlert title="Could not list instances" error={list.error} />}
         <div class="list-toolbar">
           <PropertyFilter
+            filter={filter}
             label="Filter instances"
             placeholder="Find instance by attribute or tag (case-sensitive), e.g. Instance state = running"
-            tokens={tokens}
-            text={text}
             rows={list.rows}
-            onTokens={setTokens}
-            onText={setText}
           />
           <div class="list-meta">
-            <span class="muted small" role="status" data-testid="list-status">
-              {selection.size > 0 ? `${count(selection.size)} selected · ` : ''}
-              {loadingFirst
-                ? `Loading instances… ${list.progress > 0 ? `${count(list.progress)} read` : ''}`
-                : `${count(view.from)}–${count(view.to)} of ${count(shown.length)}`}
-              {list.loading && !loadingFirst ? ' · refreshing' : ''}
-            </span>
-            <Pagination label="Instances pages" page={view.page} pageCount={view.pageCount} onPage={setPage} />
+            <ListStatus
+              testId="list-status"
+              selected={selection.size}
+              view={view}
+              total={shown.length}
+              loading={loadingFirst ? `Loading instances… ${list.progress > 0 ? `${count(list.progress)} read` : ''}` : undefined}
+              refreshing={list.loading}
+            />
+            <Pagination label="Instances pages" page={view.page} pageCount={view.pageCount} onPage={lv.setPage} />
           </div>
         </div>
       </div>
@@ -218,16 +189,7 @@ export function Instances() {
         <table class="table" aria-labelledby="instances-title" aria-rowcount={shown.length + 1}>
           <thead>
             <tr>
-              <th class="col-check">
-                <input
-                  type="checkbox"
-                  aria-label="Select all instances"
-                  checked={allState === 'checked'}
-                  indeterminate={allState === 'mixed'}
-                  disabled={shown.length === 0}
-                  onChange={() => setSelectedIds(allState === 'unchecked' ? new Set(shown.map((r) => r.id)) : new Set())}
-                />
-              </th>
+              <SelectAllCell label="Select all instances" state={lv.allState} disabled={shown.length === 0} onSelectAll={lv.selectAll} />
               {columns.map((c) => {
                 const sorted = sort.column === c.id ? sort.direction : undefined;
                 return (
@@ -236,7 +198,7 @@ export function Instances() {
                     label={c.label}
                     sorted={sorted}
                     wrap={c.label.length > 16}
-                    onSort={() => setSort(nextSort(sort, c.id, c.id === 'launch' ? 'descending' : 'ascending'))}
+                    onSort={() => lv.setSort(nextSort(sort, c.id, c.id === 'launch' ? 'descending' : 'ascending'))}
                   />
                 );
               })}
@@ -251,20 +213,9 @@ export function Instances() {
                   data-instance-id={row.id}
                   aria-rowindex={(view.page - 1) * preferences.pageSize + n + 2}
                   class={isSelected ? 'selected' : undefined}
-                  onClick={(e) => {
-                    // A click on the row (not on its link or checkbox) selects that row alone.
-                    if ((e.target as HTMLElement).closest('a, input, button')) return;
-                    setSelectedIds(new Set([row.id]));
-                  }}
+                  onClick={lv.rowClick(row.id)}
                 >
-                  <td class="col-check">
-                    <input
-                      type="checkbox"
-                      aria-label={`Select ${row.id}`}
-                      checked={isSelected}
-                      onChange={(e) => toggle(row.id, e.currentTarget.checked)}
-                    />
-                  </td>
+                  <SelectCell id={row.id} checked={isSelected} onToggle={lv.toggle} />
                   {columns.map((c) => (
                     <Cell key={c.id} column={c.id} row={row} />
                   ))}
@@ -274,32 +225,14 @@ export function Instances() {
           </tbody>
         </table>
         {!loadingFirst && shown.length === 0 && (
-          <div class="empty">
-            {list.rows.length === 0 && tokens.length === 0 && text === '' ? (
-              <>
-                <p>
-                  No instances in {regionName(api.region)} ({api.region}).
-                </p>
-                <a class="button button-primary" href={href({ page: 'launch' })}>
-                  Launch instances
-                </a>
-              </>
-            ) : (
-              <>
-                <p>No instance matches the filters.</p>
-                <button
-                  type="button"
-                  class="button"
-                  onClick={() => {
-                    setTokens([]);
-                    setText('');
-                  }}
-                >
-                  Clear filters
-                </button>
-              </>
-            )}
-          </div>
+          <NoRows filtered={list.rows.length > 0 || filter.filtered} noMatch="No instance matches the filters." onClear={filter.clear}>
+            <p>
+              No instances in {regionName(api.region)} ({api.region}).
+            </p>
+            <a class="button button-primary" href={href({ page: 'launch' })}>
+              Launch instances
+            </a>
+          </NoRows>
         )}
         {loadingFirst && <p class="empty muted">Loading instances…</p>}
       </div>

@@ -5,15 +5,16 @@
  */
 import type { SecurityGroup, Vpc } from '@aws-sdk/client-ec2';
 import { useState } from 'preact/hooks';
-import { type ApiError, type TagInput } from '../api.js';
-import { Alert, ApiErrorAlert } from '../components/Alert.js';
+import type { TagInput } from '../api.js';
+import { ApiErrorAlert } from '../components/Alert.js';
+import { DeleteDialog } from '../components/DeleteDialog.js';
 import { FormDialog } from '../components/FormDialog.js';
-import { Modal } from '../components/Modal.js';
 import { useNotify } from '../components/Notifications.js';
 import { useApi, useTitle } from '../context.js';
 import { ruleCount } from '../ec2/network.js';
 import { count, matches, regionName, tagValue } from '../format.js';
-import { asApiError, useResource, useSubmit } from '../hooks.js';
+import { useResource, useSubmit } from '../hooks.js';
+import { toggled } from '../list/model.js';
 import { href, navigate, pageKey } from '../router.js';
 import { TagsField } from './launch/TagsField.js';
 
@@ -52,13 +53,7 @@ export function SecurityGroups() {
   );
   // Only what the filter shows stays selected (as in the instance list).
   const chosen = shown.filter((g) => selected.has(g.GroupId ?? ''));
-  const toggle = (id: string, on: boolean) =>
-    setSelected((s) => {
-      const next = new Set(s);
-      if (on) next.add(id);
-      else next.delete(id);
-      return next;
-    });
+  const toggle = (id: string, on: boolean) => setSelected((s) => toggled(s, id, on));
   const allChecked = shown.length > 0 && chosen.length === shown.length;
 
   return (
@@ -256,75 +251,16 @@ export function DeleteSecurityGroups(props: {
   noticeOn?: string;
 }) {
   const api = useApi();
-  const notify = useNotify();
-  const [busy, setBusy] = useState(false);
-  const [failures, setFailures] = useState<readonly { id: string; error: ApiError }[]>([]);
-  const ids = props.groups.map((g) => g.GroupId ?? '');
-
-  const run = async () => {
-    setBusy(true);
-    const deleted: string[] = [];
-    const failed: { id: string; error: ApiError }[] = [];
-    for (const id of ids) {
-      try {
-        await api.deleteSecurityGroup(id);
-        deleted.push(id);
-      } catch (err) {
-        failed.push({ id, error: asApiError(err) });
-      }
-    }
-    setBusy(false);
-    if (deleted.length > 0) {
-      notify.success(
-        <>
-          Deleted {deleted.length === 1 ? 'security group' : `${deleted.length} security groups`}: <code>{deleted.join(', ')}</code>.
-        </>,
-        props.noticeOn ? { on: props.noticeOn } : undefined,
-      );
-      props.onDeleted(deleted);
-    }
-    if (failed.length === 0) props.onClose();
-    else setFailures(failed);
-  };
-
   return (
-    <Modal
-      title={ids.length === 1 ? 'Delete security group?' : `Delete ${ids.length} security groups?`}
+    <DeleteDialog
+      noun={['security group', 'security groups']}
+      items={props.groups.map((g) => ({ id: g.GroupId ?? '', label: g.GroupName }))}
+      remove={api.deleteSecurityGroup}
+      intro="These security groups and their rules are deleted for good:"
+      hint="EC2 refuses to delete a VPC’s default group, a group an instance uses, and a group another group’s rule refers to."
       onClose={props.onClose}
-      onSubmit={() => void (!busy && failures.length === 0 && run())}
-      footer={
-        <>
-          <button type="button" class="button" onClick={props.onClose}>
-            {failures.length > 0 ? 'Close' : 'Cancel'}
-          </button>
-          {failures.length === 0 && (
-            <button type="submit" class="button button-danger" disabled={busy}>
-              {busy ? 'Deleting…' : 'Delete'}
-            </button>
-          )}
-        </>
-      }
-    >
-      {failures.length === 0 ? (
-        <>
-          <p>These security groups and their rules are deleted for good:</p>
-          <ul class="id-list">
-            {props.groups.map((g) => (
-              <li key={g.GroupId}>
-                <code>{g.GroupId}</code> {g.GroupName}
-              </li>
-            ))}
-          </ul>
-          <p class="hint">EC2 refuses to delete a VPC’s default group, a group an instance uses, and a group another group’s rule refers to.</p>
-        </>
-      ) : (
-        <>
-          {failures.length < ids.length && <Alert kind="success">The others were deleted.</Alert>}
-          {failures.map((f) => (
-            <ApiErrorAlert key={f.id} title={`Could not delete ${f.id}`} error={f.error} />
-          ))}
-        </>
-      )}
-    </Modal>
+      onDeleted={props.onDeleted}
+      noticeOn={props.noticeOn}
+    />
   );
 }

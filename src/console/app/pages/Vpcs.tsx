@@ -4,13 +4,13 @@
  */
 import type { InternetGateway, RouteTable, Subnet, Vpc } from '@aws-sdk/client-ec2';
 import { useState } from 'preact/hooks';
-import type { TagInput } from '../api.js';
 import { ApiErrorAlert } from '../components/Alert.js';
 import { FormDialog } from '../components/FormDialog.js';
 import { useNotify } from '../components/Notifications.js';
 import { useApi, useTitle } from '../context.js';
 import { count, regionName, tagValue } from '../format.js';
 import { useResource, useSubmit } from '../hooks.js';
+import { nameTags } from '../tags.js';
 import { vpcLabel } from './SecurityGroups.js';
 
 interface Network {
@@ -198,10 +198,6 @@ export function Vpcs() {
       {dialog === 'subnet' && data && <CreateSubnet vpcs={vpcs} onClose={() => setDialog(undefined)} onCreated={network.reload} />}
     </section>
   );
-}
-
-function nameTags(name: string): TagInput[] {
-  return name.trim() === '' ? [] : [{ key: 'Name', value: name.trim() }];
 }
 
 function CreateVpc(props: { onClose: () => void; onCreated: () => void }) {

@@ -1,6 +1,7 @@
 /**
- * The shape of the Instance settings dialogs: a draft of the current value, and a save that calls the
- * API, tells what was done and reports the change (the dialog closes), or keeps the error for the dialog.
+ * The shape of the Instance settings dialogs (and of the Volumes page's): a draft of the current value,
+ * and a save that calls the API, tells what was done and reports the change (the dialog closes), or
+ * keeps the error for the dialog.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { useNotify } from '../../components/Notifications.js';
