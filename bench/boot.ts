@@ -165,7 +165,7 @@ function baselinePlan(image: ImageInfo, accel: 'kvm' | 'tcg', o: Options, id: st
     host: hostFacts(),
     limits: { maxVcpus: o.vmMaxVcpus, maxMemoryMiB: VM_MEMORY_MIB, minMemoryMiB: 256 },
     image: { vmlinux: image.vmlinux, initrd: image.initramfs, hash: image.hash, kernelRelease: image.manifest.kernel.release },
-    attach: { disk, imdsSocket, forwards: [{ guestPort: 22, hostPort: sshPort }] },
+    attach: { disk, imdsSocket, forwards: [{ hostIp: BASE_PUBLIC_IP, hostPort: sshPort, guestIp: BASE_PRIVATE_IP, guestPort: 22 }] },
   });
 }
 

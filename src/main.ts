@@ -69,7 +69,7 @@ async function metadataService(config: Config, store: Store, catalog: Catalog, l
 }
 
 /** `qemu` runs real VMs; `auto` does so when QEMU and a built image are here, else simulates them. */
-async function chooseDriver(config: Config, host: VmHost, log: Logger, imds: () => Promise<ImdsService>, store?: Store): Promise<VmDriver> {
+async function chooseDriver(config: Config, host: VmHost, log: Logger, imds: () => Promise<ImdsService>): Promise<VmDriver> {
   const simulated = () => createSimulatedDriver(host.onEvent, { delayMs: config.simulatedDelayMs });
   if (config.driver === 'simulated') return simulated();
   const [{ createQemuDriver, findImage: findBuiltImage, qemuAvailability }, { isImageVariant }] = await Promise.all([
@@ -83,7 +83,7 @@ async function chooseDriver(config: Config, host: VmHost, log: Logger, imds: () 
     return simulated();
   }
   const imagesDir = config.imagesDir ?? config.dataDir;
-  const privateNetwork = store ? await startPrivateNetwork(store, host.id, log) : undefined;
+  const privateNetwork = await startPrivateNetwork(host.id, log);
   const qemu = createQemuDriver(host.onEvent, {
     privateNetwork,
     dataDir: config.dataDir,
@@ -109,7 +109,7 @@ async function chooseDriver(config: Config, host: VmHost, log: Logger, imds: () 
  * br_netfilter), unless NESTBOX_PRIVATE_NETWORK=off; NESTBOX_PRIVATE_NETWORK=on makes a missing part a
  * start-up error. Without it, what is off is said once here, and everything else works as before.
  */
-async function startPrivateNetwork(store: Store, hostId: string, log: Logger) {
+async function startPrivateNetwork(hostId: string, log: Logger) {
   const mode = (process.env.NESTBOX_PRIVATE_NETWORK ?? 'auto').toLowerCase();
   if (mode === 'off' || mode === '0' || mode === 'false') {
     log.info('private network: off (NESTBOX_PRIVATE_NETWORK=off): instances do not reach each other on their private addresses');
@@ -124,7 +124,7 @@ async function startPrivateNetwork(store: Store, hostId: string, log: Logger) {
     return undefined;
   }
   try {
-    const net = await createPrivateNetwork({ store, hostId, log });
+    const net = await createPrivateNetwork({ hostId, log });
     log.info(`private network: on (network namespace ${net.namespace}: a bridge per VPC, security groups in nftables)`);
     return net;
   } catch (err) {
@@ -240,7 +240,7 @@ async function startOwned(config: Config, log: Logger): Promise<Nestbox> {
         heartbeatMs: shared ? config.heartbeatMs : undefined,
         pollMs: shared ? 1000 : undefined,
       });
-      const driver = await chooseDriver(config, host, log, async () => (imds ??= await metadataService(config, store, catalog, log)), store);
+      const driver = await chooseDriver(config, host, log, async () => (imds ??= await metadataService(config, store, catalog, log)));
       host.attach(driver, { vcpus: hostVcpus(config), memoryMiB: Math.floor(totalmem() / 1048576) });
       vmHost = host;
     }

@@ -5,9 +5,9 @@
  * started and closes the driver, so the suite also works for drivers with real VMs behind them.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { describe, test } from 'node:test';
-import type { VmDriver, VmEvent, VmEventSink, VmSpec } from '../src/compute/driver.js';
+import type { VmDriver, VmEvent, VmEventSink, VmNetwork, VmSpec } from '../src/compute/driver.js';
 import { networkInterfaceId, rootVolumeId } from '../src/domain/instance.js';
 import { macAddress } from '../src/domain/network.js';
 
@@ -154,7 +154,7 @@ export function driverContract(
       return driver.close();
     });
 
-    test("start → 'booted'; the console is a string after boot", () =>
+    test("start → 'booted'; the console is a string after boot; applyNetwork (drivers that have it) keeps it up", () =>
       withDriver(async (driver, log, started) => {
         const spec = specFor();
         const booted = await boot(driver, log, started, spec);
@@ -162,6 +162,20 @@ export function driverContract(
         assert.deepEqual(log.of(spec.instanceId), ['booted']);
         const out = await driver.consoleOutput(spec.instanceId);
         assert.equal(typeof out, 'string');
+        if (driver.applyNetwork) {
+          // the network the store wants, applied while the VM runs: a public address with ports, then none
+          // again; a VM the driver does not run is ignored, and nothing is reported
+          const mark = log.mark();
+          const publicIp = `127.252.${randomInt(256)}.${randomInt(1, 255)}`;
+          const desired = (network: VmNetwork) => ({
+            vms: new Map([[spec.instanceId, { network, securityGroupIds: [] }], [newInstanceId(), { network: { ...network, publicIp }, securityGroupIds: [] }]]),
+            groups: new Map(),
+          });
+          await driver.applyNetwork(desired({ ...spec.network, publicIp, openTcpPorts: [22, 8080] }));
+          await driver.applyNetwork(desired(spec.network));
+          await sleep(Math.min(quietMs, 300));
+          assert.deepEqual(log.of(spec.instanceId, mark), []);
+        }
       }));
 
     test("stop → 'halted' {requested: true}; start again → 'booted'", () =>

@@ -19,7 +19,8 @@ import {
   StopInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import type { VmDriver, VmEvent } from '../src/compute/driver.js';
+import type { DesiredVmNetwork, HostNetwork, VmDriver, VmEvent } from '../src/compute/driver.js';
+import { hostNetworkOf, openTcpPortsOf, securityGroupsIn } from '../src/compute/network.js';
 import { createRoutingDriver } from '../src/compute/routing.js';
 import { createSimulatedDriver } from '../src/compute/simulated.js';
 import { vmSpecOf } from '../src/compute/spec.js';
@@ -30,11 +31,12 @@ import { loadCatalog } from '../src/domain/instance-types.js';
 import { privateIpFor } from '../src/domain/instance.js';
 import { MAX_FORWARDED_TCP_PORTS, WELL_KNOWN_TCP_PORTS, defaultNetworkOf, openTcpPorts, macAddress } from '../src/domain/network.js';
 import { PublicIpAllocator, inPublicIpPool, publicDnsName, publicIpPositionsFor, withPublicIp } from '../src/domain/public-ip.js';
+import { type SecurityGroupRecord, type SecurityGroupRuleRecord, defaultVpcGroupRecord } from '../src/domain/vpc.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import type { Store } from '../src/store/types.js';
 import { awsCli } from './aws-cli.js';
 import { specFor } from './driver-contract.js';
-import { instanceRecord, testVmHost } from './fixtures.js';
+import { idleDriver, instanceRecord, testVmHost } from './fixtures.js';
 import { LINUX_AMI, type TestServer, describeOne, eventually, launch, launchOne, startTestServer } from './helpers.js';
 
 const ACCOUNT = '000000000000';
@@ -170,6 +172,101 @@ describe('openTcpPorts', () => {
   });
 });
 
+// --- the network the store wants for a VM, at its start and while it runs (src/compute/network.ts) -----
+
+describe('the network a VM gets: its public address and the ports its current security groups open', () => {
+  const scope = { account: ACCOUNT, region: 'us-east-1' };
+  const net = defaultNetworkOf(scope);
+  const rule = (id: string, r: Partial<SecurityGroupRuleRecord>): SecurityGroupRuleRecord => ({ id, egress: false, protocol: 'tcp', fromPort: -1, toPort: -1, ...r });
+  const WEB = 'sg-0aaaaaaaaaaaaaaa1';
+  const web = (rules: SecurityGroupRuleRecord[]): SecurityGroupRecord => ({
+    ...scope,
+    id: WEB,
+    vpcId: net.vpcId,
+    name: 'web',
+    description: 'web',
+    rules,
+    createTime: new Date(0).toISOString(),
+  });
+  const webRules = [
+    rule('sgr-1', { fromPort: 8080, toPort: 8080, cidrIpv4: '0.0.0.0/0' }),
+    rule('sgr-2', { fromPort: 9000, toPort: 9000, cidrIpv4: '10.0.0.0/8' }),
+    rule('sgr-3', { protocol: '-1', referencedGroupId: WEB, referencedUserId: ACCOUNT }),
+    rule('sgr-4', { egress: true, fromPort: 443, toPort: 443, cidrIpv4: '0.0.0.0/0' }),
+  ];
+  const inWeb = { securityGroups: [{ id: WEB, name: 'web' }] };
+
+  test('openTcpPortsOf: the ingress rules open to 0.0.0.0/0 of the groups given, by the openTcpPorts policy', () => {
+    const groups = new Map([
+      [net.securityGroupId, defaultVpcGroupRecord(net)],
+      [WEB, web(webRules)],
+    ]);
+    assert.deepEqual(openTcpPortsOf([net.securityGroupId], groups), [22], 'the default group: SSH');
+    assert.deepEqual(openTcpPortsOf([WEB], groups), [8080], 'not a narrower source, a group reference or an egress rule');
+    assert.deepEqual(openTcpPortsOf([WEB, net.securityGroupId], groups), [22, 8080], 'the union of its groups');
+    assert.deepEqual(openTcpPortsOf(['sg-0bbbbbbbbbbbbbbb2'], groups), [], 'a group it does not know opens nothing');
+    const wide = new Map([[WEB, web([rule('sgr-5', { protocol: '-1', cidrIpv4: '0.0.0.0/0' })])]]);
+    assert.deepEqual(openTcpPortsOf([WEB], wide), [...WELL_KNOWN_TCP_PORTS].sort((a, b) => a - b), 'all traffic: the well-known ports');
+  });
+
+  test('hostNetworkOf: user groups and a stored default group as the store has them now; the start spec is the same computation', async () => {
+    const store = new SqliteStore({ dataDir: ':memory:' });
+    const a = instanceRecord({ id: 'i-0000000000000000a', publicIp: '127.64.9.9' });
+    const b = instanceRecord({ id: 'i-0000000000000000b', seq: 2, privateIpAddress: '172.31.0.5', ...inWeb });
+    await store.commit({ putResources: [{ kind: 'security-group', doc: web(webRules) }] });
+    let desired = await hostNetworkOf(store, [a, b]);
+    assert.deepEqual(desired.vms.get(a.id)?.network.openTcpPorts, [22]);
+    assert.equal(desired.vms.get(a.id)?.network.publicIp, '127.64.9.9');
+    assert.deepEqual(desired.vms.get(a.id)?.securityGroupIds, [net.securityGroupId]);
+    assert.deepEqual(desired.vms.get(b.id)?.network.openTcpPorts, [8080]);
+    assert.deepEqual(desired.vms.get(b.id)?.securityGroupIds, [WEB]);
+    assert.equal(desired.vms.get(b.id)?.network.publicIp, undefined);
+    // what a VM starts with is what a pass wants for it
+    const catalog = loadCatalog();
+    for (const rec of [a, b]) assert.deepEqual(vmSpecOf(rec, catalog, [], await securityGroupsIn(store, [rec])).network, desired.vms.get(rec.id)?.network);
+
+    // RevokeSecurityGroupIngress of the default group's SSH rule stores the group under its derived ID
+    const derived = defaultVpcGroupRecord(net);
+    const revoked = { ...derived, rules: derived.rules.filter((r) => !(r.protocol === 'tcp' && r.fromPort === 22)) };
+    await store.commit({ putResources: [{ kind: 'security-group', doc: revoked }] });
+    desired = await hostNetworkOf(store, [a, b]);
+    assert.deepEqual(desired.vms.get(a.id)?.network.openTcpPorts, [], 'the stored default group wins over the derived one');
+    assert.equal(desired.groups.get(net.securityGroupId)?.rules.length, revoked.rules.length);
+    await store.close();
+  });
+
+  test('the VM host hands its driver the network of its instances on every pass, as the store changes it', async () => {
+    const store = new SqliteStore({ dataDir: ':memory:' });
+    const passes: HostNetwork[] = [];
+    const host = testVmHost(store, { driver: () => ({ ...idleDriver(), applyNetwork: async (d) => void passes.push(d) }) });
+    const mine = instanceRecord({ id: 'i-0000000000000000c', state: 'running', vmHost: 'nbh-test', publicIp: '127.64.9.10', ...inWeb });
+    const stopped = instanceRecord({ id: 'i-0000000000000000d', seq: 2, state: 'stopped', vmHost: 'nbh-test' });
+    const elsewhere = instanceRecord({ id: 'i-0000000000000000e', seq: 3, state: 'running', vmHost: 'nbh-other' });
+    await store.commit({ instances: [mine, stopped, elsewhere], putResources: [{ kind: 'security-group', doc: web(webRules) }] });
+    await host.start();
+    try {
+      const seen = (ok: (vm: DesiredVmNetwork) => boolean, what: string) =>
+        eventually(async () => {
+          const last = passes.at(-1)?.vms.get(mine.id);
+          return last && ok(last) ? passes.at(-1) : undefined;
+        }, 5000, what);
+      const first = await seen((v) => v.network.openTcpPorts.join() === '8080', 'a pass with 8080 open');
+      assert.deepEqual([...first.vms.keys()], [mine.id], 'only this host’s instances that have a VM');
+      // AuthorizeSecurityGroupIngress: TCP 7000 from anywhere
+      const stored = (await store.resource('security-group', WEB))!;
+      const authorized = { ...stored, rules: [...webRules, rule('sgr-6', { fromPort: 7000, toPort: 7000, cidrIpv4: '0.0.0.0/0' })] };
+      await store.commit({ putResources: [{ kind: 'security-group', doc: authorized }] });
+      await seen((v) => v.network.openTcpPorts.join() === '7000,8080', 'a pass with 7000 open too');
+      // AssociateAddress: the record's public address is the Elastic IP
+      await store.commit({ instances: [{ ...(await store.instance(mine.id))!, publicIp: '127.64.9.11' }] });
+      await seen((v) => v.network.publicIp === '127.64.9.11', 'a pass with the new address');
+    } finally {
+      await host.close();
+      await store.close();
+    }
+  });
+});
+
 test('private addresses are DHCP-assignable in their subnet: never the network, router, DNS, reserved or broadcast address', () => {
   for (let zone = 0; zone < 6; zone++) {
     const base = 16 * zone;
@@ -204,10 +301,12 @@ const settled = (store: Store, id: string, ok: (state: string | undefined, tags:
   eventually(async () => (ok((await store.instance(id))?.state, await store.tagsOf(id)) ? true : undefined), 5000, what);
 
 describe('VM host', () => {
-  test('the VM spec: the primary interface, the root volume and the image variant', () => {
+  test('the VM spec: the primary interface, the root volume and the image variant', async () => {
     const catalog = loadCatalog();
     const rec = instanceRecord({ availabilityZone: 'us-east-1b', privateIpAddress: '172.31.16.9', publicIp: '127.64.1.2' });
-    const spec = vmSpecOf(rec, catalog);
+    const store = new SqliteStore({ dataDir: ':memory:' });
+    const spec = vmSpecOf(rec, catalog, [], await securityGroupsIn(store, [rec]));
+    await store.close();
     assert.deepEqual(spec.network, {
       eniId: 'eni-0123456789abcdef0',
       mac: macAddress(rec),

@@ -11,6 +11,15 @@ import {
   scaleTopology,
 } from '../src/compute/qemu/argv.js';
 import { cpioArchive } from '../src/compute/qemu/cpio.js';
+import {
+  type PublicForward,
+  forwardChanges,
+  hostfwdAdd,
+  hostfwdRemove,
+  parseUsernetForwards,
+  publicForwards,
+  removedOutput,
+} from '../src/compute/qemu/forwards.js';
 import { specFor } from './driver-contract.js';
 
 const spec = (overrides: Partial<VmSpec> = {}): VmSpec =>
@@ -142,6 +151,57 @@ describe('qemu argv: machine, files and lifecycle flags', () => {
 
   test('argv is a list of plain strings (no shell)', () => {
     for (const a of buildQemuPlan(input()).argv) assert.equal(typeof a, 'string');
+  });
+});
+
+describe('qemu: the public address\'s forwards (forwards.ts), at start and while the VM runs', () => {
+  const network = { ...spec().network, privateIp: '172.31.0.10', publicIp: '127.64.0.5', openTcpPorts: [22, 8080] };
+  const fwd = (hostIp: string, hostPort: number, guestPort = hostPort): PublicForward => ({ hostIp, hostPort, guestIp: '172.31.0.10', guestPort });
+
+  test('publicForwards: each open port from the public address; a high port for a low one when low ones cannot be bound; none without an address', () => {
+    assert.deepEqual(publicForwards(network, true), [fwd('127.64.0.5', 22), fwd('127.64.0.5', 8080)]);
+    assert.deepEqual(publicForwards(network, false), [fwd('127.64.0.5', 10022, 22), fwd('127.64.0.5', 8080)]);
+    assert.deepEqual(publicForwards({ ...network, publicIp: undefined }, true), []);
+  });
+
+  test('the -netdev option forwards exactly what publicForwards gives, and the runtime names the SSH port', () => {
+    const forwards = publicForwards(network, false);
+    const plan = buildQemuPlan(input({ spec: spec({ network }), attach: { disk: '/d.qcow2', imdsSocket: 'imds/x', forwards } }));
+    const netdev = (opt(plan.argv, '-netdev') ?? '').split(',');
+    assert.ok(netdev.includes('id=n0'));
+    assert.deepEqual(netdev.filter((p) => p.startsWith('hostfwd=')), ['hostfwd=tcp:127.64.0.5:10022-172.31.0.10:22', 'hostfwd=tcp:127.64.0.5:8080-172.31.0.10:8080']);
+    assert.equal(plan.runtime.sshPort, '10022');
+  });
+
+  test('forwardChanges: what to remove and what to add; nothing when they agree', () => {
+    const now = [fwd('127.64.0.5', 22), fwd('127.64.0.5', 8080)];
+    assert.deepEqual(forwardChanges(now, [...now].reverse()), { remove: [], add: [] });
+    // an Elastic IP associated: every forward moves to the new address
+    assert.deepEqual(forwardChanges(now, [fwd('127.64.0.9', 22), fwd('127.64.0.9', 8080)]), {
+      remove: now,
+      add: [fwd('127.64.0.9', 22), fwd('127.64.0.9', 8080)],
+    });
+    // SSH revoked, 7000 authorized
+    assert.deepEqual(forwardChanges(now, [fwd('127.64.0.5', 7000), fwd('127.64.0.5', 8080)]), { remove: [now[0]], add: [fwd('127.64.0.5', 7000)] });
+  });
+
+  test('the monitor commands on the user netdev, and what QEMU 7.2 prints for them', () => {
+    assert.equal(hostfwdAdd(fwd('127.64.0.5', 10022, 22)), 'hostfwd_add n0 tcp:127.64.0.5:10022-172.31.0.10:22');
+    assert.equal(hostfwdRemove(fwd('127.64.0.5', 10022, 22)), 'hostfwd_remove n0 tcp:127.64.0.5:10022');
+    assert.ok(removedOutput('host forwarding rule for tcp:127.64.0.5:10022 removed\r\n'));
+    assert.ok(removedOutput('host forwarding rule for tcp:127.64.0.5:10022 not found\r\n'));
+    assert.ok(!removedOutput("unrecognized netdev id 'n1'\r\n"));
+  });
+
+  test('parseUsernetForwards: the host forwards `info usernet` lists (QEMU 7.2), not its connections', () => {
+    const text =
+      'Hub -1 (n0):\r\n' +
+      '  Protocol[State]    FD  Source Address  Port   Dest. Address  Port RecvQ SendQ\r\n' +
+      '  TCP[HOST_FORWARD]  13      127.64.0.5    22     172.31.0.10    22     0     0\r\n' +
+      '  TCP[HOST_FORWARD]  14      127.64.0.5  8080     172.31.0.10  8080     0     0\r\n' +
+      '  TCP[ESTABLISHED]   21       127.0.0.1 51234     172.31.0.10    22     0     0\r\n';
+    assert.deepEqual(parseUsernetForwards(text), [fwd('127.64.0.5', 22), fwd('127.64.0.5', 8080)]);
+    assert.deepEqual(parseUsernetForwards('Hub -1 (n0):\r\n  Protocol[State]    FD  Source Address  Port   Dest. Address  Port RecvQ SendQ\r\n'), []);
   });
 });
 

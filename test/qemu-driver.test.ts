@@ -10,11 +10,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { VmDriver, VmEvent, VmEventSink } from '../src/compute/driver.js';
+import type { HostNetwork, VmDriver, VmEvent, VmEventSink, VmSpec } from '../src/compute/driver.js';
 import { type QemuDriverOptions, createQemuDriver } from '../src/compute/qemu/driver.js';
 import { type ImageInfo, buildImage, findImage, imageStatus } from '../src/compute/qemu/image.js';
 import { findQemu } from '../src/compute/qemu/probe.js';
@@ -22,6 +23,7 @@ import { Ec2Error } from '../src/domain/errors.js';
 import { driverContract, specFor } from './driver-contract.js';
 import { fakeImds } from './fake-imds.js';
 import { eventually } from './helpers.js';
+import { firstLine, firstLineWithin } from './ssh.js';
 
 const imageDataDir = resolve(process.env.NESTBOX_IMAGE_DATA_DIR ?? '.nestbox');
 const qemu = findQemu();
@@ -101,7 +103,7 @@ async function consoleShows(driver: VmDriver, id: string, pattern: RegExp, timeo
 describe('qemu driver', { skip: unavailable }, () => {
   driverContract('qemu', makeDriver, { bootTimeoutMs: BOOT_TIMEOUT_MS });
 
-  test('real nested virtualization, a guest power-off, an adopted QEMU killed with SIGKILL (2 VMs at once)', async () => {
+  test('real nested virtualization, a guest power-off, an adopted QEMU whose public address moves in place, then killed with SIGKILL (2 VMs at once)', async (t) => {
     const first = recorder();
     const d1 = createQemuDriver(first.sink, driverOptions());
     const second = recorder();
@@ -147,8 +149,20 @@ describe('qemu driver', { skip: unavailable }, () => {
 
       // A survives a nestbox restart: a new driver adopts it ...
       await d1.close();
-      d2 = createQemuDriver(second.sink, driverOptions());
+      d2 = createQemuDriver(second.sink, { ...driverOptions(), canBindLowPorts: false });
       assert.equal(await d2.adopt(a), true);
+      // ... and changes its public forwards in place (it was started without a public address): the
+      // guest's sshd answers on a new address at once, and on the next one instead of it
+      const withAddress = (s: VmSpec, publicIp: string): HostNetwork => ({
+        vms: new Map([[s.instanceId, { network: { ...s.network, publicIp }, securityGroupIds: [] }]]),
+        groups: new Map(),
+      });
+      const [oldIp, newIp] = [1, 2].map((n) => `127.251.${randomInt(256)}.${n}`) as [string, string];
+      await d2.applyNetwork(withAddress(a, oldIp));
+      t.diagnostic(`SSH on ${oldIp}:10022 after ${await firstLineWithin(oldIp, 10022, /^SSH-2\.0-/, 2000)} ms`);
+      await d2.applyNetwork(withAddress(a, newIp));
+      t.diagnostic(`SSH on ${newIp}:10022 after ${await firstLineWithin(newIp, 10022, /^SSH-2\.0-/, 2000)} ms`);
+      assert.equal(await firstLine(oldIp, 10022), 'refused', 'the old address is forwarded no more');
       // ... and notices at once when its QEMU is killed behind its back
       const pid = Number(ra.pid);
       assert.ok(pid > 1);

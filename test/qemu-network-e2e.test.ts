@@ -1,7 +1,8 @@
 /**
  * Private networking between real VMs (src/compute/qemu/vpc-network.ts), end to end through the AWS SDK
  * and `ssh`: three instances booted at once,
- *   A  default VPC, us-east-1a, group `client` (no ingress; egress: all)
+ *   A  default VPC, us-east-1a, group `client` (SSH in from anywhere, which forwards its public address's
+ *      port 22 to it; egress: all)
  *   B  default VPC, us-east-1b (another subnet: the VPC routes between its subnets), group `server`
  *      (TCP 7000 in from group `client`)
  *   X  another VPC whose CIDR is the default VPC's (172.31.0.0/16), group `open` (everything in from
@@ -13,7 +14,11 @@
  *      AuthorizeSecurityGroupIngress again → it answers again
  *   3. RevokeSecurityGroupEgress of `client`'s all-traffic rule → blocked from A's side; authorized → back
  *   4. a nestbox restart while they run: B:7000 answers A again, B:7001 and X still do not
- *   5. TerminateInstances → the taps are gone from nestbox's namespace; the server stops → the namespace goes
+ *   5. the public address follows the store while they run (the adopted VMs' forwards changed in place):
+ *      an Elastic IP associated with A → A's sshd answers on it within about a second and no more on
+ *      its old address; disassociated → on A's new address of its own; TCP 7001 authorized from
+ *      0.0.0.0/0 in B's group → B's listener answers on B's public address; revoked → it does not
+ *   6. TerminateInstances → the taps are gone from nestbox's namespace; the server stops → the namespace goes
  * Needs what test/qemu-e2e.test.ts needs, and root with ip, nft, /dev/net/tun and br_netfilter; skipped
  * with the reason otherwise (failed when NESTBOX_QEMU_TESTS=require and only the image or QEMU is missing).
  */
@@ -24,14 +29,18 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
+  AllocateAddressCommand,
+  AssociateAddressCommand,
   AuthorizeSecurityGroupEgressCommand,
   AuthorizeSecurityGroupIngressCommand,
   CreateKeyPairCommand,
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
+  DisassociateAddressCommand,
   type EC2Client,
   type IpPermission,
+  ReleaseAddressCommand,
   RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
   TerminateInstancesCommand,
@@ -42,7 +51,7 @@ import { findImage } from '../src/compute/qemu/image.js';
 import { findQemu } from '../src/compute/qemu/probe.js';
 import { privateNetworkSupport } from '../src/compute/qemu/vpc-network.js';
 import { type TestServer, describeOne, launchOne, startTestServer } from './helpers.js';
-import { type SshTarget, ssh, sshTarget, sshWhenUp, writeKey } from './ssh.js';
+import { type SshTarget, firstLine, firstLineWithin, ssh, sshTarget, sshWhenUp, writeKey } from './ssh.js';
 
 const imageDataDir = resolve(process.env.NESTBOX_IMAGE_DATA_DIR ?? '.nestbox');
 const missingTool = ['qemu-img', 'socat', 'ssh'].find((t) => {
@@ -155,6 +164,8 @@ describe('private networking between real VMs: VPCs and security groups', { skip
     clientGroup = (await ec2.send(new CreateSecurityGroupCommand({ GroupName: 'client', Description: 'client' }))).GroupId!;
     serverGroup = (await ec2.send(new CreateSecurityGroupCommand({ GroupName: 'server', Description: 'server' }))).GroupId!;
     fromClient.UserIdGroupPairs = [{ GroupId: clientGroup }];
+    const sshFromAnywhere: IpPermission = { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] };
+    await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: clientGroup, IpPermissions: [sshFromAnywhere] }));
     await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: serverGroup, IpPermissions: [fromClient] }));
     const vpc2 = (await ec2.send(new CreateVpcCommand({ CidrBlock: '172.31.0.0/16' }))).Vpc!.VpcId!;
     const subnet2 = (await ec2.send(new CreateSubnetCommand({ VpcId: vpc2, CidrBlock: '172.31.8.0/24', AvailabilityZone: 'us-east-1a' }))).Subnet!.SubnetId!;
@@ -210,6 +221,52 @@ describe('private networking between real VMs: VPCs and security groups', { skip
     t.diagnostic(`B:${PORT} answered again ${await until(true, ipB, 60_000)} ms after the restart`);
     assert.equal(await probe(ipB, PORT + 1), '', `B:${PORT + 1} has no rule, yet it answered after the restart`);
     assert.equal(await probe(ipX), '', 'an instance of another VPC answered after the restart');
+  });
+
+  test('the public address follows the store while they run: an Elastic IP, and ports authorized to the world', async (t) => {
+    assert.ok(server && a, 'the first step failed');
+    const [idA, idB] = launched as [string, string];
+    const SSH = /^SSH-2\.0-/;
+    /** B's listener: its hostname */
+    const LISTENER = /^(?!refused$)./;
+    const GONE = /^refused$/;
+    /** How long after `call` answered until `host:port` says `pattern` (polled; at most 2 s). */
+    const timeAfter = async (call: () => Promise<unknown>, host: string, port: number, pattern: RegExp) => {
+      await call();
+      return firstLineWithin(host, port, pattern, 2000);
+    };
+    const own = a.host;
+    const eip = await ec2.send(new AllocateAddressCommand({ Domain: 'vpc' }));
+    const eipIp = eip.PublicIp!;
+    let associationId = '';
+    let ms = await timeAfter(
+      async () => (associationId = (await ec2.send(new AssociateAddressCommand({ InstanceId: idA, AllocationId: eip.AllocationId }))).AssociationId!),
+      eipIp,
+      a.port,
+      SSH,
+    );
+    t.diagnostic(`AssociateAddress: A's sshd answers on the Elastic IP ${eipIp} after ${ms} ms`);
+    await firstLineWithin(own, a.port, GONE, 2000);
+    a = { ...a, host: eipIp };
+    assert.equal((await ssh(a, 'true', 30_000)).code, 0, 'ssh to A by its Elastic IP');
+
+    // disassociated: a new address of its own, at once
+    await ec2.send(new DisassociateAddressCommand({ AssociationId: associationId }));
+    const back = (await describeOne(ec2, idA)).PublicIpAddress!;
+    assert.notEqual(back, eipIp);
+    t.diagnostic(`DisassociateAddress: A's sshd answers on its new address ${back} after ${await firstLineWithin(back, a.port, SSH, 2000)} ms`);
+    await firstLineWithin(eipIp, a.port, GONE, 2000);
+    a = { ...a, host: back };
+    await ec2.send(new ReleaseAddressCommand({ AllocationId: eip.AllocationId }));
+
+    // B's group opens TCP 7001 to the world: B's listener answers on its public address; revoked: nothing listens there
+    const publicB = (await describeOne(ec2, idB)).PublicIpAddress!;
+    const world: IpPermission = { IpProtocol: 'tcp', FromPort: PORT + 1, ToPort: PORT + 1, IpRanges: [{ CidrIp: '0.0.0.0/0' }] };
+    assert.equal(await firstLine(publicB, PORT + 1), 'refused', `${publicB}:${PORT + 1} is forwarded before any rule opens it`);
+    ms = await timeAfter(() => ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: serverGroup, IpPermissions: [world] })), publicB, PORT + 1, LISTENER);
+    t.diagnostic(`AuthorizeSecurityGroupIngress: B's listener answers on ${publicB}:${PORT + 1} after ${ms} ms`);
+    ms = await timeAfter(() => ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: serverGroup, IpPermissions: [world] })), publicB, PORT + 1, GONE);
+    t.diagnostic(`RevokeSecurityGroupIngress: ${publicB}:${PORT + 1} refused after ${ms} ms`);
   });
 
   test('TerminateInstances → their taps are gone; the server stops → its namespace is gone', async () => {

@@ -1,6 +1,8 @@
 /** The real OpenSSH client against instances' public addresses, for the real-VM tests. */
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import type { Instance } from '@aws-sdk/client-ec2';
 
 export interface SshResult {
@@ -64,5 +66,38 @@ export async function sshWhenUp(target: SshTarget, command: string, timeoutMs: n
       throw new Error(`ssh ${target.user ?? 'admin'}@${target.host} -p ${target.port} failed for ${timeoutMs} ms: ${r.stderr.trim()}`);
     }
     await new Promise((res) => setTimeout(res, 250));
+  }
+}
+
+/**
+ * What a TCP server at host:port says first, within 2 s: its first line (sshd's `SSH-2.0-OpenSSH_…`), ''
+ * when it says nothing, `refused` when nothing listens there (a public address's port not forwarded).
+ */
+export function firstLine(host: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    let text = '';
+    const done = (line: string) => {
+      socket.destroy();
+      resolve(line);
+    };
+    socket.setTimeout(2000, () => done(text.trim()));
+    socket.on('data', (b: Buffer) => {
+      text += b.toString('latin1');
+      if (text.includes('\n')) done(text.slice(0, text.indexOf('\n')).trim());
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED' ? 'refused' : text.trim()));
+    socket.on('close', () => done(text.trim()));
+  });
+}
+
+/** Polls `firstLine` until it matches `pattern`; how long that took (fails once `timeoutMs` have passed). */
+export async function firstLineWithin(host: string, port: number, pattern: RegExp, timeoutMs: number): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    const line = await firstLine(host, port);
+    if (pattern.test(line)) return Date.now() - t0;
+    if (Date.now() - t0 > timeoutMs) assert.fail(`${host}:${port} said ${JSON.stringify(line)}, not ${pattern}, for ${timeoutMs} ms`);
+    await new Promise((res) => setTimeout(res, 20));
   }
 }

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
-import { type NetworkState, bridgeName, privateNetworkSupport, renderRuleset } from '../src/compute/qemu/vpc-network.js';
+import type { HostNetwork } from '../src/compute/driver.js';
+import { type NetworkState, bridgeName, networkStateOf, privateNetworkSupport, renderRuleset } from '../src/compute/qemu/vpc-network.js';
 import type { SecurityGroupRecord, SecurityGroupRuleRecord } from '../src/domain/vpc.js';
 
 const group = (id: string, vpcId: string, rules: Partial<SecurityGroupRuleRecord>[]): SecurityGroupRecord => ({
@@ -57,6 +58,14 @@ test('renderRuleset: anti-spoofing per port, group references as member sets, CI
   // a group-less port: nothing in, nothing out
   const x = /chain ingress2 \{\n([^}]*)\}/.exec(text)?.[1] ?? '';
   assert.equal(x.trim(), 'drop');
+});
+
+test("networkStateOf: the plugged VMs' ports as the VM host's pass has their instances; one it does not name has none", () => {
+  const network = { eniId: 'eni-a', mac: '0e:00:00:00:00:0a', privateIp: '10.0.1.4', subnetCidr: '10.0.1.0/24', vpcId: 'vpc-1', privateDnsName: 'a', openTcpPorts: [] };
+  const desired: HostNetwork = { vms: new Map([['i-a', { network, securityGroupIds: ['sg-client'] }]]), groups: state.groups };
+  const got = networkStateOf(desired, new Map([['i-a', 'nbta'], ['i-gone', 'nbtg']]));
+  assert.deepEqual(got.ports, [state.ports[0]], "the private NIC's MAC is the ENI's with 0a first");
+  assert.equal(got.groups, state.groups);
 });
 
 test('renderRuleset: nft accepts it (as root with nft)', { skip: privateNetworkSupport().ok ? undefined : 'needs root with ip and nft' }, () => {

@@ -19,10 +19,8 @@
  *     InvalidIPAddress.InUse.
  *   - DescribeAddresses has no paging.
  *
- * With the qemu driver, a running VM's forwarded ports stay on the address it started with: the
- * forwarding is QEMU's (hostfwd, set when the VM starts), so an association or disassociation takes
- * effect on the VM's network at its next start (StopInstances + StartInstances), while the API shows
- * the new address at once.
+ * With the qemu driver, a running VM's forwarded ports follow its address: the VM host's network pass
+ * (src/compute/vm-host.ts) moves QEMU's forwards to the new address within about a second.
  */
 import type {
   Address,

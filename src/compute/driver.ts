@@ -4,6 +4,8 @@
  * driver reports what happened to the VM through its event sink; the lifecycle table decides what
  * each report means for the instance.
  */
+import type { SecurityGroupRecord } from '../domain/vpc.js';
+
 export interface VmSpec {
   readonly instanceId: string;
   readonly imageId: string;
@@ -61,6 +63,23 @@ export interface VmNetwork {
   readonly publicIp?: string | undefined;
   /** TCP ports the instance's security groups open to the world (0.0.0.0/0): forwarded from `publicIp` */
   readonly openTcpPorts: readonly number[];
+}
+
+/** One VM's network as the store has it now: its primary interface (public address, open ports) and its security groups. */
+export interface DesiredVmNetwork {
+  readonly network: VmNetwork;
+  readonly securityGroupIds: readonly string[];
+}
+
+/**
+ * The network the store wants now for the VMs of one host (src/compute/network.ts hostNetworkOf): what
+ * VmHost hands its driver's `applyNetwork` on every pass.
+ */
+export interface HostNetwork {
+  /** by instance ID */
+  readonly vms: ReadonlyMap<string, DesiredVmNetwork>;
+  /** every security group of these instances' accounts and Regions, by ID */
+  readonly groups: ReadonlyMap<string, SecurityGroupRecord>;
 }
 
 export interface VmRootVolume {
@@ -133,6 +152,14 @@ export interface VmDriver {
    * is left orphaned. Optional: a driver that keeps nothing across restarts has nothing to sweep.
    */
   sweep?(live: ReadonlySet<string>, known: ReadonlySet<string>): Promise<void>;
+  /**
+   * Brings the network of the VMs it runs in line with `desired` without restarting them: a running VM's
+   * public address (its own, or an Elastic IP associated or disassociated meanwhile) and the ports its
+   * security groups open now, and the rules between VMs. VmHost calls it every NETWORK_POLL_MS; VMs it
+   * does not run, and VMs `desired` does not name, are left as they are; it reports no event. Optional:
+   * a driver whose VMs nothing can reach (simulated) has nothing to change.
+   */
+  applyNetwork?(desired: HostNetwork): Promise<void>;
   /** The VM's serial console output so far, or undefined when the driver has none for it. */
   consoleOutput(instanceId: string): Promise<string | undefined>;
   /** Stops watching; VMs are left as they are so a restart can adopt them. */

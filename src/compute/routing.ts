@@ -37,6 +37,8 @@ export function createRoutingDriver(real: VmDriver, simulated: VmDriver, runsFor
     copySnapshot: async (from, to) => real.copySnapshot?.(from, to),
     deleteSnapshot: async (id) => real.deleteSnapshot?.(id),
     restoreVolume: async (snapshotId, volumeId, sizeGiB) => real.restoreVolume?.(snapshotId, volumeId, sizeGiB),
+    // Only real VMs can be reached: the network is the real driver's to apply.
+    applyNetwork: real.applyNetwork ? (desired) => real.applyNetwork!(desired) : undefined,
     async sweep(live, known) {
       await real.sweep?.(live, known);
     },

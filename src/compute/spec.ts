@@ -2,11 +2,11 @@
 import { rootVolumeOf } from '../domain/block-devices.js';
 import { findImage } from '../domain/images.js';
 import type { Catalog } from '../domain/instance-types.js';
-import { type InstanceRecord, networkInterfaceId, privateDnsName, rootVolumeId } from '../domain/instance.js';
-import { instanceAttachment, instanceOpenTcpPorts, macAddress } from '../domain/network.js';
+import { type InstanceRecord, rootVolumeId } from '../domain/instance.js';
 import { volumeSerial } from '../domain/volumes.js';
 import type { VolumeRecord } from '../domain/volumes.js';
 import type { VmDataVolume, VmSpec } from './driver.js';
+import { type SecurityGroups, vmNetworkOf } from './network.js';
 
 /** The data volumes a VM gets: those attached to its instance (src/services/volumes.ts dataVolumesAttachedTo), oldest attachment first. */
 export function vmDataVolumesOf(volumes: readonly VolumeRecord[]): VmDataVolume[] {
@@ -16,8 +16,15 @@ export function vmDataVolumesOf(volumes: readonly VolumeRecord[]): VmDataVolume[
     .map((v) => ({ volumeId: v.id, device: v.attachment!.device, sizeGiB: v.sizeGiB, serial: volumeSerial(v.id) }));
 }
 
-/** `volumes`: the data volumes attached to the instance (none: a VM with its root disk only). */
-export function vmSpecOf(rec: InstanceRecord, catalog: Catalog, volumes: readonly VolumeRecord[] = []): VmSpec {
+const NO_GROUPS: SecurityGroups = new Map();
+
+/**
+ * `volumes`: the data volumes attached to the instance (none: a VM with its root disk only). `groups`:
+ * the security groups of its account and Region (src/compute/network.ts securityGroupsIn), which decide
+ * the ports forwarded from its public address; without them none is (admission and the metadata
+ * service, which need no ports, read no groups).
+ */
+export function vmSpecOf(rec: InstanceRecord, catalog: Catalog, volumes: readonly VolumeRecord[] = [], groups: SecurityGroups = NO_GROUPS): VmSpec {
   const facts = catalog.facts(rec.instanceType);
   const root = rootVolumeOf(rec);
   // A user image's instance boots the kernel of the built image its root file system came from.
@@ -35,17 +42,7 @@ export function vmSpecOf(rec: InstanceRecord, catalog: Catalog, volumes: readonl
     nestedVirtualization: rec.cpu.nestedVirtualization === 'enabled',
     userData: rec.userData === undefined ? undefined : Buffer.from(rec.userData, 'base64').toString('utf8'),
     publicKey: rec.publicKey,
-    network: {
-      eniId: networkInterfaceId(rec),
-      mac: macAddress(rec),
-      privateIp: rec.privateIpAddress,
-      subnetCidr: instanceAttachment(rec).subnetCidr,
-      vpcId: instanceAttachment(rec).vpcId,
-      vpcCidr: instanceAttachment(rec).vpcCidr,
-      privateDnsName: privateDnsName(rec.privateIpAddress, rec.region),
-      publicIp: rec.publicIp,
-      openTcpPorts: instanceOpenTcpPorts(rec),
-    },
+    network: vmNetworkOf(rec, groups),
     rootVolume: {
       volumeId: rootVolumeId(rec),
       sizeGiB: root.sizeGiB,

@@ -8,6 +8,9 @@
  *   through its driver — one at a time per instance, in the order they were queued.
  * - It turns its driver's **reports** into lifecycle transitions (`applyTrigger`), written as
  *   conditional writes: a report that lost a race with an API call is decided again on the new record.
+ * - It keeps its VMs' **network** in line with the store while they run (a driver with `applyNetwork`):
+ *   every NETWORK_POLL_MS it reads what the store wants now (src/compute/network.ts: public addresses,
+ *   Elastic IPs, the ports and rules of the current security groups) and hands it to the driver.
  * - A **watchdog** (every API server runs one) declares a host dead once its heartbeat is older than
  *   `deadAfterMs`: its instances stop, with a state reason and a failed system status check, as EC2
  *   reports a failed host, and can be started again on another host.
@@ -20,6 +23,7 @@ import type { Catalog } from '../domain/instance-types.js';
 import type { Logger } from '../logger.js';
 import { type ClaimedTask, type Store, StoreConflict, type TagRecord, type VmHostRecord, type VmTaskKind } from '../store/types.js';
 import type { VmDriver, VmEvent, VmSpec } from './driver.js';
+import { hostNetworkOf, securityGroupsIn } from './network.js';
 import { vmSpecOf } from './spec.js';
 import { liveAttachment } from '../domain/volumes.js';
 
@@ -54,6 +58,8 @@ const MAX_ATTEMPTS = 8;
  */
 const EBS_TASKS: ReadonlySet<VmTaskKind> = new Set(['delete-volume', 'snapshot-volume', 'copy-snapshot', 'delete-snapshot', 'restore-volume']);
 const EBS_QUEUE = 'ebs';
+/** How often the network the store wants is handed to the driver (`applyNetwork`): a change is in force within about this long. */
+const NETWORK_POLL_MS = 300;
 
 export class VmHost {
   private driver!: VmDriver;
@@ -65,6 +71,8 @@ export class VmHost {
   /** settles once the VMs found at start-up are adopted (tasks wait for it) */
   private recovered: Promise<void> = Promise.resolve();
   private drainAgain = false;
+  /** the network pass under way, if any */
+  private networkPass: Promise<void> | undefined;
   private closed = false;
 
   constructor(private readonly opts: VmHostOptions) {}
@@ -83,7 +91,7 @@ export class VmHost {
     this.capacity = { ...capacity };
   }
 
-  /** What the driver needs to run an instance's VM, all of it derived from the record. */
+  /** What the driver needs to admit an instance's VM, all of it derived from the record (no data volumes, no open ports). */
   specOf(rec: InstanceRecord): VmSpec {
     return vmSpecOf(rec, this.opts.catalog);
   }
@@ -99,7 +107,7 @@ export class VmHost {
     if (output !== undefined || !this.driver.adoptsLazily) return output;
     const rec = await this.opts.store.instance(id);
     if (rec?.state !== 'running' || rec.vmHost !== this.id) return undefined;
-    await this.driver.adopt(this.specOf(rec));
+    await this.driver.adopt(await this.storedSpecOf(rec));
     return this.driver.consoleOutput(id);
   }
 
@@ -127,6 +135,7 @@ export class VmHost {
     store.onTasks(this.id, () => this.drain());
     if (this.opts.heartbeatMs !== undefined) this.every(this.opts.heartbeatMs, () => this.heartbeat());
     if (this.opts.pollMs !== undefined) this.every(this.opts.pollMs, () => this.drain());
+    if (this.driver.applyNetwork) this.every(NETWORK_POLL_MS, () => this.applyNetwork());
     this.every(60_000, () => this.purge());
     this.drain();
   }
@@ -187,13 +196,32 @@ export class VmHost {
     });
   }
 
-  /** What the driver needs to start an instance's VM: its spec with the data volumes attached to it now. */
-  private async startSpecOf(rec: InstanceRecord): Promise<VmSpec> {
-    const volumes = await this.opts.store.resources('volume', { account: rec.account, region: rec.region });
+  /**
+   * One network pass: what the store wants now for the network of every VM of this host, handed to the
+   * driver (`applyNetwork`). One at a time: a pass that is due while one is under way is that one.
+   */
+  private applyNetwork(): Promise<void> {
+    this.networkPass ??= (async () => {
+      const recs = await this.opts.store.instancesOnVmHost(this.id, OCCUPYING_STATES);
+      await this.driver.applyNetwork?.(await hostNetworkOf(this.opts.store, recs));
+    })().finally(() => (this.networkPass = undefined));
+    return this.networkPass;
+  }
+
+  /** An instance's VM spec as the store has it now: with the data volumes attached to it and its security groups' open ports. */
+  private async storedSpecOf(rec: InstanceRecord): Promise<VmSpec> {
+    const scope = { account: rec.account, region: rec.region };
+    const [volumes, groups] = await Promise.all([this.opts.store.resources('volume', scope), securityGroupsIn(this.opts.store, [scope])]);
     const attached = volumes.filter((v) => liveAttachment(v, (id) => (id === rec.id ? rec : undefined)) !== undefined);
+    return vmSpecOf(rec, this.opts.catalog, attached, groups);
+  }
+
+  /** What the driver needs to start an instance's VM: its spec as the store has it now, once the EBS work queued before is done. */
+  private async startSpecOf(rec: InstanceRecord): Promise<VmSpec> {
+    const spec = await this.storedSpecOf(rec);
     // EBS work queued before this start (a restore of one of its volumes) is done first.
     await this.chains.get(EBS_QUEUE);
-    return vmSpecOf(rec, this.opts.catalog, attached);
+    return spec;
   }
 
   /** An EBS file task: the driver does it; a snapshot's record then says `completed` (or `error`). */
@@ -383,7 +411,7 @@ export class VmHost {
         return task('relaunch');
       case 'running':
         if (this.driver.adoptsLazily) return;
-        if (!(await this.driver.adopt(this.specOf(rec)))) {
+        if (!(await this.driver.adopt(await this.storedSpecOf(rec)))) {
           this.opts.log.info(`instance ${rec.id}: VM is gone after restart; booting it again`);
           await this.startSpecOf(rec)
             .then((spec) => this.driver.start(spec))
@@ -422,6 +450,7 @@ export class VmHost {
     for (const t of this.timers) clearInterval(t);
     await this.recovered;
     await this.draining;
+    await this.networkPass?.catch(() => undefined);
     await this.driver.close();
   }
 }

@@ -192,8 +192,6 @@ export function openTcpPorts(ingress: readonly IpPermission[]): number[] {
   return [...ports].sort((a, b) => a - b).slice(0, MAX_FORWARDED_TCP_PORTS);
 }
 
-/** The TCP ports an instance's security groups open to the world: its groups are the default group, so [22]. */
-export const instanceOpenTcpPorts = (scope: Scope): number[] => openTcpPorts(defaultGroupRules(defaultNetworkOf(scope)).ingress);
 
 // --- RunInstances -----------------------------------------------------------------------------------
 

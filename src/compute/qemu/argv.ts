@@ -13,7 +13,8 @@
  *   - The primary network interface: QEMU user networking (slirp) whose virtual network IS the
  *     instance's subnet, so the guest's DHCP lease is exactly the ENI's private address (`dhcpstart`)
  *     with the ENI's MAC. `restrict=on` isolates the guest: nothing leaves the VM but what is forwarded
- *     explicitly — the public address's TCP ports (hostfwd on a 127.x.y.z address of this host) and the
+ *     explicitly — the public address's TCP ports (hostfwd on a 127.x.y.z address of this host,
+ *     forwards.ts; changed in place while the VM runs when the store changes them) and the
  *     instance metadata service (guestfwd: each TCP connection to <subnet base + 3>:80, an address AWS
  *     reserves in every subnet, spawns `socat` to this instance's own IMDS socket, so one instance can
  *     never reach another's metadata). slirp refuses a guestfwd outside its network, so the guest maps
@@ -26,6 +27,7 @@
  *     short and the QMP socket path never hits the 108-byte limit of unix socket names.
  */
 import type { VmSpec } from '../driver.js';
+import { type PublicForward, USER_NETDEV, hostfwdRule } from './forwards.js';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -54,21 +56,14 @@ export interface VmImage {
   readonly kernelRelease: string;
 }
 
-/** A TCP port of the instance's public address, forwarded from this host to the guest. */
-export interface PortForward {
-  /** the host port on the public (loopback) address: the guest port, or a high port when low ones cannot be bound */
-  readonly hostPort: number;
-  readonly guestPort: number;
-}
-
 /** How the VM is wired: its root disk and its network interface. Absent only for the KVM probe. */
 export interface VmAttachments {
   /** the root volume's qcow2 file (absolute) */
   readonly disk: string;
   /** the abstract unix socket (without the leading NUL) of this instance's metadata service */
   readonly imdsSocket: string;
-  /** the TCP ports forwarded from the instance's public address (ignored without one) */
-  readonly forwards: readonly PortForward[];
+  /** the TCP ports forwarded from the instance's public address (forwards.ts publicForwards) */
+  readonly forwards: readonly PublicForward[];
   /** data volumes' qcow2 files (absolute), each a virtio disk whose serial names its volume (vdb, vdc … in the guest) */
   readonly dataDisks?: readonly { readonly file: string; readonly serial: string }[] | undefined;
   /**
@@ -172,7 +167,7 @@ export function netdevOption(spec: VmSpec, attach: VmAttachments): string {
   const net = spec.network;
   const parts = [
     'user',
-    'id=n0',
+    `id=${USER_NETDEV}`,
     `net=${net.subnetCidr}`,
     `host=${subnetAddress(net.subnetCidr, 1)}`,
     `dns=${subnetAddress(net.subnetCidr, 2)}`,
@@ -180,9 +175,7 @@ export function netdevOption(spec: VmSpec, attach: VmAttachments): string {
     'restrict=on',
     `hostname=${net.privateDnsName.split('.')[0]}`,
   ];
-  if (net.publicIp) {
-    for (const f of attach.forwards) parts.push(`hostfwd=tcp:${net.publicIp}:${f.hostPort}-${net.privateIp}:${f.guestPort}`);
-  }
+  for (const f of attach.forwards) parts.push(`hostfwd=${hostfwdRule(f)}`);
   // QEMU's option parser splits on commas: the command has none.
   parts.push(`guestfwd=tcp:${imdsAddress(net.subnetCidr)}:80-cmd:socat - ABSTRACT-CONNECT:${attach.imdsSocket}`);
   return parts.join(',');
@@ -226,7 +219,7 @@ export function buildQemuPlan(input: ArgvInput): QemuPlan {
             '-device', `virtio-blk-device,drive=${safeId(d.serial)},serial=${safeId(d.serial)}`,
           ]),
           '-netdev', netdevOption(spec, attach),
-          '-device', `virtio-net-device,netdev=n0,mac=${spec.network.mac}`,
+          '-device', `virtio-net-device,netdev=${USER_NETDEV},mac=${spec.network.mac}`,
           // the private network's NIC (eth1): the tap on the VPC's bridge
           ...(attach.tap
             ? ['-netdev', `tap,id=p0,ifname=${attach.tap},script=no,downscript=no`, '-device', `virtio-net-device,netdev=p0,mac=${privateMac(spec.network.mac)}`]
@@ -248,7 +241,7 @@ export function buildQemuPlan(input: ArgvInput): QemuPlan {
     scaled.push(`memory ${spec.memoryMiB} MiB -> ${memoryMiB} MiB (at most ${limits.maxMemoryMiB} MiB per VM)`);
   }
   const extension = spec.nestedVirtualization ? (accel === 'kvm' ? (host.virtExtension ?? 'none on this host') : 'svm') : 'none';
-  const ssh = attach && spec.network.publicIp ? attach.forwards.find((f) => f.guestPort === 22) : undefined;
+  const ssh = attach?.forwards.find((f) => f.guestPort === 22);
   const runtime: Record<string, string> = {
     driver: 'qemu',
     accel,

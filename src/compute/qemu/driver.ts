@@ -23,7 +23,9 @@
  * ModifyVolume made them bigger), snapshots standalone qcow2 copies in <dataDir>/snapshots/; a VM gets
  * the data volumes attached to its instance when it starts (microvm's virtio-mmio has no hotplug). The instance's
  * metadata service (IMDS) is opened before QEMU starts and closed when the VM is gone; the guest
- * reaches it through QEMU's user networking (see argv.ts).
+ * reaches it through QEMU's user networking (see argv.ts). So does the world reach the ports its security
+ * groups open, on its public address: forwarded by QEMU from the start, and changed in place while it
+ * runs when the store changes them (applyNetwork, VmHost's network pass: forwards.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import {
@@ -44,9 +46,21 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Errors } from '../../domain/errors.js';
-import type { VmDriver, VmEventSink, VmRootVolume, VmSpec } from '../driver.js';
-import { type Accel, type HostFacts, type PortForward, type QemuPlan, VM_FILES, type VmLimits, buildQemuPlan, scaleMemory } from './argv.js';
+import type { HostNetwork, VmDriver, VmEventSink, VmRootVolume, VmSpec } from '../driver.js';
+import { type Accel, type HostFacts, type QemuPlan, VM_FILES, type VmLimits, buildQemuPlan, scaleMemory } from './argv.js';
 import { lastLines, run } from './exec.js';
+import {
+  HIGH_PORT_OFFSET,
+  LOW_PORT_LIMIT,
+  type PublicForward,
+  forwardChanges,
+  hostfwdAdd,
+  hostfwdRemove,
+  hostfwdRule,
+  parseUsernetForwards,
+  publicForwards,
+  removedOutput,
+} from './forwards.js';
 import type { ImageInfo } from './image.js';
 import { type AccelChoice, hostFacts, memAvailableMiB, probeAccel, qemuVersion } from './probe.js';
 import { QmpClient, type QmpEvent } from './qmp.js';
@@ -112,6 +126,7 @@ export interface QemuDriver extends VmDriver {
   copySnapshot(fromSnapshotId: string, toSnapshotId: string): Promise<void>;
   deleteSnapshot(snapshotId: string): Promise<void>;
   restoreVolume(snapshotId: string, volumeId: string, sizeGiB: number): Promise<void>;
+  applyNetwork(desired: HostNetwork): Promise<void>;
   capacity(): { readonly vms: number; readonly reservedMiB: number; readonly budgetMiB: number; readonly maxVms: number | undefined };
 }
 
@@ -120,9 +135,6 @@ const OVERHEAD_MIB = 64;
 /** admit() leaves at least this much of the host's available memory to everything else */
 const HOST_RESERVE_MIB = 256;
 const MIN_GUEST_MIB = 256;
-/** Ports below this need privileges; without them a public port p is forwarded from p + HIGH_PORT_OFFSET. */
-const LOW_PORT_LIMIT = 1024;
-export const HIGH_PORT_OFFSET = 10000;
 const BOOT_MARKER = /(?:^|\n)nestbox: booted/;
 const SERIAL_POLL_MS = 100;
 const ALIVE_POLL_MS = 1000;
@@ -150,6 +162,10 @@ interface Vm {
   destroyRequested: boolean;
   /** QMP SHUTDOWN's data, when QEMU said why it is going down */
   shutdown?: { guest: boolean; reason: string };
+  /** what QEMU forwards from the public address now (forwards.ts); undefined while not known (no QEMU yet, or an adopted one not asked) */
+  forwards?: PublicForward[];
+  /** the last problem changing the forwards, said once until it changes */
+  forwardProblem?: string;
   spawnedAt: number;
   serialOffset: number;
   serialCarry: string;
@@ -621,13 +637,6 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
     });
   }
 
-  /** The public address's TCP ports: as they are, or from a high port when this host may not bind low ones. */
-  const forwardsOf = (spec: VmSpec): PortForward[] =>
-    spec.network.openTcpPorts.map((port) => ({
-      guestPort: port,
-      hostPort: port < LOW_PORT_LIMIT && !lowPorts ? port + HIGH_PORT_OFFSET : port,
-    }));
-
   async function launch(vm: Vm): Promise<void> {
     const [accel, version] = await Promise.all([chooseAccel(), qemuVersion(opts.qemu)]);
     vm.accel = accel;
@@ -664,13 +673,14 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
         return undefined;
       });
     }
+    vm.forwards = publicForwards(vm.spec.network, lowPorts);
     const plan = buildQemuPlan({
       spec: vm.spec,
       accel: accel.accel,
       host,
       limits,
       image: { vmlinux: image.vmlinux, initrd: image.initramfs, hash: image.hash, kernelRelease: image.manifest.kernel.release },
-      attach: { disk, imdsSocket, forwards: forwardsOf(vm.spec), dataDisks, tap },
+      attach: { disk, imdsSocket, forwards: vm.forwards, dataDisks, tap },
       tcgTbSizeMiB: opts.tcgTbSizeMiB,
     });
     vm.plan = { ...plan, runtime: { ...plan.runtime, accelReason: accel.reason, qemu: version } };
@@ -937,6 +947,14 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
       return false;
     }
     attachQmp(vm, client);
+    // What it forwards from its public address is what QEMU says (the store may have changed it since)
+    vm.forwards = await client
+      .humanMonitor('info usernet')
+      .then(parseUsernetForwards)
+      .catch((err: unknown) => {
+        log.warn(`instance ${vm.id}: cannot tell what its QEMU forwards (${errorText(err)}); its public forwards stay as they are`);
+        return undefined;
+      });
     // The guest reaches its metadata through the same socket name as before the restart.
     await opts.imds?.open(vm.id);
     if (opts.privateNetwork && spec.network.vpcId !== undefined) {
@@ -953,6 +971,54 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
     every(vm, ALIVE_POLL_MS, () => checkAlive(vm));
     checkAlive(vm);
     return !gone(vm);
+  }
+
+  /**
+   * The network the store wants now: the private network's rules, and each running VM's public forwards
+   * changed in place where they differ (hostfwd_remove / hostfwd_add through QMP). What fails is tried
+   * again at the next pass, and said once.
+   */
+  async function applyNetwork(desired: HostNetwork): Promise<void> {
+    await opts.privateNetwork?.apply(desired).catch((err: unknown) => log.warn(`private network: ${errorText(err)}`));
+    const changes = [...vms.values()].flatMap((vm) => {
+      const wanted = desired.vms.get(vm.id);
+      if (!wanted || gone(vm) || !vm.qmp || vm.forwards === undefined) return [];
+      const { remove, add } = forwardChanges(vm.forwards, publicForwards(wanted.network, lowPorts));
+      return remove.length + add.length > 0 ? [{ vm, qmp: vm.qmp, forwards: vm.forwards, remove, add, problems: [] as string[] }] : [];
+    });
+    // All removals first, on every VM: an address (an Elastic IP reassociated) or a port may move from one VM to another.
+    await Promise.all(
+      changes.map(async (c) => {
+        for (const f of c.remove) {
+          const problem = await hostfwd(c.qmp, hostfwdRemove(f), removedOutput);
+          if (problem) c.problems.push(problem);
+          else c.forwards.splice(c.forwards.indexOf(f), 1);
+        }
+      }),
+    );
+    await Promise.all(
+      changes.map(async (c) => {
+        for (const f of c.add) {
+          const problem = await hostfwd(c.qmp, hostfwdAdd(f), (output) => output.trim() === '');
+          if (problem) c.problems.push(problem);
+          else c.forwards.push(f);
+        }
+        const problem = c.problems.join('; ');
+        if (problem === '') log.info(`instance ${c.vm.id}: public forwards now ${c.forwards.map(hostfwdRule).join(', ') || 'none'}`);
+        else if (problem !== c.vm.forwardProblem) log.warn(`instance ${c.vm.id}: its public forwards could not all be changed: ${problem}`);
+        c.vm.forwardProblem = problem;
+      }),
+    );
+  }
+
+  /** One hostfwd monitor command; the problem, when it did not do what `worked` says of its output. */
+  async function hostfwd(qmp: QmpClient, command: string, worked: (output: string) => boolean): Promise<string | undefined> {
+    try {
+      const output = await qmp.humanMonitor(command);
+      return worked(output) ? undefined : `${command}: ${output.trim()}`;
+    } catch (err) {
+      return `${command}: ${errorText(err)}`;
+    }
   }
 
   async function consoleOutput(id: string): Promise<string | undefined> {
@@ -1002,6 +1068,7 @@ export function createQemuDriver(events: VmEventSink, opts: QemuDriverOptions): 
     copySnapshot,
     deleteSnapshot,
     restoreVolume,
+    applyNetwork,
     consoleOutput,
     sweep,
     close,

@@ -119,6 +119,12 @@ export class QmpClient {
     });
   }
 
+  /** A human monitor (HMP) command, for what QMP has no command of its own for; resolves with what it printed. */
+  async humanMonitor(commandLine: string): Promise<string> {
+    const out = await this.execute('human-monitor-command', { 'command-line': commandLine });
+    return typeof out === 'string' ? out : '';
+  }
+
   onEvent(handler: (e: QmpEvent) => void): void {
     this.eventHandlers.push(handler);
   }

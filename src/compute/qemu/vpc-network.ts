@@ -27,7 +27,9 @@
  *                             `ct state established,related accept`, then the sender's egress rules and
  *                             the receiver's ingress rules (the union of its groups'), default drop.
  *     Both are rendered from the store and loaded atomically (`nft -f`, delete + define in one
- *     transaction) whenever they differ from what is loaded: the host polls every POLL_MS, so an
+ *     transaction) whenever they differ from what is loaded: the VM host reads its instances' network
+ *     from the store every NETWORK_POLL_MS (src/compute/vm-host.ts, src/compute/network.ts) and hands it
+ *     to the driver, which hands it here (`apply`; the public forwards follow from the same read), so an
  *     Authorize/Revoke or a new member of a referenced group is in force within a second. Connections
  *     already tracked stay up after a revoke, as EC2's tracked connections do.
  *
@@ -39,15 +41,11 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync } from 'node:fs';
-import type { InstanceRecord } from '../../domain/instance.js';
-import { defaultNetworkOf, instanceAttachment, macAddress } from '../../domain/network.js';
-import { type SecurityGroupRecord, type SecurityGroupRuleRecord, defaultVpcGroupRecord } from '../../domain/vpc.js';
-import type { Store } from '../../store/types.js';
-import type { VmSpec } from '../driver.js';
+import type { SecurityGroupRecord, SecurityGroupRuleRecord } from '../../domain/vpc.js';
+import type { HostNetwork, VmSpec } from '../driver.js';
 import { privateMac } from './argv.js';
 import { which } from './exec.js';
 
-const POLL_MS = 300;
 const SLIRP_MAC_PREFIX = '52:55:00:00:00:00';
 
 export type PrivateNetworkSupport = { readonly ok: true } | { readonly ok: false; readonly reason: string };
@@ -233,44 +231,26 @@ export interface PrivateNetwork {
   unplug(instanceId: string): Promise<void>;
   /** Taps of instances not in `live` are deleted (after the VM host's recovery). */
   sweep(live: ReadonlySet<string>): Promise<void>;
-  /** Loads the rules now when they changed (the poll does it on its own). */
-  sync(): Promise<void>;
-  /** Stops the poll; deletes the namespace when no VM's tap is left in it. */
+  /** The network the store wants now (the VM host's pass): the rules are loaded when they changed. */
+  apply(desired: HostNetwork): Promise<void>;
+  /** Deletes the namespace when no VM's tap is left in it. */
   close(): Promise<void>;
 }
 
 export interface PrivateNetworkOptions {
-  readonly store: Store;
   readonly hostId: string;
   readonly log: { info(line: string): void; warn(line: string): void };
-  readonly pollMs?: number;
 }
 
-/** The store's view of the plugged instances: their attachments and every group they are in or reference. */
-export async function networkStateOf(store: Store, plugged: ReadonlyMap<string, string>): Promise<NetworkState> {
-  const recs = (await Promise.all([...plugged.keys()].map((id) => store.instance(id)))).filter(
-    (r): r is InstanceRecord & { rev: number } => r !== undefined && r.state !== 'terminated',
-  );
-  const scopes = new Map<string, { account: string; region: string }>();
-  for (const r of recs) scopes.set(`${r.account}/${r.region}`, { account: r.account, region: r.region });
-  const groups = new Map<string, SecurityGroupRecord>();
-  for (const scope of scopes.values()) {
-    groups.set(defaultNetworkOf(scope).securityGroupId, defaultVpcGroupRecord(defaultNetworkOf(scope)));
-    for (const g of await store.resources('security-group', scope)) groups.set(g.id, g);
-  }
-  const ports: NetworkPort[] = recs.map((r) => {
-    const a = instanceAttachment(r);
-    return {
-      instanceId: r.id,
-      tap: plugged.get(r.id) as string,
-      vpcId: a.vpcId,
-      subnetCidr: a.subnetCidr,
-      privateIp: r.privateIpAddress,
-      mac: privateMac(macAddress(r)),
-      groupIds: a.groups.map((g) => g.id),
-    };
+/** The plugged VMs' ports as `desired` has their instances, with its groups; a VM it does not name has no port (nothing crosses its tap). */
+export function networkStateOf(desired: HostNetwork, plugged: ReadonlyMap<string, string>): NetworkState {
+  const ports = [...plugged].flatMap(([instanceId, tap]): NetworkPort[] => {
+    const vm = desired.vms.get(instanceId);
+    if (!vm) return [];
+    const n = vm.network;
+    return [{ instanceId, tap, vpcId: n.vpcId ?? '', subnetCidr: n.subnetCidr, privateIp: n.privateIp, mac: privateMac(n.mac), groupIds: vm.securityGroupIds }];
   });
-  return { ports, groups };
+  return { ports, groups: desired.groups };
 }
 
 export async function createPrivateNetwork(opts: PrivateNetworkOptions): Promise<PrivateNetwork> {
@@ -286,6 +266,8 @@ export async function createPrivateNetwork(opts: PrivateNetworkOptions): Promise
   let linkGen = 1;
   let linksDoneGen = 0;
   let applied = '';
+  /** the network the last pass of the VM host read from the store */
+  let desired: HostNetwork = { vms: new Map(), groups: new Map() };
   let closed = false;
   let syncing: Promise<void> | undefined;
   let again = false;
@@ -346,8 +328,7 @@ export async function createPrivateNetwork(opts: PrivateNetworkOptions): Promise
       await reconcileLinks();
       linksDoneGen = gen;
     }
-    const state = await networkStateOf(opts.store, plugged);
-    const text = renderRuleset(state);
+    const text = renderRuleset(networkStateOf(desired, plugged));
     if (text === applied || closed) return;
     await exec('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], text);
     applied = text;
@@ -383,11 +364,6 @@ export async function createPrivateNetwork(opts: PrivateNetworkOptions): Promise
     });
     return next;
   }
-
-  const timer = setInterval(() => {
-    if (!closed) sync().catch((err: unknown) => opts.log.warn(`private network: ${err instanceof Error ? err.message : String(err)}`));
-  }, opts.pollMs ?? POLL_MS);
-  timer.unref();
 
   return {
     namespace: ns,
@@ -438,10 +414,12 @@ export async function createPrivateNetwork(opts: PrivateNetworkOptions): Promise
       linkGen++;
       await sync();
     },
-    sync,
+    apply(next) {
+      desired = next;
+      return sync();
+    },
     async close() {
       closed = true;
-      clearInterval(timer);
       await syncing?.catch(() => undefined);
       // No VM left on it (they outlive nestbox, and their taps with them): the namespace goes too.
       const left = await names(true).catch(() => ['?nbt']);
