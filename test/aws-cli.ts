@@ -36,6 +36,12 @@ export interface AwsCli {
   describeOne(id: string): Promise<any>;
   /** what `aws ec2 wait instance-<state>` does, polling quickly (the CLI's own waiter polls every 15 s) */
   waitFor(id: string, state: string, timeoutMs?: number): Promise<any>;
+  /**
+   * Polls `aws ec2 <args>` as quickly as waitFor until `pick` finds `want` in its JSON answer, which it
+   * returns: what `aws ec2 wait snapshot-completed` / `image-available` / `volume-in-use` do, without
+   * their 15 s delay between polls.
+   */
+  waitUntil(args: readonly string[], pick: (json: any) => unknown, want: unknown, timeoutMs?: number): Promise<any>;
   /** removes the CLI's home */
   close(): void;
 }
@@ -88,6 +94,16 @@ export function awsCli(endpoint: string, region = 'us-east-1'): AwsCli {
         const inst = await describeOne(id);
         if (inst.State.Name === state) return inst;
         if (Date.now() > deadline) assert.fail(`${id} still ${inst.State.Name}, never ${state}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async waitUntil(args, pick, want, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const json = await ec2Json(...args);
+        const got = pick(json);
+        if (got === want) return json;
+        if (Date.now() > deadline) assert.fail(`aws ec2 ${args.join(' ')}: still ${String(got)}, never ${String(want)}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     },

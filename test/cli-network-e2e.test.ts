@@ -1,8 +1,11 @@
 /**
  * The Terraform-shaped flow through the real AWS CLI v1, the way an automation engineer scripts it:
  * VPC → subnet → internet gateway → route → security group with an SSH rule → key pair → an instance
- * with nested virtualization in that subnet and group. Each step's answer feeds the next, and the
- * CLI's own output parsing checks the wire format.
+ * with nested virtualization in that subnet and group → an Elastic IP associated with it → a volume in
+ * the subnet's zone attached to it → a snapshot of the volume → an image of the instance → an instance
+ * launched from that image into the subnet, with the image's block device mappings; then everything torn
+ * down in dependency order, as `terraform destroy` does. Each step's answer feeds the next, and the CLI's
+ * own output parsing (and its waiters' matchers) checks the wire format. Simulated driver.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -23,7 +26,7 @@ after(async () => {
   await server?.close();
 });
 
-test('VPC, subnet, gateway, route, group, key pair, then a nested-virtualization instance in them (AWS CLI)', { skip }, async () => {
+test('VPC, subnet, gateway, route, group, key pair, a nested-virtualization instance in them, EIP, volume, snapshot, image, and an instance of it (AWS CLI)', { skip }, async () => {
   const tag = (type: string, name: string) => `ResourceType=${type},Tags=[{Key=Name,Value=${name}}]`;
   const vpc = (await cli.ec2Json('create-vpc', '--cidr-block', '10.8.0.0/16', '--tag-specifications', tag('vpc', 'ci'))).Vpc;
   assert.equal((await cli.ec2('modify-vpc-attribute', '--vpc-id', vpc.VpcId, '--enable-dns-hostnames')).code, 0);
@@ -71,10 +74,152 @@ test('VPC, subnet, gateway, route, group, key pair, then a nested-virtualization
   assert.ok(inst.PrivateIpAddress.startsWith('10.8.1.'), inst.PrivateIpAddress);
   assert.ok(inst.PublicIpAddress, 'the subnet maps public addresses on launch');
 
+  const zone = subnet.AvailabilityZone;
+  const autoIp = inst.PublicIpAddress;
+
+  // Elastic IP: allocated in the VPC domain, associated with the instance, which shows it as its public address.
+  const eip = await cli.ec2Json('allocate-address', '--domain', 'vpc');
+  assert.match(eip.AllocationId, /^eipalloc-[0-9a-f]{17}$/);
+  assert.equal(eip.Domain, 'vpc');
+  assert.notEqual(eip.PublicIp, autoIp);
+  const eipAssoc = await cli.ec2Json('associate-address', '--instance-id', id, '--allocation-id', eip.AllocationId);
+  assert.match(eipAssoc.AssociationId, /^eipassoc-/);
+  const withEip = await cli.describeOne(id);
+  assert.equal(withEip.PublicIpAddress, eip.PublicIp, 'the Elastic IP replaces the automatic address');
+  assert.equal(withEip.NetworkInterfaces[0].Association.PublicIp, eip.PublicIp);
+  assert.equal(withEip.NetworkInterfaces[0].Association.IpOwnerId, '000000000000', 'an Elastic IP is owned by the account');
+  const [address] = (await cli.ec2Json('describe-addresses', '--allocation-ids', eip.AllocationId)).Addresses;
+  assert.equal(address.PublicIp, eip.PublicIp);
+  assert.equal(address.AssociationId, eipAssoc.AssociationId);
+  assert.equal(address.InstanceId, id);
+  assert.equal(address.NetworkInterfaceId, withEip.NetworkInterfaces[0].NetworkInterfaceId);
+  assert.equal(address.PrivateIpAddress, inst.PrivateIpAddress);
+  // outside the default VPC an associated address is not released
+  assert.match(await cli.ec2Fails('release-address', '--allocation-id', eip.AllocationId), /InvalidIPAddress\.InUse/);
+
+  // A data volume in the subnet's zone, attached to the instance.
+  const created = await cli.ec2Json(
+    'create-volume', '--availability-zone', zone, '--size', '2', '--volume-type', 'gp3',
+    '--tag-specifications', tag('volume', 'ci-data'),
+  );
+  const volumeId: string = created.VolumeId;
+  assert.match(volumeId, /^vol-[0-9a-f]{17}$/);
+  assert.equal(created.AvailabilityZone, zone);
+  await cli.waitUntil(['describe-volumes', '--volume-ids', volumeId], (j) => j.Volumes[0].State, 'available');
+  const attaching = await cli.ec2Json('attach-volume', '--volume-id', volumeId, '--instance-id', id, '--device', '/dev/sdf');
+  assert.equal(attaching.State, 'attaching');
+  const inUse = (await cli.waitUntil(['describe-volumes', '--volume-ids', volumeId], (j) => j.Volumes[0].State, 'in-use')).Volumes[0];
+  assert.equal(inUse.Attachments.length, 1);
+  assert.deepEqual(
+    [inUse.Attachments[0].InstanceId, inUse.Attachments[0].Device, inUse.Attachments[0].State, inUse.Attachments[0].DeleteOnTermination],
+    [id, '/dev/sdf', 'attached', false],
+  );
+  const rootVolumeId: string = withEip.BlockDeviceMappings[0].Ebs.VolumeId;
+  assert.deepEqual(
+    (await cli.describeOne(id)).BlockDeviceMappings.map((m: any) => [m.DeviceName, m.Ebs.VolumeId]),
+    [['/dev/xvda', rootVolumeId], ['/dev/sdf', volumeId]],
+  );
+  assert.match(await cli.ec2Fails('delete-volume', '--volume-id', volumeId), /VolumeInUse/);
+
+  // A snapshot of it, waited for until completed.
+  const snap = await cli.ec2Json('create-snapshot', '--volume-id', volumeId, '--description', 'ci data', '--tag-specifications', tag('snapshot', 'ci-snap'));
+  assert.match(snap.SnapshotId, /^snap-[0-9a-f]{17}$/);
+  assert.equal(snap.VolumeId, volumeId);
+  assert.equal(snap.VolumeSize, 2);
+  // polled quickly until completed; then the CLI's own waiter agrees (its first poll matches: no 15 s delay)
+  const completed = (await cli.waitUntil(['describe-snapshots', '--snapshot-ids', snap.SnapshotId], (j) => j.Snapshots[0].State, 'completed')).Snapshots[0];
+  assert.equal(completed.Progress, '100%');
+  assert.equal(completed.Description, 'ci data');
+  assert.equal((await cli.ec2('wait', 'snapshot-completed', '--snapshot-ids', snap.SnapshotId)).code, 0);
+
+  // An image of the running instance (root and data volume), waited for until available.
+  const { ImageId: imageId } = await cli.ec2Json('create-image', '--instance-id', id, '--name', 'ci-image', '--description', 'CI image', '--no-reboot');
+  assert.match(imageId, /^ami-[0-9a-f]{17}$/);
+  const image = (await cli.waitUntil(['describe-images', '--image-ids', imageId], (j) => j.Images[0].State, 'available')).Images[0];
+  assert.equal((await cli.ec2('wait', 'image-available', '--image-ids', imageId)).code, 0);
+  assert.equal(image.Name, 'ci-image');
+  assert.equal(image.SourceInstanceId, id);
+  assert.equal(image.RootDeviceName, '/dev/xvda');
+  assert.equal(image.RootDeviceType, 'ebs');
+  assert.deepEqual(image.BlockDeviceMappings.map((m: any) => m.DeviceName), ['/dev/xvda', '/dev/sdf']);
+  const [rootMapping, dataMapping] = image.BlockDeviceMappings;
+  assert.equal(rootMapping.Ebs.DeleteOnTermination, true);
+  assert.deepEqual(
+    [dataMapping.Ebs.VolumeSize, dataMapping.Ebs.VolumeType, dataMapping.Ebs.DeleteOnTermination],
+    [2, 'gp3', false],
+    'the data volume is mapped as it was attached',
+  );
+  const imageSnapshotIds: string[] = image.BlockDeviceMappings.map((m: any) => m.Ebs.SnapshotId);
+  const imageSnapshots = (await cli.ec2Json('describe-snapshots', '--snapshot-ids', ...imageSnapshotIds)).Snapshots;
+  assert.deepEqual(
+    imageSnapshots.map((x: any) => [x.SnapshotId, x.VolumeId, x.State, x.Description]),
+    [
+      [imageSnapshotIds[0], rootVolumeId, 'completed', `Created by CreateImage(${id}) for ${imageId}`],
+      [imageSnapshotIds[1], volumeId, 'completed', `Created by CreateImage(${id}) for ${imageId}`],
+    ],
+  );
+  assert.ok(!imageSnapshotIds.includes(snap.SnapshotId));
+
+  // An instance of the image in the same subnet: its volumes are the image's mappings, restored from its snapshots.
+  const fromImage = await cli.ec2Json(
+    'run-instances',
+    '--image-id', imageId,
+    '--instance-type', 'c8i.large',
+    '--subnet-id', subnet.SubnetId,
+    '--security-group-ids', group.GroupId,
+    '--key-name', 'ci-key',
+  );
+  const copyId: string = fromImage.Instances[0].InstanceId;
+  const copy = await cli.waitFor(copyId, 'running');
+  assert.equal(copy.ImageId, imageId);
+  assert.equal(copy.SubnetId, subnet.SubnetId);
+  assert.equal(copy.Placement.AvailabilityZone, zone);
+  assert.equal(copy.RootDeviceName, '/dev/xvda');
+  assert.ok(copy.PrivateIpAddress.startsWith('10.8.1.'), copy.PrivateIpAddress);
+  assert.ok(copy.PublicIpAddress && copy.PublicIpAddress !== eip.PublicIp);
+  assert.deepEqual(copy.BlockDeviceMappings.map((m: any) => [m.DeviceName, m.Ebs.Status, m.Ebs.DeleteOnTermination]), [
+    ['/dev/xvda', 'attached', true],
+    ['/dev/sdf', 'attached', false],
+  ]);
+  const copyVolumeIds: string[] = copy.BlockDeviceMappings.map((m: any) => m.Ebs.VolumeId);
+  assert.ok(!copyVolumeIds.includes(rootVolumeId) && !copyVolumeIds.includes(volumeId), 'new volumes, not the source instance’s');
+  const copyVolumes = (await cli.ec2Json('describe-volumes', '--volume-ids', ...copyVolumeIds)).Volumes;
+  assert.deepEqual(
+    copyVolumes.map((v: any) => [v.VolumeId, v.SnapshotId, v.AvailabilityZone, v.State, v.Attachments[0]?.InstanceId]),
+    [
+      [copyVolumeIds[0], imageSnapshotIds[0], zone, 'in-use', copyId],
+      [copyVolumeIds[1], imageSnapshotIds[1], zone, 'in-use', copyId],
+    ],
+  );
+  assert.deepEqual([copyVolumes[1].Size, copyVolumes[1].VolumeType], [2, 'gp3']);
+
   // Tear-down in dependency order, as `terraform destroy` does.
   assert.match(await cli.ec2Fails('delete-vpc', '--vpc-id', vpc.VpcId), /DependencyViolation/);
-  await cli.ec2Json('terminate-instances', '--instance-ids', id);
-  await cli.waitFor(id, 'terminated');
+  assert.match(await cli.ec2Fails('delete-snapshot', '--snapshot-id', imageSnapshotIds[1]!), /InvalidSnapshot\.InUse/);
+  // the address: disassociated (the instance gets an automatic address again, as its subnet maps one), released
+  assert.equal((await cli.ec2('disassociate-address', '--association-id', eipAssoc.AssociationId)).code, 0);
+  const withoutEip = await cli.describeOne(id);
+  assert.ok(withoutEip.PublicIpAddress && withoutEip.PublicIpAddress !== eip.PublicIp, `public address ${withoutEip.PublicIpAddress}`);
+  assert.equal(withoutEip.NetworkInterfaces[0].Association.IpOwnerId, 'amazon');
+  assert.equal((await cli.ec2('release-address', '--allocation-id', eip.AllocationId)).code, 0);
+  // the volume: detached, deleted
+  assert.equal((await cli.ec2Json('detach-volume', '--volume-id', volumeId)).State, 'detaching');
+  await cli.waitUntil(['describe-volumes', '--volume-ids', volumeId], (j) => j.Volumes[0].State, 'available');
+  assert.equal((await cli.ec2('delete-volume', '--volume-id', volumeId)).code, 0);
+  // the image, then its snapshots and the volume's (at once, as Terraform destroys independent resources)
+  assert.equal((await cli.ec2Json('deregister-image', '--image-id', imageId)).Return, true);
+  await Promise.all(
+    [...imageSnapshotIds, snap.SnapshotId].map(async (snapshotId) => {
+      const r = await cli.ec2('delete-snapshot', '--snapshot-id', snapshotId);
+      assert.equal(r.code, 0, `delete-snapshot ${snapshotId}: ${r.stderr}`);
+    }),
+  );
+  // the instances; the copy's data volume (DeleteOnTermination false) stays behind, available, until deleted
+  await cli.ec2Json('terminate-instances', '--instance-ids', id, copyId);
+  await Promise.all([cli.waitFor(id, 'terminated'), cli.waitFor(copyId, 'terminated')]);
+  const [kept] = (await cli.waitUntil(['describe-volumes', '--volume-ids', copyVolumeIds[1]!], (j) => j.Volumes[0].State, 'available')).Volumes;
+  assert.deepEqual(kept.Attachments, []);
+  assert.equal((await cli.ec2('delete-volume', '--volume-id', copyVolumeIds[1]!)).code, 0);
   for (const args of [
     ['disassociate-route-table', '--association-id', assoc.AssociationId],
     ['delete-route-table', '--route-table-id', table.RouteTableId],
@@ -83,9 +228,22 @@ test('VPC, subnet, gateway, route, group, key pair, then a nested-virtualization
     ['delete-security-group', '--group-id', group.GroupId],
     ['delete-subnet', '--subnet-id', subnet.SubnetId],
     ['delete-vpc', '--vpc-id', vpc.VpcId],
+    ['delete-key-pair', '--key-name', 'ci-key'],
   ]) {
     const r = await cli.ec2(...args);
     assert.equal(r.code, 0, `${args[0]}: ${r.stderr}`);
   }
-  assert.match(await cli.ec2Fails('describe-vpcs', '--vpc-ids', vpc.VpcId), /InvalidVpcID\.NotFound/);
+  // nothing of the flow is left
+  const [vpcs, volumes, snapshots, addresses, images] = await Promise.all([
+    cli.ec2Fails('describe-vpcs', '--vpc-ids', vpc.VpcId),
+    cli.ec2Json('describe-volumes'),
+    cli.ec2Json('describe-snapshots', '--owner-ids', 'self'),
+    cli.ec2Json('describe-addresses'),
+    cli.ec2Json('describe-images', '--owners', 'self'),
+  ]);
+  assert.match(vpcs, /InvalidVpcID\.NotFound/);
+  assert.deepEqual(volumes.Volumes, []);
+  assert.deepEqual(snapshots.Snapshots, []);
+  assert.deepEqual(addresses.Addresses, []);
+  assert.deepEqual(images.Images, []);
 });

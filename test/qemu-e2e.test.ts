@@ -12,9 +12,14 @@
  *   5. a second server on the same data dir refuses to start and leaves the running VM alone; a nestbox
  *      restart while it runs: still `running`, the same QEMU re-adopted, ssh and IMDS still work, and a
  *      stop works (the data dir is reached through a symlink, which the re-adoption must see through)
- *   6. DeleteOnTermination=false keeps the root disk as an `available` volume until DeleteVolume
- *   7. TerminateInstances → terminated, QEMU gone, VM directories and root disks gone
- *   8. nothing of this test's QEMUs survives
+ *   6. a data volume (CreateVolume, 1 GiB) attached to the instance step 3 crashed (stopped): at its start
+ *      the guest has a 1 GiB virtio disk whose serial is the volume ID without its hyphen, all zeros; a random
+ *      marker written to it raw with dd → stop → DetachVolume → AttachVolume to the other instance
+ *      (stopped) → start → the marker reads back in that guest
+ *   7. DeleteOnTermination=false keeps the root disk as an `available` volume until DeleteVolume
+ *   8. TerminateInstances → terminated, QEMU gone, VM directories and root disks gone; the data volume
+ *      is `available` again with its disk, until DeleteVolume
+ *   9. nothing of this test's QEMUs survives
  * and, apart: the image variant with Debian's cloud-init, whose EC2 datasource sets the hostname and
  * installs the key from nestbox's metadata service.
  *
@@ -24,17 +29,21 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type TestContext, after, before, describe, test } from 'node:test';
 import {
+  AttachVolumeCommand,
   CreateImageCommand,
   CreateKeyPairCommand,
+  CreateVolumeCommand,
   DescribeImagesCommand,
   DeleteVolumeCommand,
   DescribeInstancesCommand,
   DescribeVolumesCommand,
+  DetachVolumeCommand,
   type EC2Client,
   GetConsoleOutputCommand,
   ImportKeyPairCommand,
@@ -50,7 +59,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { findImage } from '../src/compute/qemu/image.js';
 import { findQemu } from '../src/compute/qemu/probe.js';
-import { LINUX_AMI, WINDOWS_AMI, type TestServer, describeOne, launchOne, startTestServer } from './helpers.js';
+import { LINUX_AMI, WINDOWS_AMI, type TestServer, describeOne, eventually, launchOne, startTestServer } from './helpers.js';
 import { type SshTarget, ssh, sshTarget, sshWhenUp, writeKey } from './ssh.js';
 
 const CLOUD_INIT_AMI = 'ami-0b5e4a1f2c3d40004';
@@ -91,6 +100,8 @@ const launched = new Set<string>();
 
 const vmDir = (id: string) => join((server as TestServer).dataDir, 'vms', id);
 const volumeFile = (volumeId: string) => join((server as TestServer).dataDir, 'volumes', `${volumeId}.qcow2`);
+/** a data volume's disk (README "Data volumes and snapshots") */
+const dataVolumeFile = (volumeId: string) => join((server as TestServer).dataDir, 'ebs', `${volumeId}.qcow2`);
 /** what /proc/<pid>/cwd reads for the instance's directory (a symlinked TMPDIR resolved) */
 const vmCwd = (id: string) => join(realpathSync(join((server as TestServer).dataDir, 'vms')), id);
 const readPid = (id: string) => Number.parseInt(readFileSync(join(vmDir(id), 'pid'), 'utf8').trim(), 10);
@@ -159,6 +170,8 @@ describe('instances you can use: ssh, IMDS, root volumes and L2 Linux on real VM
   let edKey = '';
   let rsaKey = '';
   let edPublic = '';
+  /** the data volume of step 6, attached to disabledId from then on */
+  let dataVolumeId = '';
 
   /** the data dir is reached through a symlink (as /tmp is on macOS): a restart must still find its QEMUs */
   let realDataDir = '';
@@ -406,6 +419,99 @@ describe('instances you can use: ssh, IMDS, root volumes and L2 Linux on real VM
     assert.deepEqual(ourQemus(server.dataDir).filter((q) => q.cwd === vmCwd(id)), []);
   });
 
+  step('a data volume written in one instance is read in another after DetachVolume → AttachVolume (each VM gets it at its next start)', async (t) => {
+    const t0 = Date.now();
+    const volume = async () => (await ec2.send(new DescribeVolumesCommand({ VolumeIds: [dataVolumeId] }))).Volumes![0]!;
+    const start = async (id: string) => {
+      const t1 = Date.now();
+      await ec2.send(new StartInstancesCommand({ InstanceIds: [id] }));
+      await waitUntilInstanceRunning(waiter(ec2), { InstanceIds: [id] });
+      return Date.now() - t1;
+    };
+    // both instances are stopped here: the enabled one after its crash, the disabled one after the restart step
+    const [a, b] = await Promise.all([describeOne(ec2, enabledId), describeOne(ec2, disabledId)]);
+    assert.deepEqual([a.State?.Name, b.State?.Name], ['stopped', 'stopped']);
+    assert.equal(a.Placement?.AvailabilityZone, b.Placement?.AvailabilityZone);
+
+    const created = await ec2.send(new CreateVolumeCommand({ AvailabilityZone: a.Placement!.AvailabilityZone!, Size: 1 }));
+    dataVolumeId = created.VolumeId!;
+    const serial = dataVolumeId.replace('-', '');
+    const byId = `/dev/disk/by-id/virtio-${serial}`;
+    // a random marker, written raw at 1 MiB into the disk: no file system needed
+    const marker = `nestbox-${randomBytes(16).toString('hex')}`;
+    const region = (d: string) => `sudo -n dd if=${d} bs=1M skip=1 count=1 2>/dev/null`;
+    /**
+     * One ssh session in the guest (each costs a second or more under TCG): the virtio disk whose serial
+     * is the volume ID without its hyphen, found through sysfs, with its size in 512-byte sectors; where
+     * /dev/disk/by-id/virtio-<serial> leads (the built-in image has no udev, so nothing makes that link
+     * yet: it is checked where it exists); how many bytes of the 1 MiB region are not zero; then, in the
+     * writer, the marker written there with dd and flushed; and what the region begins with.
+     */
+    const inGuest = async (target: SshTarget, who: 'A' | 'B', write: boolean) => {
+      const r = await sshWhenUp(
+        target,
+        [
+          `d=; for b in /sys/block/vd*; do [ "$(cat $b/serial)" = ${serial} ] && d=/dev/\${b##*/} && echo "disk $d $(cat $b/size)"; done`,
+          `[ -e ${byId} ] && echo "by-id $(readlink -f ${byId})"`,
+          `[ -n "$d" ] || exit 3`,
+          `echo "nonzero $(${region('$d')} | tr -d '\\000' | wc -c)"`,
+          ...(write ? [`printf %s ${marker} | sudo -n dd of=$d bs=1M seek=1 conv=notrunc,fsync 2>/dev/null && sync || exit 4`] : []),
+          `echo "marker $(${region('$d')} | head -c ${marker.length} | tr -d '\\000')"`,
+        ].join('\n'),
+        SSH_MS,
+      );
+      assert.equal(r.code, 0, `${who}: exit ${r.code}:\n${r.stdout}\n${r.stderr}`);
+      const field = (name: string) => r.stdout.split('\n').filter((l) => l.startsWith(`${name} `)).map((l) => l.slice(name.length + 1));
+      const disks = field('disk');
+      assert.equal(disks.length, 1, `${who}: one virtio disk with serial ${serial}:\n${r.stdout}`);
+      const [device, sectors] = disks[0]!.split(' ');
+      assert.match(device!, /^\/dev\/vd[b-z]$/, `${who}: a second virtio disk`);
+      assert.equal(sectors, '2097152', `${who}: a 1 GiB disk`);
+      const [link] = field('by-id');
+      if (link !== undefined) assert.equal(link, device, `${who}: ${byId} leads to the volume's disk`);
+      else t.diagnostic(`${who}: no ${byId} in the guest (no udev in the image); ${device} found by its serial`);
+      return { nonZero: Number(field('nonzero')[0]), marker: field('marker')[0], waitedMs: r.waitedMs };
+    };
+
+    await ec2.send(new AttachVolumeCommand({ VolumeId: dataVolumeId, InstanceId: enabledId, Device: '/dev/sdf' }));
+    let v = await volume();
+    assert.equal(v.State, 'in-use');
+    assert.deepEqual([v.Attachments?.[0]?.InstanceId, v.Attachments?.[0]?.Device], [enabledId, '/dev/sdf']);
+    const bootA = await start(enabledId);
+    assert.ok(existsSync(dataVolumeFile(dataVolumeId)), 'the volume’s disk is made at the first start that needs it');
+    const inA = await inGuest(sshTarget(await describeOne(ec2, enabledId), edKey), 'A', true);
+    assert.equal(inA.nonZero, 0, 'a new volume reads as zeros');
+    assert.equal(inA.marker, marker);
+
+    let t1 = Date.now();
+    await ec2.send(new StopInstancesCommand({ InstanceIds: [enabledId] }));
+    await waitUntilInstanceStopped({ ...waiter(ec2), maxWaitTime: 40 }, { InstanceIds: [enabledId] });
+    const stopA = Date.now() - t1;
+    const detached = await ec2.send(new DetachVolumeCommand({ VolumeId: dataVolumeId }));
+    assert.equal(detached.State, 'detaching');
+    v = await volume();
+    assert.equal(v.State, 'available');
+    assert.deepEqual(v.Attachments, []);
+    assert.deepEqual((await describeOne(ec2, enabledId)).BlockDeviceMappings?.map((m) => m.DeviceName), ['/dev/xvda']);
+
+    // another device name: the guest finds the disk by its serial, not by the name AttachVolume was given
+    await ec2.send(new AttachVolumeCommand({ VolumeId: dataVolumeId, InstanceId: disabledId, Device: '/dev/sdg' }));
+    v = await volume();
+    assert.deepEqual([v.State, v.Attachments?.[0]?.InstanceId, v.Attachments?.[0]?.Device], ['in-use', disabledId, '/dev/sdg']);
+    const bootB = await start(disabledId);
+    const i = await describeOne(ec2, disabledId);
+    assert.deepEqual(i.BlockDeviceMappings?.map((m) => [m.DeviceName, m.Ebs?.VolumeId]), [
+      ['/dev/xvda', i.BlockDeviceMappings?.[0]?.Ebs?.VolumeId],
+      ['/dev/sdg', dataVolumeId],
+    ]);
+    const inB = await inGuest(sshTarget(i, rsaKey), 'B', false);
+    assert.equal(inB.marker, marker, 'the marker written in the other instance');
+    assert.equal(inB.nonZero, marker.length, 'the marker and zeros around it');
+    t.diagnostic(
+      `data volume across instances: ${Date.now() - t0} ms (start A ${bootA} ms + first ssh ${inA.waitedMs} ms, stop A ${stopA} ms, start B ${bootB} ms + first ssh ${inB.waitedMs} ms)`,
+    );
+  });
+
   step('DeleteOnTermination=false keeps the root disk as an available volume until DeleteVolume', async () => {
     const kept = await launchOne(ec2, {
       InstanceType: 'c8i.large',
@@ -422,10 +528,11 @@ describe('instances you can use: ssh, IMDS, root volumes and L2 Linux on real VM
     assert.equal(v.Volumes?.[0]?.Size, 9);
     assert.ok(existsSync(volumeFile(volumeId)), 'the disk outlives its instance');
     await ec2.send(new DeleteVolumeCommand({ VolumeId: volumeId }));
-    assert.equal(existsSync(volumeFile(volumeId)), false, 'DeleteVolume deletes the disk');
+    // DeleteVolume deletes the disk: the VM host does it (a task the call queued) once the call has answered
+    await eventually(async () => (existsSync(volumeFile(volumeId)) ? undefined : true), 10_000, `${volumeFile(volumeId)} to go`);
   });
 
-  step('TerminateInstances (one stopped after a crash, one stopped) → terminated, QEMU gone, VM directories and disks gone', async () => {
+  step('TerminateInstances (one stopped, one running with a data volume) → terminated, QEMU gone, VM directories and root disks gone; the data volume stays until DeleteVolume', async () => {
     const volumes = await Promise.all([enabledId, disabledId].map(async (id) => (await describeOne(ec2, id)).BlockDeviceMappings?.[0]?.Ebs?.VolumeId ?? ''));
     for (const v of volumes) assert.ok(existsSync(volumeFile(v)));
     const r = await ec2.send(new TerminateInstancesCommand({ InstanceIds: [enabledId, disabledId] }));
@@ -436,6 +543,14 @@ describe('instances you can use: ssh, IMDS, root volumes and L2 Linux on real VM
       assert.equal(existsSync(vmDir(id)), false, `${vmDir(id)} is still there`);
     }
     for (const v of volumes) assert.equal(existsSync(volumeFile(v)), false, `the root disk ${v} outlived its instance`);
+    // AttachVolume's DeleteOnTermination is false: the data volume is available again, its disk kept
+    const data = (await ec2.send(new DescribeVolumesCommand({ VolumeIds: [dataVolumeId] }))).Volumes?.[0];
+    assert.equal(data?.State, 'available');
+    assert.deepEqual(data?.Attachments, []);
+    assert.ok(existsSync(dataVolumeFile(dataVolumeId)));
+    await ec2.send(new DeleteVolumeCommand({ VolumeId: dataVolumeId }));
+    // as for a root volume, the VM host deletes the disk once DeleteVolume has answered
+    await eventually(async () => (existsSync(dataVolumeFile(dataVolumeId)) ? undefined : true), 10_000, `${dataVolumeFile(dataVolumeId)} to go`);
   });
 
   step('no QEMU process from this test survives', async () => {
@@ -466,7 +581,16 @@ describe('the image with Debian cloud-init: its EC2 datasource accepts nestbox�
       await c.send(new TerminateInstancesCommand({ InstanceIds: [i.InstanceId!] }));
       await waitUntilInstanceTerminated({ client: c, maxWaitTime: 30, minDelay: 0.25, maxDelay: 0.5 }, { InstanceIds: [i.InstanceId!] });
     } finally {
-      await s.close();
+      await s.stop();
+      // VMs outlive their server: a failure above must not leave this test's QEMU running
+      for (const { pid } of ourQemus(s.dataDir)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      rmSync(s.dataDir, { recursive: true, force: true });
     }
   });
 });
