@@ -310,3 +310,33 @@ test('Assign/UnassignPrivateIpAddresses and ModifyNetworkInterfaceAttribute, on 
   await c.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: own, SourceDestCheck: { Value: false } }));
   assert.equal((await describeOne(c, instance.InstanceId!)).SourceDestCheck, false);
 });
+
+test('default subnets: addresses from a sequence, never one in use; an address named outside it, a full subnet, a launch passed to the next zone', async () => {
+  const region = 'sa-east-1';
+  const c = server.client(region);
+  const zoneA = { AvailabilityZone: `${region}a` };
+  const first = await launchOne(c, { Placement: zoneA });
+  assert.equal(first.PrivateIpAddress, '172.31.0.4');
+  const named = await launchOne(c, { Placement: zoneA, PrivateIpAddress: '172.31.0.5' });
+  assert.equal(named.PrivateIpAddress, '172.31.0.5');
+  // 4,000 more in zone a: the sequence comes round, and no address is given twice
+  const many: string[] = [first.PrivateIpAddress!, named.PrivateIpAddress!];
+  for (let k = 0; k < 4; k++) {
+    const r = await c.send(new RunInstancesCommand({ ImageId: 'ami-0b5e4a1f2c3d40001', InstanceType: 't3.micro', MinCount: 1000, MaxCount: 1000, Placement: zoneA }));
+    many.push(...r.Instances!.map((i) => i.PrivateIpAddress!));
+  }
+  assert.equal(new Set(many).size, many.length, 'every address once');
+  assert.ok(many.every((ip) => ip.startsWith('172.31.') && Number(ip.split('.')[2]) < 16), 'all in 172.31.0.0/20');
+  // 4,091 usable addresses: 89 left in zone a
+  const full = await errorOf(c.send(new RunInstancesCommand({ ImageId: 'ami-0b5e4a1f2c3d40001', MinCount: 100, MaxCount: 100, Placement: zoneA })));
+  assert.equal(full.code, 'InsufficientFreeAddressesInSubnet');
+  // without a zone, the launch goes where there is room
+  const spilled = await c.send(new RunInstancesCommand({ ImageId: 'ami-0b5e4a1f2c3d40001', MinCount: 100, MaxCount: 100 }));
+  assert.equal(spilled.Instances![0]!.Placement!.AvailabilityZone, `${region}b`);
+  assert.ok(spilled.Instances!.every((i) => i.PrivateIpAddress!.startsWith('172.31.1')), spilled.Instances![0]!.PrivateIpAddress);
+  // terminating one frees its address for the next launch in zone a
+  await c.send(new TerminateInstancesCommand({ InstanceIds: [first.InstanceId!] }));
+  await inState(c, first.InstanceId!, 'terminated');
+  const rest = await c.send(new RunInstancesCommand({ ImageId: 'ami-0b5e4a1f2c3d40001', MinCount: 90, MaxCount: 90, Placement: zoneA }));
+  assert.ok(rest.Instances!.some((i) => i.PrivateIpAddress === '172.31.0.4'));
+});

@@ -88,11 +88,11 @@ test('restart: states, CPU options, tags and client tokens survive; new IDs and 
   const eu = server.client('eu-west-1');
   const euId = (await launchOne(eu)).InstanceId!;
 
-  // every address handed out before the restart, the terminated instance's included
+  // every address handed out in us-east-1 before the restart, the terminated instance's included (eu-west-1's
+  // default VPC is another network: its addresses may be the same ones)
   const launchedIps = await Promise.all(
     [...webIds, nested, doomed].map(async (id) => (await describeOne(ec2, id)).PrivateIpAddress),
   );
-  launchedIps.push((await describeOne(eu, euId)).PrivateIpAddress);
 
   for (const id of [...webIds, nested, doomed]) await waitForState(ec2, id, 'running');
   await ec2.send(new StopInstancesCommand({ InstanceIds: [nested] }));
@@ -161,7 +161,7 @@ test('restart: states, CPU options, tags and client tokens survive; new IDs and 
   assert.equal(new Set(all.map((i) => i.InstanceId)).size, 7);
   assert.notEqual(fresh.ReservationId, web.ReservationId);
   const oldIps = new Set<string | undefined>(launchedIps);
-  assert.equal(oldIps.size, 5);
+  assert.equal(oldIps.size, 4);
   for (const i of fresh.Instances!) {
     assert.ok(!oldIps.has(i.PrivateIpAddress), `${i.PrivateIpAddress} reused after restart`);
   }

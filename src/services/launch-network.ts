@@ -3,8 +3,8 @@
  * groups (named by ID or name, or the VPC's `default` group), looked up in the caller's VPCs, and the
  * private addresses the instances take from the subnet.
  */
-import { Errors } from '../domain/errors.js';
-import { type InstanceGroup, type InstanceSubnet, type Scope, derivedInterfaceId, privateIpFor } from '../domain/instance.js';
+import { Ec2Error, Errors } from '../domain/errors.js';
+import { type InstanceGroup, type InstanceSubnet, type Scope, derivedInterfaceId } from '../domain/instance.js';
 import { type NetworkInterfaceRecord, checkRequestedAddress } from '../domain/network-interface.js';
 import {
   DEFAULT_SUBNET_MAP_PUBLIC_IP_ON_LAUNCH,
@@ -17,8 +17,8 @@ import {
 } from '../domain/network.js';
 import type { SubnetRecord } from '../domain/vpc.js';
 import type { StoreReader } from '../store/types.js';
-import type { Services } from './context.js';
-import { addressesInUse, findInterfaces, freeAddressesIn, interfaceAddressesIn } from './network-interfaces.js';
+import { type Services, zonesOf } from './context.js';
+import { addressPositions, addressesInUse, findInterfaces, freeAddressesIn, outsideSequence, sequenceAddresses } from './network-interfaces.js';
 import { findSecurityGroups, findSecurityGroupsByName, findSubnet, findVpc } from './vpcs.js';
 
 export interface LaunchNetwork {
@@ -153,11 +153,12 @@ export interface InstanceAddresses {
 /**
  * The private addresses of a launch's instances, read under the Region's launch lock. In a subnet of
  * the user's, or when addresses are named or counted: what was asked for, checked free
- * (InvalidIPAddress.InUse), and the lowest free ones for the rest. In a zone's default subnet otherwise,
- * the launch sequence's addresses (`privateIpFor`) that no stored interface holds — a read of the
- * Region's interfaces, not of its instances, so a plain launch stays a constant amount of work.
+ * (InvalidIPAddress.InUse), and the lowest free ones for the rest. A plain launch into a zone's default
+ * subnet takes its sequence's addresses (`sequenceAddresses`, from `position`, which the caller drew
+ * with the launch's other sequences).
  */
 export async function launchAddresses(
+  s: Services,
   reader: StoreReader,
   scope: Scope,
   subnet: InstanceSubnet,
@@ -165,20 +166,15 @@ export async function launchAddresses(
   a: LaunchAddressing,
   seqs: readonly number[],
   zoneIndex: number,
+  position: number | undefined,
 ): Promise<InstanceAddresses[]> {
   const primaryInterface = a.interfaces.find((x) => x.deviceIndex === 0);
   if (primaryInterface) return [{ primary: primaryInterface.rec.privateIp, secondary: [] }];
-  const plain = a.privateIp === undefined && a.secondaryIps.length === 0 && a.secondaryCount === 0;
-  if (isDefault && plain) {
-    const taken = await interfaceAddressesIn(reader, scope, subnet.subnetId);
-    return seqs.map((seq) => {
-      let k = 0;
-      while (taken.has(privateIpFor(seq + k, zoneIndex))) k++;
-      const primary = privateIpFor(seq + k, zoneIndex);
-      taken.add(primary);
-      return { primary, secondary: [] };
-    });
+  if (isDefault && plainAddressing(a)) {
+    const at = position ?? (await addressPositions(s, subnet.subnetId, seqs.length));
+    return (await sequenceAddresses(s, reader, scope, subnet, zoneIndex, at, seqs.length)).map((primary) => ({ primary, secondary: [] }));
   }
+  if (isDefault) await outsideSequence(s, scope, subnet.subnetId);
   const used = await addressesInUse(reader, scope, subnet.subnetId);
   const named = [...(a.privateIp !== undefined ? [a.privateIp] : []), ...a.secondaryIps];
   for (const ip of named) {
@@ -194,4 +190,42 @@ export async function launchAddresses(
     primary: a.privateIp ?? take(1)[0]!,
     secondary: [...a.secondaryIps, ...take(a.secondaryCount)],
   }));
+}
+
+/** A launch that names no address, asks for no secondary ones and brings no interface. */
+export const plainAddressing = (a: LaunchAddressing): boolean =>
+  a.privateIp === undefined && a.secondaryIps.length === 0 && a.secondaryCount === 0 && a.interfaces.length === 0;
+
+/**
+ * Where a launch's addresses come from and what they are: its zone's subnet, or — with more than one
+ * zone given (a plain launch that named no zone) — the first of them, in order from `first`, whose
+ * default subnet has room (InsufficientFreeAddressesInSubnet only when none has).
+ */
+export async function addressesInZones(
+  s: Services,
+  reader: StoreReader,
+  scope: Scope,
+  o: {
+    readonly zones: readonly string[];
+    readonly first: string;
+    readonly subnet: InstanceSubnet | undefined;
+    readonly addressing: LaunchAddressing;
+    readonly seqs: readonly number[];
+    readonly position: number | undefined;
+  },
+): Promise<{ zone: string; addresses: InstanceAddresses[] }> {
+  const all = zonesOf(scope.region);
+  const from = Math.max(0, o.zones.indexOf(o.first));
+  const order = [...o.zones.slice(from), ...o.zones.slice(0, from)];
+  for (const [k, zone] of order.entries()) {
+    const zoneIndex = Math.max(0, all.indexOf(zone));
+    try {
+      const subnet = o.subnet ?? defaultSubnetOf(scope, zone);
+      const addresses = await launchAddresses(s, reader, scope, subnet, o.subnet === undefined, o.addressing, o.seqs, zoneIndex, k === 0 ? o.position : undefined);
+      return { zone, addresses };
+    } catch (err) {
+      if (k === order.length - 1 || !(err instanceof Ec2Error) || err.code !== 'InsufficientFreeAddressesInSubnet') throw err;
+    }
+  }
+  throw new Error('no zone to launch in');
 }

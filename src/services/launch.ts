@@ -22,7 +22,17 @@ import type { KeyPairRecord } from '../domain/key-pair.js';
 import { type LaunchSettings, checkRunInstancesMembers, resolveLaunchOptions } from '../domain/launch-options.js';
 import { type LaunchTemplateRef, launchTemplateTags } from '../domain/launch-template.js';
 import { STATE_REASONS } from '../domain/lifecycle.js';
-import { type LaunchAddressing, checkInterfaceLimits, defaultSubnetOf, existingInterfaces, launchAddresses, mapsPublicIp, resolveLaunchNetwork } from './launch-network.js';
+import {
+  type LaunchAddressing,
+  addressesInZones,
+  checkInterfaceLimits,
+  defaultSubnetOf,
+  existingInterfaces,
+  mapsPublicIp,
+  plainAddressing,
+  resolveLaunchNetwork,
+} from './launch-network.js';
+import { addressPositions } from './network-interfaces.js';
 import { findSubnet } from './vpcs.js';
 import { wantsPublicIp, withPublicIp } from '../domain/public-ip.js';
 import { zoneNamed } from '../domain/regions.js';
@@ -112,6 +122,8 @@ export interface LaunchPlan {
   readonly image: ImageFacts;
   readonly facts: InstanceTypeFacts;
   readonly zone: string;
+  /** the request named the zone (Placement, a subnet, a Dedicated Host); otherwise a full default subnet passes the launch on */
+  readonly zoneChosen: boolean;
   readonly tenancy: string;
   readonly hibernation: boolean;
   readonly cpu: CpuSettings;
@@ -218,6 +230,7 @@ export async function planLaunch(raw: RunInstancesRequest, ctx: Scope, s: Servic
     image,
     facts,
     zone,
+    zoneChosen: subnet !== undefined || requestedZone !== undefined || host !== undefined,
     tenancy,
     hibernation,
     cpu,
@@ -285,23 +298,33 @@ export async function launchPlanned(plan: LaunchPlan, ctx: Scope, s: Services, o
       // Tenancy host: the host is chosen before anything is recorded, and may take fewer than allowed.
       const onHost = plan.host && (await placeOnHost(s, ctx, plan.host, plan.facts, plan.minCount, allowed));
       const count = onHost ? onHost.count : allowed;
-      const zone = onHost ? onHost.zone : plan.zone;
-      const zoneIndex = Math.max(0, zonesOf(ctx.region).indexOf(zone));
+      const firstZone = onHost ? onHost.zone : plan.zone;
+      const subnet = plan.subnet;
+      // A plain launch into a default subnet draws its addresses' positions with the other sequences.
+      const sequenced = subnet === undefined && plainAddressing(plan.addressing);
 
       const now = s.now();
       const launchTime = now.toISOString();
       const reservationId = newId('reservation');
-      // The two sequences and the VM hosts, read at once (on PostgreSQL, round trips in parallel).
-      const [seqs, publicIps, hosts] = await Promise.all([
+      // The sequences and the VM hosts, read at once (on PostgreSQL, round trips in parallel).
+      const [seqs, publicIps, hosts, position] = await Promise.all([
         nextSeqs(s, count),
         wantsPublicIp({ associatePublicIp: plan.associatePublicIp }) ? publicIpSource(s, count).then((src) => avoidingElasticIps(s, src)) : undefined,
         placeOnVmHosts(tx, Array.from({ length: count }, () => ({ instanceType: plan.facts.type, cpu: plan.cpu })), now, s.placement, s.store),
+        sequenced ? addressPositions(s, defaultSubnetOf(ctx, firstZone).subnetId, count) : undefined,
       ]);
       // A subnet of the user's: its free addresses (a subnet deleted meanwhile is not found).
-      const subnet = plan.subnet;
       if (subnet) await findSubnet(s, ctx, subnet.subnetId, tx);
       const interfaces = await existingInterfaces(s, ctx, plan.addressing.interfaces, tx);
-      const addresses = await launchAddresses(tx, ctx, subnet ?? defaultSubnetOf(ctx, zone), subnet === undefined, plan.addressing, seqs, zoneIndex);
+      // No zone asked for (nor a subnet or host): a full default subnet passes the launch to the next zone's.
+      const { zone, addresses } = await addressesInZones(s, tx, ctx, {
+        zones: !plan.zoneChosen && !onHost && sequenced ? zonesOf(ctx.region) : [firstZone],
+        first: firstZone,
+        subnet,
+        addressing: plan.addressing,
+        seqs,
+        position,
+      });
       const attachments = interfaces.map((x) => ({ ...x, attachmentId: newId('interfaceAttachment') }));
       const primaryInterface = attachments.find((x) => x.deviceIndex === 0);
       const recs: InstanceRecord[] = [];

@@ -5,10 +5,10 @@
  */
 import { Errors } from '../domain/errors.js';
 import { isWellFormedId } from '../domain/ids.js';
-import { type InstanceRecord, type InstanceSubnet, type Scope, derivedInterfaceId } from '../domain/instance.js';
+import { type InstanceRecord, type InstanceSubnet, type Scope, derivedInterfaceId, privateIpFor } from '../domain/instance.js';
 import type { StateName } from '../domain/lifecycle.js';
 import { type NetworkInterfaceRecord, addressesOf, standing } from '../domain/network-interface.js';
-import { instanceAttachment } from '../domain/network.js';
+import { defaultNetworkOf, instanceAttachment } from '../domain/network.js';
 import { addressText, parseCidr, usableAddresses } from '../domain/vpc.js';
 import type { Revisioned, StoreReader } from '../store/types.js';
 import type { Services } from './context.js';
@@ -155,8 +155,48 @@ export function freeAddressesIn(subnet: Pick<InstanceSubnet, 'subnetId' | 'subne
   return out;
 }
 
-/** The addresses of the stored interfaces in a subnet (what a launch into a default subnet must not reuse). */
-export async function interfaceAddressesIn(reader: StoreReader, scope: Scope, subnetId: string): Promise<Set<string>> {
-  const enis = await reader.resources('network-interface', { account: scope.account, region: scope.region });
-  return new Set(enis.flatMap((e) => (e.subnetId === subnetId ? addressesOf(e) : [])));
+// --- default subnets: addresses from a sequence while it can --------------------------------------------
+
+/**
+ * A default subnet's launches take the addresses of a sequence of its own (`privateIpFor`: 4,000
+ * positions, last octets 4 to 253), one position per instance, so a plain launch reads nothing: while
+ * the sequence is in its first cycle and nothing else took an address there, every position is an
+ * address no one holds. Once the sequence has come round, or an address was taken outside it (named
+ * at launch, an interface of its own, a secondary address: `outsideSequence`), the subnet's launches
+ * read its addresses in use and take free ones, as a user's subnet does.
+ */
+export const ADDRESS_CYCLE = 16 * 250;
+const addressSequence = (subnetId: string): string => `private-ip/${subnetId}`;
+
+export const isDefaultSubnet = (scope: Scope, subnetId: string): boolean => defaultNetworkOf(scope).subnets.some((x) => x.id === subnetId);
+
+/** The first of `count` positions of a default subnet's address sequence. */
+export const addressPositions = (s: Services, subnetId: string, count: number): Promise<number> =>
+  s.store.sequence(addressSequence(subnetId), count).then((first) => first - 1);
+
+/** An address of a default subnet is taken outside its sequence: from now on its launches read what is in use. */
+export async function outsideSequence(s: Services, scope: Scope, subnetId: string): Promise<void> {
+  if (isDefaultSubnet(scope, subnetId)) await s.store.sequence(addressSequence(subnetId), ADDRESS_CYCLE);
+}
+
+/**
+ * `count` addresses of a default subnet for a plain launch, from `position` (addressPositions). A
+ * subnet's very first position checks that nothing holds an address there yet (records from before the
+ * sequence existed); when something does, it leaves the sequence for good.
+ */
+export async function sequenceAddresses(
+  s: Services,
+  reader: StoreReader,
+  scope: Scope,
+  subnet: InstanceSubnet,
+  zoneIndex: number,
+  position: number,
+  count: number,
+): Promise<string[]> {
+  const used = position === 0 ? await addressesInUse(reader, scope, subnet.subnetId) : undefined;
+  if (position + count <= ADDRESS_CYCLE && (used === undefined || used.size === 0)) {
+    return Array.from({ length: count }, (_, i) => privateIpFor(position + i, zoneIndex));
+  }
+  if (position === 0) await outsideSequence(s, scope, subnet.subnetId);
+  return freeAddressesIn(subnet, used ?? (await addressesInUse(reader, scope, subnet.subnetId)), count, position);
 }
