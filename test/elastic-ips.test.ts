@@ -28,7 +28,7 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { inPublicIpPool } from '../src/domain/public-ip.js';
-import { type TestServer, describeOne, errorOf, eventually, launchOne, startTestServer } from './helpers.js';
+import { type TestServer, describeOne, errorOf, inState, launchOne, startTestServer } from './helpers.js';
 
 let server: TestServer;
 before(async () => {
@@ -37,13 +37,6 @@ before(async () => {
 after(async () => {
   await server.close();
 });
-
-async function inState(c: EC2Client, id: string, state: string) {
-  return eventually(async () => {
-    const i = await describeOne(c, id);
-    return i.State!.Name === state ? i : undefined;
-  }, 10_000, `${id} ${state}`);
-}
 
 async function running(c: EC2Client, params = {}) {
   const i = await launchOne(c, params);

@@ -171,3 +171,11 @@ export async function describeOne(client: EC2Client, id: string): Promise<Instan
   assert.equal(found.length, 1, `DescribeInstances of ${id} shows ${found.length} instances, not one`);
   return found[0]!;
 }
+
+/** DescribeInstances of one instance until it is in `state` (10 s at most); the instance as it was then. */
+export async function inState(client: EC2Client, id: string, state: string): Promise<Instance> {
+  return eventually(async () => {
+    const i = await describeOne(client, id);
+    return i.State!.Name === state ? i : undefined;
+  }, 10_000, `${id} ${state}`);
+}

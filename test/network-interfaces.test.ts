@@ -32,7 +32,7 @@ import {
   TerminateInstancesCommand,
   UnassignPrivateIpAddressesCommand,
 } from '@aws-sdk/client-ec2';
-import { type TestServer, describeOne, errorOf, eventually, launchOne, startTestServer } from './helpers.js';
+import { type TestServer, describeOne, errorOf, inState, launchOne, startTestServer } from './helpers.js';
 
 let server: TestServer;
 before(async () => {
@@ -41,13 +41,6 @@ before(async () => {
 after(async () => {
   await server.close();
 });
-
-async function inState(c: EC2Client, id: string, state: string) {
-  return eventually(async () => {
-    const i = await describeOne(c, id);
-    return i.State!.Name === state ? i : undefined;
-  }, 10_000, `${id} ${state}`);
-}
 
 /** A VPC 10.20.0.0/16 with a /28 subnet (11 usable addresses) in the Region's first zone and one in its second. */
 async function vpcWithSubnets(c: EC2Client, region: string) {

@@ -6,9 +6,7 @@
  */
 import type { GroupIdentifier, InstanceNetworkInterface, InstanceNetworkInterfaceAssociation, NetworkInterface } from '@aws-sdk/client-ec2';
 import {
-  type InstanceGroup,
   type InstanceRecord,
-  type InstanceSubnet,
   networkInterfaceAttachmentId,
   networkInterfaceId,
   privateDnsName,
@@ -55,16 +53,7 @@ export function publicIpAssociation(rec: InstanceRecord): InstanceNetworkInterfa
  * One network interface as the API shows it, whichever record keeps it: an instance's primary
  * interface (derived from the instance, or a stored interface it was launched with) or a stored one.
  */
-export interface InterfaceFacts extends InstanceSubnet {
-  readonly id: string;
-  readonly account: string;
-  readonly region: string;
-  readonly availabilityZone: string;
-  readonly description: string;
-  readonly groups: readonly InstanceGroup[];
-  readonly privateIp: string;
-  readonly secondaryIps: readonly string[];
-  readonly mac: string;
+export interface InterfaceFacts extends Omit<NetworkInterfaceRecord, 'sourceDestCheck' | 'createTime' | 'attachment'> {
   readonly sourceDestCheck: boolean;
   readonly attachment: InterfaceAttachmentRecord | undefined;
   /** the public address's association (primary interfaces only) */
