@@ -60,6 +60,20 @@ uptime_s() {
   echo "${up%.*}"
 }
 
+# EBS data volumes are virtio disks whose serial is the volume ID without its hyphen; there is no udev
+# (nor hotplug: disks come at boot), so their /dev/disk/by-id/virtio-<serial> links are made here.
+# (sysfs's serial has no newline: `read` sets the variable and answers 1.)
+disk_links() {
+  for dev in /sys/block/vd*; do
+    [ -r "$dev/serial" ] || continue
+    serial=
+    read -r serial <"$dev/serial" || true
+    [ -n "$serial" ] || continue
+    mkdir -p /dev/disk/by-id
+    ln -sf "../../${dev##*/}" "/dev/disk/by-id/virtio-$serial"
+  done
+}
+
 sysinit() {
   # The initramfs moved /dev, /proc and /sys here; they are mounted all the same when it did not.
   [ -e /proc/self ] || mount -t proc proc /proc
@@ -76,6 +90,7 @@ sysinit() {
   mkdir -p $RUN /run/lock /run/sshd $STATE
   chmod 1777 /run/lock
   read_cmdline
+  disk_links
   trace "sysinit: mounted"
   [ -n "$INSTANCE" ] && echo "$INSTANCE" >/proc/sys/kernel/hostname
   # busybox syslogd (sshd, sudo and cloud-init log through /dev/log) into a 512 KiB ring buffer in
