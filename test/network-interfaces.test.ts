@@ -32,7 +32,7 @@ import {
   TerminateInstancesCommand,
   UnassignPrivateIpAddressesCommand,
 } from '@aws-sdk/client-ec2';
-import { type TestServer, describeOne, errorOf, inState, launchOne, startTestServer } from './helpers.js';
+import { type TestServer, describeOne, errorOf, eventually, inState, launchOne, startTestServer } from './helpers.js';
 
 let server: TestServer;
 before(async () => {
@@ -332,4 +332,42 @@ test('default subnets: addresses from a sequence, never one in use; an address n
   await inState(c, first.InstanceId!, 'terminated');
   const rest = await c.send(new RunInstancesCommand({ ImageId: 'ami-0b5e4a1f2c3d40001', MinCount: 90, MaxCount: 90, Placement: zoneA }));
   assert.ok(rest.Instances!.some((i) => i.PrivateIpAddress === '172.31.0.4'));
+});
+
+test('after the retention, a purged instance takes what went with it (volumes, interfaces) and lets the rest go', async () => {
+  const short = await startTestServer({ terminatedRetentionMs: 200 });
+  try {
+    const region = 'eu-north-1';
+    const c = short.client(region);
+    const { small } = await vpcWithSubnets(c, region);
+    const kept = (await c.send(new CreateNetworkInterfaceCommand({ SubnetId: small }))).NetworkInterface!.NetworkInterfaceId!;
+    const i = await launchOne(c, {
+      NetworkInterfaces: [
+        { DeviceIndex: 0, SubnetId: small },
+        { DeviceIndex: 1, NetworkInterfaceId: kept },
+      ],
+      BlockDeviceMappings: [
+        { DeviceName: '/dev/sdf', Ebs: { VolumeSize: 1, DeleteOnTermination: true } },
+        { DeviceName: '/dev/sdg', Ebs: { VolumeSize: 1, DeleteOnTermination: false } },
+      ],
+    });
+    const volumeOf = (device: string) => i.BlockDeviceMappings!.find((m) => m.DeviceName === device)!.Ebs!.VolumeId!;
+    const [going, staying] = [volumeOf('/dev/sdf'), volumeOf('/dev/sdg')];
+    assert.deepEqual(i.NetworkInterfaces!.map((n) => n.Attachment!.DeviceIndex), [0, 1]);
+    await inState(c, i.InstanceId!, 'running');
+    await c.send(new TerminateInstancesCommand({ InstanceIds: [i.InstanceId!] }));
+    await inState(c, i.InstanceId!, 'terminated');
+    // past the retention: the host's purge (every minute; called here) removes the instance and what went with it
+    const store = short.nestbox.services.store;
+    await eventually(async () => {
+      await short.nestbox.vmHost!.purge();
+      return (await store.instance(i.InstanceId!)) === undefined ? true : undefined;
+    }, 5000, 'the instance purged');
+    assert.equal(await store.resource('volume', going), undefined, 'the DeleteOnTermination volume is deleted');
+    assert.equal((await store.resource('volume', staying))?.attachment, undefined, 'the other volume is detached');
+    assert.equal((await store.resource('network-interface', kept))?.attachment, undefined, 'the interface is detached');
+    assert.equal((await describeEni(c, kept)).Status, 'available');
+  } finally {
+    await short.close();
+  }
 });

@@ -495,11 +495,44 @@ export async function declareDeadHosts(store: Store, now: Date, deadAfterMs: num
   return dead;
 }
 
-/** Deletes a host's terminated instances that ended before `cutoffMs` (keeping those whose root volume outlives them). */
+/**
+ * Deletes a host's terminated instances that ended before `cutoffMs` (keeping those whose root volume
+ * outlives them), and what was attached to them: data volumes and network interfaces that went with
+ * them (DeleteOnTermination: unseen since the termination) are deleted, a volume's disk with a
+ * `delete-volume` task for its host; the others lose their attachment (they showed as available since).
+ */
 export async function purgeTerminated(store: Store, host: string, cutoffMs: number): Promise<void> {
   const terminated = await store.instancesOnVmHost(host, ['terminated']);
-  const gone = terminated.filter((r) => expired(r, cutoffMs) && !hasRootVolume(r)).map((r) => r.id);
-  if (gone.length > 0) await store.commit({ deleteInstances: gone });
+  const gone = terminated.filter((r) => expired(r, cutoffMs) && !hasRootVolume(r));
+  if (gone.length === 0) return;
+  const ids = new Set(gone.map((r) => r.id));
+  const scopes = [...new Map(gone.map((r) => [`${r.account}/${r.region}`, { account: r.account, region: r.region }])).values()];
+  const [volumes, interfaces] = await Promise.all([
+    Promise.all(scopes.map((q) => store.resources('volume', q))).then((v) => v.flat()),
+    Promise.all(scopes.map((q) => store.resources('network-interface', q))).then((v) => v.flat()),
+  ]);
+  const attachedToGone = (x: { readonly attachment?: { readonly instanceId: string } | undefined }) =>
+    x.attachment !== undefined && ids.has(x.attachment.instanceId);
+  const goesWith = (x: { readonly attachment?: { readonly deleteOnTermination: boolean } | undefined }) => x.attachment!.deleteOnTermination;
+  const ending = { volumes: volumes.filter(attachedToGone), interfaces: interfaces.filter(attachedToGone) };
+  const detached = <T extends { readonly attachment?: unknown }>({ attachment: _ended, ...rest }: T) => rest as T;
+  try {
+    await store.commit({
+      deleteInstances: [...ids],
+      deleteResources: [
+        ...ending.volumes.filter(goesWith).map((v) => ({ kind: 'volume' as const, id: v.id })),
+        ...ending.interfaces.filter(goesWith).map((e) => ({ kind: 'network-interface' as const, id: e.id })),
+      ],
+      putResources: [
+        ...ending.volumes.filter((v) => !goesWith(v)).map((v) => ({ kind: 'volume' as const, doc: detached(v) })),
+        ...ending.interfaces.filter((e) => !goesWith(e)).map((e) => ({ kind: 'network-interface' as const, doc: detached(e) })),
+      ],
+      tasks: ending.volumes.flatMap((v) => (goesWith(v) && v.host !== undefined ? [{ host: v.host, target: v.id, kind: 'delete-volume' as const }] : [])),
+    });
+  } catch (err) {
+    // Something attached changed meanwhile: the next purge decides again.
+    if (!(err instanceof StoreConflict)) throw err;
+  }
 }
 
 /**
