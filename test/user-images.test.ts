@@ -313,6 +313,29 @@ describe('RegisterImage, CopyImage, DeregisterImage', () => {
     assert.equal(gone.code, 'InvalidAMIID.NotFound');
   });
 
+  test('a Linux image registered with /dev/sda1: its instances have that root device everywhere', async () => {
+    const { ImageId } = await a.send(
+      new sdk.RegisterImageCommand({
+        Name: uniqueName('sda1'),
+        RootDeviceName: '/dev/sda1',
+        Architecture: 'x86_64',
+        BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { SnapshotId: base.rootSnapshot } }],
+      }),
+    );
+    await available(a, ImageId!);
+    const i = await describeOne(a, await running(a, { ImageId: ImageId! }));
+    assert.equal(i.RootDeviceName, '/dev/sda1');
+    assert.equal(i.BlockDeviceMappings?.[0]?.DeviceName, '/dev/sda1');
+    const rootVolume = i.BlockDeviceMappings![0]!.Ebs!.VolumeId!;
+    const v = (await a.send(new sdk.DescribeVolumesCommand({ VolumeIds: [rootVolume] }))).Volumes![0]!;
+    assert.equal(v.Attachments?.[0]?.Device, '/dev/sda1');
+    const data = await a.send(new sdk.CreateVolumeCommand({ AvailabilityZone: i.Placement!.AvailabilityZone!, Size: 1 }));
+    const taken = await errorOf(a.send(new sdk.AttachVolumeCommand({ VolumeId: data.VolumeId!, InstanceId: i.InstanceId!, Device: '/dev/sda1' })));
+    assert.equal(taken.code, 'InvalidParameterValue');
+    const ltData = await a.send(new sdk.GetLaunchTemplateDataCommand({ InstanceId: i.InstanceId! }));
+    assert.equal(ltData.LaunchTemplateData?.BlockDeviceMappings?.[0]?.DeviceName, '/dev/sda1');
+  });
+
   test('CopyImage within the Region and to another; DeregisterImage with DeleteAssociatedSnapshots', async () => {
     const name = uniqueName('copy');
     const { ImageId: copyId } = await a.send(new sdk.CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: base.imageId, Name: name, CopyImageTags: true }));

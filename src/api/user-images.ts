@@ -41,13 +41,12 @@ import type {
   RegisterImageResult,
   ResetImageAttributeRequest,
 } from '@aws-sdk/client-ec2';
-import { VOLUME_TYPES, type VolumeType, rootVolumeOf } from '../domain/block-devices.js';
+import { VOLUME_TYPES, type VolumeType, rootDeviceName, rootVolumeOf } from '../domain/block-devices.js';
 import { Errors } from '../domain/errors.js';
 import { isWellFormedId, newId } from '../domain/ids.js';
 import {
   AMI_NAME,
   type ImageBlockDevice,
-  ROOT_VOLUME,
   type UserImageRecord,
   findImage,
   userImageInfo,
@@ -164,7 +163,7 @@ export const createImage: Handler<CreateImageRequest, CreateImageResult> = async
 
   // The instance's EBS volumes, root first, each as the image will map it before the overrides.
   const root = rootVolumeOf(rec);
-  const rootDevice = ROOT_VOLUME[rec.platform].device;
+  const rootDevice = rootDeviceName(rec);
   const attached = (await dataVolumesAttachedTo(s, ctx, [rec])).get(rec.id) ?? [];
   const sources = [
     {

@@ -33,11 +33,11 @@ import type {
   VolumeModification,
   VolumeStatusItem,
 } from '@aws-sdk/client-ec2';
-import { rootVolumeOf, volumeIops } from '../domain/block-devices.js';
+import { rootDeviceName, rootVolumeOf, volumeIops } from '../domain/block-devices.js';
 import { Errors } from '../domain/errors.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
 import { isWellFormedId, newId } from '../domain/ids.js';
-import { ROOT_VOLUME, rootSnapshotId } from '../domain/images.js';
+import { rootSnapshotId } from '../domain/images.js';
 import { type InstanceRecord, rootVolumeAttached, rootVolumeId } from '../domain/instance.js';
 import { paginate } from '../domain/paging.js';
 import { zoneNamed, zonesIn } from '../domain/regions.js';
@@ -89,7 +89,7 @@ export function toVolume(rec: InstanceRecord, tags: ReadonlyMap<string, string>)
       ? [
           {
             AttachTime: created,
-            Device: ROOT_VOLUME[rec.platform].device,
+            Device: rootDeviceName(rec),
             InstanceId: rec.id,
             State: 'attached',
             VolumeId: id,
@@ -329,7 +329,7 @@ export const attachVolume: Handler<AttachVolumeRequest, VolumeAttachment> = asyn
       if (liveAttachment(vol, () => current)) throw Errors.volumeAlreadyAttached(volumeId);
       const attached = await devicesOf(s, ctx, instance, tx);
       const point = attachmentPoint(device);
-      const taken = [ROOT_VOLUME[instance.platform].device, ...attached.map((v) => v.attachment!.device)];
+      const taken = [rootDeviceName(instance), ...attached.map((v) => v.attachment!.device)];
       if (taken.some((d) => attachmentPoint(d) === point)) throw Errors.attachmentPointInUse(device);
       if (attached.length >= MAX_DATA_VOLUMES) throw Errors.tooManyDataVolumes(instanceId, MAX_DATA_VOLUMES);
       const attachment = { instanceId, device, attachTime: now, deleteOnTermination: false };

@@ -80,6 +80,8 @@ export interface RootVolumeSettings {
   readonly snapshotId?: string | undefined;
   /** launched from a user image: the built image whose kernel boots it (the image's source's variant) */
   readonly bootVariant?: 'base' | 'cloud-init' | undefined;
+  /** the image's root device name when it is not the platform's (`/dev/sda1` on a Linux image registered so) */
+  readonly device?: string | undefined;
 }
 
 /** An extra EBS volume a launch's BlockDeviceMappings (or its user image's) ask for: a data volume attached at launch. */
@@ -111,6 +113,10 @@ export const rootVolumeOf = (rec: {
   readonly platform: 'linux' | 'windows';
   readonly rootVolume?: RootVolumeSettings | undefined;
 }): RootVolumeSettings => rec.rootVolume ?? imageRootVolume(rec.platform);
+
+/** An instance's root device name: its image's (RootDeviceName), which is the platform's unless a user image says otherwise. */
+export const rootDeviceName = (rec: { readonly platform: 'linux' | 'windows'; readonly rootVolume?: RootVolumeSettings | undefined }): string =>
+  rec.rootVolume?.device ?? ROOT_VOLUME[rec.platform].device;
 
 /** The IOPS a volume has: provisioned, or gp2's baseline of 3 per GiB (100 to 16,000); none for the others. */
 export function volumeIops(v: RootVolumeSettings): number | undefined {
@@ -244,6 +250,7 @@ function rootVolumeFrom(mapping: BlockDeviceMapping, param: string, image: Image
     encrypted,
     ...(ebs.KmsKeyId !== undefined ? { kmsKeyId: ebs.KmsKeyId } : {}),
     ...(isUserImage(image) ? { snapshotId, ...(image.variant !== undefined ? { bootVariant: image.variant } : {}) } : {}),
+    ...(imageRootDevice.device !== ROOT_VOLUME[image.platform].device ? { device: imageRootDevice.device } : {}),
   };
 }
 

@@ -15,11 +15,11 @@ import type {
   Tag,
   TagSpecification,
 } from '@aws-sdk/client-ec2';
-import { rootVolumeOf } from './block-devices.js';
+import { rootDeviceName, rootVolumeOf } from './block-devices.js';
 import type { CpuSettings } from './cpu-options.js';
 import { Errors } from './errors.js';
 import { affinityOf } from './host.js';
-import { ROOT_VOLUME, rootSnapshotId } from './images.js';
+import { rootSnapshotId } from './images.js';
 import type { InstanceRecord, Scope } from './instance.js';
 import {
   type CpuCredits,
@@ -261,7 +261,7 @@ export function launchTemplateDataOf({ rec, tags, volumeTags, subnetId, security
     ...(rec.iamInstanceProfile ? { IamInstanceProfile: { Arn: rec.iamInstanceProfile.arn } } : {}),
     BlockDeviceMappings: [
       {
-        DeviceName: ROOT_VOLUME[rec.platform].device,
+        DeviceName: rootDeviceName(rec),
         Ebs: {
           DeleteOnTermination: root.deleteOnTermination,
           Encrypted: root.encrypted,

@@ -7,7 +7,7 @@
  * pure: it reads nothing but its arguments (and nestbox's static tables: images, zones, the derived
  * default network), so it can be wired to the store anywhere.
  */
-import { ROOT_VOLUME } from '../domain/images.js';
+import { rootDeviceName } from '../domain/block-devices.js';
 import { type InstanceRecord, networkInterfaceId, privateDnsName } from '../domain/instance.js';
 import { metadataOptionsOf } from '../domain/launch-options.js';
 import { instanceAttachment, macAddress } from '../domain/network.js';
@@ -167,7 +167,7 @@ export function imdsViewOf(rec: InstanceRecord, deps: ImdsViewDeps = {}): ImdsIn
       hopLimit: options.hopLimit,
       instanceMetadataTags: options.instanceMetadataTags,
     },
-    rootDeviceName: ROOT_VOLUME[rec.platform].device,
+    rootDeviceName: rootDeviceName(rec),
     ...(rec.iamInstanceProfile ? { iamInstanceProfile: { arn: rec.iamInstanceProfile.arn, id: rec.iamInstanceProfile.id } } : {}),
     ...(rec.hostId !== undefined ? { hostId: rec.hostId } : {}),
     detailedMonitoring: rec.detailedMonitoring === true,

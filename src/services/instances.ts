@@ -4,13 +4,12 @@
  * it, the API's view of an instance and of a reservation, and DescribeInstances' filter table.
  */
 import type { Instance, InstanceNetworkInterface, Reservation } from '@aws-sdk/client-ec2';
-import { rootVolumeOf } from '../domain/block-devices.js';
+import { rootDeviceName, rootVolumeOf } from '../domain/block-devices.js';
 import { type VolumeRecord, liveAttachment } from '../domain/volumes.js';
 import { Errors } from '../domain/errors.js';
 import type { FilterAccessor, FilterInput, FilterTable, FilterValue } from '../domain/filters.js';
 import { affinityOf } from '../domain/host.js';
 import { isWellFormedId } from '../domain/ids.js';
-import { ROOT_VOLUME } from '../domain/images.js';
 import {
   type InstanceRecord,
   type Scope,
@@ -194,7 +193,7 @@ export function toInstance(rec: InstanceRecord, _s: Services, tags: ReadonlyMap<
   // literal with spreads an order of magnitude slower, and a page holds a thousand of these.
   const net = attachedNetworkOf(rec);
   const windows = rec.platform === 'windows';
-  const rootDevice = ROOT_VOLUME[rec.platform].device;
+  const rootDevice = rootDeviceName(rec);
   const root = rootVolumeOf(rec);
   const cpu = rec.cpu;
   const launched = new Date(rec.launchTime);
@@ -477,7 +476,7 @@ export function instanceFilterTable(tags: ReadonlyMap<string, ReadonlyMap<string
   'metadata-options.http-protocol-ipv6': (r) => metadataOptionsOf(r).httpProtocolIpv6,
   'metadata-options.instance-metadata-tags': (r) => metadataOptionsOf(r).instanceMetadataTags,
   'private-dns-name-options.hostname-type': (r) => privateDnsNameOptionsView(r).HostnameType,
-  'block-device-mapping.device-name': (r) => (rootVolumeAttached(r) ? ROOT_VOLUME[r.platform].device : undefined),
+  'block-device-mapping.device-name': (r) => (rootVolumeAttached(r) ? rootDeviceName(r) : undefined),
   'block-device-mapping.volume-id': (r) => (rootVolumeAttached(r) ? rootVolumeId(r) : undefined),
   'block-device-mapping.status': (r) => (rootVolumeAttached(r) ? 'attached' : undefined),
   'block-device-mapping.delete-on-termination': (r) => (rootVolumeAttached(r) ? rootVolumeOf(r).deleteOnTermination : undefined),
