@@ -15,7 +15,7 @@ import type {
   InternetGateway,
 } from '@aws-sdk/client-ec2';
 import { Errors } from '../domain/errors.js';
-import { launchLock } from '../services/context.js';
+import { type Services, launchLock } from '../services/context.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
 import { newId } from '../domain/ids.js';
 import { defaultNetworkOf, instanceAttachment } from '../domain/network.js';
@@ -23,7 +23,8 @@ import { DESCRIBE_PAGE_LIMITS, paginate } from '../domain/paging.js';
 import { INTERNET_GATEWAYS_PER_REGION, type InternetGatewayRecord } from '../domain/vpc.js';
 import { describedOf, findInternetGateway, findVpc, internetGatewaysOf } from '../services/vpcs.js';
 import { tagList, tagRecordsOf, tagsFromSpecifications, type TagsById } from '../services/tags.js';
-import { type Handler, checkDryRun, required } from './context.js';
+import type { StoreTransaction } from '../store/types.js';
+import { type Handler, type RequestContext, checkDryRun, required } from './context.js';
 
 function toInternetGateway(g: InternetGatewayRecord, tags: TagsById): InternetGateway {
   const own = tags.get(g.id);
@@ -79,7 +80,16 @@ export const createInternetGateway: Handler<CreateInternetGatewayRequest, Create
   return { InternetGateway: toInternetGateway(rec, new Map([[rec.id, new Map(tags.map((t) => [t.key, t.value]))]])) };
 };
 
-export const attachInternetGateway: Handler<AttachInternetGatewayRequest, Record<string, never>> = async (input, ctx, s) => {
+/**
+ * Attach and Detach: the gateway and the VPC they name are looked up before DryRun and again under the
+ * Region's launch lock; `decide` checks the change and answers the VPC the gateway is attached to after it.
+ */
+async function changeAttachment(
+  input: { readonly InternetGatewayId?: string | undefined; readonly VpcId?: string | undefined; readonly DryRun?: boolean | undefined },
+  ctx: RequestContext,
+  s: Services,
+  decide: (gateway: InternetGatewayRecord, vpcId: string, tx: StoreTransaction) => Promise<string | undefined>,
+): Promise<Record<string, never>> {
   const id = required(input.InternetGatewayId, 'InternetGatewayId');
   const vpcId = required(input.VpcId, 'VpcId');
   await findInternetGateway(s, ctx, id);
@@ -89,35 +99,29 @@ export const attachInternetGateway: Handler<AttachInternetGatewayRequest, Record
     async (tx) => {
       const gateway = await findInternetGateway(s, ctx, id, tx);
       await findVpc(s, ctx, vpcId, tx);
-      if (gateway.vpcId !== undefined) throw Errors.gatewayAlreadyAttached(id, gateway.vpcId);
-      const other = (await internetGatewaysOf(s, ctx, tx)).find((g) => g.vpcId === vpcId);
-      if (other) throw Errors.vpcHasGateway(vpcId, other.id);
-      tx.write({ putResources: [{ kind: 'internet-gateway', doc: { ...gateway, vpcId } }] });
+      tx.write({ putResources: [{ kind: 'internet-gateway', doc: { ...gateway, vpcId: await decide(gateway, vpcId, tx) } }] });
     },
     { lock: launchLock(ctx) },
   );
   return {};
-};
+}
 
-export const detachInternetGateway: Handler<DetachInternetGatewayRequest, Record<string, never>> = async (input, ctx, s) => {
-  const id = required(input.InternetGatewayId, 'InternetGatewayId');
-  const vpcId = required(input.VpcId, 'VpcId');
-  await findInternetGateway(s, ctx, id);
-  await findVpc(s, ctx, vpcId);
-  checkDryRun(input);
-  await s.store.transaction(
-    async (tx) => {
-      const gateway = await findInternetGateway(s, ctx, id, tx);
-      if (gateway.vpcId !== vpcId) throw Errors.gatewayNotAttached(id, vpcId);
-      // EC2 refuses while instances of the VPC hold public addresses.
-      const instances = await tx.instances({ account: ctx.account, region: ctx.region, states: ['pending', 'running', 'stopping'] });
-      if (instances.some((rec) => rec.publicIp !== undefined && instanceAttachment(rec).vpcId === vpcId)) throw Errors.vpcHasPublicAddresses(vpcId);
-      tx.write({ putResources: [{ kind: 'internet-gateway', doc: { ...gateway, vpcId: undefined } }] });
-    },
-    { lock: launchLock(ctx) },
-  );
-  return {};
-};
+export const attachInternetGateway: Handler<AttachInternetGatewayRequest, Record<string, never>> = (input, ctx, s) =>
+  changeAttachment(input, ctx, s, async (gateway, vpcId, tx) => {
+    if (gateway.vpcId !== undefined) throw Errors.gatewayAlreadyAttached(gateway.id, gateway.vpcId);
+    const other = (await internetGatewaysOf(s, ctx, tx)).find((g) => g.vpcId === vpcId);
+    if (other) throw Errors.vpcHasGateway(vpcId, other.id);
+    return vpcId;
+  });
+
+export const detachInternetGateway: Handler<DetachInternetGatewayRequest, Record<string, never>> = (input, ctx, s) =>
+  changeAttachment(input, ctx, s, async (gateway, vpcId, tx) => {
+    if (gateway.vpcId !== vpcId) throw Errors.gatewayNotAttached(gateway.id, vpcId);
+    // EC2 refuses while instances of the VPC hold public addresses.
+    const instances = await tx.instances({ account: ctx.account, region: ctx.region, states: ['pending', 'running', 'stopping'] });
+    if (instances.some((rec) => rec.publicIp !== undefined && instanceAttachment(rec).vpcId === vpcId)) throw Errors.vpcHasPublicAddresses(vpcId);
+    return undefined;
+  });
 
 export const deleteInternetGateway: Handler<DeleteInternetGatewayRequest, Record<string, never>> = async (input, ctx, s) => {
   const id = required(input.InternetGatewayId, 'InternetGatewayId');

@@ -270,6 +270,25 @@ function requestedRules(input: RuleRequest): RuleSpec[] {
 const ruleTags = (specs: readonly TagSpecification[] | undefined) =>
   tagsFromSpecifications(specs, 'security-group-rule', ['security-group-rule']);
 
+/** Authorize and Revoke name their group by ID, or (ingress, in the default VPC) by name. */
+function checkGroupNamed(input: { readonly GroupId?: string | undefined; readonly GroupName?: string | undefined }, egress: boolean): void {
+  if (input.GroupId) checkNetworkIds('security-group', [input.GroupId]);
+  else if (egress || !input.GroupName) throw Errors.missingParameter('GroupId');
+}
+
+/** The group a rule change names, read in the transaction, and the rules asked for, resolved against the Region's groups. */
+async function groupAndRules(
+  s: Services,
+  ctx: RequestContext,
+  input: { readonly GroupId?: string | undefined; readonly GroupName?: string | undefined },
+  specs: readonly RuleSpec[],
+  tx: StoreTransaction,
+) {
+  const g = await targetGroup(s, ctx, input, tx);
+  const groups = await securityGroupsOf(s, ctx, tx);
+  return { g, bodies: specs.map((spec) => resolveRule(spec, g, groups, ctx)) };
+}
+
 interface AuthorizeInput extends RuleRequest {
   readonly GroupId?: string | undefined;
   readonly GroupName?: string | undefined;
@@ -278,16 +297,13 @@ interface AuthorizeInput extends RuleRequest {
 }
 
 async function authorize(input: AuthorizeInput, ctx: RequestContext, s: Services, egress: boolean): Promise<AuthorizeSecurityGroupIngressResult> {
-  if (input.GroupId) checkNetworkIds('security-group', [input.GroupId]);
-  else if (egress || !input.GroupName) throw Errors.missingParameter('GroupId');
+  checkGroupNamed(input, egress);
   const specs = requestedRules(input);
   if (specs.length === 0) throw Errors.missingParameter('IpPermissions');
   const tags = ruleTags(input.TagSpecifications);
   return s.store.transaction(
     async (tx) => {
-      const g = await targetGroup(s, ctx, input, tx);
-      const groups = await securityGroupsOf(s, ctx, tx);
-      const bodies = specs.map((spec) => resolveRule(spec, g, groups, ctx));
+      const { g, bodies } = await groupAndRules(s, ctx, input, specs, tx);
       checkDryRun(input);
       const existing = inDirection(g, egress);
       const keys = new Set(existing.map(ruleKey));
@@ -342,17 +358,14 @@ interface RevokeInput extends RuleRequest {
  * and nothing is revoked (the API reference for RevokeSecurityGroupIngress).
  */
 async function revoke(input: RevokeInput, ctx: RequestContext, s: Services, egress: boolean): Promise<RevokeSecurityGroupIngressResult> {
-  if (input.GroupId) checkNetworkIds('security-group', [input.GroupId]);
-  else if (egress || !input.GroupName) throw Errors.missingParameter('GroupId');
+  checkGroupNamed(input, egress);
   const ruleIds = input.SecurityGroupRuleIds ?? [];
   checkRuleIds(ruleIds);
   const specs = requestedRules(input);
   if (specs.length === 0 && ruleIds.length === 0) throw Errors.missingParameter('IpPermissions');
   return s.store.transaction(
     async (tx) => {
-      const g = await targetGroup(s, ctx, input, tx);
-      const groups = await securityGroupsOf(s, ctx, tx);
-      const bodies = specs.map((spec) => resolveRule(spec, g, groups, ctx));
+      const { g, bodies } = await groupAndRules(s, ctx, input, specs, tx);
       const rules = inDirection(g, egress);
       const missingIds = [...new Set(ruleIds)].filter((id) => !rules.some((r) => r.id === id));
       if (missingIds.length > 0) throw Errors.securityGroupRuleIdNotFound(missingIds);
