@@ -55,8 +55,14 @@ async function metadataService(config: Config, store: Store, catalog: Catalog, l
       const rec = await store.instance(id);
       if (!rec || rec.state === 'terminated') return undefined;
       const attached = instanceNetworkOf(rec);
+      // A primary interface of its own keeps its secondary addresses in its record; a derived one, in the instance's.
+      const [tags, stored] = await Promise.all([
+        store.tagsOf(id),
+        rec.primaryInterface ? store.resource('network-interface', rec.primaryInterface.id) : undefined,
+      ]);
       return imdsViewOf(rec, {
-        tags: await store.tagsOf(id),
+        tags,
+        secondaryIps: stored?.secondaryIps ?? rec.secondaryPrivateIps ?? [],
         network: vmSpecOf(rec, catalog).network,
         attachment: {
           vpcId: attached.vpcId,

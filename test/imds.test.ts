@@ -532,6 +532,9 @@ describe('categories', () => {
     assert.equal(await get('vpc-ipv4-cidr-block'), '172.31.0.0/16');
     assert.equal(await get('vpc-ipv4-cidr-blocks'), '172.31.0.0/16');
     assert.equal((await call(nameA, `/latest/meta-data/network/interfaces/macs/0e:00:00:00:00:02/mac`)).status, 404);
+    // secondary addresses (AssignPrivateIpAddresses) follow the primary, one a line, as cloud-init reads them
+    entry(A).rec = { ...entry(A).rec, secondaryPrivateIps: ['172.31.0.20', '172.31.0.21'] };
+    assert.equal(await get('local-ipv4s'), '172.31.0.8\n172.31.0.20\n172.31.0.21');
   });
 
   test('public-keys: 0=<name>, then 0/openssh-key', async () => {

@@ -139,7 +139,7 @@ function metaData(v: ImdsInstanceView): Dir {
     ['interface-id', v.eniId],
     ['ipv4-associations', hasPublic ? dir([[v.publicIp!, v.privateIp]]) : undefined],
     ['local-hostname', v.privateDnsName],
-    ['local-ipv4s', v.privateIp],
+    ['local-ipv4s', [v.privateIp, ...(v.secondaryIps ?? [])].join('\n')],
     ['mac', v.mac],
     ['network-card-index', '0'],
     ['owner-id', v.account],

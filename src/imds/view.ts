@@ -60,6 +60,8 @@ export interface ImdsInstanceView {
   readonly pendingTime: string;
   readonly instanceLifeCycle: 'on-demand' | 'spot';
   readonly privateIp: string;
+  /** the primary interface's secondary private addresses (AssignPrivateIpAddresses): local-ipv4s after the primary */
+  readonly secondaryIps?: readonly string[] | undefined;
   /** hostname and local-hostname, e.g. `ip-172-31-0-8.ec2.internal` */
   readonly privateDnsName: string;
   /** absent: public-ipv4 and public-hostname are not served */
@@ -115,6 +117,8 @@ export interface ImdsViewDeps {
   readonly network?: ImdsNetworkFacts | undefined;
   /** absent: the zone's default subnet of the default VPC and its `default` security group */
   readonly attachment?: ImdsAttachment | undefined;
+  /** the primary interface's secondary private addresses; absent: the record's (a derived interface's) */
+  readonly secondaryIps?: readonly string[] | undefined;
 }
 
 /**
@@ -147,6 +151,7 @@ export function imdsViewOf(rec: InstanceRecord, deps: ImdsViewDeps = {}): ImdsIn
     pendingTime: rec.launchTime,
     instanceLifeCycle: rec.instanceLifecycle === 'spot' ? 'spot' : 'on-demand',
     privateIp: net.privateIp,
+    secondaryIps: deps.secondaryIps ?? rec.secondaryPrivateIps ?? [],
     privateDnsName: net.privateDnsName,
     ...(net.publicIp
       ? { publicIp: net.publicIp, publicDnsName: publicDnsName(net.publicIp, rec.region) }
