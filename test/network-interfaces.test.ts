@@ -245,6 +245,47 @@ test('RunInstances with an existing interface: it is the primary, keeps its addr
   assert.equal((await errorOf(describeEni(c, eni.NetworkInterfaceId!))).code, 'InvalidNetworkInterfaceID.NotFound');
 });
 
+test('RunInstances with new interfaces at device index 1: one each, addresses of their own, gone with their instances', async () => {
+  const region = 'ca-central-1';
+  const c = server.client(region);
+  const { small, other } = await vpcWithSubnets(c, region);
+  const r = await c.send(
+    new RunInstancesCommand({
+      ImageId: 'ami-0b5e4a1f2c3d40001',
+      InstanceType: 't3.micro',
+      MinCount: 2,
+      MaxCount: 2,
+      NetworkInterfaces: [
+        { DeviceIndex: 0, SubnetId: small },
+        { DeviceIndex: 1, SubnetId: small, Description: 'data plane', SecondaryPrivateIpAddressCount: 1 },
+      ],
+    }),
+  );
+  const interfaces = r.Instances!.flatMap((i) => i.NetworkInterfaces!);
+  assert.deepEqual(interfaces.map((n) => n.Attachment!.DeviceIndex), [0, 1, 0, 1]);
+  const addresses = interfaces.flatMap((n) => n.PrivateIpAddresses!.map((a) => a.PrivateIpAddress!));
+  assert.equal(addresses.length, 6);
+  assert.equal(new Set(addresses).size, 6, 'every address once');
+  const second = interfaces.filter((n) => n.Attachment!.DeviceIndex === 1);
+  assert.ok(second.every((n) => n.Description === 'data plane' && n.Attachment!.DeleteOnTermination === true && n.SubnetId === small));
+  const listed = (await c.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'attachment.device-index', Values: ['1'] }] }))).NetworkInterfaces!;
+  assert.deepEqual(listed.map((n) => n.NetworkInterfaceId).sort(), second.map((n) => n.NetworkInterfaceId).sort());
+  // an interface in another zone's subnet, more than the type takes
+  const zone = await errorOf(launchOne(c, { NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: small }, { DeviceIndex: 1, SubnetId: other }] }));
+  assert.equal(zone.code, 'InvalidParameterCombination');
+  const limit = await errorOf(
+    launchOne(c, { NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: small }, { DeviceIndex: 1 }, { DeviceIndex: 2 }] }),
+  );
+  assert.deepEqual([limit.code, limit.message], ['AttachmentLimitExceeded', 'Interface count 3 exceeds the limit for t3.micro']);
+  // DeleteOnTermination (EC2's default for an interface a launch makes): gone with the instance
+  const first = r.Instances![0]!;
+  await inState(c, first.InstanceId!, 'running');
+  await c.send(new TerminateInstancesCommand({ InstanceIds: [first.InstanceId!] }));
+  await inState(c, first.InstanceId!, 'terminated');
+  const gone = first.NetworkInterfaces!.find((n) => n.Attachment!.DeviceIndex === 1)!.NetworkInterfaceId!;
+  assert.equal((await errorOf(describeEni(c, gone))).code, 'InvalidNetworkInterfaceID.NotFound');
+});
+
 test('RunInstances PrivateIpAddress: in the subnet, free, one instance; a default subnet too', async () => {
   const region = 'us-west-2';
   const c = server.client(region);

@@ -477,7 +477,7 @@ test('RunInstances: the primary network interface carries the subnet and groups;
     [{ NetworkInterfaces: [{ ...nic, SubnetId: subnet['us-east-1b'] }], Placement: { AvailabilityZone: 'us-east-1a' } },
       'InvalidParameterValue', 400, /is in the availability zone us-east-1b/],
     [{ NetworkInterfaces: [{ SubnetId: subnet['us-east-1b'] }] }, 'MissingParameter', 400, /NetworkInterface\.1\.DeviceIndex/],
-    [{ NetworkInterfaces: [nic, { DeviceIndex: 1, SubnetId: subnet['us-east-1b'] }] }, 'NotImplemented', 501, /new NetworkInterface at DeviceIndex 1/],
+    [{ NetworkInterfaces: [nic, { DeviceIndex: 1, AssociatePublicIpAddress: true }] }, 'InvalidParameterCombination', 400, /only be specified for the network interface with DeviceIndex 0/],
     [{ NetworkInterfaces: [{ DeviceIndex: 1, NetworkInterfaceId: 'eni-0123456789abcdef0' }] }, 'MissingParameter', 400, /DeviceIndex 0/],
     [{ NetworkInterfaces: [nic, { ...nic }] }, 'InvalidParameterValue', 400, /unique device index: 0/],
     [{ NetworkInterfaces: [{ ...nic, PrivateIpAddress: '172.31.32.10' }] }, 'InvalidParameterValue', 400, /does not fall within the subnet's address range/],

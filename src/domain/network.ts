@@ -230,6 +230,21 @@ export interface LaunchNetworkNames {
   readonly primary: ExistingInterfaceRequest | undefined;
   /** existing interfaces attached at device indexes 1 and up */
   readonly extra: readonly ExistingInterfaceRequest[];
+  /** new interfaces made at device indexes 1 and up, one set for each instance */
+  readonly extraNew: readonly NewInterfaceRequest[];
+}
+
+/** A new interface a launch makes at a device index above 0 (`NetworkInterface.N` without an ID). */
+export interface NewInterfaceRequest {
+  readonly deviceIndex: number;
+  /** absent: the primary interface's subnet */
+  readonly subnetId: string | undefined;
+  readonly groupIds: readonly string[];
+  readonly description: string | undefined;
+  /** EC2's default for an interface a launch makes: true */
+  readonly deleteOnTermination: boolean;
+  readonly privateIp: string | undefined;
+  readonly secondaryCount: number;
 }
 
 /**
@@ -281,7 +296,10 @@ function checkInterfaces(nics: readonly InstanceNetworkInterfaceSpecification[])
       if (given) throw Errors.interfaceIdWithSettings(n, given);
       if (!isWellFormedId('networkInterface', nic.NetworkInterfaceId)) throw Errors.networkInterfaceIdMalformed(nic.NetworkInterfaceId);
     } else if (nic.DeviceIndex !== 0) {
-      throw Errors.networkInterfaceNotImplemented(`a new NetworkInterface at DeviceIndex ${nic.DeviceIndex} (name an existing interface there with NetworkInterfaceId)`);
+      if (nic.AssociatePublicIpAddress !== undefined) {
+        throw Errors.invalidParameterCombination('The associatePublicIPAddress parameter can only be specified for the network interface with DeviceIndex 0.');
+      }
+      if (nic.PrivateIpAddresses?.length) throw Errors.networkInterfaceNotImplemented(`NetworkInterface.${n}.PrivateIpAddresses (use PrivateIpAddress and SecondaryPrivateIpAddressCount)`);
     }
     byIndex.set(nic.DeviceIndex, nic);
   }
@@ -312,6 +330,7 @@ export function launchNetworkNames(req: LaunchNetworkRequest): LaunchNetworkName
   let secondaryCount = 0;
   let primary: ExistingInterfaceRequest | undefined;
   let extra: ExistingInterfaceRequest[] = [];
+  let extraNew: NewInterfaceRequest[] = [];
   if (nics.length > 0) {
     if (subnetId !== undefined) throw Errors.networkInterfacesWithInstanceLevel('subnet ID');
     if (groupIds.length > 0 || groupNames.length > 0) throw Errors.networkInterfacesWithInstanceLevel('security groups');
@@ -319,7 +338,17 @@ export function launchNetworkNames(req: LaunchNetworkRequest): LaunchNetworkName
     const byIndex = checkInterfaces(nics);
     const nic = byIndex.get(0)!;
     associatePublicIp = nic.AssociatePublicIpAddress;
-    extra = [...byIndex.values()].filter((x) => x.DeviceIndex !== 0).map(existing);
+    const others = [...byIndex.values()].filter((x) => x.DeviceIndex !== 0);
+    extra = others.filter((x) => x.NetworkInterfaceId !== undefined).map(existing);
+    extraNew = others.filter((x) => x.NetworkInterfaceId === undefined).map((x) => ({
+      deviceIndex: x.DeviceIndex!,
+      subnetId: x.SubnetId,
+      groupIds: x.Groups ?? [],
+      description: x.Description,
+      deleteOnTermination: x.DeleteOnTermination ?? true,
+      privateIp: x.PrivateIpAddress,
+      secondaryCount: checkCount(x.SecondaryPrivateIpAddressCount, `NetworkInterface.${x.DeviceIndex}.SecondaryPrivateIpAddressCount`, 0) ?? 0,
+    }));
     if (nic.NetworkInterfaceId !== undefined) {
       primary = existing(nic);
     } else {
@@ -343,7 +372,9 @@ export function launchNetworkNames(req: LaunchNetworkRequest): LaunchNetworkName
   if (subnetId !== undefined && groupNames.length > 0) throw Errors.groupNameWithSubnet();
   checkNetworkIds('subnet', subnetId === undefined ? [] : [subnetId]);
   checkNetworkIds('security-group', ids);
-  return { subnetId, groupIds: ids, groupNames, associatePublicIp, privateIp, secondaryIps, secondaryCount, primary, extra };
+  checkNetworkIds('subnet', extraNew.flatMap((x) => (x.subnetId === undefined ? [] : [x.subnetId])));
+  checkNetworkIds('security-group', extraNew.flatMap((x) => x.groupIds));
+  return { subnetId, groupIds: ids, groupNames, associatePublicIp, privateIp, secondaryIps, secondaryCount, primary, extra, extraNew };
 }
 
 // --- an instance's primary network interface (kept out of domain/instance.ts, which the console bundles) ---

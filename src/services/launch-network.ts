@@ -5,7 +5,7 @@
  */
 import { Ec2Error, Errors } from '../domain/errors.js';
 import { type InstanceGroup, type InstanceSubnet, type Scope, derivedInterfaceId } from '../domain/instance.js';
-import { type NetworkInterfaceRecord, checkRequestedAddress } from '../domain/network-interface.js';
+import { type NetworkInterfaceRecord, checkDescription, checkRequestedAddress } from '../domain/network-interface.js';
 import {
   DEFAULT_SUBNET_MAP_PUBLIC_IP_ON_LAUNCH,
   DEFAULT_VPC_CIDR,
@@ -39,6 +39,20 @@ export interface LaunchNetwork {
   readonly secondaryCount: number;
   /** existing interfaces the launch attaches: the primary (device index 0) and others, checked available when planned */
   readonly interfaces: readonly LaunchInterface[];
+  /** new interfaces each instance gets at device indexes 1 and up */
+  readonly newInterfaces: readonly NewLaunchInterface[];
+}
+
+/** A new interface each of a launch's instances gets, its subnet and groups looked up. */
+export interface NewLaunchInterface {
+  readonly deviceIndex: number;
+  readonly subnet: InstanceSubnet;
+  readonly availabilityZone: string;
+  readonly groups: readonly InstanceGroup[];
+  readonly description: string;
+  readonly deleteOnTermination: boolean;
+  readonly privateIp: string | undefined;
+  readonly secondaryCount: number;
 }
 
 /** An existing interface a launch attaches, as found when planned. */
@@ -77,15 +91,35 @@ export async function resolveLaunchNetwork(s: Services, scope: Scope, req: Launc
   const isDefaultSubnet = subnet === undefined || net.subnets.some((x) => x.id === subnet.id);
   const vpc = isDefaultSubnet ? undefined : await findVpc(s, scope, vpcId);
   // No groups named: the VPC's `default` group.
-  const chosen: readonly InstanceGroup[] =
-    groups.length > 0
-      ? groups.map((g) => ({ id: g.id, name: g.name }))
-      : [{ id: vpc?.defaultSecurityGroupId ?? net.securityGroupId, name: 'default' }];
+  const chosenDefault: InstanceGroup = { id: vpc?.defaultSecurityGroupId ?? net.securityGroupId, name: 'default' };
+  const chosen: readonly InstanceGroup[] = groups.length > 0 ? groups.map((g) => ({ id: g.id, name: g.name })) : [chosenDefault];
   const justDefault = chosen.length === 1 && chosen[0]!.id === net.securityGroupId;
   const instanceSubnet = isDefaultSubnet ? undefined : { vpcId, vpcCidr: vpc!.cidrBlock, subnetId: subnet.id, subnetCidr: subnet.cidrBlock };
   // Addresses asked for: inside the subnet (the zone's default subnet when none is named) and not reserved.
   const within = instanceSubnet ?? defaultSubnetOf(scope, subnet?.availabilityZone ?? zone);
   const check = (ip: string, param: string) => checkRequestedAddress(within, ip, param);
+  const newInterfaces = await Promise.all(
+    names.extraNew.map(async (x): Promise<NewLaunchInterface> => {
+      const other = x.subnetId === undefined ? undefined : await findSubnet(s, scope, x.subnetId);
+      const at = other ?? subnet ?? (await findSubnet(s, scope, within.subnetId));
+      if (at.vpcId !== vpcId) throw Errors.interfaceVpcMismatch(`NetworkInterface.${x.deviceIndex}`, 'being launched');
+      if (at.availabilityZone !== (subnet?.availabilityZone ?? zone ?? zonesOf(scope.region)[0])) throw Errors.interfaceZoneMismatch();
+      const vpcCidr = vpcId === net.vpcId ? DEFAULT_VPC_CIDR : (vpc ?? (await findVpc(s, scope, vpcId))).cidrBlock;
+      const place = { vpcId, vpcCidr, subnetId: at.id, subnetCidr: at.cidrBlock };
+      const named = await findSecurityGroups(s, scope, x.groupIds);
+      for (const g of named) if (g.vpcId !== vpcId) throw Errors.groupAndSubnetInDifferentVpcs(g.id, at.id);
+      return {
+        deviceIndex: x.deviceIndex,
+        subnet: place,
+        availabilityZone: at.availabilityZone,
+        groups: named.length > 0 ? named.map((g) => ({ id: g.id, name: g.name })) : [chosenDefault],
+        description: checkDescription(x.description),
+        deleteOnTermination: x.deleteOnTermination,
+        privateIp: x.privateIp === undefined ? undefined : checkRequestedAddress(place, x.privateIp, `NetworkInterface.${x.deviceIndex}.PrivateIpAddress`),
+        secondaryCount: x.secondaryCount,
+      };
+    }),
+  );
   return {
     namedSubnet: subnet,
     subnet: instanceSubnet,
@@ -95,6 +129,7 @@ export async function resolveLaunchNetwork(s: Services, scope: Scope, req: Launc
     secondaryIps: names.secondaryIps.map((ip) => check(ip, 'PrivateIpAddresses.N.PrivateIpAddress')),
     secondaryCount: names.secondaryCount,
     interfaces,
+    newInterfaces,
   };
 }
 
@@ -132,16 +167,19 @@ export async function mapsPublicIp(s: Services, scope: Scope, network: LaunchNet
 }
 
 /** What a launch asks of its addresses and interfaces (a LaunchNetwork's part of its plan). */
-export type LaunchAddressing = Pick<LaunchNetwork, 'privateIp' | 'secondaryIps' | 'secondaryCount' | 'interfaces'>;
+export type LaunchAddressing = Pick<LaunchNetwork, 'privateIp' | 'secondaryIps' | 'secondaryCount' | 'interfaces' | 'newInterfaces'>;
 
 /** The instance type's limits: interfaces per instance, and private IPv4 addresses per interface. */
 export function checkInterfaceLimits(s: Services, instanceType: string, a: LaunchAddressing): void {
   const info = s.catalog.info(instanceType)?.NetworkInfo;
-  const interfaces = 1 + a.interfaces.filter((x) => x.deviceIndex !== 0).length;
+  const interfaces = 1 + a.interfaces.filter((x) => x.deviceIndex !== 0).length + a.newInterfaces.length;
   if (interfaces > (info?.MaximumNetworkInterfaces ?? 1)) throw Errors.interfaceLimitExceeded(interfaces, instanceType);
   const addresses = 1 + a.secondaryIps.length + a.secondaryCount;
   const max = info?.Ipv4AddressesPerInterface ?? 1;
   if (addresses > max) throw Errors.privateAddressLimitExceeded('the primary network interface', max);
+  for (const x of a.newInterfaces) {
+    if (1 + x.secondaryCount > max) throw Errors.privateAddressLimitExceeded(`NetworkInterface.${x.deviceIndex}`, max);
+  }
 }
 
 /** Each instance's addresses: its primary private address and its secondary ones. */
@@ -194,7 +232,7 @@ export async function launchAddresses(
 
 /** A launch that names no address, asks for no secondary ones and brings no interface. */
 export const plainAddressing = (a: LaunchAddressing): boolean =>
-  a.privateIp === undefined && a.secondaryIps.length === 0 && a.secondaryCount === 0 && a.interfaces.length === 0;
+  a.privateIp === undefined && a.secondaryIps.length === 0 && a.secondaryCount === 0 && a.interfaces.length === 0 && a.newInterfaces.length === 0;
 
 /**
  * Where a launch's addresses come from and what they are: its zone's subnet, or — with more than one
@@ -228,4 +266,49 @@ export async function addressesInZones(
     }
   }
   throw new Error('no zone to launch in');
+}
+
+/** A new interface's addresses, for one instance of a launch. */
+export interface NewInterfaceAddresses {
+  readonly spec: NewLaunchInterface;
+  readonly privateIp: string;
+  readonly secondaryIps: readonly string[];
+}
+
+/**
+ * The addresses of the new interfaces each of a launch's instances gets, from their subnets' free ones
+ * (after `primaries`, the addresses this launch already gave in `primarySubnet`), read under the
+ * Region's launch lock like every other allocation.
+ */
+export async function newInterfaceAddresses(
+  s: Services,
+  reader: StoreReader,
+  scope: Scope,
+  wanted: readonly NewLaunchInterface[],
+  primarySubnet: string,
+  primaries: readonly InstanceAddresses[],
+): Promise<NewInterfaceAddresses[][]> {
+  if (wanted.length === 0) return primaries.map(() => []);
+  const used = new Map<string, Set<string>>();
+  for (const subnetId of new Set(wanted.map((x) => x.subnet.subnetId))) {
+    await outsideSequence(s, scope, subnetId);
+    const inUse = await addressesInUse(reader, scope, subnetId);
+    if (subnetId === primarySubnet) for (const p of primaries) for (const ip of [p.primary, ...p.secondary]) inUse.add(ip);
+    used.set(subnetId, inUse);
+  }
+  return primaries.map(() =>
+    wanted.map((x) => {
+      const inUse = used.get(x.subnet.subnetId)!;
+      const take = (n: number) => {
+        const out = freeAddressesIn(x.subnet, inUse, n);
+        for (const ip of out) inUse.add(ip);
+        return out;
+      };
+      if (x.privateIp !== undefined) {
+        if (inUse.has(x.privateIp)) throw Errors.addressInUse(x.privateIp);
+        inUse.add(x.privateIp);
+      }
+      return { spec: x, privateIp: x.privateIp ?? take(1)[0]!, secondaryIps: take(x.secondaryCount) };
+    }),
+  );
 }

@@ -29,10 +29,13 @@ import {
   defaultSubnetOf,
   existingInterfaces,
   mapsPublicIp,
+  newInterfaceAddresses,
   plainAddressing,
   resolveLaunchNetwork,
 } from './launch-network.js';
 import { addressPositions } from './network-interfaces.js';
+import type { NetworkInterfaceRecord } from '../domain/network-interface.js';
+import { macAddress } from '../domain/network.js';
 import { findSubnet } from './vpcs.js';
 import { wantsPublicIp, withPublicIp } from '../domain/public-ip.js';
 import { zoneNamed } from '../domain/regions.js';
@@ -187,7 +190,8 @@ export async function planLaunch(raw: RunInstancesRequest, ctx: Scope, s: Servic
   checkNoPlacementGroup(placement ?? {});
   // A subnet (SubnetId, or the primary network interface's) decides the zone; named security groups must exist.
   const network = await resolveLaunchNetwork(s, ctx, { ...input, Placement: placement });
-  if ((network.privateIp !== undefined || network.secondaryIps.length > 0 || network.interfaces.length > 0) && maxCount !== 1) {
+  const namesAddresses = network.privateIp !== undefined || network.secondaryIps.length > 0 || network.newInterfaces.some((x) => x.privateIp !== undefined);
+  if ((namesAddresses || network.interfaces.length > 0) && maxCount !== 1) {
     throw Errors.oneInstancePerInterface(network.interfaces.length > 0 ? 'An existing network interface' : 'A private IP address');
   }
   const subnet = network.namedSubnet;
@@ -325,6 +329,7 @@ export async function launchPlanned(plan: LaunchPlan, ctx: Scope, s: Services, o
         seqs,
         position,
       });
+      const extras = await newInterfaceAddresses(s, tx, ctx, plan.addressing.newInterfaces, (subnet ?? defaultSubnetOf(ctx, zone)).subnetId, addresses);
       const attachments = interfaces.map((x) => ({ ...x, attachmentId: newId('interfaceAttachment') }));
       const primaryInterface = attachments.find((x) => x.deviceIndex === 0);
       const recs: InstanceRecord[] = [];
@@ -401,14 +406,32 @@ export async function launchPlanned(plan: LaunchPlan, ctx: Scope, s: Services, o
         key: t.key,
         value: t.value,
       });
-      // Existing interfaces, attached to the one instance such a launch makes.
-      const attached = attachments.map((x) => ({
-        kind: 'network-interface' as const,
-        doc: {
+      // Existing interfaces, attached to the one instance such a launch makes, and each instance's new ones.
+      const attached = [
+        ...attachments.map((x) => ({
           ...x.rec,
           attachment: { instanceId: placed[0]!.id, attachmentId: x.attachmentId, deviceIndex: x.deviceIndex, attachTime: launchTime, deleteOnTermination: x.deleteOnTermination },
-        },
-      }));
+        })),
+        ...placed.flatMap((r, i) =>
+          extras[i]!.map(({ spec, privateIp, secondaryIps }): NetworkInterfaceRecord => {
+            const id = newId('networkInterface');
+            return {
+              id,
+              account: ctx.account,
+              region: ctx.region,
+              availabilityZone: zone,
+              ...spec.subnet,
+              description: spec.description,
+              groups: spec.groups,
+              privateIp,
+              secondaryIps,
+              mac: macAddress({ id }),
+              createTime: launchTime,
+              attachment: { instanceId: r.id, attachmentId: newId('interfaceAttachment'), deviceIndex: spec.deviceIndex, attachTime: launchTime, deleteOnTermination: spec.deleteOnTermination },
+            };
+          }),
+        ),
+      ].map((doc) => ({ kind: 'network-interface' as const, doc }));
       const puts = [...volumes.map((doc) => ({ kind: 'volume' as const, doc })), ...attached];
       tx.write({
         instances: placed,
@@ -432,7 +455,7 @@ export async function launchPlanned(plan: LaunchPlan, ctx: Scope, s: Services, o
       const attachedOf = new Map(
         placed.map((r) => [
           r.id,
-          { volumes: volumes.filter((v) => v.attachment!.instanceId === r.id), interfaces: attached.map((x) => x.doc).filter((e) => e.attachment.instanceId === r.id) },
+          { volumes: volumes.filter((v) => v.attachment!.instanceId === r.id), interfaces: attached.map((x) => x.doc).filter((e) => e.attachment!.instanceId === r.id) },
         ]),
       );
       return { reservationId, instances: placed, tags: new Map(placed.map((r) => [r.id, tagsOfOne])), attached: attachedOf };
