@@ -247,3 +247,33 @@ test('VPC, subnet, gateway, route, group, key pair, a nested-virtualization inst
   assert.deepEqual(addresses.Addresses, []);
   assert.deepEqual(images.Images, []);
 });
+
+test('network interfaces through the AWS CLI: create one, launch with it as the primary, a secondary address, detach-free teardown', { skip }, async () => {
+  const subnets = (await cli.ec2Json('describe-subnets', '--filters', 'Name=default-for-az,Values=true', 'Name=availability-zone,Values=eu-central-1a')).Subnets;
+  const subnetId = subnets[0].SubnetId;
+  const eni = (await cli.ec2Json('create-network-interface', '--subnet-id', subnetId, '--description', 'primary of its own', '--private-ip-address', '172.31.9.9')).NetworkInterface;
+  assert.equal(eni.Status, 'available');
+  assert.equal(eni.PrivateIpAddress, '172.31.9.9');
+  const run = await cli.ec2Json(
+    'run-instances',
+    '--image-id', 'ami-0b5e4a1f2c3d40001',
+    '--instance-type', 'c8i.large',
+    '--cpu-options', 'NestedVirtualization=enabled',
+    '--network-interfaces', `DeviceIndex=0,NetworkInterfaceId=${eni.NetworkInterfaceId}`,
+  );
+  const id = run.Instances[0].InstanceId;
+  const inst = await cli.waitFor(id, 'running');
+  assert.equal(inst.PrivateIpAddress, '172.31.9.9');
+  assert.equal(inst.NetworkInterfaces[0].NetworkInterfaceId, eni.NetworkInterfaceId);
+  const assigned = await cli.ec2Json('assign-private-ip-addresses', '--network-interface-id', eni.NetworkInterfaceId, '--secondary-private-ip-address-count', '1');
+  assert.equal(assigned.AssignedPrivateIpAddresses.length, 1);
+  const described = (await cli.ec2Json('describe-network-interfaces', '--network-interface-ids', eni.NetworkInterfaceId)).NetworkInterfaces[0];
+  assert.deepEqual([described.Status, described.Attachment.InstanceId, described.PrivateIpAddresses.length], ['in-use', id, 2]);
+  assert.match(await cli.ec2Fails('delete-network-interface', '--network-interface-id', eni.NetworkInterfaceId), /InvalidNetworkInterface\.InUse/);
+  await cli.ec2Json('terminate-instances', '--instance-ids', id);
+  await cli.waitFor(id, 'terminated');
+  // it existed before the instance: it outlives it, available, and is deleted on its own
+  assert.equal((await cli.ec2Json('describe-network-interfaces', '--network-interface-ids', eni.NetworkInterfaceId)).NetworkInterfaces[0].Status, 'available');
+  assert.equal((await cli.ec2('delete-network-interface', '--network-interface-id', eni.NetworkInterfaceId)).code, 0);
+  assert.match(await cli.ec2Fails('describe-network-interfaces', '--network-interface-ids', eni.NetworkInterfaceId), /InvalidNetworkInterfaceID\.NotFound/);
+});
