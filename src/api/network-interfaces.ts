@@ -45,13 +45,12 @@ import { checkCount } from '../domain/request.js';
 import { type Services, launchLock } from '../services/context.js';
 import {
   type FoundInterface,
-  addressesInUse,
+  addressesInUseToTake,
   checkInterfaceIds,
   factsOf,
   findInterface,
   findInterfaces,
   freeAddressesIn,
-  outsideSequence,
   storedInterfacesOf,
 } from '../services/network-interfaces.js';
 import { type InterfaceFacts, primaryInterfaceFacts, storedInterfaceFacts, toNetworkInterface } from '../services/network.js';
@@ -141,8 +140,7 @@ export const createNetworkInterface: Handler<CreateNetworkInterfaceRequest, Crea
     async (tx) => {
       await findSubnet(s, ctx, subnetId, tx);
       const groups = await interfaceGroups(s, ctx, input.Groups ?? [], subnet.vpcId, subnet.id, tx);
-      await outsideSequence(s, ctx, subnet.id);
-      const used = await addressesInUse(tx, ctx, subnet.id);
+      const used = await addressesInUseToTake(s, tx, ctx, subnet.id);
       for (const ip of [...(primaryIp !== undefined ? [primaryIp] : []), ...secondaries]) {
         if (used.has(ip)) throw Errors.addressInUse(ip);
         used.add(ip);
@@ -423,8 +421,7 @@ export const assignPrivateIpAddresses: Handler<AssignPrivateIpAddressesRequest, 
       const found = await findInterface(s, ctx, id, tx);
       checkNotInTransition(found);
       const facts = factsOf(found);
-      await outsideSequence(s, ctx, facts.subnetId);
-      const used = await addressesInUse(tx, ctx, facts.subnetId);
+      const used = await addressesInUseToTake(s, tx, ctx, facts.subnetId);
       for (const ip of named) {
         if (addressesOf({ privateIp: facts.privateIp, secondaryIps: facts.secondaryIps }).includes(ip)) continue;
         // AllowReassignment moves an address from another interface; nestbox refuses to take one in use.

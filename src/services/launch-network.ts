@@ -18,7 +18,7 @@ import {
 import type { SubnetRecord } from '../domain/vpc.js';
 import type { StoreReader } from '../store/types.js';
 import { type Services, zonesOf } from './context.js';
-import { addressPositions, addressesInUse, findInterfaces, freeAddressesIn, outsideSequence, sequenceAddresses } from './network-interfaces.js';
+import { addressPositions, addressesInUseToTake, findInterfaces, freeAddressesIn, sequenceAddresses } from './network-interfaces.js';
 import { findSecurityGroups, findSecurityGroupsByName, findSubnet, findVpc } from './vpcs.js';
 
 export interface LaunchNetwork {
@@ -212,8 +212,7 @@ export async function launchAddresses(
     const at = position ?? (await addressPositions(s, subnet.subnetId, seqs.length));
     return (await sequenceAddresses(s, reader, scope, subnet, zoneIndex, at, seqs.length)).map((primary) => ({ primary, secondary: [] }));
   }
-  if (isDefault) await outsideSequence(s, scope, subnet.subnetId);
-  const used = await addressesInUse(reader, scope, subnet.subnetId);
+  const used = await addressesInUseToTake(s, reader, scope, subnet.subnetId);
   const named = [...(a.privateIp !== undefined ? [a.privateIp] : []), ...a.secondaryIps];
   for (const ip of named) {
     if (used.has(ip)) throw Errors.addressInUse(ip);
@@ -291,8 +290,7 @@ export async function newInterfaceAddresses(
   if (wanted.length === 0) return primaries.map(() => []);
   const used = new Map<string, Set<string>>();
   for (const subnetId of new Set(wanted.map((x) => x.subnet.subnetId))) {
-    await outsideSequence(s, scope, subnetId);
-    const inUse = await addressesInUse(reader, scope, subnetId);
+    const inUse = await addressesInUseToTake(s, reader, scope, subnetId);
     if (subnetId === primarySubnet) for (const p of primaries) for (const ip of [p.primary, ...p.secondary]) inUse.add(ip);
     used.set(subnetId, inUse);
   }

@@ -162,7 +162,7 @@ export function freeAddressesIn(subnet: Pick<InstanceSubnet, 'subnetId' | 'subne
  * positions, last octets 4 to 253), one position per instance, so a plain launch reads nothing: while
  * the sequence is in its first cycle and nothing else took an address there, every position is an
  * address no one holds. Once the sequence has come round, or an address was taken outside it (named
- * at launch, an interface of its own, a secondary address: `outsideSequence`), the subnet's launches
+ * at launch, an interface of its own, a secondary address: `addressesInUseToTake`), the subnet's launches
  * read its addresses in use and take free ones, as a user's subnet does.
  */
 export const ADDRESS_CYCLE = 16 * 250;
@@ -174,9 +174,18 @@ export const isDefaultSubnet = (scope: Scope, subnetId: string): boolean => defa
 export const addressPositions = (s: Services, subnetId: string, count: number): Promise<number> =>
   s.store.sequence(addressSequence(subnetId), count).then((first) => first - 1);
 
-/** An address of a default subnet is taken outside its sequence: from now on its launches read what is in use. */
-export async function outsideSequence(s: Services, scope: Scope, subnetId: string): Promise<void> {
+/** Marks a default subnet as holding addresses outside its sequence: from now on its launches read what is in use. */
+async function leaveSequence(s: Services, scope: Scope, subnetId: string): Promise<void> {
   if (isDefaultSubnet(scope, subnetId)) await s.store.sequence(addressSequence(subnetId), ADDRESS_CYCLE);
+}
+
+/**
+ * The addresses in use in a subnet, for a request about to take some of them itself (a named address,
+ * an interface of its own, secondary addresses): in a default subnet that leaves its sequence for good.
+ */
+export async function addressesInUseToTake(s: Services, reader: StoreReader, scope: Scope, subnetId: string): Promise<Set<string>> {
+  await leaveSequence(s, scope, subnetId);
+  return addressesInUse(reader, scope, subnetId);
 }
 
 /**
@@ -197,6 +206,6 @@ export async function sequenceAddresses(
   if (position + count <= ADDRESS_CYCLE && (used === undefined || used.size === 0)) {
     return Array.from({ length: count }, (_, i) => privateIpFor(position + i, zoneIndex));
   }
-  if (position === 0) await outsideSequence(s, scope, subnet.subnetId);
+  if (position === 0) await leaveSequence(s, scope, subnet.subnetId);
   return freeAddressesIn(subnet, used ?? (await addressesInUse(reader, scope, subnet.subnetId)), count, position);
 }
