@@ -61,7 +61,7 @@ export const VOLUME_TYPES: Readonly<Record<VolumeType, VolumeTypeLimits>> = {
   standard: { minGiB: 1, maxGiB: 1024, boot: true },
 };
 
-const isVolumeType = (v: string): v is VolumeType => Object.hasOwn(VOLUME_TYPES, v);
+export const isVolumeType = (v: string): v is VolumeType => Object.hasOwn(VOLUME_TYPES, v);
 
 /** What an instance records about its root volume when the launch set anything of it. */
 export interface RootVolumeSettings {
@@ -140,7 +140,7 @@ const REFUSED_EBS_MEMBERS: Readonly<Record<string, string>> = {
   VolumeInitializationRate: "the root volume is ready as soon as its instance is; nestbox keeps no snapshot data to initialise it from",
 };
 
-function wholeNumber(value: number | undefined, param: string): number | undefined {
+export function wholeNumber(value: number | undefined, param: string): number | undefined {
   if (value !== undefined && !Number.isInteger(value)) throw Errors.invalidValueFor(param, value, 'Specify a whole number.');
   return value;
 }
@@ -237,7 +237,7 @@ function rootVolumeFrom(mapping: BlockDeviceMapping, param: string, image: Image
   // A user image's gp3/io root keeps the IOPS and throughput it was imaged with unless the launch says otherwise.
   const sameType = type === imageRootDevice.volumeType && isUserImage(image);
   const iops = checkIops(type, limits.iops, givenIops ?? (sameType && limits.iops ? imageRootDevice.iops : undefined), size);
-  const throughput = checkThroughput(limits.throughput, givenThroughput ?? (sameType ? imageRootDevice.throughputMiBps : undefined), iops, device);
+  const throughput = checkThroughput(limits.throughput, givenThroughput ?? (sameType ? imageRootDevice.throughputMiBps : undefined), iops, () => Errors.throughputNotSupported(device));
 
   const encrypted = ebs.Encrypted === true || imageRootDevice.encrypted;
   if (ebs.KmsKeyId !== undefined && !encrypted) throw Errors.kmsKeyWithoutEncryption();
@@ -320,7 +320,7 @@ function dataVolumeFrom(
   if (size > limits.maxGiB) throw Errors.volumeTooLarge(size, type, limits.maxGiB);
   const sameType = fromImage !== undefined && type === fromImage.volumeType;
   const iops = checkIops(type, limits.iops, givenIops ?? (sameType && limits.iops ? fromImage.iops : undefined), size);
-  const throughput = checkThroughput(limits.throughput, givenThroughput ?? (sameType ? fromImage.throughputMiBps : undefined), iops, device);
+  const throughput = checkThroughput(limits.throughput, givenThroughput ?? (sameType ? fromImage.throughputMiBps : undefined), iops, () => Errors.throughputNotSupported(device));
   const encrypted = ebs.Encrypted === true || fromImage?.encrypted === true;
   if (ebs.KmsKeyId !== undefined && !encrypted) throw Errors.kmsKeyWithoutEncryption();
   return {
@@ -335,7 +335,8 @@ function dataVolumeFrom(
   };
 }
 
-function checkIops(type: VolumeType, limits: IopsLimits | undefined, given: number | undefined, sizeGiB: number): number | undefined {
+/** A volume's IOPS against its type's limits: the given ones, or the type's baseline (IopsRequired for io1/io2). */
+export function checkIops(type: VolumeType, limits: IopsLimits | undefined, given: number | undefined, sizeGiB: number): number | undefined {
   if (!limits) {
     if (given !== undefined) throw Errors.iopsNotSupported(type);
     return undefined;
@@ -351,14 +352,15 @@ function checkIops(type: VolumeType, limits: IopsLimits | undefined, given: numb
   return given;
 }
 
-function checkThroughput(
+/** A volume's throughput against its type's limits (gp3 only); `notSupported`: the error for another type given one. */
+export function checkThroughput(
   limits: ThroughputLimits | undefined,
   given: number | undefined,
   iops: number | undefined,
-  device: string,
+  notSupported: () => Error,
 ): number | undefined {
   if (!limits) {
-    if (given !== undefined) throw Errors.throughputNotSupported(device);
+    if (given !== undefined) throw notSupported();
     return undefined;
   }
   if (given === undefined) return limits.baseline;

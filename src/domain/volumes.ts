@@ -10,7 +10,7 @@
  * CreateVolume / AttachVolume / ModifyVolume API references, and moto 5's
  * ec2/models/elastic_block_store.py for the order of its checks.
  */
-import { VOLUME_TYPES, type VolumeType } from './block-devices.js';
+import { VOLUME_TYPES, type VolumeType, checkIops, checkThroughput, isVolumeType, wholeNumber } from './block-devices.js';
 import { Errors } from './errors.js';
 
 export interface VolumeAttachmentRecord {
@@ -91,13 +91,6 @@ export interface VolumeSettings {
   readonly throughputMiBps?: number | undefined;
 }
 
-const isVolumeType = (v: string): v is VolumeType => Object.hasOwn(VOLUME_TYPES, v);
-
-function whole(value: number | undefined, param: string): number | undefined {
-  if (value !== undefined && !Number.isInteger(value)) throw Errors.invalidValueFor(param, value, 'Specify a whole number.');
-  return value;
-}
-
 export function volumeTypeOf(raw: string | undefined, fallback: VolumeType): VolumeType {
   if (raw === undefined) return fallback;
   if (!isVolumeType(raw)) throw Errors.invalidValueFor('VolumeType', raw, `Valid values: ${Object.keys(VOLUME_TYPES).join(', ')}.`);
@@ -117,9 +110,9 @@ export function checkVolumeSettings(
   const prev = opts.previous;
   const type = volumeTypeOf(given.type, prev?.volumeType ?? 'gp2');
   const limits = VOLUME_TYPES[type];
-  const givenSize = whole(given.size, 'Size');
-  const givenIops = whole(given.iops, 'Iops');
-  const givenThroughput = whole(given.throughput, 'Throughput');
+  const givenSize = wholeNumber(given.size, 'Size');
+  const givenIops = wholeNumber(given.iops, 'Iops');
+  const givenThroughput = wholeNumber(given.throughput, 'Throughput');
   const size = givenSize ?? prev?.sizeGiB ?? opts.snapshot?.sizeGiB;
   if (size === undefined) throw Errors.volumeSizeOrSnapshot();
   if (size < 1) throw Errors.invalidValueFor('Size', size, 'Volume size must be at least 1 GiB.');
@@ -128,35 +121,12 @@ export function checkVolumeSettings(
   if (size < limits.minGiB) throw Errors.volumeTooSmall(size, type, limits.minGiB);
   if (size > limits.maxGiB) throw Errors.volumeTooLarge(size, type, limits.maxGiB);
 
-  // IOPS: a type that keeps its type keeps its IOPS unless new ones are given.
+  // IOPS and throughput: a type that keeps its type keeps them unless new ones are given.
   const sameType = prev?.volumeType === type;
-  let iops: number | undefined;
-  const il = limits.iops;
-  if (!il) {
-    if (givenIops !== undefined) throw Errors.iopsNotSupported(type);
-  } else {
-    const wanted = givenIops ?? (sameType ? prev?.iops : undefined);
-    if (wanted === undefined) {
-      if (il.required) throw Errors.iopsRequired(type);
-      iops = il.baseline;
-    } else {
-      if (wanted < il.min) throw Errors.iopsOutOfRange(wanted, type, 'minimum', il.min);
-      if (wanted > il.max) throw Errors.iopsOutOfRange(wanted, type, 'maximum', il.max);
-      if (wanted > (il.baseline ?? 0) && wanted / size > il.perGiB) throw Errors.iopsToSizeRatio(wanted / size, il.perGiB);
-      iops = wanted;
-    }
-  }
-  let throughput: number | undefined;
-  const tl = limits.throughput;
-  if (!tl) {
-    if (givenThroughput !== undefined) throw Errors.throughputNotSupportedFor(type);
-  } else {
-    const wanted = givenThroughput ?? (sameType ? prev?.throughputMiBps : undefined) ?? tl.baseline;
-    if (wanted < tl.min) throw Errors.throughputOutOfRange(wanted, 'minimum', tl.min);
-    if (wanted > tl.max) throw Errors.throughputOutOfRange(wanted, 'maximum', tl.max);
-    if (iops !== undefined && wanted > tl.baseline && wanted / iops > tl.perIops) throw Errors.throughputToIopsRatio(wanted / iops, tl.perIops);
-    throughput = wanted;
-  }
+  const iops = checkIops(type, limits.iops, givenIops ?? (sameType && limits.iops ? prev?.iops : undefined), size);
+  const throughput = checkThroughput(limits.throughput, givenThroughput ?? (sameType ? prev?.throughputMiBps : undefined), iops, () =>
+    Errors.throughputNotSupportedFor(type),
+  );
   return { sizeGiB: size, volumeType: type, iops, throughputMiBps: throughput };
 }
 
