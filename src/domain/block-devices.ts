@@ -63,14 +63,18 @@ export const VOLUME_TYPES: Readonly<Record<VolumeType, VolumeTypeLimits>> = {
 
 export const isVolumeType = (v: string): v is VolumeType => Object.hasOwn(VOLUME_TYPES, v);
 
-/** What an instance records about its root volume when the launch set anything of it. */
-export interface RootVolumeSettings {
+/** What every EBS volume is: its size, type, and what it is provisioned with. */
+export interface VolumeSettings {
   readonly sizeGiB: number;
   readonly volumeType: VolumeType;
   /** provisioned IOPS (gp3, io1, io2) */
   readonly iops?: number | undefined;
   /** provisioned throughput (gp3) */
   readonly throughputMiBps?: number | undefined;
+}
+
+/** What an instance records about its root volume when the launch set anything of it. */
+export interface RootVolumeSettings extends VolumeSettings {
   readonly deleteOnTermination: boolean;
   readonly encrypted: boolean;
   readonly kmsKeyId?: string | undefined;
@@ -85,12 +89,8 @@ export interface RootVolumeSettings {
 }
 
 /** An extra EBS volume a launch's BlockDeviceMappings (or its user image's) ask for: a data volume attached at launch. */
-export interface LaunchDataVolume {
+export interface LaunchDataVolume extends VolumeSettings {
   readonly device: string;
-  readonly sizeGiB: number;
-  readonly volumeType: VolumeType;
-  readonly iops?: number | undefined;
-  readonly throughputMiBps?: number | undefined;
   readonly encrypted: boolean;
   readonly deleteOnTermination: boolean;
   readonly snapshotId?: string | undefined;

@@ -10,7 +10,7 @@
  * CreateVolume / AttachVolume / ModifyVolume API references, and moto 5's
  * ec2/models/elastic_block_store.py for the order of its checks.
  */
-import { VOLUME_TYPES, type VolumeType, checkIops, checkThroughput, isVolumeType, wholeNumber } from './block-devices.js';
+import { VOLUME_TYPES, type VolumeSettings, type VolumeType, checkIops, checkThroughput, isVolumeType, wholeNumber } from './block-devices.js';
 import { Errors } from './errors.js';
 
 export interface VolumeAttachmentRecord {
@@ -29,16 +29,12 @@ export interface VolumeModificationRecord {
   readonly originalThroughputMiBps?: number | undefined;
 }
 
-export interface VolumeRecord {
+export interface VolumeRecord extends VolumeSettings {
   /** `vol-` + 17 hex digits, drawn at random: never the ID of an instance's root volume (`vol-<instance hex>`) */
   readonly id: string;
   readonly account: string;
   readonly region: string;
   readonly availabilityZone: string;
-  readonly sizeGiB: number;
-  readonly volumeType: VolumeType;
-  readonly iops?: number | undefined;
-  readonly throughputMiBps?: number | undefined;
   readonly encrypted: boolean;
   /** the snapshot it was restored from */
   readonly snapshotId?: string | undefined;
@@ -84,12 +80,7 @@ export function liveAttachment(
 
 // --- CreateVolume / ModifyVolume ----------------------------------------------------------------------
 
-export interface VolumeSettings {
-  readonly sizeGiB: number;
-  readonly volumeType: VolumeType;
-  readonly iops?: number | undefined;
-  readonly throughputMiBps?: number | undefined;
-}
+export type { VolumeSettings } from './block-devices.js';
 
 export function volumeTypeOf(raw: string | undefined, fallback: VolumeType): VolumeType {
   if (raw === undefined) return fallback;
