@@ -54,7 +54,7 @@ import {
   storedInterfacesOf,
 } from '../services/network-interfaces.js';
 import { type InterfaceFacts, primaryInterfaceFacts, storedInterfaceFacts, toNetworkInterface } from '../services/network.js';
-import { NO_TAGS, tagRecordsOf, tagsFromSpecifications } from '../services/tags.js';
+import { NO_TAGS, type TagsById, tagRecordsOf, tagsFromSpecifications } from '../services/tags.js';
 import { findSecurityGroups, findSubnet, findVpc } from '../services/vpcs.js';
 import type { Changes, StoreReader, StoreTransaction } from '../store/types.js';
 import { type Handler, checkDryRun, required } from './context.js';
@@ -239,7 +239,7 @@ export const describeNetworkInterfaces: Handler<DescribeNetworkInterfacesRequest
     throw Errors.invalidParameterCombination('The parameter networkInterfaceIdSet cannot be used with the parameter maxResults');
   }
   checkInterfaceIds(ids);
-  let tags: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map();
+  let tags: TagsById = new Map();
   const predicate = compileFilters(interfaceFilters((id) => tags.get(id)), input.Filters);
   const facts = ids.length > 0 ? (await findInterfaces(s, ctx, ids)).map(factsOf) : await allInterfaces(s, ctx);
   checkDryRun(input);

@@ -23,7 +23,7 @@ import { Errors } from '../domain/errors.js';
 import { type FilterTable, compileFilters } from '../domain/filters.js';
 import { newId } from '../domain/ids.js';
 import { rootVolumeOf } from '../domain/block-devices.js';
-import { paginate } from '../domain/paging.js';
+import { DESCRIBE_PAGE_LIMITS, paginate } from '../domain/paging.js';
 import { findRegion } from '../domain/regions.js';
 import type { SnapshotRecord } from '../domain/volumes.js';
 import { NO_TAGS, tagList, tagMapOf, tagRecordsOf, tagsFromSpecifications } from '../services/tags.js';
@@ -32,7 +32,6 @@ import { imageUsingSnapshot } from '../services/images.js';
 import type { VmTask } from '../store/types.js';
 import { type Handler, checkDryRun, required } from './context.js';
 
-const PAGE_LIMITS = { min: 5, max: 1000 };
 /** EC2 gives copied snapshots this arbitrary volume ID (CopySnapshot's API reference). */
 const COPIED_VOLUME_ID = 'vol-ffffffff';
 
@@ -127,8 +126,8 @@ export const describeSnapshots: Handler<DescribeSnapshotsRequest, DescribeSnapsh
   const visible = namesCaller(input.OwnerIds, ctx.account) && namesCaller(input.RestorableByUserIds, ctx.account) ? recs : [];
   tags = await s.store.tagsOfMany(visible.map((r) => r.id));
   const matching = visible.map((r) => toSnapshot(r, tags.get(r.id) ?? NO_TAGS)).filter(predicate);
-  const max = input.MaxResults === undefined ? undefined : Math.min(input.MaxResults, PAGE_LIMITS.max);
-  const page = paginate(matching, { MaxResults: max, NextToken: input.NextToken }, PAGE_LIMITS, {
+  const max = input.MaxResults === undefined ? undefined : Math.min(input.MaxResults, DESCRIBE_PAGE_LIMITS.max);
+  const page = paginate(matching, { MaxResults: max, NextToken: input.NextToken }, DESCRIBE_PAGE_LIMITS, {
     f: input.Filters,
     ids,
     o: input.OwnerIds,

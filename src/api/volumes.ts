@@ -39,7 +39,7 @@ import { type FilterTable, compileFilters } from '../domain/filters.js';
 import { isWellFormedId, newId } from '../domain/ids.js';
 import { rootSnapshotId } from '../domain/images.js';
 import { type InstanceRecord, rootVolumeAttached, rootVolumeId } from '../domain/instance.js';
-import { paginate } from '../domain/paging.js';
+import { DESCRIBE_PAGE_LIMITS, paginate } from '../domain/paging.js';
 import { zoneNamed, zonesIn } from '../domain/regions.js';
 import {
   MAX_DATA_VOLUMES,
@@ -505,7 +505,7 @@ export const describeVolumeStatus: Handler<DescribeVolumeStatusRequest, Describe
     Events: [],
     AttachmentStatuses: (v.Attachments ?? []).map((a) => ({ InstanceId: a.InstanceId, IoPerformance: 'normal' })),
   }));
-  const page = paginate(items.filter(predicate), input, { min: 5, max: 1000 }, { f: input.Filters, ids });
+  const page = paginate(items.filter(predicate), input, DESCRIBE_PAGE_LIMITS, { f: input.Filters, ids });
   return { VolumeStatuses: page.items, ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
 };
 
